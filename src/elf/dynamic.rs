@@ -1,0 +1,100 @@
+//! Reading the dynamic section: DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH and DT_FLAGS_1.
+//!
+//! Strings are read through DT_STRTAB the way the loader does (falling back to `.dynstr`
+//! when the address cannot be mapped), bounded by DT_STRSZ and the file length.
+
+use goblin::elf::dynamic::{
+    DF_1_PIE, DT_FLAGS_1, DT_NEEDED, DT_NULL, DT_RPATH, DT_RUNPATH, DT_SONAME, DT_STRSZ, DT_STRTAB,
+};
+use goblin::elf::program_header::{PT_DYNAMIC, PT_INTERP};
+use goblin::elf::section_header::SHT_DYNAMIC;
+
+use super::file::{ElfFile, cstr_at, slice};
+
+/// What the dynamic section says about run-time dependencies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DynamicInfo {
+    /// A PT_DYNAMIC segment (or `.dynamic` section) exists.
+    pub present: bool,
+    /// DT_NEEDED entries, in order.
+    pub needed: Vec<String>,
+    /// DT_SONAME.
+    pub soname: Option<String>,
+    /// DT_RPATH entries, split on `:`.
+    pub rpath: Vec<String>,
+    /// DT_RUNPATH entries, split on `:`.
+    pub runpath: Vec<String>,
+    /// DT_FLAGS_1 has DF_1_PIE.
+    pub pie_flag: bool,
+}
+
+/// The PT_INTERP path, if any.
+pub fn interpreter(elf: &ElfFile<'_>) -> Option<String> {
+    let ph = elf.phdrs.iter().find(|ph| ph.p_type == PT_INTERP)?;
+    let bytes = elf.segment_data(ph);
+    let path = cstr_at(bytes, 0).unwrap_or_default();
+    Some(String::from_utf8_lossy(path).into_owned())
+}
+
+/// True when the file has a PT_INTERP segment (even an unreadable one).
+pub fn has_interp(elf: &ElfFile<'_>) -> bool {
+    elf.phdrs.iter().any(|ph| ph.p_type == PT_INTERP)
+}
+
+/// Reads the dynamic section.
+pub fn dynamic_info(elf: &ElfFile<'_>) -> DynamicInfo {
+    let table = match elf.phdrs.iter().find(|ph| ph.p_type == PT_DYNAMIC) {
+        Some(ph) => elf.segment_data(ph),
+        None => match elf.shdrs.iter().find(|sh| sh.sh_type == SHT_DYNAMIC) {
+            Some(sh) => elf.section_data(sh),
+            None => return DynamicInfo::default(),
+        },
+    };
+    let word = if elf.is_64() { 8 } else { 4 };
+    let mut entries = Vec::new();
+    for chunk in table.chunks_exact(2 * word) {
+        let tag = elf.read_uint(chunk, 0, word).unwrap_or(DT_NULL);
+        let val = elf.read_uint(chunk, word, word).unwrap_or(0);
+        if tag == DT_NULL {
+            break;
+        }
+        entries.push((tag, val));
+    }
+    let find = |t: u64| entries.iter().find(|(tag, _)| *tag == t).map(|&(_, v)| v);
+
+    let strsz = find(DT_STRSZ);
+    let strtab: &[u8] = find(DT_STRTAB)
+        .and_then(|addr| elf.vaddr_to_offset(addr))
+        .or_else(|| elf.section_by_name(".dynstr").map(|sh| sh.sh_offset))
+        .and_then(|off| {
+            let max = elf.data.len() as u64 - off.min(elf.data.len() as u64);
+            slice(elf.data, off, strsz.unwrap_or(max).min(max))
+        })
+        .unwrap_or_default();
+    let string = |off: u64| -> Option<String> {
+        let s = cstr_at(strtab, usize::try_from(off).ok()?)?;
+        Some(String::from_utf8_lossy(s).into_owned())
+    };
+    let strings = |t: u64| -> Vec<String> {
+        entries
+            .iter()
+            .filter(|(tag, _)| *tag == t)
+            .filter_map(|&(_, v)| string(v))
+            .collect()
+    };
+    let split = |list: Vec<String>| -> Vec<String> {
+        list.iter()
+            .flat_map(|s| s.split(':'))
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    DynamicInfo {
+        present: true,
+        needed: strings(DT_NEEDED),
+        soname: find(DT_SONAME).and_then(string),
+        rpath: split(strings(DT_RPATH)),
+        runpath: split(strings(DT_RUNPATH)),
+        pie_flag: find(DT_FLAGS_1).is_some_and(|f| f & DF_1_PIE != 0),
+    }
+}

@@ -1,0 +1,218 @@
+//! Go build information: the Go version, the main module and the build settings that
+//! `go version -m` prints, read from `.go.buildinfo` without running the binary.
+//!
+//! Format (see the Go source, `debug/buildinfo`): a 32-byte header that starts with the
+//! 14-byte magic `\xff Go buildinf:`, then the pointer size and a flags byte. Go ≥ 1.18 sets
+//! flag bit 1 (0x2) and stores two uvarint-length-prefixed strings right after the header:
+//! the version, then the module info wrapped in 16-byte sentinels. Older Go stores two
+//! pointers to Go string headers instead; those are followed through the loaded segments.
+
+use std::collections::BTreeMap;
+
+use goblin::elf::program_header::{PF_W, PF_X, PT_LOAD};
+use serde::Serialize;
+
+use super::file::{ElfFile, read_uint};
+
+/// The magic at the start of the build-info blob.
+pub const MAGIC: &[u8; 14] = b"\xff Go buildinf:";
+const HEADER_LEN: usize = 32;
+const FLAG_BIG_ENDIAN: u8 = 0x1;
+const FLAG_INLINE_STRINGS: u8 = 0x2;
+
+/// What the Go linker recorded about a build.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct GoBuildInfo {
+    /// The Go version, e.g. `go1.23.4`.
+    pub version: String,
+    /// The main package path (`path` line), e.g. `example.com/server`.
+    pub path: Option<String>,
+    /// The main module path (`mod` line).
+    pub main_module: Option<String>,
+    /// The main module version, e.g. `(devel)` or `v1.2.3`.
+    pub main_version: Option<String>,
+    /// Build settings (`build` lines): `CGO_ENABLED`, `-buildmode`, `-ldflags`, `GOOS`, ...
+    pub settings: BTreeMap<String, String>,
+    /// Number of dependency modules (`dep` lines).
+    pub deps: usize,
+}
+
+/// Finds and parses the build info of a Go binary, if it has one.
+pub fn build_info(elf: &ElfFile<'_>) -> Option<GoBuildInfo> {
+    if let Some(sh) = elf.section_by_name(".go.buildinfo") {
+        let data = elf.section_data(sh);
+        if let Some(info) = parse_blob(elf, data) {
+            return Some(info);
+        }
+    }
+    // Without section headers (or with a renamed section): the first writable,
+    // non-executable loaded segment, searched at 16-byte alignment like the Go tool does.
+    let ph = elf
+        .phdrs
+        .iter()
+        .find(|ph| ph.p_type == PT_LOAD && ph.p_flags & PF_W != 0 && ph.p_flags & PF_X == 0)?;
+    let seg = elf.segment_data(ph);
+    let mut at = 0;
+    while at + HEADER_LEN <= seg.len() {
+        if seg[at..].starts_with(MAGIC) {
+            return parse_blob(elf, &seg[at..]);
+        }
+        at += 16;
+    }
+    None
+}
+
+/// Parses a build-info blob that starts with [`MAGIC`].
+fn parse_blob(elf: &ElfFile<'_>, blob: &[u8]) -> Option<GoBuildInfo> {
+    if blob.len() < HEADER_LEN || !blob.starts_with(MAGIC) {
+        return None;
+    }
+    let ptr_size = usize::from(blob[14]);
+    let flags = blob[15];
+    let (version, modinfo) = if flags & FLAG_INLINE_STRINGS != 0 {
+        let rest = &blob[HEADER_LEN..];
+        let (version, rest) = read_varint_string(rest)?;
+        let (modinfo, _) = read_varint_string(rest).unwrap_or((&[], &[]));
+        (version.to_vec(), modinfo.to_vec())
+    } else {
+        if ptr_size != 4 && ptr_size != 8 {
+            return None;
+        }
+        let little = flags & FLAG_BIG_ENDIAN == 0;
+        let vptr = read_uint(blob, 16, ptr_size, little)?;
+        let mptr = read_uint(blob, 16 + ptr_size, ptr_size, little)?;
+        let version = read_go_string(elf, vptr, ptr_size, little)?;
+        let modinfo = read_go_string(elf, mptr, ptr_size, little).unwrap_or_default();
+        (version, modinfo)
+    };
+    let version = String::from_utf8_lossy(&version).into_owned();
+    if version.is_empty() {
+        return None;
+    }
+    let mut info = parse_modinfo(&String::from_utf8_lossy(strip_sentinels(&modinfo)));
+    info.version = version;
+    Some(info)
+}
+
+/// Reads a Go string header (pointer, length) at virtual address `addr` and returns its bytes.
+fn read_go_string(elf: &ElfFile<'_>, addr: u64, ptr_size: usize, little: bool) -> Option<Vec<u8>> {
+    let at = usize::try_from(elf.vaddr_to_offset(addr)?).ok()?;
+    let data_ptr = read_uint(elf.data, at, ptr_size, little)?;
+    let len = read_uint(elf.data, at + ptr_size, ptr_size, little)?;
+    let off = usize::try_from(elf.vaddr_to_offset(data_ptr)?).ok()?;
+    let end = off.checked_add(usize::try_from(len).ok()?)?;
+    elf.data.get(off..end).map(<[u8]>::to_vec)
+}
+
+/// Reads a uvarint length followed by that many bytes.
+fn read_varint_string(b: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut len: u64 = 0;
+    let mut shift = 0;
+    let mut i = 0;
+    loop {
+        let byte = *b.get(i)?;
+        i += 1;
+        len |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+        if shift > 63 {
+            return None;
+        }
+    }
+    let len = usize::try_from(len).ok()?;
+    let end = i.checked_add(len)?;
+    Some((b.get(i..end)?, &b[end..]))
+}
+
+/// Module info is wrapped in two 16-byte sentinels; the last byte before the closing one is `\n`.
+fn strip_sentinels(m: &[u8]) -> &[u8] {
+    if m.len() >= 33 && m[m.len() - 17] == b'\n' {
+        &m[16..m.len() - 16]
+    } else {
+        m
+    }
+}
+
+/// Parses the text of the module info (`path`, `mod`, `dep`, `=>`, `build` lines).
+pub fn parse_modinfo(text: &str) -> GoBuildInfo {
+    let mut info = GoBuildInfo::default();
+    for line in text.lines() {
+        let mut fields = line.split('\t');
+        match fields.next() {
+            Some("path") => info.path = fields.next().map(str::to_string),
+            Some("mod") => {
+                info.main_module = fields.next().map(str::to_string);
+                info.main_version = fields.next().map(str::to_string);
+            }
+            Some("dep") => info.deps += 1,
+            Some("build") => {
+                let rest = fields.collect::<Vec<_>>().join("\t");
+                if let Some((k, v)) = rest.split_once('=') {
+                    info.settings.insert(k.to_string(), unquote(v));
+                }
+            }
+            _ => {}
+        }
+    }
+    info
+}
+
+/// Values with spaces or quotes are written as Go quoted strings; undo the common escapes.
+fn unquote(v: &str) -> String {
+    let Some(inner) = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
+        return v.to_string();
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n') => out.push('\n'),
+                Some('t') => out.push('\t'),
+                Some(other) => out.push(other),
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modinfo_lines() {
+        let text = "path\texample.com/srv\nmod\texample.com/srv\t(devel)\t\n\
+                    dep\tgolang.org/x/text\tv0.3.0\th1:abc\n\
+                    build\t-buildmode=exe\nbuild\t-compiler=gc\n\
+                    build\t-ldflags=\"-s -w\"\nbuild\tCGO_ENABLED=0\nbuild\tGOOS=linux\n";
+        let info = parse_modinfo(text);
+        assert_eq!(info.path.as_deref(), Some("example.com/srv"));
+        assert_eq!(info.main_module.as_deref(), Some("example.com/srv"));
+        assert_eq!(info.main_version.as_deref(), Some("(devel)"));
+        assert_eq!(info.deps, 1);
+        assert_eq!(info.settings["-ldflags"], "-s -w");
+        assert_eq!(info.settings["CGO_ENABLED"], "0");
+        assert_eq!(info.settings["-buildmode"], "exe");
+        assert_eq!(info.settings.len(), 5);
+    }
+
+    #[test]
+    fn varint_strings_and_sentinels() {
+        let mut b = vec![3u8];
+        b.extend_from_slice(b"abcrest");
+        let (s, rest) = read_varint_string(&b).unwrap();
+        assert_eq!((s, rest), (&b"abc"[..], &b"rest"[..]));
+        assert!(read_varint_string(&[5, b'a']).is_none());
+        assert!(read_varint_string(&[0xff; 12]).is_none());
+        let mut m = vec![0u8; 16];
+        m.extend_from_slice(b"path\tx\n");
+        m.extend_from_slice(&[1u8; 16]);
+        assert_eq!(strip_sentinels(&m), b"path\tx\n");
+    }
+}

@@ -1,0 +1,255 @@
+//! Analysis of one ELF image from its bytes: identity, linkage, run-time needs, where the
+//! bytes go, and what Go, Rust and UPX left in it.
+//!
+//! [`analyze`] reads only headers and small sections (`.dynamic`, `.dynstr`, `.interp`,
+//! notes, `.comment`, `.go.buildinfo`), so its cost does not grow with debug information.
+
+pub mod dynamic;
+pub mod file;
+pub mod go;
+pub mod linkage;
+pub mod notes;
+pub mod packed;
+pub mod sections;
+
+use std::collections::BTreeMap;
+
+use goblin::elf::header;
+use goblin::elf::section_header::{SHF_ALLOC, SHT_NOBITS, SHT_NULL};
+use serde::Serialize;
+
+pub use file::ElfFile;
+pub use go::GoBuildInfo;
+pub use linkage::Linkage;
+pub use packed::UpxInfo;
+pub use sections::Category;
+
+use crate::error::Result;
+
+/// One section as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Section {
+    /// The section name (empty when the file has no name table).
+    pub name: String,
+    /// `sh_size`: bytes in the file, or in memory only for `bss`.
+    pub size: u64,
+    /// The size category.
+    pub category: Category,
+    /// Loaded at run time (SHF_ALLOC).
+    pub alloc: bool,
+}
+
+/// What rustc and cargo left in a binary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RustInfo {
+    /// The rustc version string from `.comment`, e.g. `1.95.0 (59807616e 2026-04-14)`.
+    pub rustc_version: Option<String>,
+    /// cargo-auditable's `.dep-v0` section (the dependency list) is present.
+    pub auditable: bool,
+}
+
+/// Everything binslim knows about one ELF file. Sizes are bytes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    /// The file length.
+    pub file_size: u64,
+    /// `elf32` or `elf64`.
+    pub class: &'static str,
+    /// `little` or `big`.
+    pub endian: &'static str,
+    /// The machine name (`x86_64`, `aarch64`, `arm`, `i386`, `riscv64`, ...).
+    pub machine: String,
+    /// `exec`, `dyn`, `rel`, `core` or `unknown`.
+    pub elf_type: &'static str,
+    /// The OS/ABI byte, named (`sysv`, `linux`, `freebsd`, ...).
+    pub os_abi: String,
+    /// The entry point address.
+    pub entry: u64,
+    /// How the file is linked.
+    pub linkage: Linkage,
+    /// The PT_INTERP path.
+    pub interpreter: Option<String>,
+    /// DT_NEEDED, in order.
+    pub needed: Vec<String>,
+    /// DT_RPATH entries.
+    pub rpath: Vec<String>,
+    /// DT_RUNPATH entries.
+    pub runpath: Vec<String>,
+    /// DT_SONAME.
+    pub soname: Option<String>,
+    /// The GNU build id, hex.
+    pub build_id: Option<String>,
+    /// No `.symtab`.
+    pub stripped: bool,
+    /// The file has a section header table.
+    pub has_section_headers: bool,
+    /// Bytes in debug sections.
+    pub debug_size: u64,
+    /// Bytes in `.symtab`/`.strtab`.
+    pub symbols_size: u64,
+    /// Bytes `strip --strip-all` removes: see [`strippable_size`].
+    pub strippable_size: u64,
+    /// Every section, in file order (without the null section).
+    pub sections: Vec<Section>,
+    /// Bytes per category (`sh_size`; `bss` is memory, not file).
+    pub categories: BTreeMap<&'static str, u64>,
+    /// UPX packing, when packed.
+    pub upx: Option<UpxInfo>,
+    /// Go build info, when present.
+    pub go: Option<GoBuildInfo>,
+    /// Rust facts, when rustc left any.
+    pub rust: Option<RustInfo>,
+    /// `.comment` strings (compilers and linkers).
+    pub comment: Vec<String>,
+    /// Oddities that did not stop the analysis.
+    pub warnings: Vec<String>,
+}
+
+/// Analyzes an ELF image. Errors say why the bytes are not a usable ELF file.
+pub fn analyze(data: &[u8]) -> Result<Analysis> {
+    let elf = ElfFile::parse(data)?;
+    Ok(analyze_file(&elf))
+}
+
+/// Analyzes an already parsed ELF image.
+pub fn analyze_file(elf: &ElfFile<'_>) -> Analysis {
+    let h = &elf.header;
+    let dynamic = dynamic::dynamic_info(elf);
+    let interpreter = dynamic::interpreter(elf);
+    let facts = linkage::LinkFacts {
+        e_type: h.e_type,
+        has_interp: dynamic::has_interp(elf),
+        has_dynamic: dynamic.present,
+        needed: dynamic.needed.len(),
+        has_soname: dynamic.soname.is_some(),
+        pie_flag: dynamic.pie_flag,
+        has_entry: h.e_entry != 0,
+    };
+
+    let mut sections = Vec::new();
+    let mut categories: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let (mut debug_size, mut symbols_size, mut strippable_size) = (0u64, 0u64, 0u64);
+    let mut has_symtab = false;
+    let mut comment_strings = Vec::new();
+    for sh in elf.shdrs.iter().skip(1) {
+        if sh.sh_type == SHT_NULL {
+            continue;
+        }
+        let name = elf.name(sh).into_owned();
+        let alloc = sh.sh_flags & u64::from(SHF_ALLOC) != 0;
+        let category = sections::categorize(&name, sh.sh_type, sh.sh_flags);
+        let file_bytes = if sh.sh_type == SHT_NOBITS {
+            0
+        } else {
+            sh.sh_size
+        };
+        has_symtab |= sh.sh_type == goblin::elf::section_header::SHT_SYMTAB;
+        match category {
+            Category::Debug => debug_size += file_bytes,
+            Category::Symbols => symbols_size += file_bytes,
+            _ => {}
+        }
+        if !alloc && matches!(category, Category::Debug | Category::Symbols) {
+            strippable_size += file_bytes + u64::from(h.e_shentsize);
+        }
+        *categories.entry(category.as_str()).or_default() += sh.sh_size;
+        sections.push(Section {
+            name,
+            size: sh.sh_size,
+            category,
+            alloc,
+        });
+    }
+    if !elf.shdrs.is_empty() {
+        comment_strings = notes::comment(elf);
+    }
+    let rustc_version = comment_strings
+        .iter()
+        .find_map(|s| s.strip_prefix("rustc version "))
+        .map(str::to_string);
+    let auditable = elf.section_by_name(".dep-v0").is_some();
+    let rust = (rustc_version.is_some() || auditable).then_some(RustInfo {
+        rustc_version,
+        auditable,
+    });
+
+    Analysis {
+        file_size: elf.data.len() as u64,
+        class: if elf.is_64() { "elf64" } else { "elf32" },
+        endian: if elf.is_little_endian() {
+            "little"
+        } else {
+            "big"
+        },
+        machine: machine_name(h.e_machine, elf.is_64(), elf.is_little_endian()),
+        elf_type: match h.e_type {
+            header::ET_EXEC => "exec",
+            header::ET_DYN => "dyn",
+            header::ET_REL => "rel",
+            header::ET_CORE => "core",
+            _ => "unknown",
+        },
+        os_abi: os_abi_name(h.e_ident[header::EI_OSABI]),
+        entry: h.e_entry,
+        linkage: linkage::classify(facts),
+        interpreter,
+        needed: dynamic.needed,
+        rpath: dynamic.rpath,
+        runpath: dynamic.runpath,
+        soname: dynamic.soname,
+        build_id: notes::build_id(elf),
+        stripped: !has_symtab,
+        has_section_headers: !elf.shdrs.is_empty(),
+        debug_size,
+        symbols_size,
+        strippable_size,
+        sections,
+        categories,
+        upx: packed::detect(elf),
+        go: go::build_info(elf),
+        rust,
+        comment: comment_strings,
+        warnings: elf.warnings.clone(),
+    }
+}
+
+/// Names `e_machine` the way Go, Docker and uname do.
+pub fn machine_name(m: u16, is_64: bool, little: bool) -> String {
+    use goblin::elf::header::*;
+    let s = match m {
+        EM_X86_64 => "x86_64",
+        EM_386 => "i386",
+        EM_AARCH64 => "aarch64",
+        EM_ARM => "arm",
+        EM_RISCV if is_64 => "riscv64",
+        EM_RISCV => "riscv32",
+        EM_PPC64 if little => "ppc64le",
+        EM_PPC64 => "ppc64",
+        EM_PPC => "ppc",
+        EM_S390 if is_64 => "s390x",
+        EM_S390 => "s390",
+        EM_MIPS if is_64 => "mips64",
+        EM_MIPS => "mips",
+        EM_SPARCV9 => "sparc64",
+        EM_LOONGARCH => "loongarch64",
+        EM_BPF => "bpf",
+        _ => return format!("unknown({m})"),
+    };
+    s.to_string()
+}
+
+fn os_abi_name(b: u8) -> String {
+    let s = match b {
+        0 => "sysv",
+        1 => "hp-ux",
+        2 => "netbsd",
+        3 => "linux",
+        6 => "solaris",
+        9 => "freebsd",
+        12 => "openbsd",
+        97 => "arm",
+        255 => "standalone",
+        n => return format!("unknown({n})"),
+    };
+    s.to_string()
+}

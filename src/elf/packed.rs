@@ -1,0 +1,86 @@
+//! Recognising UPX-packed executables without unpacking them.
+//!
+//! UPX writes an `l_info` block right after the program headers (`l_checksum`, then the magic
+//! `UPX!`, `l_lsize`, `l_version`, `l_format`), followed by `p_info` (`p_progid`, `p_filesize`,
+//! `p_blocksize`) and the first `b_info` block whose `b_method` byte names the compressor. At the
+//! end of the file it writes a `PackHeader` that starts with `UPX!` too and holds the original
+//! file size. Either is enough to say "packed"; the sizes are read where present.
+
+use serde::Serialize;
+
+use super::file::{ElfFile, read_uint};
+
+const MAGIC: &[u8; 4] = b"UPX!";
+
+/// What can be read about a UPX-packed file without unpacking it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UpxInfo {
+    /// The size of the file before packing, in bytes.
+    pub original_size: Option<u64>,
+    /// The compression method (`nrv2b`, `nrv2d`, `nrv2e`, `lzma`, `deflate`, `zstd`).
+    pub method: Option<String>,
+    /// The compression level UPX recorded (1–10).
+    pub level: Option<u8>,
+    /// The UPX format version byte.
+    pub version: Option<u8>,
+}
+
+/// Names UPX's `M_*` method numbers.
+pub fn method_name(m: u8) -> Option<&'static str> {
+    Some(match m {
+        2..=4 => "nrv2b",
+        5..=7 => "nrv2d",
+        8..=10 => "nrv2e",
+        14 => "lzma",
+        15 => "deflate",
+        16 => "zstd",
+        _ => return None,
+    })
+}
+
+/// Detects UPX packing from the `l_info` block and the trailing `PackHeader`.
+pub fn detect(elf: &ElfFile<'_>) -> Option<UpxInfo> {
+    let data = elf.data;
+    let little = elf.is_little_endian();
+    let phend = elf.header.e_phoff as usize + elf.phdrs.len() * usize::from(elf.header.e_phentsize);
+    let l_info = data.get(phend..phend + 12).filter(|b| &b[4..8] == MAGIC);
+    let trailer = find_pack_header(data);
+    if l_info.is_none() && trailer.is_none() {
+        return None;
+    }
+    let mut info = UpxInfo {
+        original_size: None,
+        method: None,
+        level: None,
+        version: None,
+    };
+    if let Some(l) = l_info {
+        info.version = Some(l[10]);
+        // p_info: p_progid, p_filesize, p_blocksize, in the target's byte order.
+        let p_filesize = read_uint(data, phend + 12 + 4, 4, little);
+        info.original_size = p_filesize.filter(|&n| n > 0);
+        // First b_info: sz_unc, sz_cpr, b_method.
+        info.method = data
+            .get(phend + 24 + 8)
+            .and_then(|&m| method_name(m))
+            .map(str::to_string);
+    }
+    if let Some(ph) = trailer {
+        info.version = info.version.or(Some(ph[4]));
+        info.method = method_name(ph[6]).map(str::to_string).or(info.method);
+        info.level = Some(ph[7]).filter(|l| (1..=10).contains(l));
+        if let Some(size) = read_uint(ph, 24, 4, little).filter(|&n| n > 0) {
+            info.original_size = Some(size);
+        }
+    }
+    Some(info)
+}
+
+/// The trailing PackHeader: UPX puts it within the last few hundred bytes.
+fn find_pack_header(data: &[u8]) -> Option<&[u8]> {
+    let tail_start = data.len().saturating_sub(1024);
+    let tail = &data[tail_start..];
+    let pos = tail.windows(4).rposition(|w| w == MAGIC)?;
+    let ph = &tail[pos..];
+    (ph.len() >= 32).then_some(ph)
+}

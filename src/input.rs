@@ -1,0 +1,164 @@
+//! Opening a file for analysis: map it read-only, and tell an ELF file from everything else.
+//!
+//! The rest of the library works on `&[u8]`; this module is the one place that turns a path
+//! into bytes and gives a non-ELF file a message that says what it is instead.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use memmap2::Mmap;
+
+use crate::error::{Error, Result};
+
+/// The bytes of a file, mapped read-only (or held in memory for empty and special files).
+pub struct Input {
+    data: Data,
+}
+
+enum Data {
+    Map(Mmap),
+    Empty,
+}
+
+impl Input {
+    /// Opens and maps `path`. Refuses directories and non-regular files with a clear error.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(|e| Error::from_io(e, "cannot open"))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::from_io(e, "cannot stat"))?;
+        if meta.is_dir() {
+            return Err(Error::IsDirectory);
+        }
+        if !meta.is_file() {
+            return Err(Error::NotRegularFile);
+        }
+        if meta.len() == 0 {
+            return Ok(Input { data: Data::Empty });
+        }
+        // SAFETY: the map is read-only and private to this process. binslim never writes to a
+        // file it has mapped (outputs go to a new temp file that is renamed into place); a
+        // concurrent writer from outside could change the bytes under us, which at worst yields
+        // a wrong analysis or a parse error, since every read is bounds-checked.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::from_io(e, "cannot map"))?;
+        Ok(Input {
+            data: Data::Map(map),
+        })
+    }
+
+    /// The file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        match &self.data {
+            Data::Map(m) => m,
+            Data::Empty => &[],
+        }
+    }
+}
+
+/// Reads at most `n` bytes from the start of `path` (for sniffing files during a directory walk
+/// without mapping them).
+pub fn read_prefix(path: &Path, n: usize) -> Result<Vec<u8>> {
+    let file = File::open(path).map_err(|e| Error::from_io(e, "cannot open"))?;
+    let mut buf = Vec::with_capacity(n);
+    file.take(n as u64)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::from_io(e, "cannot read"))?;
+    Ok(buf)
+}
+
+/// The ELF magic number.
+pub const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
+
+/// Returns `Ok(())` when `data` starts like an ELF file, else the error that says what it is.
+pub fn sniff(data: &[u8]) -> Result<()> {
+    if data.is_empty() {
+        return Err(Error::Empty);
+    }
+    if data.starts_with(ELF_MAGIC) {
+        return Ok(());
+    }
+    if data.starts_with(b"#!") {
+        let line = data[2..].split(|&b| b == b'\n').next().unwrap_or_default();
+        let line = &line[..line.len().min(120)];
+        let shebang = format!("#!{}", String::from_utf8_lossy(line).trim());
+        return Err(Error::Script { shebang });
+    }
+    let kind = match data {
+        [0xfe, 0xed, 0xfa, 0xce | 0xcf, ..] | [0xce | 0xcf, 0xfa, 0xed, 0xfe, ..] => {
+            Some("a Mach-O file")
+        }
+        [0xca, 0xfe, 0xba, 0xbe, ..] => Some("a Mach-O universal binary or Java class file"),
+        [b'M', b'Z', ..] => Some("a PE/COFF (Windows) file"),
+        [b'!', b'<', b'a', b'r', b'c', b'h', b'>', b'\n', ..] => {
+            Some("an ar archive (a static library)")
+        }
+        [0x00, b'a', b's', b'm', ..] => Some("a WebAssembly module"),
+        [0x1f, 0x8b, ..] => Some("gzip-compressed data"),
+        [b'P', b'K', 0x03, 0x04, ..] => Some("a zip archive"),
+        _ => None,
+    };
+    if let Some(kind) = kind {
+        return Err(Error::NotElf { kind });
+    }
+    if data.starts_with(&ELF_MAGIC[..data.len().min(4)]) {
+        return Err(Error::Truncated {
+            what: "the ELF header".into(),
+            end: 4,
+            len: data.len() as u64,
+        });
+    }
+    let looks_text = data
+        .iter()
+        .take(512)
+        .all(|&b| b == b'\n' || b == b'\r' || b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80);
+    if looks_text {
+        return Err(Error::NotElf {
+            kind: "a text file",
+        });
+    }
+    let magic = data
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Err(Error::Unrecognized { magic })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniff_names_what_a_file_is() {
+        assert_eq!(sniff(b"").unwrap_err().to_string(), "is empty");
+        assert_eq!(
+            sniff(b"#!/bin/sh\necho hi\n").unwrap_err().to_string(),
+            "is a script (#!/bin/sh), not an ELF binary"
+        );
+        assert_eq!(
+            sniff(&[0xcf, 0xfa, 0xed, 0xfe, 7, 0, 0, 1])
+                .unwrap_err()
+                .to_string(),
+            "is a Mach-O file, not an ELF binary"
+        );
+        assert_eq!(
+            sniff(b"MZ\x90\0").unwrap_err().to_string(),
+            "is a PE/COFF (Windows) file, not an ELF binary"
+        );
+        assert_eq!(
+            sniff(b"hello world\n").unwrap_err().to_string(),
+            "is a text file, not an ELF binary"
+        );
+        assert_eq!(
+            sniff(&[0, 1, 2, 3]).unwrap_err().to_string(),
+            "is not an ELF file (it starts with 00 01 02 03)"
+        );
+        assert_eq!(
+            sniff(b"\x7fEL").unwrap_err().to_string(),
+            "truncated ELF: the ELF header ends at byte 4 of 3"
+        );
+        assert!(sniff(b"\x7fELF\x02\x01").is_ok());
+    }
+}

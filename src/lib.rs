@@ -1,0 +1,14 @@
+//! binslim: a binary minimizer and static-link verifier for `FROM scratch` container images.
+//!
+//! The library reads ELF files from bytes and never prints, exits or executes anything it
+//! inspects. The `binslim` binary turns its results into text or JSON and exit codes.
+//!
+//! - [`elf::analyze`] tells what a file is, how it is linked and where its bytes go.
+#![warn(missing_docs)]
+
+pub mod elf;
+pub mod error;
+pub mod input;
+pub mod report;
+
+pub use error::{Error, PathError, Result};

@@ -1,0 +1,19 @@
+//! The `binslim` command: parse arguments, run one verb, map its outcome to the exit code.
+
+mod cli;
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let style = cmd::style(cli.color);
+    let status = match &cli.command {
+        Command::Inspect(args) => cmd::inspect::run(args, style),
+    };
+    status.into()
+}
