@@ -87,7 +87,8 @@ pub struct Analysis {
     pub debug_size: u64,
     /// Bytes in `.symtab`/`.strtab`.
     pub symbols_size: u64,
-    /// Bytes `strip --strip-all` removes: see [`strippable_size`].
+    /// Bytes `strip --strip-all` would remove: the non-loaded debug and symbol sections, their
+    /// section header entries and their names in `.shstrtab` (alignment padding aside).
     pub strippable_size: u64,
     /// Every section, in file order (without the null section).
     pub sections: Vec<Section>,
@@ -145,14 +146,18 @@ pub fn analyze_file(elf: &ElfFile<'_>) -> Analysis {
         };
         has_symtab |= sh.sh_type == goblin::elf::section_header::SHT_SYMTAB;
         match category {
-            Category::Debug => debug_size += file_bytes,
-            Category::Symbols => symbols_size += file_bytes,
+            Category::Debug => debug_size = debug_size.saturating_add(file_bytes),
+            Category::Symbols => symbols_size = symbols_size.saturating_add(file_bytes),
             _ => {}
         }
         if !alloc && matches!(category, Category::Debug | Category::Symbols) {
-            strippable_size += file_bytes + u64::from(h.e_shentsize);
+            // The section's bytes, its header entry and its name in `.shstrtab`.
+            let entry = u64::from(h.e_shentsize) + name.len() as u64 + 1;
+            strippable_size = strippable_size.saturating_add(file_bytes.saturating_add(entry));
         }
-        *categories.entry(category.as_str()).or_default() += sh.sh_size;
+        // NOBITS sizes are not bounded by the file: saturate rather than overflow.
+        let total = categories.entry(category.as_str()).or_default();
+        *total = total.saturating_add(sh.sh_size);
         sections.push(Section {
             name,
             size: sh.sh_size,

@@ -42,8 +42,16 @@ pub fn method_name(m: u8) -> Option<&'static str> {
 pub fn detect(elf: &ElfFile<'_>) -> Option<UpxInfo> {
     let data = elf.data;
     let little = elf.is_little_endian();
-    let phend = elf.header.e_phoff as usize + elf.phdrs.len() * usize::from(elf.header.e_phentsize);
-    let l_info = data.get(phend..phend + 12).filter(|b| &b[4..8] == MAGIC);
+    // Program headers were bounds-checked at parse time, so this sum cannot overflow.
+    let phend = if elf.phdrs.is_empty() {
+        None
+    } else {
+        usize::try_from(elf.header.e_phoff)
+            .ok()
+            .and_then(|off| off.checked_add(elf.phdrs.len() * usize::from(elf.header.e_phentsize)))
+    };
+    let l_info = phend.and_then(|p| Some((p, data.get(p..p.checked_add(12)?)?)));
+    let l_info = l_info.filter(|(_, b)| &b[4..8] == MAGIC);
     let trailer = find_pack_header(data);
     if l_info.is_none() && trailer.is_none() {
         return None;
@@ -54,7 +62,7 @@ pub fn detect(elf: &ElfFile<'_>) -> Option<UpxInfo> {
         level: None,
         version: None,
     };
-    if let Some(l) = l_info {
+    if let Some((phend, l)) = l_info {
         info.version = Some(l[10]);
         // p_info: p_progid, p_filesize, p_blocksize, in the target's byte order.
         let p_filesize = read_uint(data, phend + 12 + 4, 4, little);

@@ -251,8 +251,7 @@ fn size_table(out: &mut String, a: &Analysis, st: Style) {
         .sections
         .iter()
         .filter(|s| s.category != Category::Bss)
-        .map(|s| s.size)
-        .sum();
+        .fold(0u64, |acc, s| acc.saturating_add(s.size));
     let rest = a.file_size.saturating_sub(in_file);
     let _ = writeln!(out, "  {:<16} {:>10} {:>6}", "category", "size", "share");
     for cat in Category::ALL {
