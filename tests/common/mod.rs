@@ -1,0 +1,38 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The repository root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The path of a committed fixture.
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("testdata").join(name)
+}
+
+/// `binslim` run from the repository root (so paths in output are `testdata/...`), without
+/// colour and with a clean environment for the variables binslim reads.
+pub fn binslim() -> Command {
+    let mut cmd = Command::cargo_bin("binslim").expect("binslim binary");
+    cmd.current_dir(root())
+        .env_remove("TARGETPLATFORM")
+        .env_remove("NO_COLOR")
+        .arg("--color=never");
+    cmd
+}
+
+/// Runs a command and returns its stdout as a string, panicking with stderr on failure.
+pub fn stdout_of(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().expect("run command");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}

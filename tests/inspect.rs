@@ -1,0 +1,370 @@
+//! `binslim inspect` on every committed fixture: exact facts, snapshots of both renderers,
+//! agreement with readelf and `go version -m`, and every error path.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command as Std;
+
+use common::{binslim, fixture, stdout_of};
+use serde_json::Value;
+
+/// (fixture, linkage, interpreter, needed)
+const EXPECTED: &[(&str, &str, Option<&str>, &[&str])] = &[
+    ("c-dynamic-pie", "dynamic", Some(LD), &["libc.so.6"]),
+    ("c-nopie", "dynamic", Some(LD), &["libc.so.6"]),
+    ("c-debug", "dynamic", Some(LD), &["libc.so.6"]),
+    ("c-static", "static", None, &[]),
+    ("c-static-pie", "static-pie", None, &[]),
+    ("c-static-nss", "static", None, &[]),
+    ("c-rpath", "dynamic", Some(LD), &["libgreet.so", "libc.so.6"]),
+    ("c-rpath-old", "dynamic", Some(LD), &["libgreet.so", "libc.so.6"]),
+    ("libgreet.so", "shared-library", None, &["libc.so.6"]),
+    ("c-object.o", "relocatable", None, &[]),
+    ("musl-static", "static", None, &[]),
+    ("musl-dynamic", "dynamic", Some("/lib/ld-musl-x86_64.so.1"), &["libc.so"]),
+    ("arm64-static", "static", None, &[]),
+    ("go-static", "static", None, &[]),
+    ("go-static-debug", "static", None, &[]),
+    ("go-cgo", "dynamic", Some(LD), &["libc.so.6"]),
+    ("go-pie", "dynamic", Some(LD), &[]),
+    ("go-tls", "static", None, &[]),
+    ("go-tls-embedded", "static", None, &[]),
+    ("rust-dynamic", "dynamic", Some(LD), &["libgcc_s.so.1", "libc.so.6"]),
+    ("rust-static", "static-pie", None, &[]),
+    ("upx-packed", "static", None, &[]),
+    ("exec-marker", "static", None, &[]),
+];
+
+const LD: &str = "/lib64/ld-linux-x86-64.so.2";
+
+fn inspect_json(name: &str) -> Value {
+    let out = binslim()
+        .args(["inspect", "--json"])
+        .arg(format!("testdata/{name}"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v.as_array().unwrap()[0].clone()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn linkage_interpreter_and_needed_of_every_fixture() {
+    for &(name, linkage, interp, needed) in EXPECTED {
+        let v = inspect_json(name);
+        assert_eq!(v["linkage"], linkage, "{name}");
+        assert_eq!(v["interpreter"].as_str(), interp, "{name}");
+        assert_eq!(strings(&v["needed"]), needed, "{name}");
+    }
+}
+
+#[test]
+fn text_and_json_snapshots_of_every_fixture() {
+    for &(name, ..) in EXPECTED {
+        let text = binslim()
+            .args(["inspect", "--sections"])
+            .arg(format!("testdata/{name}"))
+            .output()
+            .unwrap();
+        assert_eq!(text.status.code(), Some(0), "{name}");
+        insta::assert_snapshot!(
+            format!("inspect-text-{name}"),
+            String::from_utf8(text.stdout).unwrap()
+        );
+        insta::assert_json_snapshot!(format!("inspect-json-{name}"), inspect_json(name));
+    }
+}
+
+/// readelf must agree on the interpreter, the NEEDED list and the debug byte total.
+#[test]
+fn agrees_with_readelf() {
+    if Std::new("readelf").arg("--version").output().is_err() {
+        panic!("readelf (binutils) is required for this test");
+    }
+    for &(name, ..) in EXPECTED {
+        if name == "upx-packed" {
+            continue; // readelf cannot read UPX output's missing section headers either
+        }
+        let path = fixture(name);
+        let v = inspect_json(name);
+
+        let program = stdout_of(Std::new("readelf").args(["-lW"]).arg(&path));
+        let interp = program
+            .lines()
+            .find_map(|l| l.split("[Requesting program interpreter: ").nth(1))
+            .map(|s| s.trim_end_matches(']').to_string());
+        assert_eq!(v["interpreter"].as_str().map(String::from), interp, "{name}");
+
+        let dynamic = stdout_of(Std::new("readelf").args(["-dW"]).arg(&path));
+        let needed: Vec<String> = dynamic
+            .lines()
+            .filter(|l| l.contains("(NEEDED)"))
+            .filter_map(|l| l.split("Shared library: [").nth(1))
+            .map(|s| s.trim_end_matches(']').to_string())
+            .collect();
+        assert_eq!(strings(&v["needed"]), needed, "{name}");
+
+        let sections = stdout_of(Std::new("readelf").args(["-SW"]).arg(&path));
+        let debug: u64 = sections
+            .lines()
+            .filter_map(|l| {
+                let l = l.split_once(']')?.1;
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                let name = cols.first()?;
+                let debug = name.starts_with(".debug") || name.starts_with(".zdebug");
+                let size = u64::from_str_radix(cols.get(4)?, 16).ok()?;
+                debug.then_some(size)
+            })
+            .sum();
+        assert_eq!(v["debug_size"].as_u64(), Some(debug), "{name}");
+    }
+}
+
+fn go_tool() -> Option<&'static Path> {
+    let p = Path::new("/usr/lib/go-1.23/bin/go");
+    p.exists().then_some(p)
+}
+
+/// `go version -m` and binslim must agree on the Go version and the build settings.
+#[test]
+fn go_build_info_matches_go_version_m() {
+    let Some(go) = go_tool() else {
+        eprintln!("skipped: /usr/lib/go-1.23/bin/go is not installed (.ci/run installs it)");
+        return;
+    };
+    let mut checked = 0;
+    for name in ["go-static", "go-static-debug", "go-cgo", "go-pie", "go-tls", "go-tls-embedded"] {
+        let out = stdout_of(Std::new(go).args(["version", "-m"]).arg(fixture(name)));
+        let mut lines = out.lines();
+        let version = lines.next().unwrap().split(": ").nth(1).unwrap().to_string();
+        let mut settings = BTreeMap::new();
+        for l in lines {
+            let cols: Vec<&str> = l.trim().splitn(2, '\t').collect();
+            if cols[0] == "build" {
+                let (k, v) = cols[1].split_once('=').unwrap();
+                settings.insert(k.to_string(), v.trim_matches('"').to_string());
+            }
+        }
+        let v = inspect_json(name);
+        assert_eq!(v["go"]["version"], version.as_str(), "{name}");
+        for key in ["CGO_ENABLED", "-buildmode", "GOOS", "GOARCH"] {
+            assert_eq!(
+                v["go"]["settings"][key].as_str(),
+                settings.get(key).map(String::as_str),
+                "{name} {key}"
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 6);
+}
+
+/// Exact Go build info, independent of the Go toolchain being installed.
+#[test]
+fn go_build_info_exact_values() {
+    let data = std::fs::read(fixture("go-static")).unwrap();
+    let a = binslim::elf::analyze(&data).unwrap();
+    let go = a.go.expect("go build info");
+    assert!(go.version.starts_with("go1.23."), "{}", go.version);
+    assert_eq!(go.settings["CGO_ENABLED"], "0");
+    assert_eq!(go.settings["-buildmode"], "exe");
+    assert_eq!(go.settings["-ldflags"], "-s -w");
+    assert_eq!(go.settings["GOOS"], "linux");
+    assert_eq!(go.settings["GOARCH"], "amd64");
+
+    let pie = binslim::elf::analyze(&std::fs::read(fixture("go-pie")).unwrap()).unwrap();
+    assert_eq!(pie.go.unwrap().settings["-buildmode"], "pie");
+    let cgo = binslim::elf::analyze(&std::fs::read(fixture("go-cgo")).unwrap()).unwrap();
+    assert_eq!(cgo.go.unwrap().settings["CGO_ENABLED"], "1");
+}
+
+/// Without section headers, build info is found in the first writable segment.
+#[test]
+fn go_build_info_without_section_headers() {
+    let mut data = std::fs::read(fixture("go-static")).unwrap();
+    // Zero e_shoff, e_shnum, e_shstrndx (ELF64 little-endian offsets 0x28, 0x3c, 0x3e).
+    data[0x28..0x30].fill(0);
+    data[0x3c..0x40].fill(0);
+    let a = binslim::elf::analyze(&data).unwrap();
+    assert!(!a.has_section_headers);
+    let go = a.go.expect("build info from the data segment");
+    assert_eq!(go.settings["CGO_ENABLED"], "0");
+}
+
+#[test]
+fn rust_and_upx_facts() {
+    let v = inspect_json("rust-static");
+    assert!(v["rust"]["rustc_version"].as_str().unwrap().starts_with("1.95.0"));
+    assert_eq!(v["rust"]["auditable"], false);
+
+    let v = inspect_json("upx-packed");
+    assert_eq!(v["has_section_headers"], false);
+    assert_eq!(v["sections"].as_array().unwrap().len(), 0);
+    let upx = &v["upx"];
+    let original = std::fs::metadata(fixture("c-static")).unwrap().len();
+    assert_eq!(upx["original_size"].as_u64(), Some(original));
+    assert!(upx["method"].is_string());
+
+    assert_eq!(inspect_json("c-static")["upx"], Value::Null);
+}
+
+#[test]
+fn sizes_add_up() {
+    let v = inspect_json("c-debug");
+    assert_eq!(v["stripped"], false);
+    let debug = v["debug_size"].as_u64().unwrap();
+    let symbols = v["symbols_size"].as_u64().unwrap();
+    assert!(debug > 0 && symbols > 0);
+    assert_eq!(v["categories"]["debug"].as_u64(), Some(debug));
+    assert_eq!(v["categories"]["symbols"].as_u64(), Some(symbols));
+    let size = v["file_size"].as_u64().unwrap();
+    assert_eq!(size, std::fs::metadata(fixture("c-debug")).unwrap().len());
+
+    // strippable_size is what GNU strip --strip-all removes, within section alignment padding.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("stripped");
+    stdout_of(Std::new("strip").args(["--strip-all", "-o"]).arg(&out).arg(fixture("c-debug")));
+    let removed = size - std::fs::metadata(&out).unwrap().len();
+    let strippable = v["strippable_size"].as_u64().unwrap();
+    assert!(
+        strippable.abs_diff(removed) <= 64,
+        "strippable {strippable} vs removed by strip {removed}"
+    );
+
+    let v = inspect_json("go-static");
+    assert_eq!(v["stripped"], true);
+    assert_eq!(v["debug_size"], 0);
+}
+
+// ---- errors -------------------------------------------------------------------------------
+
+fn fails_with(args: &[&str], code: i32, stderr: &str) {
+    let out = binslim().args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(code), "{args:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(stderr), "{args:?}: stderr was {err:?}");
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+}
+
+#[test]
+fn error_messages_and_exit_codes() {
+    fails_with(&["inspect", "testdata/nope"], 2, "binslim: testdata/nope: not found\n");
+    fails_with(&["inspect", "testdata"], 2, "binslim: testdata: is a directory\n");
+    fails_with(&["inspect", "testdata/empty"], 2, "binslim: testdata/empty: is empty\n");
+    fails_with(
+        &["inspect", "testdata/script.sh"],
+        2,
+        "binslim: testdata/script.sh: is a script (#!/bin/sh), not an ELF binary\n",
+    );
+    fails_with(
+        &["inspect", "testdata/not-elf.txt"],
+        2,
+        "binslim: testdata/not-elf.txt: is a text file, not an ELF binary\n",
+    );
+    let len = std::fs::metadata(fixture("truncated-elf")).unwrap().len();
+    fails_with(
+        &["inspect", "testdata/truncated-elf"],
+        2,
+        &format!("binslim: testdata/truncated-elf: truncated ELF: section headers end at byte "),
+    );
+    fails_with(&["inspect", "testdata/truncated-elf"], 2, &format!(" of {len}\n"));
+    fails_with(&["inspect"], 2, "Usage: binslim inspect");
+    fails_with(&["inspect", "--bogus", "x"], 2, "unexpected argument '--bogus'");
+}
+
+#[test]
+fn other_formats_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &[u8], &str)] = &[
+        ("macho", &[0xcf, 0xfa, 0xed, 0xfe, 7, 0, 0, 1], "is a Mach-O file, not an ELF binary"),
+        ("pe.exe", b"MZ\x90\x00\x03\x00", "is a PE/COFF (Windows) file, not an ELF binary"),
+        ("lib.a", b"!<arch>\nfoo", "is an ar archive (a static library), not an ELF binary"),
+        ("bad-class", b"\x7fELF\x07\x01\x01\0\0\0\0\0\0\0\0\0", "malformed ELF: unknown ELF class 7"),
+        ("short", b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x02\0", "truncated ELF: the ELF header ends at byte 64 of 18"),
+    ];
+    for (name, bytes, msg) in cases {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let out = binslim().arg("inspect").arg(&p).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err, format!("binslim: {}: {msg}\n", p.display()), "{name}");
+    }
+}
+
+#[test]
+fn one_bad_file_does_not_stop_the_others() {
+    let out = binslim()
+        .args(["inspect", "--json", "testdata/nope", "testdata/c-static"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 2);
+    assert_eq!(arr[0]["path"], "testdata/nope");
+    assert_eq!(arr[0]["error"], "not found");
+    assert_eq!(arr[1]["linkage"], "static");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "binslim: testdata/nope: not found\n"
+    );
+
+    let text = binslim()
+        .args(["inspect", "testdata/c-static", "testdata/empty", "testdata/go-pie"])
+        .output()
+        .unwrap();
+    assert_eq!(text.status.code(), Some(2));
+    let s = String::from_utf8_lossy(&text.stdout);
+    assert!(s.starts_with("testdata/c-static\n"));
+    assert!(s.contains("\ntestdata/go-pie\n"));
+}
+
+#[test]
+fn broken_pipe_is_not_an_error() {
+    use std::process::Stdio;
+    let mut child = Std::new(env!("CARGO_BIN_EXE_binslim"))
+        .current_dir(common::root())
+        .args(["inspect", "--sections"])
+        .args(std::iter::repeat_n("testdata/go-static-debug", 200))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn real_binaries_on_this_machine() {
+    // Not fixtures: checked when present (the development machine has them all).
+    let cases = [
+        ("/usr/bin/git", "dynamic"),
+        ("/usr/local/bin/docker", "static"),
+        ("/usr/local/bin/terraform", "static"),
+        ("/usr/local/bin/cargo-nextest", "dynamic"),
+        ("/bin/busybox", "static"),
+    ];
+    for (path, linkage) in cases {
+        if !Path::new(path).exists() {
+            eprintln!("skipped {path}: not on this machine");
+            continue;
+        }
+        let out = binslim().args(["inspect", "--json", path]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{path}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v[0]["linkage"], linkage, "{path}");
+    }
+}
