@@ -10,5 +10,6 @@ pub mod elf;
 pub mod error;
 pub mod input;
 pub mod report;
+pub mod strip;
 
 pub use error::{Error, PathError, Result};
