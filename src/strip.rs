@@ -215,14 +215,15 @@ impl Layout {
 
     /// Writes the output from the file `input` to `out` (both positioned by this call), letting
     /// the kernel copy the input pieces (`copy_file_range`) where it can.
-    pub fn copy_file(&self, input: &File, out: &mut File) -> io::Result<()> {
+    pub fn copy_file(&self, input: &File, out: &File) -> io::Result<()> {
+        let mut out = out;
         out.seek(SeekFrom::Start(0))?;
         let mut src = input;
         for c in &self.chunks {
             match c {
                 Chunk::Input { offset, len } => {
                     src.seek(SeekFrom::Start(*offset))?;
-                    let n = io::copy(&mut src.take(*len), out)?;
+                    let n = io::copy(&mut src.take(*len), &mut out)?;
                     if n != *len {
                         return Err(io::Error::new(
                             io::ErrorKind::UnexpectedEof,
@@ -231,7 +232,7 @@ impl Layout {
                     }
                 }
                 Chunk::Data(d) => out.write_all(d)?,
-                Chunk::Zeros(n) => write_zeros(out, *n)?,
+                Chunk::Zeros(n) => write_zeros(&mut out, *n)?,
             }
         }
         out.set_len(self.size)?;
@@ -804,10 +805,8 @@ fn build(elf: &ElfFile<'_>, mode: Mode<'_>) -> Result<Layout> {
             continue;
         }
         let sh = &shdrs[i];
-        let link = match remap(sh.sh_link) {
-            Some(l) => l,
-            None => 0, // an allocated section linking a removed one (.rela.plt → .symtab)
-        };
+        // An allocated section linking a removed one (.rela.plt → .symtab) loses the link.
+        let link = remap(sh.sh_link).unwrap_or_default();
         let info_is_section =
             matches!(sh.sh_type, SHT_REL | SHT_RELA) || sh.sh_flags & SHF_INFO_LINK != 0;
         let info = if info_is_section {
