@@ -611,6 +611,27 @@ fn build(elf: &ElfFile<'_>, mode: Mode<'_>) -> Result<Layout> {
         }
     }
 
+    // A debug file holds no segment contents: segments beyond the headers get p_filesz 0.
+    if matches!(mode, Mode::DebugFile) {
+        let entsize = usize::from(elf.header.e_phentsize);
+        if let Some(table) = crate::elf::file::slice(
+            elf.data,
+            elf.header.e_phoff,
+            (elf.phdrs.len() * entsize) as u64,
+        ) {
+            let mut table = table.to_vec();
+            let at = if enc.is64 { 32 } else { 16 };
+            for (k, ph) in elf.phdrs.iter().enumerate() {
+                if ph.p_offset + ph.p_filesz > prefix_end {
+                    enc.patch(&mut table, k * entsize + at, 0, enc.word());
+                    let off_at = if enc.is64 { 8 } else { 4 };
+                    enc.patch(&mut table, k * entsize + off_at, 0, enc.word());
+                }
+            }
+            phdr_patch = Some(table);
+        }
+    }
+
     // The section name table: reuse the old one in place when it lies in the prefix and no new
     // name is needed; else build a new one from the kept names.
     let old_shstr = &shdrs[shstrndx];

@@ -240,11 +240,13 @@ fn shrink_file(
 
     // Which steps change the file, and their gzip sizes (measured in parallel).
     let mut changed = Vec::with_capacity(steps.len());
-    let mut prev_removed = 0;
+    let (mut prev_removed, mut prev_size) = (0, data.len() as u64);
     for s in &steps {
         let c = s.layout.removed.len() != prev_removed
+            || s.layout.size() != prev_size
             || (s.kind == StepKind::StripDebug && opts.add_debuglink.is_some());
         prev_removed = s.layout.removed.len();
+        prev_size = s.layout.size();
         changed.push(c);
     }
     let file_len = data.len() as u64;
