@@ -48,6 +48,78 @@ pub enum Command {
     /// Report what ELF files are, what they need at run time and where their bytes go.
     #[command(after_help = INSPECT_EXAMPLES)]
     Inspect(InspectArgs),
+    /// Strip what a program never loads, optionally pack it with upx, and show what each step
+    /// saved on disk and on the wire.
+    #[command(after_help = SHRINK_EXAMPLES)]
+    Shrink(ShrinkArgs),
+}
+
+const SHRINK_EXAMPLES: &str = "\
+Examples:
+  binslim shrink ./server                       strip in place, print the size ledger
+  binslim shrink ./server -o ./server.small     leave ./server as it is
+  binslim shrink --upx --smoke '--version' ./server
+  binslim shrink --upx --upx-args '--best --lzma' ./server   smaller, slower to start
+
+Exit status: 0 done (also when upx declined to pack), 1 upx failed or a --smoke run differed \
+(the stripped file is still written unless the smoke run of it differed), 2 a file could not be \
+shrunk or the command line is wrong.";
+
+/// `binslim shrink`.
+#[derive(Debug, Args)]
+pub struct ShrinkArgs {
+    /// ELF executables or shared libraries, replaced in place unless -o is given.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Write the result to OUT and leave FILE untouched (one FILE only).
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+
+    /// Replace OUT when it already exists.
+    #[arg(long, requires = "output")]
+    pub force: bool,
+
+    /// Pack the stripped result with upx.
+    #[arg(long)]
+    pub upx: bool,
+
+    /// The upx executable to use (implies --upx; default: upx on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub upx_path: Option<PathBuf>,
+
+    /// Extra options for upx, e.g. "--best --lzma" (implies --upx).
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    pub upx_args: Option<String>,
+
+    /// Write the removed debug data to FILE and link it from the result (.gnu_debuglink).
+    #[arg(long, value_name = "FILE")]
+    pub keep_debug: Option<PathBuf>,
+
+    /// Keep an existing .gnu_debuglink section (the default).
+    #[arg(long, overrides_with = "remove_debuglink")]
+    pub keep_debuglink: bool,
+
+    /// Remove an existing .gnu_debuglink section.
+    #[arg(long, overrides_with = "keep_debuglink")]
+    pub remove_debuglink: bool,
+
+    /// Start the original and the result with ARGS, compare exit status and output, and show
+    /// start-up time and peak memory of each.
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    pub smoke: Option<String>,
+
+    /// Seconds each --smoke run may take.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub smoke_timeout: u64,
+
+    /// Do not measure gzip (wire) sizes: faster on large files.
+    #[arg(long)]
+    pub no_gzip: bool,
+
+    /// Print JSON: one object for one FILE, an array for several.
+    #[arg(long)]
+    pub json: bool,
 }
 
 const INSPECT_EXAMPLES: &str = "\

@@ -4,11 +4,16 @@
 //! inspects. The `binslim` binary turns its results into text or JSON and exit codes.
 //!
 //! - [`elf::analyze`] tells what a file is, how it is linked and where its bytes go.
+//! - [`strip`], [`shrink`] and [`upx`] make it smaller and keep a ledger of each step.
 #![warn(missing_docs)]
 
 pub mod elf;
 pub mod error;
 pub mod input;
 pub mod report;
+pub mod shrink;
+pub mod smoke;
+pub mod strip;
+pub mod upx;
 
 pub use error::{Error, PathError, Result};

@@ -1,6 +1,7 @@
 //! The verbs' glue: options in, library calls, renderers, exit status out.
 
 pub mod inspect;
+pub mod shrink;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;

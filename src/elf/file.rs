@@ -145,7 +145,7 @@ impl<'a> ElfFile<'a> {
             return Cow::Borrowed("");
         };
         let table = self.section_data(&self.shdrs[idx]);
-        cstr_at(table, sh.sh_name as usize)
+        cstr_at(table, sh.sh_name)
             .map(String::from_utf8_lossy)
             .unwrap_or(Cow::Borrowed(""))
     }

@@ -1,0 +1,202 @@
+//! The shrink ledger as text: one line per step as it completes, then the summary line
+//! `7.5 MiB → 2.1 MiB (3.6× smaller; wire 3.1 MiB → 2.0 MiB)`.
+
+use serde::Serialize;
+
+use super::{Style, human, percent};
+use crate::shrink::{Ledger, Step, StepKind, factor};
+use crate::smoke::Comparison;
+
+/// What happened to the upx step, for JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpxReport {
+    /// The upx executable used.
+    pub path: String,
+    /// Extra arguments passed to upx.
+    pub args: Vec<String>,
+    /// `packed`, `declined` (not compressible / cannot pack: the stripped file is kept) or
+    /// `failed`.
+    pub outcome: &'static str,
+    /// upx's exception class and message, when it did not pack.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// `upx -t` passed on the packed file (`null` when nothing was packed).
+    pub tested: Option<bool>,
+}
+
+/// The report of one shrunk file (the JSON object).
+#[derive(Debug, Clone, Serialize)]
+pub struct ShrinkReport {
+    /// The file as given.
+    pub input: String,
+    /// Where the result went (the input itself when shrinking in place).
+    pub output: String,
+    /// The result was written to `output` (false when a smoke mismatch kept everything as it was).
+    pub written: bool,
+    /// The ledger, one entry per step.
+    pub steps: Vec<Step>,
+    /// The original size in bytes.
+    pub original_size: u64,
+    /// The result's size in bytes.
+    pub size: u64,
+    /// The original's gzip size (level 6), `null` with `--no-gzip`.
+    pub original_gzip_size: Option<u64>,
+    /// The result's gzip size.
+    pub gzip_size: Option<u64>,
+    /// original_size / size.
+    pub factor: f64,
+    /// The separate debug file written with `--keep-debug`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debug_file: Option<String>,
+    /// The upx step, with `--upx`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upx: Option<UpxReport>,
+    /// The `--smoke` comparison.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smoke: Option<Comparison>,
+    /// Things the user should know (upx declined, smoke mismatch, ...).
+    pub warnings: Vec<String>,
+}
+
+const W_STEP: usize = 14;
+const W_SIZE: usize = 11;
+
+/// The first lines: which file, where it goes, and the column heads.
+pub fn header(input: &str, output: &str, style: Style) -> String {
+    let title = if input == output {
+        input.to_string()
+    } else {
+        format!("{input} → {output}")
+    };
+    format!(
+        "{}\n  {}\n",
+        style.bold(&title),
+        style.dim(&format!(
+            "{:<W_STEP$}{:>W_SIZE$}{:>W_SIZE$}{:>W_SIZE$}{:>8}{:>W_SIZE$}",
+            "step", "size", "saved", "total", "", "gzip"
+        ))
+    )
+}
+
+/// One step's line.
+pub fn step_line(step: &Step, style: Style, original: u64) -> String {
+    let name = format!("{:<W_STEP$}", step.step.as_str());
+    let gz = step.gzip_size.map_or("-".to_string(), human);
+    if step.step == StepKind::Original {
+        return format!(
+            "  {name}{:>W_SIZE$}{:>W_SIZE$}{:>W_SIZE$}{:>8}{:>W_SIZE$}\n",
+            human(step.size),
+            "-",
+            "-",
+            "",
+            gz
+        );
+    }
+    if !step.changed {
+        let why = step
+            .note
+            .as_deref()
+            .map_or(String::new(), |n| format!(": {n}"));
+        return format!("  {name}{}\n", style.dim(&format!("unchanged{why}")));
+    }
+    let signed = |n: i64| {
+        if n < 0 {
+            format!("+{}", human(n.unsigned_abs()))
+        } else {
+            human(n as u64)
+        }
+    };
+    let pct = if step.total_saved >= 0 {
+        percent(step.total_saved as u64, original)
+    } else {
+        format!("+{}", percent(step.total_saved.unsigned_abs(), original))
+    };
+    format!(
+        "  {name}{:>W_SIZE$}{:>W_SIZE$}{:>W_SIZE$}{:>8}{:>W_SIZE$}\n",
+        human(step.size),
+        signed(step.saved),
+        signed(step.total_saved),
+        pct,
+        gz
+    )
+}
+
+/// The summary line: `7.5 MiB → 2.1 MiB (3.6× smaller; wire 3.1 MiB → 2.0 MiB)`.
+pub fn summary(ledger: &Ledger, style: Style) -> String {
+    let o = ledger.original();
+    let r = ledger.result();
+    let f = factor(o.size, r.size);
+    let wire = match (o.gzip_size, r.gzip_size) {
+        (Some(a), Some(b)) => format!("; wire {} → {}", human(a), human(b)),
+        _ => String::new(),
+    };
+    let line = format!(
+        "{} → {} ({f:.1}× smaller{wire})",
+        human(o.size),
+        human(r.size)
+    );
+    format!("  {}\n", style.good(&line))
+}
+
+/// The smoke comparison, two lines.
+pub fn smoke(c: &Comparison, style: Style) -> String {
+    let verdict = if c.same {
+        style.good("same exit status and output")
+    } else {
+        style.bad("DIFFERENT exit status or output")
+    };
+    let status = |r: &crate::smoke::Run| match (r.exit_code, r.signal, r.timed_out) {
+        (_, _, true) => "timed out".to_string(),
+        (Some(c), _, _) => format!("exit {c}"),
+        (None, Some(s), _) => format!("signal {s}"),
+        _ => "?".into(),
+    };
+    format!(
+        "  smoke: {verdict} ({} / {})\n  start-up {:.1} ms → {:.1} ms, peak RSS {} → {}\n",
+        status(&c.original),
+        status(&c.result),
+        c.original.median_ms,
+        c.result.median_ms,
+        human(c.original.peak_rss),
+        human(c.result.peak_rss)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shrink::Entry;
+    use std::time::Duration;
+
+    #[test]
+    fn ledger_text() {
+        let mut l = Ledger::new(7_864_320, Some(3_250_585));
+        l.push(Entry::changed(
+            StepKind::StripDebug,
+            5_000_000,
+            Some(2_500_000),
+            Duration::ZERO,
+        ));
+        l.push(Entry::unchanged(StepKind::StripOther, Duration::ZERO, None));
+        l.push(Entry::changed(
+            StepKind::Upx,
+            2_202_009,
+            Some(2_097_152),
+            Duration::ZERO,
+        ));
+        let mut s = header("server", "server", Style::default());
+        for step in &l.steps {
+            s += &step_line(step, Style::default(), 7_864_320);
+        }
+        s += &summary(&l, Style::default());
+        insta::assert_snapshot!(s, @r"
+        server
+          step                 size      saved      total               gzip
+          original          7.5 MiB          -          -            3.1 MiB
+          strip-debug       4.8 MiB    2.7 MiB    2.7 MiB   36.4%    2.4 MiB
+          strip-other   unchanged
+          upx               2.1 MiB    2.7 MiB    5.4 MiB   72.0%    2.0 MiB
+          7.5 MiB → 2.1 MiB (3.6× smaller; wire 3.1 MiB → 2.0 MiB)
+        ");
+    }
+}

@@ -1,0 +1,316 @@
+//! The shrink pipeline and its size ledger: `original` → `strip-debug` → `strip-symbols` →
+//! `strip-other` → `upx`, with each step's size on disk and as a gzip-compressed registry layer.
+//!
+//! The strip steps are cumulative [`strip::plan`]s over the same input, so no intermediate file
+//! is written: each step is a [`Layout`] whose size is known from its headers and whose gzip
+//! size is measured by streaming it through a level-6 deflater. Only the final layout is
+//! written. The upx step (run by the caller, see [`crate::upx`]) appends its own entry.
+
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::strip::{self, DebugLink, Layout, RemovedSection, Source, StripOptions};
+
+/// One step of the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepKind {
+    /// The input as given.
+    Original,
+    /// Debug sections removed.
+    StripDebug,
+    /// The static symbol table removed too.
+    StripSymbols,
+    /// Other non-loaded sections removed too.
+    StripOther,
+    /// Packed with upx.
+    Upx,
+}
+
+impl StepKind {
+    /// The step's name in text and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Original => "original",
+            StepKind::StripDebug => "strip-debug",
+            StepKind::StripSymbols => "strip-symbols",
+            StepKind::StripOther => "strip-other",
+            StepKind::Upx => "upx",
+        }
+    }
+}
+
+/// What to do beyond the defaults.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ShrinkOptions {
+    /// Remove `.gnu_debuglink` in the strip-other step.
+    pub remove_debuglink: bool,
+    /// Add a `.gnu_debuglink` pointing at a separate debug file (see `--keep-debug`).
+    pub add_debuglink: Option<DebugLink>,
+}
+
+/// A planned strip step.
+#[derive(Debug, Clone)]
+pub struct PlannedStep {
+    /// Which step.
+    pub kind: StepKind,
+    /// The file after this step.
+    pub layout: Layout,
+    /// The time planning took.
+    pub duration: Duration,
+}
+
+/// Plans the three strip steps over `data`, each one cumulative.
+pub fn plan_strip_steps(data: &[u8], opts: &ShrinkOptions) -> Result<Vec<PlannedStep>> {
+    let mut steps = Vec::with_capacity(3);
+    for (kind, symbols, other) in [
+        (StepKind::StripDebug, false, false),
+        (StepKind::StripSymbols, true, false),
+        (StepKind::StripOther, true, true),
+    ] {
+        let t = Instant::now();
+        let o = StripOptions {
+            debug: true,
+            symbols,
+            other,
+            remove_debuglink: opts.remove_debuglink,
+            add_debuglink: opts.add_debuglink.clone(),
+        };
+        let layout = strip::plan(data, &o)?;
+        steps.push(PlannedStep {
+            kind,
+            layout,
+            duration: t.elapsed(),
+        });
+    }
+    Ok(steps)
+}
+
+/// One line of the ledger.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// The step's name: `original`, `strip-debug`, `strip-symbols`, `strip-other`, `upx`.
+    pub step: StepKind,
+    /// The file size after the step, in bytes.
+    pub size: u64,
+    /// The size of the file after the step when gzip-compressed at level 6 (what a registry
+    /// layer holding it costs); `null` with `--no-gzip`.
+    pub gzip_size: Option<u64>,
+    /// Bytes this step saved compared with the step before (negative when it grew).
+    pub saved: i64,
+    /// Bytes saved compared with the original.
+    pub total_saved: i64,
+    /// False when the step left the file as it was.
+    pub changed: bool,
+    /// Wall time the step took, in milliseconds (gzip measurement not included).
+    pub duration_ms: f64,
+    /// The sections the step removed (strip steps only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<RemovedSection>,
+    /// Why a step did nothing or what went wrong (`upx` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The size ledger of one file.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Ledger {
+    /// Steps in order, starting with `original`.
+    pub steps: Vec<Step>,
+}
+
+impl Ledger {
+    /// Starts a ledger with the original file.
+    pub fn new(size: u64, gzip_size: Option<u64>) -> Self {
+        Ledger {
+            steps: vec![Step {
+                step: StepKind::Original,
+                size,
+                gzip_size,
+                saved: 0,
+                total_saved: 0,
+                changed: false,
+                duration_ms: 0.0,
+                removed: Vec::new(),
+                note: None,
+            }],
+        }
+    }
+
+    /// The original file's step.
+    pub fn original(&self) -> &Step {
+        &self.steps[0]
+    }
+
+    /// The last step that changed the file (the result), or the original.
+    pub fn result(&self) -> &Step {
+        self.steps
+            .iter()
+            .rev()
+            .find(|s| s.changed)
+            .unwrap_or(&self.steps[0])
+    }
+
+    /// Appends a step. An unchanged step takes the size of the result before it.
+    pub fn push(&mut self, e: Entry) -> &Step {
+        let Entry {
+            step,
+            size,
+            gzip_size,
+            duration,
+            removed,
+            changed,
+            note,
+        } = e;
+        let prev = self.result().size;
+        let (size, gzip_size) = if changed {
+            (size, gzip_size)
+        } else {
+            (prev, self.result().gzip_size)
+        };
+        let original = self.original().size;
+        self.steps.push(Step {
+            step,
+            size,
+            gzip_size,
+            saved: prev as i64 - size as i64,
+            total_saved: original as i64 - size as i64,
+            changed,
+            duration_ms: (duration.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+            removed,
+            note,
+        });
+        self.steps.last().expect("just pushed")
+    }
+}
+
+/// A step to append to a [`Ledger`].
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Which step.
+    pub step: StepKind,
+    /// The file size after it (ignored when unchanged).
+    pub size: u64,
+    /// Its gzip size (ignored when unchanged).
+    pub gzip_size: Option<u64>,
+    /// How long it took.
+    pub duration: Duration,
+    /// Sections it removed.
+    pub removed: Vec<RemovedSection>,
+    /// It changed the file.
+    pub changed: bool,
+    /// Why it did nothing, or what went wrong.
+    pub note: Option<String>,
+}
+
+impl Entry {
+    /// A step that changed the file to `size` bytes.
+    pub fn changed(step: StepKind, size: u64, gzip_size: Option<u64>, duration: Duration) -> Self {
+        Entry {
+            step,
+            size,
+            gzip_size,
+            duration,
+            removed: Vec::new(),
+            changed: true,
+            note: None,
+        }
+    }
+
+    /// A step that left the file as it was, with an optional reason.
+    pub fn unchanged(step: StepKind, duration: Duration, note: Option<String>) -> Self {
+        Entry {
+            step,
+            size: 0,
+            gzip_size: None,
+            duration,
+            removed: Vec::new(),
+            changed: false,
+            note,
+        }
+    }
+}
+
+/// A `Write` that only counts.
+struct Counter(u64);
+
+impl Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The gzip (deflate level 6) size of `layout`'s output, read from `src`, or of the whole of
+/// `src` (`len` bytes) when `layout` is `None`.
+pub fn gzip_size<S: Source + ?Sized>(
+    src: &S,
+    len: u64,
+    layout: Option<&Layout>,
+) -> io::Result<u64> {
+    let mut gz = GzEncoder::new(Counter(0), Compression::new(6));
+    match layout {
+        Some(l) => l.write_from(src, &mut gz)?,
+        None => {
+            let mut buf = vec![0u8; 1 << 20];
+            let mut done = 0u64;
+            while done < len {
+                let k = (len - done).min(buf.len() as u64) as usize;
+                src.read_exact_at(&mut buf[..k], done)?;
+                gz.write_all(&buf[..k])?;
+                done += k as u64;
+            }
+        }
+    }
+    Ok(gz.finish()?.0)
+}
+
+/// The result's size as a factor of the original: `3.6` means 3.6× smaller.
+pub fn factor(original: u64, result: u64) -> f64 {
+    if result == 0 {
+        return 0.0;
+    }
+    original as f64 / result as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gzip_of_zeros_is_small_and_exact() {
+        let data = vec![0u8; 100_000];
+        let n = gzip_size(&data[..], data.len() as u64, None).unwrap();
+        let mut gz = GzEncoder::new(Vec::new(), Compression::new(6));
+        gz.write_all(&data).unwrap();
+        assert_eq!(n, gz.finish().unwrap().len() as u64);
+        assert!(n < 1000);
+    }
+
+    #[test]
+    fn ledger_marks_unchanged_steps() {
+        let mut l = Ledger::new(1000, Some(500));
+        l.push(Entry::changed(
+            StepKind::StripDebug,
+            600,
+            Some(300),
+            Duration::ZERO,
+        ));
+        let s = l.push(Entry::unchanged(StepKind::StripOther, Duration::ZERO, None));
+        assert_eq!(
+            (s.size, s.gzip_size, s.saved, s.total_saved),
+            (600, Some(300), 0, 400)
+        );
+        assert_eq!(l.result().step, StepKind::StripDebug);
+        assert!((factor(1000, 600) - 1.6667).abs() < 1e-3);
+    }
+}
