@@ -1,0 +1,3 @@
+module example.com/tlsembedded
+
+go 1.23
