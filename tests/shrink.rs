@@ -49,12 +49,18 @@ fn tool(name: &str) -> bool {
 /// Fixtures that run on this machine and print one line.
 const RUNNABLE: &[&str] = &[
     "c-dynamic-pie",
+    "c-nopie",
+    "c-debug",
     "c-static",
     "c-static-pie",
+    "c-static-nss",
     "musl-static",
+    "musl-dynamic",
     "go-static",
-    "go-static-debug",
+    "go-cgo",
     "go-pie",
+    "go-tls",
+    "go-tls-embedded",
     "rust-static",
     "rust-dynamic",
 ];
@@ -129,7 +135,7 @@ fn every_fixture_runs_the_same_after_shrink_upx() {
 
 #[test]
 fn go_build_info_survives() {
-    let (_dir, f) = copy_fixture("go-static-debug");
+    let (_dir, f) = copy_fixture("go-pie");
     binslim().arg("shrink").arg(&f).assert().success();
     let out = binslim()
         .args(["inspect", "--json"])
@@ -212,7 +218,7 @@ fn check_json_matches_text(text: &str, j: &Value) {
 #[test]
 fn ledgers_for_go_c_musl_static_pie_and_rust() {
     for name in [
-        "go-static-debug",
+        "go-pie",
         "c-static",
         "c-dynamic-pie",
         "musl-static",
@@ -496,7 +502,7 @@ fn read_only_destination_directory() {
 
 #[test]
 fn keep_debug_writes_a_debug_file_and_links_it() {
-    let (dir, f) = copy_fixture("go-static-debug");
+    let (dir, f) = copy_fixture("go-pie");
     let dbg = dir.path().join("app.debug");
     binslim()
         .arg("shrink")

@@ -113,7 +113,9 @@ pub fn categorize(name: &str, sh_type: u32, sh_flags: u64) -> Category {
     if !alloc && is_symbols(name, sh_type) {
         return Category::Symbols;
     }
-    if GO_METADATA.contains(&name) {
+    // Go PIE and external linking nest the metadata under `.data.rel.ro` (`.data.rel.ro.gopclntab`).
+    let go_name = name.strip_prefix(".data.rel.ro").unwrap_or(name);
+    if GO_METADATA.contains(&go_name) {
         return Category::GoMetadata;
     }
     if sh_type == SHT_NOBITS {
@@ -133,7 +135,11 @@ pub fn categorize(name: &str, sh_type: u32, sh_flags: u64) -> Category {
             | SHT_GNU_VERDEF
             | SHT_RELR
     ) || (alloc && matches!(sh_type, SHT_REL | SHT_RELA));
-    if dynamic_type || matches!(name, ".dynstr" | ".interp" | ".got" | ".got.plt") {
+    // Go writes `.gnu.version*` as PROGBITS: go by the name too.
+    if dynamic_type
+        || name.starts_with(".gnu.version")
+        || matches!(name, ".dynstr" | ".interp" | ".got" | ".got.plt")
+    {
         return Category::DynamicLinking;
     }
     if !alloc {
@@ -185,6 +191,20 @@ mod tests {
             (".symtab", SHT_SYMTAB, 0, Category::Symbols),
             (".strtab", SHT_STRTAB, 0, Category::Symbols),
             (".gopclntab", SHT_PROGBITS, A, Category::GoMetadata),
+            (
+                ".data.rel.ro.gopclntab",
+                SHT_PROGBITS,
+                A | W,
+                Category::GoMetadata,
+            ),
+            (
+                ".data.rel.ro.typelink",
+                SHT_PROGBITS,
+                A | W,
+                Category::GoMetadata,
+            ),
+            (".data.rel.ro", SHT_PROGBITS, A | W, Category::Data),
+            (".gnu.version_r", SHT_PROGBITS, A, Category::DynamicLinking),
             (".go.buildinfo", SHT_PROGBITS, A | W, Category::GoMetadata),
             (".noptrdata", SHT_PROGBITS, A | W, Category::GoMetadata),
             (".noptrbss", SHT_NOBITS, A | W, Category::Bss),
