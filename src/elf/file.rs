@@ -208,7 +208,15 @@ fn parse_sections(
             header.e_shentsize
         )));
     }
-    let first_end = header.e_shoff.saturating_add(entsize);
+    let table_end = |count: u64| {
+        count
+            .checked_mul(entsize)
+            .and_then(|n| n.checked_add(header.e_shoff))
+            .unwrap_or(u64::MAX)
+    };
+    // With e_shnum set, the whole table's end is known before anything is read; with 0 the
+    // count is in section 0, which must be readable first.
+    let first_end = table_end(u64::from(header.e_shnum).max(1));
     if first_end > len {
         return Err(truncated("section headers", first_end, len));
     }
@@ -219,10 +227,7 @@ fn parse_sections(
         0 => first.sh_size,
         n => u64::from(n),
     };
-    let end = count
-        .checked_mul(entsize)
-        .and_then(|n| n.checked_add(header.e_shoff))
-        .unwrap_or(u64::MAX);
+    let end = table_end(count);
     if end > len {
         return Err(truncated("section headers", end, len));
     }
