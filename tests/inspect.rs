@@ -464,5 +464,16 @@ fn real_binaries_on_this_machine() {
         assert_eq!(out.status.code(), Some(0), "{path}");
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v[0]["linkage"], linkage, "{path}");
+        // Go binaries among them: version and CGO_ENABLED as `go version -m` reports them.
+        if let (Some(go), false) = (go_tool(), v[0]["go"].is_null()) {
+            let m = stdout_of(Std::new(go).args(["version", "-m", path]));
+            let version = m.lines().next().unwrap().split(": ").nth(1).unwrap();
+            assert_eq!(v[0]["go"]["version"], version, "{path}");
+            let cgo = m
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("build\tCGO_ENABLED="))
+                .unwrap();
+            assert_eq!(v[0]["go"]["settings"]["CGO_ENABLED"], cgo, "{path}");
+        }
     }
 }
