@@ -3,12 +3,19 @@
 # binaries (so they are deterministic); run this only to regenerate them, then review the
 # snapshot changes (`cargo insta review`).
 #
+# Usage: bash testdata/build.sh   (from any directory; it overwrites every output)
+#
 # Needs (Debian bookworm, as root):
 #   apt-get install gcc musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross openssl
-#   apt-get install -t bookworm-backports golang-1.23-go upx-ucl
+#   apt-get install -t bookworm-backports golang-1.23-go upx-ucl   # go at /usr/lib/go-1.23/bin/go
 #   rustc (rustup, stable) for the Rust fixtures
+# No network: Go uses only the standard library (GOPROXY=off, GOTOOLCHAIN=local). The bytes are
+# reproducible with the same tool versions (see README.md), whatever the checkout path or cwd.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# Build from testdata/ itself: gcc records the cwd as DW_AT_comp_dir (c-debug), and
+# -ffile-prefix-map below turns it into ".".
+cd "$here"
 src=$here/src
 out=$here
 GO=${GO:-/usr/lib/go-1.23/bin/go}
@@ -47,6 +54,10 @@ gcc "${CFLAGS_COMMON[@]}" -DNAME='"c-rpath-old"' -o "$out/c-rpath-old" "$src/use
 musl-gcc -O2 -DNAME='"musl-static"' -static -o "$out/musl-static" "$src/hello.c"
 musl-gcc -O2 -DNAME='"musl-dynamic"' -o "$out/musl-dynamic" "$src/hello.c"  # interp /lib/ld-musl-x86_64.so.1
 aarch64-linux-gnu-gcc -O2 -static -nostdlib -ffreestanding -Wl,--build-id=sha1 -o "$out/arm64-static" "$src/arm64.c"
+# 32-bit (ELFCLASS32) x86: libc-free like arm64-static, because there is no 32-bit libc here
+# (no gcc-multilib). Runs on x86_64 kernels with IA-32 emulation.
+gcc -m32 -O2 -static -nostdlib -ffreestanding -fno-pie -no-pie -fno-asynchronous-unwind-tables \
+  -Wl,--build-id=sha1 -o "$out/i386-static" "$src/i386.c"
 
 # --- Go 1.23 --------------------------------------------------------------------------------
 gobuild() { # gobuild DIR OUT [go build flags...]
@@ -55,8 +66,8 @@ gobuild() { # gobuild DIR OUT [go build flags...]
 }
 CGO_ENABLED=0 gobuild go-hello go-static -ldflags="-s -w"
 CGO_ENABLED=1 gobuild go-cgo go-cgo -ldflags="-s -w"              # dynamic: libc.so.6
-# PT_INTERP but no DT_NEEDED (ldd: "statically linked"); built without -s -w, so it is also
-# the Go fixture that keeps DWARF and .symtab.
+# PT_INTERP but no DT_NEEDED (ldd: "statically linked"); built without -s -w, so it keeps
+# DWARF and .symtab too.
 CGO_ENABLED=0 gobuild go-hello go-pie -buildmode=pie
 CGO_ENABLED=0 gobuild go-tls go-tls -ldflags="-s -w"
 CGO_ENABLED=0 gobuild go-tls-embedded go-tls-embedded -tags netgo,osusergo -ldflags="-s -w"
@@ -79,6 +90,12 @@ printf 'This is not an ELF file.\n' >"$out/not-elf.txt"
 : >"$out/empty"
 # The first 4 KiB of c-static: the ELF header promises section headers far past the end.
 head -c 4096 "$out/c-static" >"$out/truncated-elf"
+
+# --- Checks: facts the tests rely on, so a toolchain change fails here first ----------------
+readelf -l "$out/go-pie" | grep -q 'Requesting program interpreter' || { echo "go-pie: no PT_INTERP" >&2; exit 1; }
+if readelf -d "$out/go-pie" | grep -q NEEDED; then echo "go-pie: has DT_NEEDED" >&2; exit 1; fi
+readelf -d "$out/c-rpath" | grep -q RUNPATH || { echo "c-rpath: no DT_RUNPATH" >&2; exit 1; }
+readelf -d "$out/c-rpath-old" | grep -q '(RPATH)' || { echo "c-rpath-old: no DT_RPATH" >&2; exit 1; }
 
 ls -l "$out" | grep -v '^d'
 du -sh "$out"

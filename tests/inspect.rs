@@ -40,6 +40,7 @@ const EXPECTED: &[(&str, &str, Option<&str>, &[&str])] = &[
         &["libc.so"],
     ),
     ("arm64-static", "static", None, &[]),
+    ("i386-static", "static", None, &[]),
     ("go-static", "static", None, &[]),
     ("go-cgo", "dynamic", Some(LD), &["libc.so.6"]),
     ("go-pie", "dynamic", Some(LD), &[]),
