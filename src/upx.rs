@@ -111,20 +111,19 @@ pub fn outcome(status: Option<i32>, stderr: &str) -> Outcome {
     }
 }
 
+/// Runs an upx command with no standard input and collects its output.
+fn run(upx: &Path, cmd: &mut Command) -> Result<std::process::Output> {
+    cmd.stdin(Stdio::null()).output().map_err(|e| Error::Io {
+        context: format!("cannot run {}", upx.display()),
+        source: e,
+    })
+}
+
 /// Runs `upx [args] -o output input`. `output` must not exist (upx refuses to overwrite).
 pub fn pack(upx: &Path, input: &Path, output: &Path, args: &[String]) -> Result<Outcome> {
-    let out = Command::new(upx)
-        .arg("-q")
-        .args(args)
-        .arg("-o")
-        .arg(output)
-        .arg(input)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| Error::Io {
-            context: format!("cannot run {}", upx.display()),
-            source: e,
-        })?;
+    let mut cmd = Command::new(upx);
+    cmd.arg("-q").args(args).arg("-o").arg(output).arg(input);
+    let out = run(upx, &mut cmd)?;
     let mut o = outcome(out.status.code(), &String::from_utf8_lossy(&out.stderr));
     if o == Outcome::Packed && !output.is_file() {
         o = Outcome::Failed {
@@ -137,16 +136,9 @@ pub fn pack(upx: &Path, input: &Path, output: &Path, args: &[String]) -> Result<
 
 /// Runs `upx -t FILE`: `Ok(())` when upx's own test of the packed file passes, else its message.
 pub fn test(upx: &Path, file: &Path) -> Result<std::result::Result<(), String>> {
-    let out = Command::new(upx)
-        .arg("-q")
-        .arg("-t")
-        .arg(file)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| Error::Io {
-            context: format!("cannot run {}", upx.display()),
-            source: e,
-        })?;
+    let mut cmd = Command::new(upx);
+    cmd.arg("-q").arg("-t").arg(file);
+    let out = run(upx, &mut cmd)?;
     if out.status.success() {
         return Ok(Ok(()));
     }
