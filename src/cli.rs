@@ -13,7 +13,9 @@ as big as it is, and makes it smaller. It reads ELF headers and never executes t
 const EXAMPLES: &str = "\
 Examples:
   binslim inspect ./server                 what it is, what it needs, where the bytes go
-  binslim inspect --json ./server | jq .   the same as JSON
+  binslim verify ./server                  will it start in FROM scratch? (exit 0 / 1)
+  binslim shrink --upx ./server            strip and pack in place, with a size ledger
+  binslim inspect --json ./server | jq .   JSON for scripts
 
 Exit status: 0 success, 1 a checked file fails the policy, 2 a file could not be analyzed \
 (or a usage error).";
@@ -48,10 +50,73 @@ pub enum Command {
     /// Report what ELF files are, what they need at run time and where their bytes go.
     #[command(after_help = INSPECT_EXAMPLES)]
     Inspect(InspectArgs),
+    /// Check that programs will start in a FROM scratch image (or in --root); the Dockerfile gate.
+    #[command(after_help = VERIFY_EXAMPLES)]
+    Verify(VerifyArgs),
     /// Strip what a program never loads, optionally pack it with upx, and show what each step
     /// saved on disk and on the wire.
     #[command(after_help = SHRINK_EXAMPLES)]
     Shrink(ShrinkArgs),
+}
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  binslim verify ./server                        will it start in FROM scratch?
+  binslim verify --platform linux/arm64 ./server  also check the architecture
+  binslim verify --root ./rootfs ./app           against a real image root (distroless, alpine)
+  binslim verify --strict --max-size 20MiB --require-stripped /out
+  In a Dockerfile:  RUN [\"/binslim\", \"verify\", \"/server\"]
+
+Exit status: 0 every checked program will start, 1 at least one will not (or breaks a policy \
+flag), 2 a named path could not be analyzed or the command line is wrong.";
+
+/// `binslim verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Files, or directories to walk recursively (non-ELF files in them are skipped).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Target platform, e.g. linux/amd64, linux/arm64, linux/arm/v7 (default: $TARGETPLATFORM
+    /// when set, else no check).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+
+    /// Check against this image root instead of an empty one: the loader and every library must
+    /// resolve inside it.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Turn warnings into failures; fail libraries and objects found in directories too.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Fail files larger than SIZE (e.g. 20MiB, 5MB, 1048576).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_size: Option<u64>,
+
+    /// Fail files that still have debug data or a symbol table.
+    #[arg(long)]
+    pub require_stripped: bool,
+
+    /// Fail UPX-packed files.
+    #[arg(long)]
+    pub forbid_upx: bool,
+
+    /// Print only failures (and errors).
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Print a JSON array with one object per checked file.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|e| format!("'{s}' is not a size like 20MiB: {e}"))
 }
 
 const SHRINK_EXAMPLES: &str = "\

@@ -11,6 +11,8 @@ pub mod elf;
 pub mod error;
 pub mod input;
 pub mod report;
+pub mod resolve;
+pub mod verify;
 pub mod shrink;
 pub mod smoke;
 pub mod strip;

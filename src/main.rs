@@ -14,6 +14,7 @@ fn main() -> ExitCode {
     let style = cmd::style(cli.color);
     let status = match &cli.command {
         Command::Inspect(args) => cmd::inspect::run(args, style),
+        Command::Verify(args) => cmd::verify::run(args, style),
         Command::Shrink(args) => cmd::shrink::run(args, style),
     };
     status.into()

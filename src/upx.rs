@@ -245,3 +245,11 @@ mod tests {
         assert!(split_args("'x").is_err());
     }
 }
+
+/// Runs `upx -d -o output input`: restores the original of a packed file, byte for byte.
+pub fn unpack(upx: &Path, input: &Path, output: &Path) -> Result<Outcome> {
+    let mut cmd = Command::new(upx);
+    cmd.arg("-q").arg("-d").arg("-o").arg(output).arg(input);
+    let out = run(upx, &mut cmd)?;
+    Ok(outcome(out.status.code(), &String::from_utf8_lossy(&out.stderr)))
+}

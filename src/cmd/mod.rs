@@ -2,6 +2,7 @@
 
 pub mod inspect;
 pub mod shrink;
+pub mod verify;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;

@@ -7,6 +7,7 @@
 pub mod dynamic;
 pub mod file;
 pub mod go;
+pub mod gofuncs;
 pub mod linkage;
 pub mod notes;
 pub mod packed;

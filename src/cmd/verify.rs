@@ -1,0 +1,187 @@
+//! `binslim verify`: walk the paths, check each program, print PASS/FAIL lines (or JSON) and
+//! map the worst outcome to the exit status.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use binslim::input::{ELF_MAGIC, read_prefix};
+use binslim::report::{Style, human, json};
+use binslim::verify::{FileReport, Origin, Platform, Verdict, VerifyOptions, verify_path};
+
+use super::{Status, emit};
+use crate::cli::VerifyArgs;
+
+/// Runs `verify`.
+pub fn run(args: &VerifyArgs, style: Style) -> Status {
+    let opts = match options(args) {
+        Ok(o) => o,
+        Err(msg) => {
+            eprintln!("binslim: {msg}");
+            return Status::Error;
+        }
+    };
+    let mut reports = Vec::new();
+    let mut skipped = 0usize;
+    for path in &args.paths {
+        let display = path.display().to_string();
+        match fs::metadata(path) {
+            Ok(m) if m.is_dir() => walk(path, &opts, &mut reports, &mut skipped),
+            _ => reports.push(verify_path(path, &display, &opts, Origin::Named)),
+        }
+    }
+
+    for r in reports.iter().filter(|r| r.verdict == Verdict::Error) {
+        let msg = r.problems.first().map(|p| p.message.as_str()).unwrap_or("");
+        eprintln!("binslim: {}: {msg}", r.path);
+    }
+    if args.json {
+        emit(&json::to_string(&reports));
+    } else {
+        let mut out = String::new();
+        for r in &reports {
+            if args.quiet && r.verdict != Verdict::Fail {
+                continue;
+            }
+            out.push_str(&render(r, style));
+        }
+        let checked = reports.len();
+        if !args.quiet && (checked > 1 || skipped > 0) {
+            out.push_str(&summary(&reports, skipped));
+        }
+        emit(&out);
+    }
+    if reports.iter().any(|r| r.verdict == Verdict::Error) {
+        Status::Error
+    } else if reports.iter().any(|r| r.verdict == Verdict::Fail) {
+        Status::Fail
+    } else {
+        Status::Ok
+    }
+}
+
+fn options(args: &VerifyArgs) -> Result<VerifyOptions, String> {
+    let platform = match &args.platform {
+        Some(p) => Some(p.parse::<Platform>()?),
+        None => match std::env::var("TARGETPLATFORM") {
+            Ok(p) if !p.trim().is_empty() => Some(
+                p.trim()
+                    .parse::<Platform>()
+                    .map_err(|e| format!("TARGETPLATFORM: {e}"))?,
+            ),
+            _ => None,
+        },
+    };
+    if let Some(root) = &args.root
+        && !root.is_dir()
+    {
+        return Err(format!("--root {}: not a directory", root.display()));
+    }
+    let mut opts = VerifyOptions::default();
+    opts.platform = platform;
+    opts.root = args.root.clone();
+    opts.strict = args.strict;
+    opts.max_size = args.max_size;
+    opts.require_stripped = args.require_stripped;
+    opts.forbid_upx = args.forbid_upx;
+    opts.upx = which::which("upx").ok();
+    Ok(opts)
+}
+
+/// Walks a directory: ELF files are verified, everything else is counted as skipped. Symlinks
+/// are not followed (so loops cannot occur and nothing is checked twice).
+fn walk(dir: &Path, opts: &VerifyOptions, reports: &mut Vec<FileReport>, skipped: &mut usize) {
+    let mut stack: Vec<PathBuf> = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else {
+            *skipped += 1;
+            continue;
+        };
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        let mut subdirs = Vec::new();
+        for e in entries {
+            let Ok(ft) = e.file_type() else { continue };
+            let path = e.path();
+            if ft.is_dir() {
+                subdirs.push(path);
+            } else if ft.is_file()
+                && read_prefix(&path, 4).is_ok_and(|b| b.as_slice() == ELF_MAGIC)
+            {
+                let display = path.display().to_string();
+                reports.push(verify_path(&path, &display, opts, Origin::Walked));
+            } else {
+                *skipped += 1;
+            }
+        }
+        // Depth-first, in name order.
+        stack.extend(subdirs.into_iter().rev());
+    }
+}
+
+fn render(r: &FileReport, st: Style) -> String {
+    let mut s = String::new();
+    match r.verdict {
+        Verdict::Pass => {
+            let linkage = r.linkage.map(|l| l.as_str()).unwrap_or("?");
+            let mut what = format!(
+                "{linkage} {}, {}",
+                r.machine.as_deref().unwrap_or("?"),
+                human(r.file_size.unwrap_or(0))
+            );
+            if r.unpacked {
+                what.push_str(" (UPX-packed; verified the unpacked original)");
+            }
+            if let Some(l) = r.linkage
+                && !l.is_program()
+            {
+                what = format!("{linkage}, not a program (skipped)");
+            }
+            s.push_str(&format!("{} {}: {what}\n", st.good("PASS"), r.path));
+        }
+        Verdict::Fail => {
+            let first = &r.problems[0];
+            s.push_str(&format!("{} {}: {}\n", st.bad("FAIL"), r.path, first.message));
+            if let Some(h) = &first.hint {
+                s.push_str(&format!("  fix: {h}\n"));
+            }
+            for p in &r.problems[1..] {
+                s.push_str(&format!("  also: {}\n", p.message));
+                if let Some(h) = &p.hint {
+                    s.push_str(&format!("  fix: {h}\n"));
+                }
+            }
+        }
+        // Already on stderr as `binslim: PATH: reason`, like every verb's errors.
+        Verdict::Error => {}
+    }
+    for w in &r.warnings {
+        s.push_str(&format!("  {}: {}\n", st.warn("warning"), w.message));
+        if let Some(h) = &w.hint {
+            s.push_str(&format!("  fix: {h}\n"));
+        }
+    }
+    s
+}
+
+fn summary(reports: &[FileReport], skipped: usize) -> String {
+    let count = |v: Verdict| reports.iter().filter(|r| r.verdict == v).count();
+    let mut s = format!(
+        "checked {}: {} passed, {} failed",
+        reports.len(),
+        count(Verdict::Pass),
+        count(Verdict::Fail)
+    );
+    let errors = count(Verdict::Error);
+    if errors > 0 {
+        s.push_str(&format!(", {errors} could not be analyzed"));
+    }
+    let warned = reports.iter().filter(|r| !r.warnings.is_empty()).count();
+    if warned > 0 {
+        s.push_str(&format!(", {warned} with warnings"));
+    }
+    if skipped > 0 {
+        s.push_str(&format!("; skipped {skipped} non-ELF files"));
+    }
+    s.push('\n');
+    s
+}

@@ -1,0 +1,573 @@
+//! The scratch gate: will this file start in the target image, and if not, why and how to fix
+//! it in the language it was built with.
+//!
+//! [`check`] is a pure function of the analysis (plus, with `--root`, the files of that root);
+//! [`verify_path`] adds the file handling: reading, UPX unpacking, scripts.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::elf::{self, Analysis, ElfFile, Linkage};
+use crate::error::Error;
+use crate::input::{Input, sniff};
+use crate::report::human;
+use crate::resolve;
+
+/// A `--platform` value such as `linux/amd64`, as Docker spells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    /// The platform as given, e.g. `linux/arm64`.
+    pub name: String,
+    /// The ELF machine name it requires (`x86_64`, `aarch64`, ...).
+    pub machine: &'static str,
+    /// The ELF class it requires (`elf32` or `elf64`).
+    pub class: &'static str,
+}
+
+impl FromStr for Platform {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut parts = s.split('/');
+        let os = parts.next().unwrap_or("");
+        let arch = parts.next().unwrap_or("");
+        let variant = parts.next();
+        if os != "linux" {
+            return Err(format!(
+                "unsupported platform '{s}': binslim checks linux/* platforms (e.g. linux/amd64)"
+            ));
+        }
+        let (machine, class) = match (arch, variant) {
+            ("amd64", _) => ("x86_64", "elf64"),
+            ("arm64", _) => ("aarch64", "elf64"),
+            ("arm", _) => ("arm", "elf32"),
+            ("386", _) => ("i386", "elf32"),
+            ("riscv64", _) => ("riscv64", "elf64"),
+            ("ppc64le", _) => ("ppc64le", "elf64"),
+            ("s390x", _) => ("s390x", "elf64"),
+            _ => {
+                return Err(format!(
+                    "unknown platform '{s}': use linux/amd64, linux/arm64, linux/arm/v7, \
+                     linux/386, linux/riscv64, linux/ppc64le or linux/s390x"
+                ));
+            }
+        };
+        Ok(Platform {
+            name: s.to_string(),
+            machine,
+            class,
+        })
+    }
+}
+
+/// What to check.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct VerifyOptions {
+    /// Fail a binary built for another platform.
+    pub platform: Option<Platform>,
+    /// Check against this image root instead of an empty one.
+    pub root: Option<PathBuf>,
+    /// Turn warnings into failures, and fail libraries and objects found in a walk.
+    pub strict: bool,
+    /// Fail files larger than this many bytes.
+    pub max_size: Option<u64>,
+    /// Fail files that still have a symbol table or debug sections.
+    pub require_stripped: bool,
+    /// Fail UPX-packed files.
+    pub forbid_upx: bool,
+    /// upx to unpack packed files with (None: packed files cannot be verified).
+    pub upx: Option<PathBuf>,
+}
+
+/// The outcome for one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Will start in the target.
+    Pass,
+    /// Will not start (or breaks a policy).
+    Fail,
+    /// Could not be analyzed.
+    Error,
+}
+
+/// One problem or warning, with a stable code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable identifier (documented in README.md).
+    pub code: &'static str,
+    /// What is wrong, in one line.
+    pub message: String,
+    /// How to fix it, in the build's own language.
+    pub hint: Option<String>,
+}
+
+impl Finding {
+    fn new(code: &'static str, message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
+        Finding {
+            code,
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+/// The result of verifying one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    /// The path as given or found in a walk.
+    pub path: String,
+    /// Pass, fail or error.
+    pub verdict: Verdict,
+    /// The linkage, when the file is ELF.
+    pub linkage: Option<Linkage>,
+    /// The machine, when the file is ELF.
+    pub machine: Option<String>,
+    /// The file size in bytes.
+    pub file_size: Option<u64>,
+    /// True when the file was UPX-packed and the unpacked original was verified.
+    pub unpacked: bool,
+    /// Why it fails.
+    pub problems: Vec<Finding>,
+    /// What may go wrong at run time.
+    pub warnings: Vec<Finding>,
+}
+
+impl FileReport {
+    fn error(path: &str, err: &Error) -> Self {
+        FileReport {
+            path: path.to_string(),
+            verdict: Verdict::Error,
+            linkage: None,
+            machine: None,
+            file_size: None,
+            unpacked: false,
+            problems: vec![Finding::new("unreadable", err.to_string(), None)],
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// How a file came to be checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Named on the command line: anything that is not a startable program fails.
+    Named,
+    /// Found in a directory walk: libraries and objects are reported but pass unless strict.
+    Walked,
+}
+
+/// The build language, for fix hints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lang {
+    Go,
+    Rust,
+    Musl,
+    C,
+}
+
+fn lang(a: &Analysis) -> Lang {
+    if a.go.is_some() {
+        Lang::Go
+    } else if a.rust.is_some() {
+        Lang::Rust
+    } else if a.interpreter.as_deref().is_some_and(|i| i.contains("musl"))
+        || a.needed.iter().any(|n| n == "libc.so")
+    {
+        Lang::Musl
+    } else {
+        Lang::C
+    }
+}
+
+fn link_hint(a: &Analysis) -> String {
+    match lang(a) {
+        Lang::Go => {
+            let go = a.go.as_ref();
+            let setting = |k: &str| go.and_then(|g| g.settings.get(k)).map(String::as_str);
+            if !a.needed.is_empty() || setting("CGO_ENABLED") == Some("1") {
+                "build with CGO_ENABLED=0; if cgo is needed, link statically: \
+                 go build -ldflags '-linkmode external -extldflags \"-static\"'"
+                    .into()
+            } else if setting("-buildmode") == Some("pie") || a.elf_type == "dyn" {
+                "drop -buildmode=pie (CGO_ENABLED=0 go build gives a static binary), or link \
+                 static-pie: go build -buildmode=pie -ldflags '-linkmode external -extldflags \
+                 \"-static-pie\"'"
+                    .into()
+            } else {
+                "build with CGO_ENABLED=0".into()
+            }
+        }
+        Lang::Rust => "build with RUSTFLAGS='-C target-feature=+crt-static' (glibc, static-pie) \
+                       or for the x86_64-unknown-linux-musl target"
+            .into(),
+        Lang::Musl => "link statically: musl-gcc -static".into(),
+        Lang::C => "link statically: gcc -static (or -static-pie)".into(),
+    }
+}
+
+/// Checks one analyzed ELF file. `data` is its bytes (for Go function names and NSS strings);
+/// `path_in_root` is where it sits in the image (for `$ORIGIN` with `--root`).
+pub fn check(
+    data: &[u8],
+    a: &Analysis,
+    opts: &VerifyOptions,
+    origin: Origin,
+    path_in_root: &str,
+) -> (Vec<Finding>, Vec<Finding>) {
+    let mut problems = Vec::new();
+    let mut warnings = Vec::new();
+
+    if let Some(p) = &opts.platform
+        && (a.machine != p.machine || a.class != p.class)
+    {
+        problems.push(Finding::new(
+            "wrong-platform",
+            format!(
+                "built for {} ({}), but the target platform {} needs {} ({})",
+                a.machine, a.class, p.name, p.machine, p.class
+            ),
+            Some(format!("build for {} (GOARCH / --target / cross compiler)", p.name)),
+        ));
+    }
+
+    match a.linkage {
+        Linkage::Static | Linkage::StaticPie => {}
+        Linkage::Dynamic => {
+            let interp = a.interpreter.clone().unwrap_or_default();
+            match &opts.root {
+                None => {
+                    let mut needs = interp.clone();
+                    if !a.needed.is_empty() {
+                        needs = format!("{needs} and {}", a.needed.join(", "));
+                    }
+                    let go_pie = a.needed.is_empty() && a.go.is_some();
+                    let msg = if go_pie {
+                        format!(
+                            "dynamically linked (Go -buildmode=pie: ldd says \"statically \
+                             linked\", but the kernel needs the loader), needs {needs}"
+                        )
+                    } else {
+                        format!("dynamically linked, needs {needs}")
+                    };
+                    problems.push(Finding::new("dynamic", msg, Some(link_hint(a))));
+                }
+                Some(root) => {
+                    let res = resolve::resolve(root, a, path_in_root);
+                    if let Some(i) = res.missing_interpreter {
+                        problems.push(Finding::new(
+                            "missing-interpreter",
+                            format!("needs the loader {i}, which is not in {}", root.display()),
+                            Some(format!("COPY {i} into the image, or {}", link_hint(a))),
+                        ));
+                    }
+                    for (lib, by) in res.missing_libraries {
+                        problems.push(Finding::new(
+                            "missing-library",
+                            format!("needs {lib} (for {by}), which is not found in {}", root.display()),
+                            Some(format!(
+                                "COPY {lib} into a library directory of the image, or {}",
+                                link_hint(a)
+                            )),
+                        ));
+                    }
+                }
+            }
+        }
+        Linkage::BrokenDynamic => problems.push(Finding::new(
+            "no-interpreter",
+            format!(
+                "needs shared libraries ({}) but names no loader: it cannot start anywhere",
+                a.needed.join(", ")
+            ),
+            Some(link_hint(a)),
+        )),
+        Linkage::SharedLibrary | Linkage::Relocatable | Linkage::Core | Linkage::Unknown => {
+            let what = match a.linkage {
+                Linkage::SharedLibrary => "a shared library",
+                Linkage::Relocatable => "a relocatable object file",
+                Linkage::Core => "a core dump",
+                _ => "an ELF file of unknown type",
+            };
+            if origin == Origin::Named || opts.strict {
+                problems.push(Finding::new(
+                    "not-a-program",
+                    format!("is {what}, not a program"),
+                    Some("verify the program that uses it".into()),
+                ));
+            }
+            return (problems, warnings);
+        }
+    }
+
+    if let Some(max) = opts.max_size
+        && a.file_size > max
+    {
+        problems.push(Finding::new(
+            "too-large",
+            format!("is {} ({} bytes), more than --max-size {}", human(a.file_size), a.file_size, human(max)),
+            Some("binslim shrink removes debug data and symbols; --upx packs it".into()),
+        ));
+    }
+    if opts.require_stripped && (!a.stripped || a.debug_size > 0) {
+        problems.push(Finding::new(
+            "not-stripped",
+            format!("is not stripped: {} of debug data and symbols", human(a.strippable_size)),
+            Some(match lang(a) {
+                Lang::Go => "go build -ldflags='-s -w', or binslim shrink".into(),
+                Lang::Rust => "set profile.release.strip = true, or binslim shrink".into(),
+                _ => "link with -s, or binslim shrink".into(),
+            }),
+        ));
+    }
+
+    runtime_file_warnings(data, a, opts, &mut warnings);
+    if opts.strict {
+        problems.append(&mut warnings);
+    }
+    (problems, warnings)
+}
+
+/// Files that scratch lacks but the program will look for at run time.
+fn runtime_file_warnings(data: &[u8], a: &Analysis, opts: &VerifyOptions, out: &mut Vec<Finding>) {
+    let in_root = |p: &str| {
+        opts.root
+            .as_ref()
+            .is_some_and(|r| resolve::resolve_in_root(r, p).is_some())
+    };
+    let Ok(elf) = ElfFile::parse(data) else {
+        return;
+    };
+    if a.go.is_some() {
+        let Some(funcs) = elf::gofuncs::function_names(&elf) else {
+            return;
+        };
+        let has = |n: &str| funcs.contains(n);
+        let has_prefix = |p: &str| funcs.iter().any(|f| f.starts_with(p));
+        let certs = "/etc/ssl/certs/ca-certificates.crt";
+        if (has("crypto/x509.loadSystemRoots") || has("crypto/x509.initSystemRoots"))
+            && !has("crypto/x509.SetFallbackRoots")
+            && !in_root(certs)
+        {
+            out.push(Finding::new(
+                "needs-ca-certificates",
+                format!("loads the system root certificates ({certs}), which scratch lacks: TLS connections will fail"),
+                Some(format!(
+                    "COPY --from=build {certs} {certs}, or embed fallback roots: import _ \"golang.org/x/crypto/x509roots/fallback\""
+                )),
+            ));
+        }
+        if (has("time.loadLocation") || has("time.LoadLocation"))
+            && !has_prefix("time/tzdata.")
+            && !in_root("/usr/share/zoneinfo")
+        {
+            out.push(Finding::new(
+                "needs-zoneinfo",
+                "loads time zones from /usr/share/zoneinfo, which scratch lacks: LoadLocation fails",
+                Some(
+                    "COPY --from=build /usr/share/zoneinfo /usr/share/zoneinfo, or embed them: \
+                     import _ \"time/tzdata\" (or -tags timetzdata)"
+                        .to_string(),
+                ),
+            ));
+        }
+        if has_prefix("os/user.") && !in_root("/etc/passwd") {
+            let cgo = a
+                .go
+                .as_ref()
+                .and_then(|g| g.settings.get("CGO_ENABLED"))
+                .is_some_and(|v| v == "1");
+            out.push(Finding::new(
+                "needs-passwd",
+                "looks up users and groups (os/user) in /etc/passwd and /etc/group, which scratch lacks",
+                Some(if cgo {
+                    "build with -tags netgo,osusergo and COPY a minimal /etc/passwd and /etc/group".to_string()
+                } else {
+                    "COPY a minimal /etc/passwd and /etc/group into the image".to_string()
+                }),
+            ));
+        }
+        return;
+    }
+    // Static glibc: NSS functions dlopen libnss_*.so at run time; glibc's NSS code names its
+    // configuration file, which survives stripping.
+    if a.linkage.is_self_contained()
+        && !in_root("/etc/nsswitch.conf")
+        && contains(read_only_data(&elf), b"/etc/nsswitch.conf")
+    {
+        out.push(Finding::new(
+            "static-glibc-nss",
+            "statically linked glibc that uses NSS (getaddrinfo, getpwnam, ...): it starts, but \
+             host and user lookups quietly fail without glibc's shared NSS modules",
+            Some(
+                "link against musl (musl-gcc -static), or avoid NSS calls; COPY /etc/nsswitch.conf, \
+                 /etc/hosts, /etc/passwd and the libnss_*.so.2 modules if they are needed"
+                    .to_string(),
+            ),
+        ));
+    }
+}
+
+/// The bytes of the loaded, read-only, non-executable sections (where string constants live).
+fn read_only_data<'a>(elf: &ElfFile<'a>) -> Vec<&'a [u8]> {
+    use goblin::elf::section_header::{SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE};
+    elf.shdrs
+        .iter()
+        .filter(|sh| {
+            sh.sh_flags & u64::from(SHF_ALLOC) != 0
+                && sh.sh_flags & u64::from(SHF_EXECINSTR | SHF_WRITE) == 0
+        })
+        .map(|sh| elf.section_data(sh))
+        .collect()
+}
+
+fn contains(hay: Vec<&[u8]>, needle: &[u8]) -> bool {
+    hay.iter().any(|h| h.windows(needle.len()).any(|w| w == needle))
+}
+
+/// Verifies one file: reads it, unpacks UPX if it can, and checks it.
+pub fn verify_path(path: &Path, display: &str, opts: &VerifyOptions, origin: Origin) -> FileReport {
+    let input = match Input::open(path) {
+        Ok(i) => i,
+        Err(e) => return FileReport::error(display, &e),
+    };
+    let data = input.bytes();
+    if let Err(Error::Script { shebang }) = sniff(data) {
+        let interp = shebang
+            .trim_start_matches("#!")
+            .split_whitespace()
+            .next()
+            .unwrap_or("/bin/sh")
+            .to_string();
+        return FileReport {
+            path: display.to_string(),
+            verdict: Verdict::Fail,
+            linkage: None,
+            machine: None,
+            file_size: Some(data.len() as u64),
+            unpacked: false,
+            problems: vec![Finding::new(
+                "script",
+                format!("script needs {interp}, which scratch lacks"),
+                Some("ship a compiled binary, or use a base image with a shell".into()),
+            )],
+            warnings: Vec::new(),
+        };
+    }
+    let a = match elf::analyze(data) {
+        Ok(a) => a,
+        Err(e) => return FileReport::error(display, &e),
+    };
+    let path_in_root = location_in_root(path, opts.root.as_deref());
+    let mut report = FileReport {
+        path: display.to_string(),
+        verdict: Verdict::Pass,
+        linkage: Some(a.linkage),
+        machine: Some(a.machine.clone()),
+        file_size: Some(a.file_size),
+        unpacked: false,
+        problems: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let (problems, warnings) = if a.upx.is_some() {
+        if opts.forbid_upx {
+            report.problems.push(Finding::new(
+                "upx-packed",
+                "is UPX-packed, which --forbid-upx does not allow",
+                Some("drop --upx from binslim shrink (or the upx step of the build)".into()),
+            ));
+        }
+        match unpack_and_check(path, opts, &path_in_root) {
+            Ok((p, w, unpacked)) => {
+                report.linkage = Some(unpacked.linkage);
+                report.unpacked = true;
+                (p, w)
+            }
+            Err(msg) => (
+                vec![Finding::new(
+                    "upx-unverifiable",
+                    msg,
+                    Some("run binslim verify before packing, or put upx on PATH".into()),
+                )],
+                Vec::new(),
+            ),
+        }
+    } else {
+        check(data, &a, opts, origin, &path_in_root)
+    };
+    report.problems.extend(problems);
+    report.warnings = warnings;
+    if !report.problems.is_empty() {
+        report.verdict = Verdict::Fail;
+    }
+    report
+}
+
+/// Where the file sits in the image: its path relative to `--root` when it lies inside the root,
+/// else `/NAME` (as `COPY server /` would put it).
+fn location_in_root(path: &Path, root: Option<&Path>) -> String {
+    let inside = root.and_then(|r| {
+        let r = r.canonicalize().ok()?;
+        let p = path.canonicalize().ok()?;
+        let rel = p.strip_prefix(&r).ok()?.to_string_lossy().into_owned();
+        Some(format!("/{rel}"))
+    });
+    inside.unwrap_or_else(|| {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        format!("/{}", name.unwrap_or_default())
+    })
+}
+
+fn unpack_and_check(
+    path: &Path,
+    opts: &VerifyOptions,
+    path_in_root: &str,
+) -> Result<(Vec<Finding>, Vec<Finding>, Analysis), String> {
+    let Some(upx) = &opts.upx else {
+        return Err("is UPX-packed, which hides its real linkage, and upx is not on PATH to \
+                    unpack a copy"
+            .into());
+    };
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let copy = dir.path().join("unpacked");
+    match crate::upx::unpack(upx, path, &copy) {
+        Ok(crate::upx::Outcome::Packed) => {}
+        Ok(crate::upx::Outcome::Declined { message, .. } | crate::upx::Outcome::Failed { message, .. }) => {
+            return Err(format!("is UPX-packed and upx -d failed: {message}"));
+        }
+        Err(e) => return Err(format!("is UPX-packed and upx could not run: {e}")),
+    }
+    let input = Input::open(&copy).map_err(|e| format!("cannot read the unpacked copy: {e}"))?;
+    let a = elf::analyze(input.bytes()).map_err(|e| format!("the unpacked copy {e}"))?;
+    let (p, w) = check(input.bytes(), &a, opts, Origin::Named, path_in_root);
+    Ok((p, w, a))
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::Error => "ERROR",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platforms() {
+        let p: Platform = "linux/arm/v7".parse().unwrap();
+        assert_eq!((p.machine, p.class), ("arm", "elf32"));
+        let p: Platform = "linux/amd64".parse().unwrap();
+        assert_eq!((p.machine, p.class), ("x86_64", "elf64"));
+        assert!("windows/amd64".parse::<Platform>().unwrap_err().contains("linux/*"));
+        assert!("linux/sparc".parse::<Platform>().unwrap_err().starts_with("unknown platform"));
+    }
+}
