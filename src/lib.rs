@@ -12,10 +12,10 @@ pub mod error;
 pub mod input;
 pub mod report;
 pub mod resolve;
-pub mod verify;
 pub mod shrink;
 pub mod smoke;
 pub mod strip;
 pub mod upx;
+pub mod verify;
 
 pub use error::{Error, PathError, Result};

@@ -121,7 +121,9 @@ fn system_dirs(root: &Path, program: &Analysis, musl: bool) -> Vec<String> {
     if musl {
         let arch = program.machine.as_str();
         let path_file = format!("/etc/ld-musl-{arch}.path");
-        if let Some(text) = resolve_in_root(root, &path_file).and_then(|p| fs::read_to_string(p).ok()) {
+        if let Some(text) =
+            resolve_in_root(root, &path_file).and_then(|p| fs::read_to_string(p).ok())
+        {
             dirs.extend(
                 text.split(['\n', ':'])
                     .map(str::trim)
@@ -156,7 +158,12 @@ fn system_dirs(root: &Path, program: &Analysis, musl: bool) -> Vec<String> {
     dirs
 }
 
-fn read_ld_so_conf(root: &Path, conf: &str, dirs: &mut Vec<String>, visited: &mut BTreeSet<String>) {
+fn read_ld_so_conf(
+    root: &Path,
+    conf: &str,
+    dirs: &mut Vec<String>,
+    visited: &mut BTreeSet<String>,
+) {
     if !visited.insert(conf.to_string()) || visited.len() > 256 {
         return;
     }
@@ -180,7 +187,11 @@ fn read_ld_so_conf(root: &Path, conf: &str, dirs: &mut Vec<String>, visited: &mu
                 }
             }
         } else {
-            dirs.extend(line.split([':', ',', ' ', '\t']).filter(|s| !s.is_empty()).map(String::from));
+            dirs.extend(
+                line.split([':', ',', ' ', '\t'])
+                    .filter(|s| !s.is_empty())
+                    .map(String::from),
+            );
         }
     }
 }
@@ -199,7 +210,13 @@ fn glob_in_root(root: &Path, pattern: &str) -> Vec<String> {
         .flatten()
         .flatten()
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| if exact { *n == name_pat } else { n.starts_with(pre) && n.ends_with(suf) })
+        .filter(|n| {
+            if exact {
+                *n == name_pat
+            } else {
+                n.starts_with(pre) && n.ends_with(suf)
+            }
+        })
         .map(|n| format!("{}/{n}", dir.trim_end_matches('/')))
         .collect();
     out.sort();
@@ -267,7 +284,10 @@ mod tests {
 
     #[test]
     fn origin_and_paths() {
-        assert_eq!(expand_origin("$ORIGIN/../lib", "/app/bin"), "/app/bin/../lib");
+        assert_eq!(
+            expand_origin("$ORIGIN/../lib", "/app/bin"),
+            "/app/bin/../lib"
+        );
         assert_eq!(expand_origin("${ORIGIN}/lib", "/"), "/lib");
         assert_eq!(parent("/server"), "/");
         assert_eq!(parent("/app/bin/server"), "/app/bin");
@@ -281,7 +301,8 @@ mod tests {
         fs::create_dir_all(root.join("lib/x86_64-linux-gnu")).unwrap();
         fs::create_dir_all(root.join("lib64")).unwrap();
         fs::write(root.join("lib/x86_64-linux-gnu/ld.so"), b"x").unwrap();
-        std::os::unix::fs::symlink("/lib/x86_64-linux-gnu/ld.so", root.join("lib64/ld.so")).unwrap();
+        std::os::unix::fs::symlink("/lib/x86_64-linux-gnu/ld.so", root.join("lib64/ld.so"))
+            .unwrap();
         std::os::unix::fs::symlink("../../../../etc", root.join("lib/up")).unwrap();
         std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
         assert_eq!(

@@ -186,6 +186,17 @@ pub fn split_args(s: &str) -> std::result::Result<Vec<String>, String> {
     Ok(args)
 }
 
+/// Runs `upx -d -o output input`: restores the original of a packed file, byte for byte.
+pub fn unpack(upx: &Path, input: &Path, output: &Path) -> Result<Outcome> {
+    let mut cmd = Command::new(upx);
+    cmd.arg("-q").arg("-d").arg("-o").arg(output).arg(input);
+    let out = run(upx, &mut cmd)?;
+    Ok(outcome(
+        out.status.code(),
+        &String::from_utf8_lossy(&out.stderr),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,12 +255,4 @@ mod tests {
         assert_eq!(split_args("-o 'a b' \"\"").unwrap(), ["-o", "a b", ""]);
         assert!(split_args("'x").is_err());
     }
-}
-
-/// Runs `upx -d -o output input`: restores the original of a packed file, byte for byte.
-pub fn unpack(upx: &Path, input: &Path, output: &Path) -> Result<Outcome> {
-    let mut cmd = Command::new(upx);
-    cmd.arg("-q").arg("-d").arg("-o").arg(output).arg(input);
-    let out = run(upx, &mut cmd)?;
-    Ok(outcome(out.status.code(), &String::from_utf8_lossy(&out.stderr)))
 }

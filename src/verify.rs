@@ -107,7 +107,11 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(code: &'static str, message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
+    fn new(
+        code: &'static str,
+        message: impl Into<String>,
+        hint: impl Into<Option<String>>,
+    ) -> Self {
         Finding {
             code,
             message: message.into(),
@@ -231,7 +235,10 @@ pub fn check(
                 "built for {} ({}), but the target platform {} needs {} ({})",
                 a.machine, a.class, p.name, p.machine, p.class
             ),
-            Some(format!("build for {} (GOARCH / --target / cross compiler)", p.name)),
+            Some(format!(
+                "build for {} (GOARCH / --target / cross compiler)",
+                p.name
+            )),
         ));
     }
 
@@ -268,7 +275,10 @@ pub fn check(
                     for (lib, by) in res.missing_libraries {
                         problems.push(Finding::new(
                             "missing-library",
-                            format!("needs {lib} (for {by}), which is not found in {}", root.display()),
+                            format!(
+                                "needs {lib} (for {by}), which is not found in {}",
+                                root.display()
+                            ),
                             Some(format!(
                                 "COPY {lib} into a library directory of the image, or {}",
                                 link_hint(a)
@@ -309,14 +319,22 @@ pub fn check(
     {
         problems.push(Finding::new(
             "too-large",
-            format!("is {} ({} bytes), more than --max-size {}", human(a.file_size), a.file_size, human(max)),
+            format!(
+                "is {} ({} bytes), more than --max-size {}",
+                human(a.file_size),
+                a.file_size,
+                human(max)
+            ),
             Some("binslim shrink removes debug data and symbols; --upx packs it".into()),
         ));
     }
     if opts.require_stripped && (!a.stripped || a.debug_size > 0) {
         problems.push(Finding::new(
             "not-stripped",
-            format!("is not stripped: {} of debug data and symbols", human(a.strippable_size)),
+            format!(
+                "is not stripped: {} of debug data and symbols",
+                human(a.strippable_size)
+            ),
             Some(match lang(a) {
                 Lang::Go => "go build -ldflags='-s -w', or binslim shrink".into(),
                 Lang::Rust => "set profile.release.strip = true, or binslim shrink".into(),
@@ -376,11 +394,10 @@ fn runtime_file_warnings(data: &[u8], a: &Analysis, opts: &VerifyOptions, out: &
             ));
         }
         if has_prefix("os/user.") && !in_root("/etc/passwd") {
-            let cgo = a
-                .go
-                .as_ref()
-                .and_then(|g| g.settings.get("CGO_ENABLED"))
-                .is_some_and(|v| v == "1");
+            let cgo =
+                a.go.as_ref()
+                    .and_then(|g| g.settings.get("CGO_ENABLED"))
+                    .is_some_and(|v| v == "1");
             out.push(Finding::new(
                 "needs-passwd",
                 "looks up users and groups (os/user) in /etc/passwd and /etc/group, which scratch lacks",
@@ -426,7 +443,8 @@ fn read_only_data<'a>(elf: &ElfFile<'a>) -> Vec<&'a [u8]> {
 }
 
 fn contains(hay: Vec<&[u8]>, needle: &[u8]) -> bool {
-    hay.iter().any(|h| h.windows(needle.len()).any(|w| w == needle))
+    hay.iter()
+        .any(|h| h.windows(needle.len()).any(|w| w == needle))
 }
 
 /// Verifies one file: reads it, unpacks UPX if it can, and checks it.
@@ -528,15 +546,21 @@ fn unpack_and_check(
     path_in_root: &str,
 ) -> Result<(Vec<Finding>, Vec<Finding>, Analysis), String> {
     let Some(upx) = &opts.upx else {
-        return Err("is UPX-packed, which hides its real linkage, and upx is not on PATH to \
+        return Err(
+            "is UPX-packed, which hides its real linkage, and upx is not on PATH to \
                     unpack a copy"
-            .into());
+                .into(),
+        );
     };
-    let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let dir =
+        tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
     let copy = dir.path().join("unpacked");
     match crate::upx::unpack(upx, path, &copy) {
         Ok(crate::upx::Outcome::Packed) => {}
-        Ok(crate::upx::Outcome::Declined { message, .. } | crate::upx::Outcome::Failed { message, .. }) => {
+        Ok(
+            crate::upx::Outcome::Declined { message, .. }
+            | crate::upx::Outcome::Failed { message, .. },
+        ) => {
             return Err(format!("is UPX-packed and upx -d failed: {message}"));
         }
         Err(e) => return Err(format!("is UPX-packed and upx could not run: {e}")),
@@ -567,7 +591,17 @@ mod tests {
         assert_eq!((p.machine, p.class), ("arm", "elf32"));
         let p: Platform = "linux/amd64".parse().unwrap();
         assert_eq!((p.machine, p.class), ("x86_64", "elf64"));
-        assert!("windows/amd64".parse::<Platform>().unwrap_err().contains("linux/*"));
-        assert!("linux/sparc".parse::<Platform>().unwrap_err().starts_with("unknown platform"));
+        assert!(
+            "windows/amd64"
+                .parse::<Platform>()
+                .unwrap_err()
+                .contains("linux/*")
+        );
+        assert!(
+            "linux/sparc"
+                .parse::<Platform>()
+                .unwrap_err()
+                .starts_with("unknown platform")
+        );
     }
 }

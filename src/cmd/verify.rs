@@ -104,8 +104,7 @@ fn walk(dir: &Path, opts: &VerifyOptions, reports: &mut Vec<FileReport>, skipped
             let path = e.path();
             if ft.is_dir() {
                 subdirs.push(path);
-            } else if ft.is_file()
-                && read_prefix(&path, 4).is_ok_and(|b| b.as_slice() == ELF_MAGIC)
+            } else if ft.is_file() && read_prefix(&path, 4).is_ok_and(|b| b.as_slice() == ELF_MAGIC)
             {
                 let display = path.display().to_string();
                 reports.push(verify_path(&path, &display, opts, Origin::Walked));
@@ -140,7 +139,12 @@ fn render(r: &FileReport, st: Style) -> String {
         }
         Verdict::Fail => {
             let first = &r.problems[0];
-            s.push_str(&format!("{} {}: {}\n", st.bad("FAIL"), r.path, first.message));
+            s.push_str(&format!(
+                "{} {}: {}\n",
+                st.bad("FAIL"),
+                r.path,
+                first.message
+            ));
             if let Some(h) = &first.hint {
                 s.push_str(&format!("  fix: {h}\n"));
             }
@@ -180,7 +184,7 @@ fn summary(reports: &[FileReport], skipped: usize) -> String {
         s.push_str(&format!(", {warned} with warnings"));
     }
     if skipped > 0 {
-        s.push_str(&format!("; skipped {skipped} non-ELF files"));
+        s.push_str(&format!("; skipped {skipped} non-ELF files and symlinks"));
     }
     s.push('\n');
     s

@@ -1,0 +1,542 @@
+//! `binslim verify`: the verdict of every fixture against a real start in an empty root, `--root`
+//! resolution against real loaders and libraries, run-time file warnings, policy flags and every
+//! failure path.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::Command as Std;
+use std::time::Duration;
+
+use common::{binslim, fixture};
+use serde_json::Value;
+
+/// Every ELF fixture that is a program for this machine (x86_64 kernel, IA-32 emulation).
+const PROGRAMS: &[&str] = &[
+    "c-dynamic-pie",
+    "c-nopie",
+    "c-debug",
+    "c-static",
+    "c-static-pie",
+    "c-static-nss",
+    "c-rpath",
+    "c-rpath-old",
+    "musl-static",
+    "musl-dynamic",
+    "i386-static",
+    "go-static",
+    "go-cgo",
+    "go-pie",
+    "go-tls",
+    "go-tls-embedded",
+    "rust-dynamic",
+    "rust-static",
+    "upx-packed",
+    "exec-marker",
+];
+
+fn verify(args: &[&str]) -> (i32, String, String) {
+    let out = binslim().arg("verify").args(args).output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn verify_json(args: &[&str]) -> (i32, Value) {
+    let out = binslim()
+        .args(["verify", "--json"])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        serde_json::from_slice(&out.stdout).unwrap(),
+    )
+}
+
+/// Starts `/NAME` inside `root` with chroot; true when it printed its line and exited 0.
+fn starts_in(root: &Path, name: &str) -> bool {
+    let mut child = Std::new("chroot")
+        .arg(root)
+        .arg(format!("/{name}"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("chroot");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut out = String::new();
+            use std::io::Read;
+            child
+                .stdout
+                .take()
+                .unwrap()
+                .read_to_string(&mut out)
+                .unwrap();
+            return status.success() && out.starts_with("hello from ");
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("{name} did not finish in the chroot");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn chroot_permitted() -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(fixture("musl-static"), dir.path().join("musl-static")).unwrap();
+    Std::new("chroot")
+        .arg(dir.path())
+        .arg("/musl-static")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The verdict of every fixture is what an actual start in an empty root gives.
+#[test]
+fn verdict_matches_a_real_start_in_an_empty_root() {
+    if !chroot_permitted() {
+        eprintln!("skipped: chroot is not permitted here (needs root)");
+        return;
+    }
+    let mut table = Vec::new();
+    for name in PROGRAMS {
+        let dir = tempfile::tempdir().unwrap();
+        fs::copy(fixture(name), dir.path().join(name)).unwrap();
+        let started = starts_in(dir.path(), name);
+        let (code, _, err) = verify(&[&format!("testdata/{name}")]);
+        assert!(code == 0 || code == 1, "{name}: exit {code}: {err}");
+        assert_eq!(
+            code == 0,
+            started,
+            "{name}: verify exit {code}, started: {started}"
+        );
+        table.push(format!(
+            "{name}: {}",
+            if started { "starts" } else { "fails" }
+        ));
+    }
+    // The expected split, so a fixture change that makes everything fail cannot pass silently.
+    let starting: Vec<&str> = table
+        .iter()
+        .filter(|l| l.ends_with("starts"))
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    assert_eq!(
+        starting,
+        [
+            "c-static",
+            "c-static-pie",
+            "c-static-nss",
+            "musl-static",
+            "i386-static",
+            "go-static",
+            "go-tls",
+            "go-tls-embedded",
+            "rust-static",
+            "upx-packed",
+            "exec-marker"
+        ]
+    );
+}
+
+#[test]
+fn pass_and_fail_lines() {
+    let (code, out, _) = verify(&["testdata/c-static-pie"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "PASS testdata/c-static-pie: static-pie x86_64, 789.1 KiB\n"
+    );
+
+    let (code, out, _) = verify(&["testdata/c-dynamic-pie"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        out,
+        "FAIL testdata/c-dynamic-pie: dynamically linked, needs /lib64/ld-linux-x86-64.so.2 and libc.so.6\n  \
+         fix: link statically: gcc -static (or -static-pie)\n"
+    );
+    insta::assert_snapshot!("verify-all-fixtures", {
+        let args: Vec<String> = PROGRAMS.iter().map(|n| format!("testdata/{n}")).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, _) = verify(&args);
+        assert_eq!(code, 1);
+        out
+    });
+}
+
+#[test]
+fn go_pie_is_not_static_whatever_ldd_says() {
+    let (code, j) = verify_json(&["testdata/go-pie"]);
+    assert_eq!(code, 1);
+    let r = &j[0];
+    assert_eq!(r["verdict"], "fail");
+    assert_eq!(r["linkage"], "dynamic");
+    assert_eq!(r["problems"][0]["code"], "dynamic");
+    let hint = r["problems"][0]["hint"].as_str().unwrap();
+    assert!(hint.starts_with("drop -buildmode=pie"), "{hint}");
+}
+
+#[test]
+fn fix_hints_speak_the_build_language() {
+    let cases = [
+        ("go-cgo", "build with CGO_ENABLED=0"),
+        ("musl-dynamic", "link statically: musl-gcc -static"),
+        (
+            "rust-dynamic",
+            "build with RUSTFLAGS='-C target-feature=+crt-static'",
+        ),
+        ("c-nopie", "link statically: gcc -static"),
+    ];
+    for (name, start) in cases {
+        let (code, j) = verify_json(&[&format!("testdata/{name}")]);
+        assert_eq!(code, 1, "{name}");
+        let hint = j[0]["problems"][0]["hint"].as_str().unwrap();
+        assert!(hint.starts_with(start), "{name}: {hint}");
+    }
+}
+
+fn codes(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn run_time_file_warnings() {
+    let (code, j) = verify_json(&[
+        "testdata/go-tls",
+        "testdata/go-tls-embedded",
+        "testdata/c-static-nss",
+        "testdata/c-static",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        codes(&j[0]["warnings"]),
+        ["needs-ca-certificates", "needs-zoneinfo", "needs-passwd"]
+    );
+    assert_eq!(codes(&j[1]["warnings"]), Vec::<String>::new());
+    assert_eq!(codes(&j[2]["warnings"]), ["static-glibc-nss"]);
+    assert_eq!(codes(&j[3]["warnings"]), Vec::<String>::new());
+
+    // --strict turns them into failures.
+    let (code, j) = verify_json(&["--strict", "testdata/go-tls"]);
+    assert_eq!(code, 1);
+    assert_eq!(j[0]["verdict"], "fail");
+    assert_eq!(codes(&j[0]["problems"]).len(), 3);
+
+    // A --root that has the files silences them.
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    fs::create_dir_all(r.join("etc/ssl/certs")).unwrap();
+    fs::create_dir_all(r.join("usr/share/zoneinfo")).unwrap();
+    fs::write(r.join("etc/ssl/certs/ca-certificates.crt"), "").unwrap();
+    fs::write(r.join("etc/passwd"), "root:x:0:0::/:\n").unwrap();
+    let (code, j) = verify_json(&["--root", r.to_str().unwrap(), "testdata/go-tls"]);
+    assert_eq!(code, 0);
+    assert_eq!(codes(&j[0]["warnings"]), Vec::<String>::new());
+}
+
+/// A root with the host's loader and libc, laid out like a distroless image.
+fn glibc_root() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let r = root.path();
+    fs::create_dir_all(r.join("lib/x86_64-linux-gnu")).unwrap();
+    fs::create_dir_all(r.join("lib64")).unwrap();
+    fs::copy(
+        "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+        r.join("lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+        r.join("lib64/ld-linux-x86-64.so.2"),
+    )
+    .unwrap();
+    fs::copy(
+        "/lib/x86_64-linux-gnu/libc.so.6",
+        r.join("lib/x86_64-linux-gnu/libc.so.6"),
+    )
+    .unwrap();
+    root
+}
+
+#[test]
+fn root_with_loader_and_libraries_passes_and_names_what_is_missing() {
+    let root = glibc_root();
+    let r = root.path().to_str().unwrap();
+    let (code, out, _) = verify(&["--root", r, "testdata/c-dynamic-pie", "testdata/go-pie"]);
+    assert_eq!(code, 0, "{out}");
+    if chroot_permitted() {
+        fs::copy(fixture("c-dynamic-pie"), root.path().join("c-dynamic-pie")).unwrap();
+        assert!(starts_in(root.path(), "c-dynamic-pie"));
+    }
+
+    fs::remove_file(root.path().join("lib/x86_64-linux-gnu/libc.so.6")).unwrap();
+    let (code, j) = verify_json(&["--root", r, "testdata/c-dynamic-pie"]);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&j[0]["problems"]), ["missing-library"]);
+    assert_eq!(
+        j[0]["problems"][0]["message"],
+        format!("needs libc.so.6 (for c-dynamic-pie), which is not found in {r}")
+    );
+    if chroot_permitted() {
+        assert!(!starts_in(root.path(), "c-dynamic-pie"));
+    }
+
+    // musl's loader is not in a glibc root.
+    let (code, j) = verify_json(&["--root", r, "testdata/musl-dynamic"]);
+    assert_eq!(code, 1);
+    assert_eq!(j[0]["problems"][0]["code"], "missing-interpreter");
+}
+
+/// RUNPATH and RPATH `$ORIGIN/../lib` resolve relative to where the program sits in the root.
+#[test]
+fn origin_runpath_resolves_inside_the_root() {
+    let root = glibc_root();
+    let r = root.path();
+    fs::create_dir_all(r.join("app/bin")).unwrap();
+    fs::create_dir_all(r.join("app/lib")).unwrap();
+    for name in ["c-rpath", "c-rpath-old"] {
+        fs::copy(fixture(name), r.join("app/bin").join(name)).unwrap();
+    }
+    let prog = r.join("app/bin/c-rpath");
+    let old = r.join("app/bin/c-rpath-old");
+    let args = [
+        "--root",
+        r.to_str().unwrap(),
+        prog.to_str().unwrap(),
+        old.to_str().unwrap(),
+    ];
+    let (code, j) = verify_json(&args);
+    assert_eq!(code, 1);
+    for i in 0..2 {
+        assert_eq!(codes(&j[i]["problems"]), ["missing-library"]);
+        assert!(
+            j[i]["problems"][0]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("needs libgreet.so")
+        );
+    }
+    fs::copy(fixture("libgreet.so"), r.join("app/lib/libgreet.so")).unwrap();
+    let (code, j) = verify_json(&args);
+    assert_eq!(code, 0, "{j}");
+
+    // The loader agrees (it needs /proc for $ORIGIN, as every container runtime provides).
+    if chroot_permitted() {
+        fs::create_dir_all(r.join("proc")).unwrap();
+        let mounted = Std::new("mount")
+            .args(["-t", "proc", "proc"])
+            .arg(r.join("proc"))
+            .status()
+            .is_ok_and(|s| s.success());
+        if mounted {
+            let out = Std::new("chroot")
+                .arg(r)
+                .arg("/app/bin/c-rpath")
+                .output()
+                .unwrap();
+            let _ = Std::new("umount").arg(r.join("proc")).status();
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from c-rpath\n");
+        }
+    }
+}
+
+#[test]
+fn platform_flag_and_targetplatform() {
+    let (code, j) = verify_json(&["--platform", "linux/amd64", "testdata/arm64-static"]);
+    assert_eq!(code, 1);
+    assert_eq!(j[0]["problems"][0]["code"], "wrong-platform");
+    assert_eq!(
+        j[0]["problems"][0]["message"],
+        "built for aarch64 (elf64), but the target platform linux/amd64 needs x86_64 (elf64)"
+    );
+    let (code, _) = verify_json(&["--platform", "linux/arm64", "testdata/arm64-static"]);
+    assert_eq!(code, 0);
+    let (code, _) = verify_json(&["--platform", "linux/amd64", "testdata/i386-static"]);
+    assert_eq!(code, 1);
+    let (code, _) = verify_json(&["--platform", "linux/386", "testdata/i386-static"]);
+    assert_eq!(code, 0);
+
+    let out = binslim()
+        .args(["verify", "testdata/arm64-static"])
+        .env("TARGETPLATFORM", "linux/amd64")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let out = binslim()
+        .args(["verify", "testdata/arm64-static"])
+        .env("TARGETPLATFORM", "linux/arm64")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+
+    let (code, _, err) = verify(&["--platform", "linux/sparc", "testdata/c-static"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("binslim: unknown platform 'linux/sparc'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn policy_flags() {
+    let (code, j) = verify_json(&[
+        "--max-size",
+        "1MiB",
+        "testdata/go-static",
+        "testdata/c-static",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&j[0]["problems"]), ["too-large"]);
+    assert_eq!(
+        j[0]["problems"][0]["message"],
+        "is 1.1 MiB (1171608 bytes), more than --max-size 1.0 MiB"
+    );
+    assert_eq!(j[1]["verdict"], "pass");
+
+    let (code, j) = verify_json(&[
+        "--require-stripped",
+        "testdata/c-static",
+        "testdata/go-static",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&j[0]["problems"]), ["not-stripped"]);
+    assert_eq!(j[1]["verdict"], "pass");
+
+    let (code, j) = verify_json(&["--forbid-upx", "testdata/upx-packed"]);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&j[0]["problems"]), ["upx-packed"]);
+
+    let (code, _, err) = verify(&["--max-size", "lots", "testdata/c-static"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("'lots' is not a size like 20MiB"), "{err}");
+}
+
+#[test]
+fn upx_packed_input_is_unpacked_or_refused() {
+    let (code, out, _) = verify(&["testdata/upx-packed"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "PASS testdata/upx-packed: static x86_64, 11.1 KiB (UPX-packed; verified the unpacked original)\n"
+    );
+    // Without upx on PATH the real linkage cannot be known.
+    let out = binslim()
+        .args(["verify", "--json", "testdata/upx-packed"])
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(codes(&j[0]["problems"]), ["upx-unverifiable"]);
+    assert_eq!(
+        j[0]["problems"][0]["hint"],
+        "run binslim verify before packing, or put upx on PATH"
+    );
+}
+
+#[test]
+fn failure_paths_and_exit_codes() {
+    let (code, out, _) = verify(&["testdata/script.sh"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.starts_with("FAIL testdata/script.sh: script needs /bin/sh, which scratch lacks\n")
+    );
+
+    for (path, msg) in [
+        ("testdata/nope", "binslim: testdata/nope: not found\n"),
+        (
+            "testdata/not-elf.txt",
+            "binslim: testdata/not-elf.txt: is a text file, not an ELF binary\n",
+        ),
+        ("testdata/empty", "binslim: testdata/empty: is empty\n"),
+    ] {
+        let (code, out, err) = verify(&[path]);
+        assert_eq!(code, 2, "{path}");
+        assert_eq!(out, "", "{path}");
+        assert_eq!(err, msg);
+    }
+    let (code, _, err) = verify(&["testdata/truncated-elf"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with(
+        "binslim: testdata/truncated-elf: truncated ELF: section headers end at byte "
+    ));
+
+    // Libraries and objects named directly are not programs.
+    let (code, j) = verify_json(&["testdata/libgreet.so", "testdata/c-object.o"]);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&j[0]["problems"]), ["not-a-program"]);
+    assert_eq!(codes(&j[1]["problems"]), ["not-a-program"]);
+
+    let (code, _, err) = verify(&[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("Usage: binslim verify"));
+    let (code, _, err) = verify(&["--root", "testdata/nope", "testdata/c-static"]);
+    assert_eq!(code, 2);
+    assert_eq!(err, "binslim: --root testdata/nope: not a directory\n");
+}
+
+#[test]
+fn directory_walk_skips_non_elf_and_survives_symlink_loops() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir_all(d.join("bin/sub")).unwrap();
+    fs::copy(fixture("c-static"), d.join("bin/server")).unwrap();
+    fs::copy(fixture("libgreet.so"), d.join("bin/libgreet.so")).unwrap();
+    fs::copy(fixture("c-object.o"), d.join("bin/sub/x.o")).unwrap();
+    fs::write(d.join("bin/README"), "text").unwrap();
+    fs::copy(fixture("script.sh"), d.join("bin/run.sh")).unwrap();
+    std::os::unix::fs::symlink(d.join("bin"), d.join("bin/sub/loop")).unwrap();
+    std::os::unix::fs::symlink(d.join("bin/server"), d.join("bin/link")).unwrap();
+
+    let p = d.join("bin");
+    let (code, out, _) = verify(&[p.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let prefix = p.to_str().unwrap();
+    assert_eq!(
+        out.replace(prefix, "BIN"),
+        "PASS BIN/libgreet.so: shared-library, not a program (skipped)\n\
+         PASS BIN/server: static x86_64, 744.6 KiB\n\
+         PASS BIN/sub/x.o: relocatable, not a program (skipped)\n\
+         checked 3: 3 passed, 0 failed; skipped 4 non-ELF files and symlinks\n"
+    );
+    // --strict fails libraries and objects found in a walk; --quiet prints only failures.
+    let (code, out, _) = verify(&["--strict", "--quiet", p.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(out.matches("FAIL ").count(), 2, "{out}");
+    assert!(!out.contains("PASS"));
+}
+
+/// binslim's own static build (the one the README tells Dockerfile users to make) verifies.
+#[test]
+fn binslims_own_static_build_passes() {
+    let target = common::root().join("target/static-selftest");
+    let status = Std::new(env!("CARGO"))
+        .current_dir(common::root())
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+        ])
+        .arg("--target-dir")
+        .arg(&target)
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bin = target.join("x86_64-unknown-linux-gnu/release/binslim");
+    let (code, j) = verify_json(&[bin.to_str().unwrap()]);
+    assert_eq!(code, 0, "{j}");
+    assert_eq!(j[0]["linkage"], "static-pie");
+}
