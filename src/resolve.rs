@@ -96,7 +96,8 @@ pub fn resolve(root: &Path, program: &Analysis, program_path: &str) -> Resolutio
 
 fn load(path: &Path) -> Option<Analysis> {
     let input = Input::open(path).ok()?;
-    elf::analyze(input.bytes()).ok()
+    let parsed = elf::ElfFile::parse(input.bytes()).ok()?;
+    Some(elf::analyze_with(&parsed, elf::Detail::Summary))
 }
 
 fn parent(p: &str) -> String {

@@ -214,10 +214,10 @@ fn link_hint(a: &Analysis) -> String {
     }
 }
 
-/// Checks one analyzed ELF file. `data` is its bytes (for Go function names and NSS strings);
+/// Checks one analyzed ELF file. `elf` is its parsed view (for Go function names and NSS strings);
 /// `path_in_root` is where it sits in the image (for `$ORIGIN` with `--root`).
 pub fn check(
-    data: &[u8],
+    elf: &ElfFile<'_>,
     a: &Analysis,
     opts: &VerifyOptions,
     origin: Origin,
@@ -343,7 +343,7 @@ pub fn check(
         ));
     }
 
-    runtime_file_warnings(data, a, opts, &mut warnings);
+    runtime_file_warnings(elf, a, opts, &mut warnings);
     if opts.strict {
         problems.append(&mut warnings);
     }
@@ -351,17 +351,19 @@ pub fn check(
 }
 
 /// Files that scratch lacks but the program will look for at run time.
-fn runtime_file_warnings(data: &[u8], a: &Analysis, opts: &VerifyOptions, out: &mut Vec<Finding>) {
+fn runtime_file_warnings(
+    elf: &ElfFile<'_>,
+    a: &Analysis,
+    opts: &VerifyOptions,
+    out: &mut Vec<Finding>,
+) {
     let in_root = |p: &str| {
         opts.root
             .as_ref()
             .is_some_and(|r| resolve::resolve_in_root(r, p).is_some())
     };
-    let Ok(elf) = ElfFile::parse(data) else {
-        return;
-    };
     if a.go.is_some() {
-        let Some(funcs) = elf::gofuncs::function_names(&elf) else {
+        let Some(funcs) = elf::gofuncs::function_names(elf) else {
             return;
         };
         let has = |n: &str| funcs.contains(n);
@@ -414,7 +416,7 @@ fn runtime_file_warnings(data: &[u8], a: &Analysis, opts: &VerifyOptions, out: &
     // configuration file, which survives stripping.
     if a.linkage.is_self_contained()
         && !in_root("/etc/nsswitch.conf")
-        && contains(read_only_data(&elf), b"/etc/nsswitch.conf")
+        && contains(read_only_data(elf), b"/etc/nsswitch.conf")
     {
         out.push(Finding::new(
             "static-glibc-nss",
@@ -449,11 +451,21 @@ fn contains(hay: Vec<&[u8]>, needle: &[u8]) -> bool {
 
 /// Verifies one file: reads it, unpacks UPX if it can, and checks it.
 pub fn verify_path(path: &Path, display: &str, opts: &VerifyOptions, origin: Origin) -> FileReport {
-    let input = match Input::open(path) {
-        Ok(i) => i,
-        Err(e) => return FileReport::error(display, &e),
-    };
-    let data = input.bytes();
+    match Input::open(path) {
+        Ok(input) => verify_bytes(path, display, input.bytes(), opts, origin),
+        Err(e) => FileReport::error(display, &e),
+    }
+}
+
+/// Verifies a file whose bytes are already read or mapped (`path` is used for UPX unpacking
+/// and for its location inside `--root`).
+pub fn verify_bytes(
+    path: &Path,
+    display: &str,
+    data: &[u8],
+    opts: &VerifyOptions,
+    origin: Origin,
+) -> FileReport {
     if let Err(Error::Script { shebang }) = sniff(data) {
         let interp = shebang
             .trim_start_matches("#!")
@@ -476,10 +488,12 @@ pub fn verify_path(path: &Path, display: &str, opts: &VerifyOptions, origin: Ori
             warnings: Vec::new(),
         };
     }
-    let a = match elf::analyze(data) {
-        Ok(a) => a,
+    let parsed = match ElfFile::parse(data) {
+        Ok(p) => p,
         Err(e) => return FileReport::error(display, &e),
     };
+    // Verdicts never show per-section detail: skip building it (directory walks are hot).
+    let a = elf::analyze_with(&parsed, elf::Detail::Summary);
     let path_in_root = location_in_root(path, opts.root.as_deref());
     let mut report = FileReport {
         path: display.to_string(),
@@ -515,7 +529,7 @@ pub fn verify_path(path: &Path, display: &str, opts: &VerifyOptions, origin: Ori
             ),
         }
     } else {
-        check(data, &a, opts, origin, &path_in_root)
+        check(&parsed, &a, opts, origin, &path_in_root)
     };
     report.problems.extend(problems);
     report.warnings = warnings;
@@ -566,8 +580,9 @@ fn unpack_and_check(
         Err(e) => return Err(format!("is UPX-packed and upx could not run: {e}")),
     }
     let input = Input::open(&copy).map_err(|e| format!("cannot read the unpacked copy: {e}"))?;
-    let a = elf::analyze(input.bytes()).map_err(|e| format!("the unpacked copy {e}"))?;
-    let (p, w) = check(input.bytes(), &a, opts, Origin::Named, path_in_root);
+    let parsed = ElfFile::parse(input.bytes()).map_err(|e| format!("the unpacked copy {e}"))?;
+    let a = elf::analyze_with(&parsed, elf::Detail::Summary);
+    let (p, w) = check(&parsed, &a, opts, Origin::Named, path_in_root);
     Ok((p, w, a))
 }
 

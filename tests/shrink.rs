@@ -35,7 +35,18 @@ fn copy_fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
 
 /// Runs a program: stdout and exit code.
 fn run(p: &Path) -> (String, Option<i32>) {
-    let out = Command::new(p).output().unwrap();
+    // A file written by this test process can be briefly "busy" (ETXTBSY) while another test
+    // thread forks with its write descriptor still open: retry that, fail on anything else.
+    let mut tries = 0;
+    let out = loop {
+        match Command::new(p).output() {
+            Err(e) if e.raw_os_error() == Some(26) && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            r => break r.unwrap(),
+        }
+    };
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         out.status.code(),

@@ -4,9 +4,11 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use binslim::input::{ELF_MAGIC, read_prefix};
+use binslim::input::Input;
 use binslim::report::{Style, human, json};
-use binslim::verify::{FileReport, Origin, Platform, Verdict, VerifyOptions, verify_path};
+use binslim::verify::{
+    FileReport, Origin, Platform, Verdict, VerifyOptions, verify_bytes, verify_path,
+};
 
 use super::{Status, emit};
 use crate::cli::VerifyArgs;
@@ -90,6 +92,7 @@ fn options(args: &VerifyArgs) -> Result<VerifyOptions, String> {
 /// Walks a directory: ELF files are verified, everything else is counted as skipped. Symlinks
 /// are not followed (so loops cannot occur and nothing is checked twice).
 fn walk(dir: &Path, opts: &VerifyOptions, reports: &mut Vec<FileReport>, skipped: &mut usize) {
+    let mut files: Vec<PathBuf> = Vec::new();
     let mut stack: Vec<PathBuf> = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         let Ok(entries) = fs::read_dir(&d) else {
@@ -100,20 +103,31 @@ fn walk(dir: &Path, opts: &VerifyOptions, reports: &mut Vec<FileReport>, skipped
         entries.sort_by_key(|e| e.file_name());
         let mut subdirs = Vec::new();
         for e in entries {
-            let Ok(ft) = e.file_type() else { continue };
-            let path = e.path();
-            if ft.is_dir() {
-                subdirs.push(path);
-            } else if ft.is_file() && read_prefix(&path, 4).is_ok_and(|b| b.as_slice() == ELF_MAGIC)
-            {
-                let display = path.display().to_string();
-                reports.push(verify_path(&path, &display, opts, Origin::Walked));
-            } else {
-                *skipped += 1;
+            match e.file_type() {
+                Ok(ft) if ft.is_dir() => subdirs.push(e.path()),
+                Ok(ft) if ft.is_file() => files.push(e.path()),
+                _ => *skipped += 1,
             }
         }
         // Depth-first, in name order.
         stack.extend(subdirs.into_iter().rev());
+    }
+
+    // One open per file; only ELF files are mapped and parsed.
+    for path in files {
+        match Input::open_elf(&path) {
+            Ok(Some(input)) => {
+                let display = path.display().to_string();
+                reports.push(verify_bytes(
+                    &path,
+                    &display,
+                    input.bytes(),
+                    opts,
+                    Origin::Walked,
+                ));
+            }
+            _ => *skipped += 1,
+        }
     }
 }
 

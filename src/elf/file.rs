@@ -141,13 +141,16 @@ impl<'a> ElfFile<'a> {
 
     /// The name of a section, or `""` when the name table is missing or the offset is bad.
     pub fn name(&self, sh: &SectionHeader) -> Cow<'a, str> {
+        String::from_utf8_lossy(self.name_bytes(sh))
+    }
+
+    /// The raw bytes of a section's name (empty when unknown).
+    pub fn name_bytes(&self, sh: &SectionHeader) -> &'a [u8] {
         let Some(idx) = self.shstrndx else {
-            return Cow::Borrowed("");
+            return &[];
         };
         let table = self.section_data(&self.shdrs[idx]);
-        cstr_at(table, sh.sh_name)
-            .map(String::from_utf8_lossy)
-            .unwrap_or(Cow::Borrowed(""))
+        cstr_at(table, sh.sh_name).unwrap_or_default()
     }
 
     /// The file bytes of a section (empty for `SHT_NOBITS`). Bounds were checked at parse time.
@@ -160,7 +163,10 @@ impl<'a> ElfFile<'a> {
 
     /// The first section called `name`.
     pub fn section_by_name(&self, name: &str) -> Option<&SectionHeader> {
-        self.shdrs.iter().skip(1).find(|sh| self.name(sh) == name)
+        self.shdrs
+            .iter()
+            .skip(1)
+            .find(|sh| self.name_bytes(sh) == name.as_bytes())
     }
 
     /// The file bytes of a segment. Bounds were checked at parse time for loaded segments;

@@ -45,8 +45,12 @@ pub fn build_info(elf: &ElfFile<'_>) -> Option<GoBuildInfo> {
             return Some(info);
         }
     }
-    // Without section headers (or with a renamed section): the first writable,
-    // non-executable loaded segment, searched at 16-byte alignment like the Go tool does.
+    // Without section headers: the first writable, non-executable loaded segment, searched at
+    // 16-byte alignment like the Go tool does. A file with section headers but no
+    // `.go.buildinfo` is not a Go program; scanning its data would only cost page faults.
+    if !elf.shdrs.is_empty() {
+        return None;
+    }
     let ph = elf
         .phdrs
         .iter()

@@ -115,6 +115,21 @@ pub fn analyze(data: &[u8]) -> Result<Analysis> {
 
 /// Analyzes an already parsed ELF image.
 pub fn analyze_file(elf: &ElfFile<'_>) -> Analysis {
+    analyze_with(elf, Detail::Full)
+}
+
+/// How much of the per-section detail to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything, including `sections` and `categories`.
+    Full,
+    /// Leave `sections` and `categories` empty (every total and fact is still computed): for
+    /// callers such as directory walks that never show them.
+    Summary,
+}
+
+/// Analyzes an already parsed ELF image, keeping the per-section detail or not.
+pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
     let h = &elf.header;
     let dynamic = dynamic::dynamic_info(elf);
     let interpreter = dynamic::interpreter(elf);
@@ -137,7 +152,12 @@ pub fn analyze_file(elf: &ElfFile<'_>) -> Analysis {
         if sh.sh_type == SHT_NULL {
             continue;
         }
-        let name = elf.name(sh).into_owned();
+        // Valid UTF-8 (the common case) is borrowed; only odd names pay for a lossy copy.
+        let raw = elf.name_bytes(sh);
+        let name = match std::str::from_utf8(raw) {
+            Ok(n) => std::borrow::Cow::Borrowed(n),
+            Err(_) => String::from_utf8_lossy(raw),
+        };
         let alloc = sh.sh_flags & u64::from(SHF_ALLOC) != 0;
         let category = sections::categorize(&name, sh.sh_type, sh.sh_flags);
         let file_bytes = if sh.sh_type == SHT_NOBITS {
@@ -156,11 +176,14 @@ pub fn analyze_file(elf: &ElfFile<'_>) -> Analysis {
             let entry = u64::from(h.e_shentsize) + name.len() as u64 + 1;
             strippable_size = strippable_size.saturating_add(file_bytes.saturating_add(entry));
         }
+        if detail == Detail::Summary {
+            continue;
+        }
         // NOBITS sizes are not bounded by the file: saturate rather than overflow.
         let total = categories.entry(category.as_str()).or_default();
         *total = total.saturating_add(sh.sh_size);
         sections.push(Section {
-            name,
+            name: name.into_owned(),
             size: sh.sh_size,
             category,
             alloc,

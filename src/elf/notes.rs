@@ -33,7 +33,13 @@ fn find_gnu_build_id(elf: &ElfFile<'_>, mut notes: &[u8]) -> Option<String> {
         let name = notes.get(12..12 + namesz)?;
         if ntype == NT_GNU_BUILD_ID && name == b"GNU\0" {
             let desc = notes.get(name_end..name_end + descsz)?;
-            return Some(desc.iter().map(|b| format!("{b:02x}")).collect());
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let mut hex = String::with_capacity(desc.len() * 2);
+            for &b in desc {
+                hex.push(char::from(HEX[usize::from(b >> 4)]));
+                hex.push(char::from(HEX[usize::from(b & 15)]));
+            }
+            return Some(hex);
         }
         notes = notes.get(desc_end..)?;
     }

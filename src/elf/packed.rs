@@ -88,7 +88,7 @@ pub fn detect(elf: &ElfFile<'_>) -> Option<UpxInfo> {
 fn find_pack_header(data: &[u8]) -> Option<&[u8]> {
     let tail_start = data.len().saturating_sub(1024);
     let tail = &data[tail_start..];
-    let pos = tail.windows(4).rposition(|w| w == MAGIC)?;
+    let pos = tail.windows(4).rposition(|w| w[0] == b'U' && w == MAGIC)?;
     let ph = &tail[pos..];
     (ph.len() >= 32).then_some(ph)
 }
