@@ -58,26 +58,47 @@ fn verify_json(args: &[&str]) -> (i32, Value) {
 }
 
 /// Starts `/NAME` inside `root` with chroot; true when it printed its line and exited 0.
+/// chroot exits 126 when the file is briefly "busy" (ETXTBSY: another test thread forked while
+/// this process still had it open for writing); that is retried.
 fn starts_in(root: &Path, name: &str) -> bool {
+    for _ in 0..50 {
+        match start_once(root, name) {
+            Some(started) => return started,
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    panic!("{name} stayed busy");
+}
+
+fn start_once(root: &Path, name: &str) -> Option<bool> {
+    use std::io::Read;
     let mut child = Std::new("chroot")
         .arg(root)
         .arg(format!("/{name}"))
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("chroot");
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
-            let mut out = String::new();
-            use std::io::Read;
+            let (mut out, mut err) = (String::new(), String::new());
             child
                 .stdout
                 .take()
                 .unwrap()
                 .read_to_string(&mut out)
                 .unwrap();
-            return status.success() && out.starts_with("hello from ");
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            if status.code() == Some(126) && err.contains("Text file busy") {
+                return None;
+            }
+            return Some(status.success() && out.starts_with("hello from "));
         }
         if std::time::Instant::now() > deadline {
             child.kill().unwrap();
