@@ -15,6 +15,7 @@ pub mod resolve;
 pub mod shrink;
 pub mod smoke;
 pub mod strip;
+pub mod tempfiles;
 pub mod upx;
 pub mod verify;
 

@@ -113,6 +113,15 @@ pub fn outcome(status: Option<i32>, stderr: &str) -> Outcome {
 
 /// Runs an upx command with no standard input and collects its output.
 fn run(upx: &Path, cmd: &mut Command) -> Result<std::process::Output> {
+    // If binslim is killed, upx must not live on writing files nobody will clean up.
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
     cmd.stdin(Stdio::null()).output().map_err(|e| Error::Io {
         context: format!("cannot run {}", upx.display()),
         source: e,

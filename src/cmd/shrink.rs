@@ -142,8 +142,9 @@ fn with_spinner<T>(label: &str, f: impl FnOnce() -> T) -> T {
 
 /// A temporary file in `dir`, removed on drop unless persisted.
 fn temp_in(dir: &Path) -> Result<tempfile::NamedTempFile, Error> {
+    binslim::tempfiles::clean_stale(dir);
     tempfile::Builder::new()
-        .prefix(".binslim-")
+        .prefix(&binslim::tempfiles::prefix())
         .tempfile_in(dir)
         .map_err(|e| Error::Io {
             context: format!("cannot create a temporary file in '{}'", dir.display()),
@@ -332,7 +333,7 @@ fn shrink_file(
             ));
         }
         let tdir = tempfile::Builder::new()
-            .prefix(".binslim-")
+            .prefix(&binslim::tempfiles::prefix())
             .tempdir_in(&dir)
             .map_err(io_err(format!(
                 "cannot create a temporary directory in '{}'",
