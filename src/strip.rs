@@ -523,7 +523,9 @@ fn build(elf: &ElfFile<'_>, mode: Mode<'_>) -> Result<Layout> {
 
     // 3. The copied prefix: headers, every segment and every allocated section.
     let phend = elf.header.e_phoff + elf.phdrs.len() as u64 * u64::from(elf.header.e_phentsize);
-    let ehsize = u64::from(elf.header.e_ehsize).max(if enc.is64 { 64 } else { 52 });
+    // The ELF header's real size for its class; e_ehsize is not trusted (it can claim more
+    // bytes than the file has).
+    let ehsize: u64 = if enc.is64 { 64 } else { 52 };
     let mut prefix_end = ehsize.max(if elf.phdrs.is_empty() { 0 } else { phend });
     if let Mode::Strip(_) = mode {
         for ph in &elf.phdrs {

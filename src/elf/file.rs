@@ -113,15 +113,18 @@ impl<'a> ElfFile<'a> {
             let end = ph.p_offset.checked_add(ph.p_filesz);
             match end {
                 Some(end) if end <= len => {}
-                Some(end) if ph.p_type == PT_LOAD => {
-                    return Err(truncated(&format!("segment {i} (LOAD)"), end, len));
+                // The kernel reads PT_INTERP and the loader PT_DYNAMIC from these bytes: a
+                // segment whose bytes run past the end means a truncated file.
+                Some(end) => {
+                    let kind = goblin::elf::program_header::pt_to_str(ph.p_type);
+                    let kind = kind.strip_prefix("PT_").unwrap_or(kind);
+                    return Err(truncated(&format!("segment {i} ({kind})"), end, len));
                 }
                 None => {
                     return Err(Error::malformed(format!(
                         "segment {i} has an offset and size that overflow"
                     )));
                 }
-                _ => {}
             }
         }
         for sh in self.shdrs.iter().skip(1) {
