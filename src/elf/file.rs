@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use goblin::container::{Container, Ctx, Endian};
 use goblin::elf::header::{self, Header};
 use goblin::elf::program_header::{PT_LOAD, ProgramHeader};
-use goblin::elf::section_header::{SHT_NOBITS, SectionHeader};
+use goblin::elf::section_header::{SHT_NOBITS, SHT_NULL, SectionHeader};
 
 use crate::error::{Error, Result};
 use crate::input::sniff;
@@ -128,7 +128,9 @@ impl<'a> ElfFile<'a> {
             }
         }
         for sh in self.shdrs.iter().skip(1) {
-            if sh.sh_type == SHT_NOBITS {
+            // NOBITS has no file bytes; an SHT_NULL header is inactive and its other fields
+            // are meaningless.
+            if sh.sh_type == SHT_NOBITS || sh.sh_type == SHT_NULL {
                 continue;
             }
             match sh.sh_offset.checked_add(sh.sh_size) {
@@ -163,7 +165,7 @@ impl<'a> ElfFile<'a> {
 
     /// The file bytes of a section (empty for `SHT_NOBITS`). Bounds were checked at parse time.
     pub fn section_data(&self, sh: &SectionHeader) -> &'a [u8] {
-        if sh.sh_type == SHT_NOBITS {
+        if sh.sh_type == SHT_NOBITS || sh.sh_type == SHT_NULL {
             return &[];
         }
         slice(self.data, sh.sh_offset, sh.sh_size).unwrap_or_default()
