@@ -426,6 +426,12 @@ fn classify(name: &str, sh_type: u32, opts: &StripOptions) -> Option<Class> {
     opts.other.then_some(Class::Other)
 }
 
+/// NOBITS sections and inactive (NULL) headers have no bytes in the file, whatever their
+/// offset and size say.
+fn has_file_data(sh: &goblin::elf::SectionHeader) -> bool {
+    sh.sh_type != SHT_NOBITS && sh.sh_type != SHT_NULL
+}
+
 fn build(elf: &ElfFile<'_>, mode: Mode<'_>) -> Result<Layout> {
     let enc = Enc {
         is64: elf.is_64(),
@@ -530,12 +536,12 @@ fn build(elf: &ElfFile<'_>, mode: Mode<'_>) -> Result<Layout> {
     if let Mode::Strip(_) = mode {
         for ph in &elf.phdrs {
             if ph.p_filesz > 0 {
-                prefix_end = prefix_end.max(ph.p_offset + ph.p_filesz);
+                prefix_end = prefix_end.max(ph.p_offset.saturating_add(ph.p_filesz));
             }
         }
         for (i, sh) in shdrs.iter().enumerate().skip(1) {
-            if is_alloc(i) && sh.sh_type != SHT_NOBITS {
-                prefix_end = prefix_end.max(sh.sh_offset + sh.sh_size);
+            if is_alloc(i) && has_file_data(sh) {
+                prefix_end = prefix_end.max(sh.sh_offset.saturating_add(sh.sh_size));
             }
         }
     }
@@ -559,7 +565,7 @@ fn build(elf: &ElfFile<'_>, mode: Mode<'_>) -> Result<Layout> {
     for &i in &by_offset {
         let sh = &shdrs[i];
         if matches!(mode, Mode::Strip(_)) && sh.sh_offset < prefix_end {
-            prefix_end = prefix_end.max(sh.sh_offset + sh.sh_size);
+            prefix_end = prefix_end.max(sh.sh_offset.saturating_add(sh.sh_size));
         } else {
             appended.push(i);
             is_appended[i] = true;
@@ -575,17 +581,17 @@ fn build(elf: &ElfFile<'_>, mode: Mode<'_>) -> Result<Layout> {
         for i in 1..n {
             let sh = &shdrs[i];
             let kept_here = fate[i] == Fate::Keep && !is_appended[i];
-            if sh.sh_type != SHT_NOBITS && (is_alloc(i) || kept_here) && i != shstrndx {
-                content_end = content_end.max(sh.sh_offset + sh.sh_size);
+            if has_file_data(sh) && (is_alloc(i) || kept_here) && i != shstrndx {
+                content_end = content_end.max(sh.sh_offset.saturating_add(sh.sh_size));
             }
         }
-        if old_shstr.sh_offset + old_shstr.sh_size <= prefix_end {
-            content_end = content_end.max(old_shstr.sh_offset + old_shstr.sh_size);
+        if old_shstr.sh_offset.saturating_add(old_shstr.sh_size) <= prefix_end {
+            content_end = content_end.max(old_shstr.sh_offset.saturating_add(old_shstr.sh_size));
         }
         let crossing: Vec<usize> = (0..elf.phdrs.len())
             .filter(|&k| {
                 let ph = &elf.phdrs[k];
-                ph.p_filesz > 0 && ph.p_offset + ph.p_filesz > content_end
+                ph.p_filesz > 0 && ph.p_offset.saturating_add(ph.p_filesz) > content_end
             })
             .collect();
         let tail_is_zero = content_end < prefix_end
@@ -624,7 +630,7 @@ fn build(elf: &ElfFile<'_>, mode: Mode<'_>) -> Result<Layout> {
             let mut table = table.to_vec();
             let at = if enc.is64 { 32 } else { 16 };
             for (k, ph) in elf.phdrs.iter().enumerate() {
-                if ph.p_offset + ph.p_filesz > prefix_end {
+                if ph.p_offset.saturating_add(ph.p_filesz) > prefix_end {
                     enc.patch(&mut table, k * entsize + at, 0, enc.word());
                     let off_at = if enc.is64 { 8 } else { 4 };
                     enc.patch(&mut table, k * entsize + off_at, 0, enc.word());
@@ -639,7 +645,7 @@ fn build(elf: &ElfFile<'_>, mode: Mode<'_>) -> Result<Layout> {
     let old_shstr = &shdrs[shstrndx];
     let reuse_shstr = matches!(mode, Mode::Strip(_))
         && debuglink.is_none()
-        && old_shstr.sh_offset + old_shstr.sh_size <= prefix_end;
+        && old_shstr.sh_offset.saturating_add(old_shstr.sh_size) <= prefix_end;
     let mut name_off = vec![0u32; n];
     let mut shstr_data = Vec::new();
     let mut debuglink_name = 0u32;
@@ -686,7 +692,7 @@ fn build(elf: &ElfFile<'_>, mode: Mode<'_>) -> Result<Layout> {
             let Some(fixed) = remap_symbols(elf, enc, i, &remap) else {
                 continue;
             };
-            if is_alloc(i) && sh.sh_offset + sh.sh_size <= prefix_end {
+            if is_alloc(i) && sh.sh_offset.saturating_add(sh.sh_size) <= prefix_end {
                 overlays.push((sh.sh_offset, fixed));
             } else if !is_alloc(i) {
                 rewritten.push((i, fixed));
