@@ -26,6 +26,7 @@ use goblin::elf::section_header::{
 use serde::Serialize;
 
 use crate::elf::ElfFile;
+use crate::elf::file::{has_file_bytes, has_segment_bytes};
 use crate::elf::packed;
 use crate::elf::sections::{is_debug_name, is_symbols};
 use crate::error::{Error, Result};
@@ -38,6 +39,8 @@ const SHN_LORESERVE: u32 = 0xff00;
 const SHN_ABS: u16 = 0xfff1;
 /// "The real index is elsewhere".
 const SHN_XINDEX: u16 = 0xffff;
+/// The largest alignment honoured for a section appended after the loaded part.
+const MAX_APPENDED_ALIGN: u64 = 4096;
 
 /// What to remove. Every class only ever covers non-allocated sections.
 #[derive(Debug, Clone, Default)]
@@ -426,12 +429,6 @@ fn classify(name: &str, sh_type: u32, opts: &StripOptions) -> Option<Class> {
     opts.other.then_some(Class::Other)
 }
 
-/// NOBITS sections and inactive (NULL) headers have no bytes in the file, whatever their
-/// offset and size say.
-fn has_file_data(sh: &goblin::elf::SectionHeader) -> bool {
-    sh.sh_type != SHT_NOBITS && sh.sh_type != SHT_NULL
-}
-
 fn build(elf: &ElfFile<'_>, mode: Mode<'_>) -> Result<Layout> {
     let enc = Enc {
         is64: elf.is_64(),
@@ -529,24 +526,37 @@ fn build(elf: &ElfFile<'_>, mode: Mode<'_>) -> Result<Layout> {
 
     // 3. The copied prefix: headers, every segment and every allocated section.
     let phend = elf.header.e_phoff + elf.phdrs.len() as u64 * u64::from(elf.header.e_phentsize);
-    // The ELF header's real size for its class; e_ehsize is not trusted (it can claim more
-    // bytes than the file has).
+    // The ELF header's real size: `e_ehsize` is not trusted (a crafted value would make the
+    // header copy read past the end of the file).
     let ehsize: u64 = if enc.is64 { 64 } else { 52 };
+    // The rewritten ELF header must not change program headers that share its bytes.
+    if !elf.phdrs.is_empty() && elf.header.e_phoff < ehsize {
+        return Err(Error::Unsupported(format!(
+            "has overlapping headers or tables (at byte {}): binslim cannot rewrite it safely",
+            elf.header.e_phoff
+        )));
+    }
     let mut prefix_end = ehsize.max(if elf.phdrs.is_empty() { 0 } else { phend });
     if let Mode::Strip(_) = mode {
         for ph in &elf.phdrs {
-            if ph.p_filesz > 0 {
+            if has_segment_bytes(ph) {
                 prefix_end = prefix_end.max(ph.p_offset.saturating_add(ph.p_filesz));
             }
         }
         for (i, sh) in shdrs.iter().enumerate().skip(1) {
-            if is_alloc(i) && has_file_data(sh) {
+            if is_alloc(i) && has_file_bytes(sh) {
                 prefix_end = prefix_end.max(sh.sh_offset.saturating_add(sh.sh_size));
             }
         }
     }
     let len = elf.data.len() as u64;
     prefix_end = prefix_end.min(len);
+    // Where the old section name table's bytes end (`None` when its type says it has none).
+    let shstr_end = has_file_bytes(&shdrs[shstrndx]).then(|| {
+        shdrs[shstrndx]
+            .sh_offset
+            .saturating_add(shdrs[shstrndx].sh_size)
+    });
 
     // Kept non-allocated sections: in place when they start inside the prefix (extending it),
     // else appended in input order.
@@ -554,8 +564,7 @@ fn build(elf: &ElfFile<'_>, mode: Mode<'_>) -> Result<Layout> {
         .filter(|&i| {
             fate[i] == Fate::Keep
                 && i != shstrndx
-                && shdrs[i].sh_type != SHT_NOBITS
-                && shdrs[i].sh_type != SHT_NULL
+                && has_file_bytes(&shdrs[i])
                 && (!is_alloc(i) || matches!(mode, Mode::DebugFile))
         })
         .collect();
@@ -576,22 +585,23 @@ fn build(elf: &ElfFile<'_>, mode: Mode<'_>) -> Result<Layout> {
     // shortening the segments' p_filesz (the kernel zero-fills up to p_memsz), as GNU strip does.
     let mut phdr_patch: Option<Vec<u8>> = None;
     if matches!(mode, Mode::Strip(_)) {
-        let old_shstr = &shdrs[shstrndx];
         let mut content_end = ehsize.max(if elf.phdrs.is_empty() { 0 } else { phend });
         for i in 1..n {
             let sh = &shdrs[i];
             let kept_here = fate[i] == Fate::Keep && !is_appended[i];
-            if has_file_data(sh) && (is_alloc(i) || kept_here) && i != shstrndx {
+            if has_file_bytes(sh) && (is_alloc(i) || kept_here) && i != shstrndx {
                 content_end = content_end.max(sh.sh_offset.saturating_add(sh.sh_size));
             }
         }
-        if old_shstr.sh_offset.saturating_add(old_shstr.sh_size) <= prefix_end {
-            content_end = content_end.max(old_shstr.sh_offset.saturating_add(old_shstr.sh_size));
+        if let Some(end) = shstr_end
+            && end <= prefix_end
+        {
+            content_end = content_end.max(end);
         }
         let crossing: Vec<usize> = (0..elf.phdrs.len())
             .filter(|&k| {
                 let ph = &elf.phdrs[k];
-                ph.p_filesz > 0 && ph.p_offset.saturating_add(ph.p_filesz) > content_end
+                has_segment_bytes(ph) && ph.p_offset.saturating_add(ph.p_filesz) > content_end
             })
             .collect();
         let tail_is_zero = content_end < prefix_end
@@ -645,7 +655,7 @@ fn build(elf: &ElfFile<'_>, mode: Mode<'_>) -> Result<Layout> {
     let old_shstr = &shdrs[shstrndx];
     let reuse_shstr = matches!(mode, Mode::Strip(_))
         && debuglink.is_none()
-        && old_shstr.sh_offset.saturating_add(old_shstr.sh_size) <= prefix_end;
+        && shstr_end.is_some_and(|end| end <= prefix_end);
     let mut name_off = vec![0u32; n];
     let mut shstr_data = Vec::new();
     let mut debuglink_name = 0u32;
@@ -727,8 +737,14 @@ fn build(elf: &ElfFile<'_>, mode: Mode<'_>) -> Result<Layout> {
     overlays.sort_by_key(|o| o.0);
     let mut pos = ehsize;
     for (off, bytes) in &overlays {
+        // A patched table that starts inside the ELF header or inside another patched table
+        // (crafted files overlap the program headers with the ELF header) cannot be rewritten
+        // without one patch undoing the other.
         if *off < pos {
-            continue;
+            return Err(Error::Unsupported(format!(
+                "has overlapping headers or tables (at byte {off}): binslim cannot rewrite it \
+                 safely"
+            )));
         }
         out.push(Chunk::Input {
             offset: pos,
@@ -750,7 +766,9 @@ fn build(elf: &ElfFile<'_>, mode: Mode<'_>) -> Result<Layout> {
     }
     for &i in &appended {
         let sh = &shdrs[i];
-        out.pad_to(sh.sh_addralign.max(1));
+        // Non-loaded sections need no more than a page of alignment; a crafted `sh_addralign`
+        // must not make binslim write gigabytes of padding.
+        out.pad_to(sh.sh_addralign.clamp(1, MAX_APPENDED_ALIGN));
         new_offset[i] = out.size;
         if let Some((_, bytes)) = rewritten.iter().find(|(j, _)| *j == i) {
             new_size[i] = bytes.len() as u64;

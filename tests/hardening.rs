@@ -522,3 +522,84 @@ fn inputs_stay_byte_identical_unless_in_place() {
         );
     }
 }
+
+// ---- crafted layouts that must be refused or bounded ------------------------------------------
+
+/// Section `name`'s header offset in a little-endian ELF64 file.
+fn shdr_of(data: &[u8], name: &str) -> usize {
+    let shoff = u64::from_le_bytes(data[0x28..0x30].try_into().unwrap()) as usize;
+    let shnum = u16::from_le_bytes(data[0x3c..0x3e].try_into().unwrap()) as usize;
+    let shstrndx = u16::from_le_bytes(data[0x3e..0x40].try_into().unwrap()) as usize;
+    let field = |at: usize| u64::from_le_bytes(data[at..at + 8].try_into().unwrap()) as usize;
+    let names = field(shoff + shstrndx * 64 + 24);
+    (0..shnum)
+        .map(|k| shoff + k * 64)
+        .find(|&h| {
+            let at = names + u32::from_le_bytes(data[h..h + 4].try_into().unwrap()) as usize;
+            data[at..].starts_with(name.as_bytes()) && data[at + name.len()] == 0
+        })
+        .unwrap_or_else(|| panic!("no section {name}"))
+}
+
+#[test]
+fn a_upx_trailer_alone_marks_only_a_file_without_section_headers_as_packed() {
+    let mut data = fs::read(fixture("c-static")).unwrap();
+    let mut trailer = b"UPX!".to_vec();
+    trailer.resize(32, 0x11);
+    data.extend_from_slice(&trailer);
+    assert!(
+        analyze(&data).unwrap().upx.is_none(),
+        "file with section headers"
+    );
+    let mut out = Vec::new();
+    strip(&data, &StripOptions::all(), &mut out).expect("not refused as already packed");
+
+    // The same bytes without section headers (as UPX writes its output) count as packed.
+    set(&mut data, 0x28, 8, 0); // e_shoff
+    set(&mut data, 0x3c, 2, 0); // e_shnum
+    set(&mut data, 0x3e, 2, 0); // e_shstrndx
+    assert!(analyze(&data).unwrap().upx.is_some());
+}
+
+#[test]
+fn program_headers_overlapping_the_elf_header_are_refused_by_strip() {
+    let mut data = fs::read(fixture("c-static")).unwrap();
+    // e_phoff inside the 64-byte ELF header: the one program header's p_type is e_flags (0,
+    // PT_NULL, an unused entry), so the analysis accepts the file.
+    set(&mut data, 0x20, 8, 0x30);
+    set(&mut data, 0x38, 2, 1); // e_phnum
+    assert_eq!(
+        analyze(&data).unwrap().linkage,
+        binslim::elf::Linkage::Static
+    );
+    let mut out = Vec::new();
+    let err = strip(&data, &StripOptions::all(), &mut out).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "has overlapping headers or tables (at byte 48): binslim cannot rewrite it safely"
+    );
+    assert!(out.is_empty());
+}
+
+#[test]
+fn a_crafted_section_alignment_does_not_pad_the_output_to_gigabytes() {
+    let mut data = fs::read(fixture("c-debug")).unwrap();
+    let mut debug_only = StripOptions::default();
+    debug_only.debug = true;
+    let mut plain = Vec::new();
+    strip(&data, &debug_only, &mut plain).unwrap();
+    let symtab = shdr_of(&data, ".symtab");
+    set(&mut data, symtab + 48, 8, 1 << 40); // sh_addralign of an appended, kept section
+    let mut out = Vec::new();
+    strip(&data, &debug_only, &mut out).unwrap();
+    // At most one page of padding more than with the honest alignment.
+    assert!(
+        out.len() <= plain.len() + 4096,
+        "{} vs {} bytes",
+        out.len(),
+        plain.len()
+    );
+    let after = analyze(&out).unwrap();
+    assert_eq!(after.debug_size, 0);
+    assert!(!after.stripped);
+}

@@ -1,13 +1,13 @@
 //! Reading the dynamic section: DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH and DT_FLAGS_1.
 //!
-//! Strings are read through DT_STRTAB the way the loader does (falling back to `.dynstr`
-//! when the address cannot be mapped), bounded by DT_STRSZ and the file length.
+//! Strings are read through DT_STRTAB the way the loader does (falling back to an allocated
+//! `.dynstr` when the address cannot be mapped), bounded by DT_STRSZ and the file length.
 
 use goblin::elf::dynamic::{
     DF_1_PIE, DT_FLAGS_1, DT_NEEDED, DT_NULL, DT_RPATH, DT_RUNPATH, DT_SONAME, DT_STRSZ, DT_STRTAB,
 };
 use goblin::elf::program_header::{PT_DYNAMIC, PT_INTERP};
-use goblin::elf::section_header::SHT_DYNAMIC;
+use goblin::elf::section_header::{SHF_ALLOC, SHT_DYNAMIC, SectionHeader};
 
 use super::file::{ElfFile, cstr_at, slice};
 
@@ -28,6 +28,10 @@ pub struct DynamicInfo {
     pub pie_flag: bool,
 }
 
+fn is_alloc(sh: &SectionHeader) -> bool {
+    sh.sh_flags & u64::from(SHF_ALLOC) != 0
+}
+
 /// The PT_INTERP path, if any.
 pub fn interpreter(elf: &ElfFile<'_>) -> Option<String> {
     let ph = elf.phdrs.iter().find(|ph| ph.p_type == PT_INTERP)?;
@@ -45,7 +49,13 @@ pub fn has_interp(elf: &ElfFile<'_>) -> bool {
 pub fn dynamic_info(elf: &ElfFile<'_>) -> DynamicInfo {
     let table = match elf.phdrs.iter().find(|ph| ph.p_type == PT_DYNAMIC) {
         Some(ph) => elf.segment_data(ph),
-        None => match elf.shdrs.iter().find(|sh| sh.sh_type == SHT_DYNAMIC) {
+        // Without PT_DYNAMIC, only a loaded `.dynamic` section can tell anything about run
+        // time (a non-allocated one is never read by the loader, and strip removes it).
+        None => match elf
+            .shdrs
+            .iter()
+            .find(|sh| sh.sh_type == SHT_DYNAMIC && is_alloc(sh))
+        {
             Some(sh) => elf.section_data(sh),
             None => return DynamicInfo::default(),
         },
@@ -65,7 +75,11 @@ pub fn dynamic_info(elf: &ElfFile<'_>) -> DynamicInfo {
     let strsz = find(DT_STRSZ);
     let strtab: &[u8] = find(DT_STRTAB)
         .and_then(|addr| elf.vaddr_to_offset(addr))
-        .or_else(|| elf.section_by_name(".dynstr").map(|sh| sh.sh_offset))
+        .or_else(|| {
+            elf.section_by_name(".dynstr")
+                .filter(|sh| is_alloc(sh))
+                .map(|sh| sh.sh_offset)
+        })
         .and_then(|off| {
             let max = elf.data.len() as u64 - off.min(elf.data.len() as u64);
             slice(elf.data, off, strsz.unwrap_or(max).min(max))

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use goblin::container::{Container, Ctx, Endian};
 use goblin::elf::header::{self, Header};
-use goblin::elf::program_header::{PT_LOAD, ProgramHeader};
+use goblin::elf::program_header::{PT_LOAD, PT_NULL, ProgramHeader};
 use goblin::elf::section_header::{SHT_NOBITS, SHT_NULL, SectionHeader};
 
 use crate::error::{Error, Result};
@@ -107,7 +107,8 @@ impl<'a> ElfFile<'a> {
         for (i, ph) in self.phdrs.iter().enumerate() {
             // A segment with no file bytes (a .bss-only LOAD) may name any offset: the kernel
             // reads nothing from the file for it, and strip tools leave such offsets past EOF.
-            if ph.p_filesz == 0 {
+            // An unused (PT_NULL) entry's other fields are undefined.
+            if !has_segment_bytes(ph) {
                 continue;
             }
             let end = ph.p_offset.checked_add(ph.p_filesz);
@@ -128,9 +129,7 @@ impl<'a> ElfFile<'a> {
             }
         }
         for sh in self.shdrs.iter().skip(1) {
-            // NOBITS has no file bytes; an SHT_NULL header is inactive and its other fields
-            // are meaningless.
-            if sh.sh_type == SHT_NOBITS || sh.sh_type == SHT_NULL {
+            if !has_file_bytes(sh) {
                 continue;
             }
             match sh.sh_offset.checked_add(sh.sh_size) {
@@ -163,9 +162,10 @@ impl<'a> ElfFile<'a> {
         cstr_at(table, sh.sh_name).unwrap_or_default()
     }
 
-    /// The file bytes of a section (empty for `SHT_NOBITS`). Bounds were checked at parse time.
+    /// The file bytes of a section (empty for `SHT_NOBITS` and `SHT_NULL`). Bounds were checked
+    /// at parse time.
     pub fn section_data(&self, sh: &SectionHeader) -> &'a [u8] {
-        if sh.sh_type == SHT_NOBITS || sh.sh_type == SHT_NULL {
+        if !has_file_bytes(sh) {
             return &[];
         }
         slice(self.data, sh.sh_offset, sh.sh_size).unwrap_or_default()
@@ -305,6 +305,19 @@ fn truncated(what: &str, end: u64, len: u64) -> Error {
         end,
         len,
     }
+}
+
+/// False for sections whose offset and size say nothing about the file: `SHT_NOBITS` (memory
+/// only) and `SHT_NULL` (inactive; the ELF specification leaves its other fields undefined, so
+/// they are neither checked against the file length nor read).
+pub fn has_file_bytes(sh: &SectionHeader) -> bool {
+    !matches!(sh.sh_type, SHT_NOBITS | SHT_NULL)
+}
+
+/// False for program headers that name no file bytes: an empty segment, or an unused
+/// (`PT_NULL`) entry, whose other fields the ELF specification leaves undefined.
+pub fn has_segment_bytes(ph: &ProgramHeader) -> bool {
+    ph.p_type != PT_NULL && ph.p_filesz > 0
 }
 
 /// `bytes[offset..offset + size]`, or `None` when that is out of bounds.

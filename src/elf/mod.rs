@@ -16,7 +16,7 @@ pub mod sections;
 use std::collections::BTreeMap;
 
 use goblin::elf::header;
-use goblin::elf::section_header::{SHF_ALLOC, SHT_NOBITS, SHT_NULL};
+use goblin::elf::section_header::{SHF_ALLOC, SHT_NULL};
 use serde::Serialize;
 
 pub use file::ElfFile;
@@ -160,10 +160,10 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
         };
         let alloc = sh.sh_flags & u64::from(SHF_ALLOC) != 0;
         let category = sections::categorize(&name, sh.sh_type, sh.sh_flags);
-        let file_bytes = if sh.sh_type == SHT_NOBITS {
-            0
-        } else {
+        let file_bytes = if file::has_file_bytes(sh) {
             sh.sh_size
+        } else {
+            0
         };
         has_symtab |= sh.sh_type == goblin::elf::section_header::SHT_SYMTAB;
         match category {

@@ -4,7 +4,8 @@
 //! `UPX!`, `l_lsize`, `l_version`, `l_format`), followed by `p_info` (`p_progid`, `p_filesize`,
 //! `p_blocksize`) and the first `b_info` block whose `b_method` byte names the compressor. At the
 //! end of the file it writes a `PackHeader` that starts with `UPX!` too and holds the original
-//! file size. Either is enough to say "packed"; the sizes are read where present.
+//! file size. The first is enough to say "packed"; the second only in a file without section
+//! headers. The sizes are read where present.
 
 use serde::Serialize;
 
@@ -52,8 +53,11 @@ pub fn detect(elf: &ElfFile<'_>) -> Option<UpxInfo> {
     };
     let l_info = phend.and_then(|p| Some((p, data.get(p..p.checked_add(12)?)?)));
     let l_info = l_info.filter(|(_, b)| &b[4..8] == MAGIC);
+    // The trailer alone is a weak sign (any file may hold `UPX!` in its last bytes, and
+    // stripping moves different bytes there): it counts only for files without section headers,
+    // as UPX writes them.
     let trailer = find_pack_header(data);
-    if l_info.is_none() && trailer.is_none() {
+    if l_info.is_none() && (trailer.is_none() || !elf.shdrs.is_empty()) {
         return None;
     }
     let mut info = UpxInfo {
