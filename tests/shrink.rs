@@ -44,7 +44,7 @@ fn run(p: &Path) -> (String, Option<i32>) {
                 tries += 1;
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
-            r => break r.unwrap(),
+            r => break r.unwrap_or_else(|e| panic!("cannot start {}: {e}", p.display())),
         }
     };
     (
