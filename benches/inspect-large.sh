@@ -7,6 +7,8 @@
 # Prints hyperfine's table and the peak RSS of each run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/require.sh
+require hyperfine:hyperfine objcopy:binutils /usr/bin/time:time
 cargo build --release --quiet
 bin=target/release/binslim
 work=$(mktemp -d)

@@ -5,6 +5,8 @@
 # Targets (issue 4): strip steps <= 0.7x GNU strip's wall time, no higher peak RSS, no more bytes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/require.sh
+require hyperfine:hyperfine strip:binutils llvm-strip:llvm eu-strip:elfutils /usr/bin/time:time
 BIN=${1:-/usr/local/bin/docker}
 cargo build --release -q
 B=$PWD/target/release/binslim

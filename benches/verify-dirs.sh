@@ -8,6 +8,8 @@
 # Needs hyperfine and scanelf (apt-get install hyperfine pax-utils).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/require.sh
+require hyperfine:hyperfine scanelf:pax-utils
 cargo build --release --quiet
 bin=$PWD/target/release/binslim
 dirs=("$@")
