@@ -81,6 +81,11 @@ fn json_of(out: &[u8]) -> Value {
     serde_json::from_slice(out).unwrap()
 }
 
+/// The stdout of a command that must succeed.
+fn success_stdout(cmd: &mut assert_cmd::Command) -> Vec<u8> {
+    cmd.assert().success().get_output().stdout.clone()
+}
+
 #[test]
 fn every_fixture_runs_the_same_after_shrink_and_is_no_larger_than_gnu_strip() {
     for name in RUNNABLE {
@@ -115,15 +120,9 @@ fn every_fixture_runs_the_same_after_shrink_upx() {
     for name in RUNNABLE {
         let (_dir, f) = copy_fixture(name);
         let before = run(&f);
-        let out = binslim()
-            .args(["shrink", "--upx", "--json"])
-            .arg(&f)
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        let j = json_of(&out);
+        let j = json_of(&success_stdout(
+            binslim().args(["shrink", "--upx", "--json"]).arg(&f),
+        ));
         assert_eq!(run(&f), before, "{name} after shrink --upx");
         let outcome = j["upx"]["outcome"].as_str().unwrap();
         assert!(
@@ -174,28 +173,12 @@ fn go_build_info_survives() {
 /// Text ledger with the path replaced, for snapshots.
 fn ledger_text(name: &str, extra: &[&str]) -> (String, Value) {
     let (dir, f) = copy_fixture(name);
-    let out = binslim()
-        .arg("shrink")
-        .args(extra)
-        .arg(&f)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = success_stdout(binslim().arg("shrink").args(extra).arg(&f));
     let text = String::from_utf8(out)
         .unwrap()
         .replace(&f.display().to_string(), name);
     let (_dir2, g) = copy_fixture(name);
-    let out = binslim()
-        .args(["shrink", "--json"])
-        .args(extra)
-        .arg(&g)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = success_stdout(binslim().args(["shrink", "--json"]).args(extra).arg(&g));
     drop(dir);
     (text, json_of(&out))
 }
@@ -458,15 +441,9 @@ fn upx_failure_exits_1_and_still_writes_the_stripped_file() {
 #[test]
 fn smoke_compares_original_and_result() {
     let (_dir, f) = copy_fixture("c-static");
-    let out = binslim()
-        .args(["shrink", "--json", "--smoke", ""])
-        .arg(&f)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let j = json_of(&out);
+    let j = json_of(&success_stdout(
+        binslim().args(["shrink", "--json", "--smoke", ""]).arg(&f),
+    ));
     assert_eq!(j["smoke"]["same"], true);
     assert_eq!(
         j["smoke"]["original"]["stdout"],
