@@ -363,70 +363,90 @@ fn runtime_file_warnings(
             .is_some_and(|r| resolve::resolve_in_root(r, p).is_some())
     };
     if a.go.is_some() {
-        let Some(funcs) = elf::gofuncs::function_names(elf) else {
-            return;
-        };
-        let has = |n: &str| funcs.contains(n);
-        let has_prefix = |p: &str| funcs.iter().any(|f| f.starts_with(p));
-        let certs = "/etc/ssl/certs/ca-certificates.crt";
-        if (has("crypto/x509.loadSystemRoots") || has("crypto/x509.initSystemRoots"))
-            && !has("crypto/x509.SetFallbackRoots")
-            && !in_root(certs)
-        {
-            out.push(Finding::new(
-                "needs-ca-certificates",
-                format!("loads the system root certificates ({certs}), which scratch lacks: TLS connections will fail"),
-                Some(format!(
-                    "COPY --from=build {certs} {certs}, or embed fallback roots: import _ \"golang.org/x/crypto/x509roots/fallback\""
-                )),
-            ));
-        }
-        if (has("time.loadLocation") || has("time.LoadLocation"))
-            && !has_prefix("time/tzdata.")
-            && !in_root("/usr/share/zoneinfo")
-        {
-            out.push(Finding::new(
-                "needs-zoneinfo",
-                "loads time zones from /usr/share/zoneinfo, which scratch lacks: LoadLocation fails",
-                Some(
-                    "COPY --from=build /usr/share/zoneinfo /usr/share/zoneinfo, or embed them: \
-                     import _ \"time/tzdata\" (or -tags timetzdata)"
-                        .to_string(),
-                ),
-            ));
-        }
-        if has_prefix("os/user.") && !in_root("/etc/passwd") {
-            let cgo =
-                a.go.as_ref()
-                    .and_then(|g| g.settings.get("CGO_ENABLED"))
-                    .is_some_and(|v| v == "1");
-            out.push(Finding::new(
-                "needs-passwd",
-                "looks up users and groups (os/user) in /etc/passwd and /etc/group, which scratch lacks",
-                Some(if cgo {
-                    "build with -tags netgo,osusergo and COPY a minimal /etc/passwd and /etc/group".to_string()
-                } else {
-                    "COPY a minimal /etc/passwd and /etc/group into the image".to_string()
-                }),
-            ));
-        }
-        return;
+        go_file_warnings(elf, a, &in_root, out);
     }
-    // Static glibc: NSS functions dlopen libnss_*.so at run time; glibc's NSS code names its
-    // configuration file, which survives stripping.
+    // Static glibc: getpwnam, getaddrinfo and friends go through NSS. glibc >= 2.34 has the
+    // files and dns sources built in; every other source is a libnss_*.so.2 module, which a
+    // static program cannot load in scratch. glibc's NSS code names those modules
+    // (`libnss_%s.so%s`, or `libnss_` in older glibc) in a string that survives stripping; Go's
+    // own resolver and musl have no such string. A Go program gets here through cgo linked
+    // with -extldflags -static. Docker mounts /etc/hosts and /etc/resolv.conf into every
+    // container, so what scratch really lacks is /etc/passwd and /etc/group.
     if a.linkage.is_self_contained()
-        && !in_root("/etc/nsswitch.conf")
-        && contains(read_only_data(elf), b"/etc/nsswitch.conf")
+        && !in_root("/etc/passwd")
+        && contains(read_only_data(elf), b"libnss_")
     {
         out.push(Finding::new(
             "static-glibc-nss",
-            "statically linked glibc that uses NSS (getaddrinfo, getpwnam, ...): it starts, but \
-             host and user lookups quietly fail without glibc's shared NSS modules",
+            "statically linked glibc that uses NSS (getpwnam, getaddrinfo, ...): in scratch user \
+             and group lookups fail quietly (no /etc/passwd, /etc/group), and NSS sources other \
+             than files and dns cannot be loaded",
+            Some(match lang(a) {
+                Lang::Go => "build with CGO_ENABLED=0, or with -tags netgo,osusergo so that Go's \
+                             own lookups are used; COPY /etc/passwd and /etc/group if it looks up \
+                             users"
+                    .to_string(),
+                _ => "COPY /etc/passwd and /etc/group into the image if it looks up users (glibc \
+                      2.34 and later reads them without shared modules), or link against musl \
+                      (musl-gcc -static)"
+                    .to_string(),
+            }),
+        ));
+    }
+}
+
+/// The files a Go program looks for at run time, from the function names in `.gopclntab`.
+fn go_file_warnings(
+    elf: &ElfFile<'_>,
+    a: &Analysis,
+    in_root: &dyn Fn(&str) -> bool,
+    out: &mut Vec<Finding>,
+) {
+    let Some(funcs) = elf::gofuncs::function_names(elf) else {
+        return;
+    };
+    let has = |n: &str| funcs.contains(n);
+    let has_prefix = |p: &str| funcs.iter().any(|f| f.starts_with(p));
+    let certs = "/etc/ssl/certs/ca-certificates.crt";
+    if (has("crypto/x509.loadSystemRoots") || has("crypto/x509.initSystemRoots"))
+        && !has("crypto/x509.SetFallbackRoots")
+        && !in_root(certs)
+    {
+        out.push(Finding::new(
+            "needs-ca-certificates",
+            format!("loads the system root certificates ({certs}), which scratch lacks: TLS connections will fail"),
+            Some(format!(
+                "COPY --from=build {certs} {certs}, or embed fallback roots: import _ \"golang.org/x/crypto/x509roots/fallback\""
+            )),
+        ));
+    }
+    if (has("time.loadLocation") || has("time.LoadLocation"))
+        && !has_prefix("time/tzdata.")
+        && !in_root("/usr/share/zoneinfo")
+    {
+        out.push(Finding::new(
+            "needs-zoneinfo",
+            "loads time zones from /usr/share/zoneinfo, which scratch lacks: LoadLocation fails",
             Some(
-                "link against musl (musl-gcc -static), or avoid NSS calls; COPY /etc/nsswitch.conf, \
-                 /etc/hosts, /etc/passwd and the libnss_*.so.2 modules if they are needed"
+                "COPY --from=build /usr/share/zoneinfo /usr/share/zoneinfo, or embed them: \
+                 import _ \"time/tzdata\" (or -tags timetzdata)"
                     .to_string(),
             ),
+        ));
+    }
+    if has_prefix("os/user.") && !in_root("/etc/passwd") {
+        let cgo =
+            a.go.as_ref()
+                .and_then(|g| g.settings.get("CGO_ENABLED"))
+                .is_some_and(|v| v == "1");
+        out.push(Finding::new(
+            "needs-passwd",
+            "looks up users and groups (os/user) in /etc/passwd and /etc/group, which scratch lacks",
+            Some(if cgo {
+                "build with -tags netgo,osusergo and COPY a minimal /etc/passwd and /etc/group".to_string()
+            } else {
+                "COPY a minimal /etc/passwd and /etc/group into the image".to_string()
+            }),
         ));
     }
 }
@@ -446,7 +466,7 @@ fn read_only_data<'a>(elf: &ElfFile<'a>) -> Vec<&'a [u8]> {
 
 fn contains(hay: Vec<&[u8]>, needle: &[u8]) -> bool {
     hay.iter()
-        .any(|h| h.windows(needle.len()).any(|w| w == needle))
+        .any(|h| memchr::memmem::find(h, needle).is_some())
 }
 
 /// Verifies one file: reads it, unpacks UPX if it can, and checks it.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command as Std;
 
-use common::{binslim, fixture, stdout_of};
+use common::{binslim, fixture, go_tool, stdout_of};
 use serde_json::Value;
 
 /// (fixture, linkage, interpreter, needed)
@@ -157,11 +157,6 @@ fn agrees_with_readelf() {
             .sum();
         assert_eq!(v["debug_size"].as_u64(), Some(debug), "{name}");
     }
-}
-
-fn go_tool() -> Option<&'static Path> {
-    let p = Path::new("/usr/lib/go-1.23/bin/go");
-    p.exists().then_some(p)
 }
 
 /// `go version -m` and binslim must agree on the Go version and the build settings.

@@ -2,6 +2,8 @@
 //! and without upx), results are never larger than GNU strip's, the ledger text and JSON agree,
 //! and every failure path exits with the documented status and message.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -156,8 +158,7 @@ fn go_build_info_survives() {
     assert!(a[0]["go"]["version"].as_str().unwrap().starts_with("go1."));
     assert_eq!(a[0]["stripped"], true);
     assert_eq!(a[0]["debug_size"], 0);
-    let go = Path::new("/usr/lib/go-1.23/bin/go");
-    if go.exists() {
+    if let Some(go) = common::go_tool() {
         let out = Command::new(go)
             .args(["version", "-m"])
             .arg(&f)

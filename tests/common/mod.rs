@@ -36,3 +36,9 @@ pub fn stdout_of(cmd: &mut std::process::Command) -> String {
     );
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
+
+/// Debian's Go 1.23 (golang-1.23-go from bookworm-backports), which .ci/run installs.
+pub fn go_tool() -> Option<&'static Path> {
+    let p = Path::new("/usr/lib/go-1.23/bin/go");
+    p.exists().then_some(p)
+}

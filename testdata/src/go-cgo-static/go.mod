@@ -1,0 +1,3 @@
+module example.com/go-cgo-static
+
+go 1.23
