@@ -226,6 +226,28 @@ pub fn check(
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
 
+    // Every container that `FROM scratch` builds runs on the Linux kernel (Android's is Linux).
+    if let Some(os) =
+        a.os.as_deref()
+            .filter(|os| !matches!(*os, "linux" | "android"))
+    {
+        problems.push(Finding::new(
+            "wrong-os",
+            format!(
+                "built for {os}, but containers run on the Linux kernel: it cannot run in the image"
+            ),
+            Some(match lang(a) {
+                Lang::Go => "build with GOOS=linux".to_string(),
+                Lang::Rust => "build for a Linux target, e.g. cargo build --target \
+                               x86_64-unknown-linux-musl"
+                    .to_string(),
+                _ => "build it with a Linux toolchain (gcc, musl-gcc, or a cross compiler for \
+                      Linux)"
+                    .to_string(),
+            }),
+        ));
+    }
+
     if let Some(p) = &opts.platform
         && (a.machine != p.machine || a.class != p.class)
     {

@@ -58,6 +58,10 @@ aarch64-linux-gnu-gcc -O2 -static -nostdlib -ffreestanding -Wl,--build-id=sha1 -
 # (no gcc-multilib). Runs on x86_64 kernels with IA-32 emulation.
 gcc -m32 -O2 -static -nostdlib -ffreestanding -fno-pie -no-pie -fno-asynchronous-unwind-tables \
   -Wl,--build-id=sha1 -o "$out/i386-static" "$src/i386.c"
+# A FreeBSD/amd64 program as a FreeBSD toolchain brands it (ABI note + EI_OSABI), libc-free.
+gcc -O2 -static -nostdlib -ffreestanding -fno-pie -no-pie -fno-asynchronous-unwind-tables \
+  -Wl,--build-id=sha1 -o "$out/freebsd-static" "$src/freebsd.c"
+elfedit --output-osabi FreeBSD "$out/freebsd-static"
 
 # --- Go 1.23 --------------------------------------------------------------------------------
 gobuild() { # gobuild DIR OUT [go build flags...]
@@ -96,6 +100,7 @@ readelf -l "$out/go-pie" | grep -q 'Requesting program interpreter' || { echo "g
 if readelf -d "$out/go-pie" | grep -q NEEDED; then echo "go-pie: has DT_NEEDED" >&2; exit 1; fi
 readelf -d "$out/c-rpath" | grep -q RUNPATH || { echo "c-rpath: no DT_RUNPATH" >&2; exit 1; }
 readelf -d "$out/c-rpath-old" | grep -q '(RPATH)' || { echo "c-rpath-old: no DT_RPATH" >&2; exit 1; }
+readelf -h "$out/freebsd-static" | grep -q 'FreeBSD' || { echo "freebsd-static: EI_OSABI not FreeBSD" >&2; exit 1; }
 
 ls -l "$out" | grep -v '^d'
 du -sh "$out"

@@ -41,6 +41,7 @@ const EXPECTED: &[(&str, &str, Option<&str>, &[&str])] = &[
     ),
     ("arm64-static", "static", None, &[]),
     ("i386-static", "static", None, &[]),
+    ("freebsd-static", "static", None, &[]),
     ("go-static", "static", None, &[]),
     ("go-cgo", "dynamic", Some(LD), &["libc.so.6"]),
     ("go-pie", "dynamic", Some(LD), &[]),
@@ -233,6 +234,39 @@ fn go_build_info_without_section_headers() {
     assert!(!a.has_section_headers);
     let go = a.go.expect("build info from the data segment");
     assert_eq!(go.settings["CGO_ENABLED"], "0");
+}
+
+/// The OS a file was built for comes from Go's GOOS, an ABI note, or the OS/ABI byte, in that
+/// order; a file that records none has none.
+#[test]
+fn target_os_from_goos_note_and_os_abi_byte() {
+    let os_of = |data: &[u8]| binslim::elf::analyze(data).unwrap().os;
+    let read = |name: &str| std::fs::read(fixture(name)).unwrap();
+    let some = |s: &str| Some(s.to_string());
+    assert_eq!(os_of(&read("go-static")), some("linux")); // GOOS
+    assert_eq!(os_of(&read("c-static")), some("linux")); // .note.ABI-tag
+    assert_eq!(os_of(&read("rust-dynamic")), some("linux"));
+    assert_eq!(os_of(&read("musl-static")), None); // musl records nothing
+    assert_eq!(os_of(&read("arm64-static")), None);
+
+    let freebsd = read("freebsd-static");
+    assert_eq!(freebsd[7], 9, "EI_OSABI is FreeBSD");
+    assert_eq!(os_of(&freebsd), some("freebsd"));
+    // The note alone.
+    let mut note_only = freebsd.clone();
+    note_only[7] = 0;
+    assert_eq!(os_of(&note_only), some("freebsd"));
+    // The byte alone: rename the note's owner.
+    let at = freebsd
+        .windows(8)
+        .position(|w| w == b"FreeBSD\0")
+        .expect("FreeBSD note");
+    let mut byte_only = freebsd.clone();
+    byte_only[at..at + 7].copy_from_slice(b"Unknown");
+    assert_eq!(os_of(&byte_only), some("freebsd"));
+    // Neither.
+    byte_only[7] = 0;
+    assert_eq!(os_of(&byte_only), None);
 }
 
 #[test]

@@ -12,7 +12,8 @@ use std::time::Duration;
 use common::{binslim, fixture};
 use serde_json::Value;
 
-/// Every ELF fixture that is a program for this machine (x86_64 kernel, IA-32 emulation).
+/// Every ELF fixture that is a program for this machine's processor (x86_64, IA-32 emulation),
+/// whichever kernel it was built for.
 const PROGRAMS: &[&str] = &[
     "c-dynamic-pie",
     "c-nopie",
@@ -25,6 +26,7 @@ const PROGRAMS: &[&str] = &[
     "musl-static",
     "musl-dynamic",
     "i386-static",
+    "freebsd-static",
     "go-static",
     "go-cgo",
     "go-pie",
@@ -654,4 +656,57 @@ fn go_cgo_static_glibc_gets_the_nss_warning() {
         "build with CGO_ENABLED=0, or with -tags netgo,osusergo so that Go's own lookups are \
          used; COPY /etc/passwd and /etc/group if it looks up users"
     );
+}
+
+/// A program built for another kernel fails, with the fix in its build's language; a real
+/// start in an empty root agrees (the verdict test above covers the C fixture).
+#[test]
+fn other_operating_systems_fail() {
+    let (code, j) = verify_json(&["testdata/freebsd-static"]);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&j[0]["problems"]), ["wrong-os"]);
+    assert_eq!(
+        j[0]["problems"][0]["message"],
+        "built for freebsd, but containers run on the Linux kernel: it cannot run in the image"
+    );
+    assert_eq!(
+        j[0]["problems"][0]["hint"],
+        "build it with a Linux toolchain (gcc, musl-gcc, or a cross compiler for Linux)"
+    );
+
+    // Go records GOOS; a GOOS=freebsd build (cross-compiled here: 1.1 MiB is not worth
+    // committing) gets the Go fix.
+    let Some(go) = common::go_tool() else {
+        eprintln!("skipped the Go half: /usr/lib/go-1.23/bin/go is not installed");
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let exe = work.path().join("go-freebsd");
+    let out = Std::new(go)
+        .current_dir(fixture("src/go-hello"))
+        .envs([
+            ("GOOS", "freebsd"),
+            ("GOARCH", "amd64"),
+            ("CGO_ENABLED", "0"),
+            ("GOTOOLCHAIN", "local"),
+            ("GOPROXY", "off"),
+            ("GOFLAGS", "-buildvcs=false"),
+        ])
+        .env("GOCACHE", work.path().join("cache"))
+        .env("GOPATH", work.path().join("gopath"))
+        .args(["build", "-trimpath", "-ldflags=-s -w", "-o"])
+        .arg(&exe)
+        .arg(".")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "go build: {out:?}");
+    let (code, j) = verify_json(&[exe.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(j[0]["linkage"], "static");
+    assert_eq!(codes(&j[0]["problems"]), ["wrong-os"]);
+    assert_eq!(j[0]["problems"][0]["hint"], "build with GOOS=linux");
+    if chroot_permitted() {
+        fs::copy(&exe, work.path().join("p")).unwrap();
+        assert!(!starts_in(work.path(), "p"));
+    }
 }

@@ -64,6 +64,10 @@ pub struct Analysis {
     pub elf_type: &'static str,
     /// The OS/ABI byte, named (`sysv`, `linux`, `freebsd`, ...).
     pub os_abi: String,
+    /// The operating system the file was built for, where it says: Go's `GOOS`, else an ABI
+    /// note (`.note.ABI-tag`, a BSD's identification note), else an OS/ABI byte that names
+    /// one. `None` when the file does not say (musl, for one, records nothing).
+    pub os: Option<String>,
     /// The entry point address.
     pub entry: u64,
     /// How the file is linked.
@@ -132,6 +136,7 @@ pub enum Detail {
 pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
     let h = &elf.header;
     let dynamic = dynamic::dynamic_info(elf);
+    let go = go::build_info(elf);
     let interpreter = dynamic::interpreter(elf);
     let facts = linkage::LinkFacts {
         e_type: h.e_type,
@@ -219,6 +224,7 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
             _ => "unknown",
         },
         os_abi: os_abi_name(h.e_ident[header::EI_OSABI]),
+        os: target_os(go.as_ref(), notes::abi_os(elf), h.e_ident[header::EI_OSABI]),
         entry: h.e_entry,
         linkage: linkage::classify(facts),
         interpreter,
@@ -235,21 +241,24 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
         sections,
         categories,
         upx: packed::detect(elf),
-        go: go::build_info(elf),
+        go,
         rust,
         comment: comment_strings,
         warnings: elf.warnings.clone(),
     }
 }
 
-/// Names `e_machine` the way Go, Docker and uname do.
+/// Names `e_machine` the way Go, Docker and uname do; big- and little-endian variants of one
+/// machine get different names, so comparing names compares byte order too.
 pub fn machine_name(m: u16, is_64: bool, little: bool) -> String {
     use goblin::elf::header::*;
     let s = match m {
         EM_X86_64 => "x86_64",
         EM_386 => "i386",
-        EM_AARCH64 => "aarch64",
-        EM_ARM => "arm",
+        EM_AARCH64 if little => "aarch64",
+        EM_AARCH64 => "aarch64_be",
+        EM_ARM if little => "arm",
+        EM_ARM => "armeb",
         EM_RISCV if is_64 => "riscv64",
         EM_RISCV => "riscv32",
         EM_PPC64 if little => "ppc64le",
@@ -257,7 +266,9 @@ pub fn machine_name(m: u16, is_64: bool, little: bool) -> String {
         EM_PPC => "ppc",
         EM_S390 if is_64 => "s390x",
         EM_S390 => "s390",
+        EM_MIPS if is_64 && little => "mips64le",
         EM_MIPS if is_64 => "mips64",
+        EM_MIPS if little => "mipsle",
         EM_MIPS => "mips",
         EM_SPARCV9 => "sparc64",
         EM_LOONGARCH => "loongarch64",
@@ -265,6 +276,29 @@ pub fn machine_name(m: u16, is_64: bool, little: bool) -> String {
         _ => return format!("unknown({m})"),
     };
     s.to_string()
+}
+
+/// The OS a file was built for: Go's own record first, then an ABI note, then the OS/ABI byte
+/// where it names an operating system (0, "System V", is what Linux toolchains write).
+fn target_os(go: Option<&GoBuildInfo>, note: Option<&'static str>, os_abi: u8) -> Option<String> {
+    if let Some(goos) = go.and_then(|g| g.settings.get("GOOS")) {
+        return Some(goos.clone());
+    }
+    if let Some(os) = note {
+        return Some(os.to_string());
+    }
+    match os_abi {
+        1 => Some("hp-ux"),
+        2 => Some("netbsd"),
+        3 => Some("linux"),
+        6 => Some("solaris"),
+        7 => Some("aix"),
+        8 => Some("irix"),
+        9 => Some("freebsd"),
+        12 => Some("openbsd"),
+        _ => None,
+    }
+    .map(str::to_string)
 }
 
 fn os_abi_name(b: u8) -> String {

@@ -1,4 +1,5 @@
-//! ELF notes: the GNU build id, and the compiler strings in `.comment`.
+//! ELF notes: the GNU build id, the OS an ABI note names, and the compiler strings in
+//! `.comment`.
 
 use goblin::elf::program_header::PT_NOTE;
 use goblin::elf::section_header::SHT_NOTE;
@@ -9,20 +10,66 @@ const NT_GNU_BUILD_ID: u64 = 3;
 
 /// The GNU build id as lowercase hex, from a note section or, without sections, a PT_NOTE.
 pub fn build_id(elf: &ElfFile<'_>) -> Option<String> {
+    find_note(elf, |name, ntype, desc| {
+        (ntype == NT_GNU_BUILD_ID && name == b"GNU").then(|| {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let mut hex = String::with_capacity(desc.len() * 2);
+            for &b in desc {
+                hex.push(char::from(HEX[usize::from(b >> 4)]));
+                hex.push(char::from(HEX[usize::from(b & 15)]));
+            }
+            hex
+        })
+    })
+}
+
+/// The operating system an ABI note names: the GNU ABI tag (`.note.ABI-tag`, whose first word
+/// is the OS: 0 Linux, 1 Hurd, 2 Solaris, 3 FreeBSD, 4 NetBSD) or a BSD's or Android's own
+/// identification note.
+pub fn abi_os(elf: &ElfFile<'_>) -> Option<&'static str> {
+    find_note(elf, |name, ntype, desc| match (name, ntype) {
+        (b"GNU", NT_GNU_ABI_TAG) => match elf.read_uint(desc, 0, 4)? {
+            0 => Some("linux"),
+            1 => Some("hurd"),
+            2 => Some("solaris"),
+            3 => Some("freebsd"),
+            4 => Some("netbsd"),
+            _ => None,
+        },
+        (b"FreeBSD", NT_IDENT) => Some("freebsd"),
+        (b"NetBSD", NT_IDENT) => Some("netbsd"),
+        (b"OpenBSD", NT_IDENT) => Some("openbsd"),
+        (b"DragonFly", NT_IDENT) => Some("dragonfly"),
+        (b"Android", NT_IDENT) => Some("android"),
+        _ => None,
+    })
+}
+
+const NT_GNU_ABI_TAG: u64 = 1;
+/// The type of the BSDs' and Android's identification notes.
+const NT_IDENT: u64 = 1;
+
+/// The first `Some` that `f(name, type, descriptor)` gives for a note in the note sections or,
+/// failing that, in the PT_NOTE segments. The name is given without its NUL.
+fn find_note<T>(elf: &ElfFile<'_>, mut f: impl FnMut(&[u8], u64, &[u8]) -> Option<T>) -> Option<T> {
     let from_sections = elf
         .shdrs
         .iter()
         .filter(|sh| sh.sh_type == SHT_NOTE)
-        .find_map(|sh| find_gnu_build_id(elf, elf.section_data(sh)));
+        .find_map(|sh| scan_notes(elf, elf.section_data(sh), &mut f));
     from_sections.or_else(|| {
         elf.phdrs
             .iter()
             .filter(|ph| ph.p_type == PT_NOTE)
-            .find_map(|ph| find_gnu_build_id(elf, elf.segment_data(ph)))
+            .find_map(|ph| scan_notes(elf, elf.segment_data(ph), &mut f))
     })
 }
 
-fn find_gnu_build_id(elf: &ElfFile<'_>, mut notes: &[u8]) -> Option<String> {
+fn scan_notes<T>(
+    elf: &ElfFile<'_>,
+    mut notes: &[u8],
+    f: &mut impl FnMut(&[u8], u64, &[u8]) -> Option<T>,
+) -> Option<T> {
     let align = |n: usize| n.checked_add(3).map(|n| n & !3);
     while notes.len() >= 12 {
         let namesz = usize::try_from(elf.read_uint(notes, 0, 4)?).ok()?;
@@ -30,16 +77,11 @@ fn find_gnu_build_id(elf: &ElfFile<'_>, mut notes: &[u8]) -> Option<String> {
         let ntype = elf.read_uint(notes, 8, 4)?;
         let name_end = 12usize.checked_add(align(namesz)?)?;
         let desc_end = name_end.checked_add(align(descsz)?)?;
-        let name = notes.get(12..12 + namesz)?;
-        if ntype == NT_GNU_BUILD_ID && name == b"GNU\0" {
-            let desc = notes.get(name_end..name_end + descsz)?;
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            let mut hex = String::with_capacity(desc.len() * 2);
-            for &b in desc {
-                hex.push(char::from(HEX[usize::from(b >> 4)]));
-                hex.push(char::from(HEX[usize::from(b & 15)]));
-            }
-            return Some(hex);
+        let name = notes.get(12..12usize.checked_add(namesz)?)?;
+        let name = name.strip_suffix(b"\0").unwrap_or(name);
+        let desc = notes.get(name_end..name_end.checked_add(descsz)?)?;
+        if let Some(found) = f(name, ntype, desc) {
+            return Some(found);
         }
         notes = notes.get(desc_end..)?;
     }

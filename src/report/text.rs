@@ -202,6 +202,13 @@ fn describe_type(a: &Analysis) -> String {
     if a.os_abi != "sysv" {
         let _ = write!(s, ", {} ABI", a.os_abi);
     }
+    // Where the file names another OS than its OS/ABI byte does (Go's GOOS, an ABI note).
+    if let Some(os) =
+        a.os.as_deref()
+            .filter(|os| *os != "linux" && *os != a.os_abi)
+    {
+        let _ = write!(s, ", built for {os}");
+    }
     if a.entry != 0 {
         let _ = write!(s, ", entry {:#x}", a.entry);
     }
