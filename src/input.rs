@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 /// The bytes of a file, mapped read-only (or held in memory for empty and special files).
 pub struct Input {
     data: Data,
+    mode: u32,
 }
 
 enum Data {
@@ -51,8 +52,12 @@ impl Input {
         if !meta.is_file() {
             return Err(Error::NotRegularFile);
         }
+        let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions());
         if meta.len() == 0 {
-            return Ok(Input { data: Data::Empty });
+            return Ok(Input {
+                data: Data::Empty,
+                mode,
+            });
         }
         // SAFETY: the map is read-only and private to this process. binslim never writes to a
         // file it has mapped (outputs go to a new temp file that is renamed into place); a
@@ -65,7 +70,13 @@ impl Input {
         let _ = map.advise(memmap2::Advice::Random);
         Ok(Input {
             data: Data::Map(map),
+            mode,
         })
+    }
+
+    /// The file's permission bits (`st_mode & 0o7777` and the file type bits).
+    pub fn mode(&self) -> u32 {
+        self.mode
     }
 
     /// The file's bytes.

@@ -494,9 +494,40 @@ fn contains(hay: Vec<&[u8]>, needle: &[u8]) -> bool {
 /// Verifies one file: reads it, unpacks UPX if it can, and checks it.
 pub fn verify_path(path: &Path, display: &str, opts: &VerifyOptions, origin: Origin) -> FileReport {
     match Input::open(path) {
-        Ok(input) => verify_bytes(path, display, input.bytes(), opts, origin),
+        Ok(input) => verify_input(path, display, &input, opts, origin),
         Err(e) => FileReport::error(display, &e),
     }
+}
+
+/// Verifies an opened file: its bytes, as [`verify_bytes`] does, and its permission bits.
+pub fn verify_input(
+    path: &Path,
+    display: &str,
+    input: &Input,
+    opts: &VerifyOptions,
+    origin: Origin,
+) -> FileReport {
+    let mut report = verify_bytes(path, display, input.bytes(), opts, origin);
+    // `COPY` keeps the mode, and execve needs an execute bit even for root.
+    let is_program = report.linkage.is_some_and(Linkage::is_program);
+    if is_program && input.mode() & 0o111 == 0 {
+        let finding = Finding::new(
+            "not-executable",
+            format!(
+                "has no execute permission (mode {:04o}): starting it fails with \"permission \
+                 denied\"",
+                input.mode() & 0o7777
+            ),
+            Some("chmod +x it before it is copied, or COPY --chmod=755".into()),
+        );
+        if origin == Origin::Named || opts.strict {
+            report.problems.push(finding);
+            report.verdict = Verdict::Fail;
+        } else {
+            report.warnings.push(finding);
+        }
+    }
+    report
 }
 
 /// Verifies a file whose bytes are already read or mapped (`path` is used for UPX unpacking

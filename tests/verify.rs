@@ -710,3 +710,41 @@ fn other_operating_systems_fail() {
         assert!(!starts_in(work.path(), "p"));
     }
 }
+
+/// A program without an execute bit cannot start, even for root: named, it fails; found in a
+/// walked directory, it is a warning (failure with --strict).
+#[test]
+fn program_without_execute_permission() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("musl-static");
+    fs::copy(fixture("musl-static"), &f).unwrap();
+    fs::set_permissions(&f, fs::Permissions::from_mode(0o644)).unwrap();
+    let name = f.to_str().unwrap();
+
+    let (code, j) = verify_json(&[name]);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&j[0]["problems"]), ["not-executable"]);
+    assert_eq!(
+        j[0]["problems"][0]["message"],
+        "has no execute permission (mode 0644): starting it fails with \"permission denied\""
+    );
+    if chroot_permitted() {
+        assert!(!starts_in(dir.path(), "musl-static"));
+    }
+
+    let (code, j) = verify_json(&[dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(j[0]["verdict"], "pass");
+    assert_eq!(codes(&j[0]["warnings"]), ["not-executable"]);
+    let (code, _) = verify_json(&["--strict", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 1);
+
+    // One execute bit is enough.
+    fs::set_permissions(&f, fs::Permissions::from_mode(0o744)).unwrap();
+    let (code, j) = verify_json(&[name]);
+    assert_eq!(code, 0, "{j}");
+    if chroot_permitted() {
+        assert!(starts_in(dir.path(), "musl-static"));
+    }
+}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use binslim::input::Input;
 use binslim::report::{Style, human, json};
 use binslim::verify::{
-    FileReport, Origin, Platform, Verdict, VerifyOptions, verify_bytes, verify_path,
+    FileReport, Origin, Platform, Verdict, VerifyOptions, verify_input, verify_path,
 };
 
 use super::{Status, emit};
@@ -118,13 +118,7 @@ fn walk(dir: &Path, opts: &VerifyOptions, reports: &mut Vec<FileReport>, skipped
         match Input::open_elf(&path) {
             Ok(Some(input)) => {
                 let display = path.display().to_string();
-                reports.push(verify_bytes(
-                    &path,
-                    &display,
-                    input.bytes(),
-                    opts,
-                    Origin::Walked,
-                ));
+                reports.push(verify_input(&path, &display, &input, opts, Origin::Walked));
             }
             _ => *skipped += 1,
         }
