@@ -14,8 +14,8 @@ cargo build --release --quiet
 bin=$PWD/target/release/binslim
 dirs=("$@")
 [ ${#dirs[@]} -gt 0 ] || dirs=(/usr/bin /usr/lib/x86_64-linux-gnu)
-echo "ELF files: $(scanelf -RBq -F '%F#F' "${dirs[@]}" 2>/dev/null | wc -l)"
+echo "ELF files: $(scanelf -RBF '%F' "${dirs[@]}" 2>/dev/null | wc -l)"
 # Warm the page cache first; both tools then read from memory.
-hyperfine --warmup 2 --runs 10 -N -i \
+hyperfine --warmup 2 --runs 30 -N -i \
   -n "binslim verify" "$bin verify --quiet ${dirs[*]}" \
   -n "scanelf -RBn" "scanelf -RBn ${dirs[*]}"

@@ -59,15 +59,26 @@ impl Input {
                 mode,
             });
         }
+        // The length is given, so memmap2 does not stat the file a second time.
+        let len = usize::try_from(meta.len()).map_err(|_| {
+            Error::from_io(
+                std::io::Error::new(std::io::ErrorKind::FileTooLarge, "larger than memory"),
+                "cannot map",
+            )
+        })?;
         // SAFETY: the map is read-only and private to this process. binslim never writes to a
         // file it has mapped (outputs go to a new temp file that is renamed into place); a
         // concurrent writer from outside could change the bytes under us, which at worst yields
         // a wrong analysis or a parse error, since every read is bounds-checked.
-        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::from_io(e, "cannot map"))?;
+        let map = unsafe { memmap2::MmapOptions::new().len(len).map(&file) }
+            .map_err(|e| Error::from_io(e, "cannot map"))?;
         // binslim reads headers at both ends of the file and a few small sections: tell the
-        // kernel not to read ahead around each of those pages (a large cost when walking
-        // directories of big files). Only advice: ignore a refusal.
-        let _ = map.advise(memmap2::Advice::Random);
+        // kernel not to read ahead around each of those pages (a large cost for big files; for
+        // small ones readahead costs little and the call would cost more). Only advice: ignore
+        // a refusal.
+        if len > 1 << 20 {
+            let _ = map.advise(memmap2::Advice::Random);
+        }
         Ok(Input {
             data: Data::Map(map),
             mode,

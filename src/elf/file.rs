@@ -173,10 +173,14 @@ impl<'a> ElfFile<'a> {
 
     /// The first section called `name`.
     pub fn section_by_name(&self, name: &str) -> Option<&SectionHeader> {
-        self.shdrs
-            .iter()
-            .skip(1)
-            .find(|sh| self.name_bytes(sh) == name.as_bytes())
+        // Compare in place: no NUL search per section (this runs for every file of a walk).
+        let table = self.section_data(&self.shdrs[self.shstrndx?]);
+        let want = name.as_bytes();
+        self.shdrs.iter().skip(1).find(|sh| {
+            table.get(sh.sh_name..).is_some_and(|rest| {
+                rest.starts_with(want) && rest.get(want.len()).is_none_or(|&b| b == 0)
+            })
+        })
     }
 
     /// The file bytes of a segment. Bounds were checked at parse time for loaded segments;
@@ -331,7 +335,7 @@ pub fn slice(bytes: &[u8], offset: u64, size: u64) -> Option<&[u8]> {
 /// end of the table without a NUL is returned whole.
 pub fn cstr_at(table: &[u8], offset: usize) -> Option<&[u8]> {
     let rest = table.get(offset..)?;
-    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+    let end = memchr::memchr(0, rest).unwrap_or(rest.len());
     Some(&rest[..end])
 }
 

@@ -56,8 +56,11 @@ pub fn detect(elf: &ElfFile<'_>) -> Option<UpxInfo> {
     // The trailer alone is a weak sign (any file may hold `UPX!` in its last bytes, and
     // stripping moves different bytes there): it counts only for files without section headers,
     // as UPX writes them.
+    if l_info.is_none() && !elf.shdrs.is_empty() {
+        return None;
+    }
     let trailer = find_pack_header(data);
-    if l_info.is_none() && (trailer.is_none() || !elf.shdrs.is_empty()) {
+    if l_info.is_none() && trailer.is_none() {
         return None;
     }
     let mut info = UpxInfo {
