@@ -625,25 +625,14 @@ fn go_cgo_static_glibc_gets_the_nss_warning() {
         return;
     };
     let work = tempfile::tempdir().unwrap();
-    let exe = work.path().join("go-cgo-static");
-    let out = Std::new(go)
-        .current_dir(fixture("src/go-cgo-static"))
-        .env("CGO_ENABLED", "1")
-        .env("GOTOOLCHAIN", "local")
-        .env("GOPROXY", "off")
-        .env("GOFLAGS", "-buildvcs=false")
-        .env("GOCACHE", work.path().join("cache"))
-        .env("GOPATH", work.path().join("gopath"))
-        .args(["build", "-trimpath", "-o"])
-        .arg(&exe)
-        .args([
-            "-ldflags",
-            "-s -w -linkmode external -extldflags -static",
-            ".",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "go build: {out:?}");
+    let exe = common::go_build(
+        go,
+        "go-cgo-static",
+        work.path(),
+        "go-cgo-static",
+        &[("CGO_ENABLED", "1")],
+        &["-ldflags", "-s -w -linkmode external -extldflags -static"],
+    );
     let (code, j) = verify_json(&[exe.to_str().unwrap()]);
     assert_eq!(code, 0, "{j}");
     assert_eq!(j[0]["linkage"], "static");
@@ -681,25 +670,18 @@ fn other_operating_systems_fail() {
         return;
     };
     let work = tempfile::tempdir().unwrap();
-    let exe = work.path().join("go-freebsd");
-    let out = Std::new(go)
-        .current_dir(fixture("src/go-hello"))
-        .envs([
+    let exe = common::go_build(
+        go,
+        "go-hello",
+        work.path(),
+        "go-freebsd",
+        &[
             ("GOOS", "freebsd"),
             ("GOARCH", "amd64"),
             ("CGO_ENABLED", "0"),
-            ("GOTOOLCHAIN", "local"),
-            ("GOPROXY", "off"),
-            ("GOFLAGS", "-buildvcs=false"),
-        ])
-        .env("GOCACHE", work.path().join("cache"))
-        .env("GOPATH", work.path().join("gopath"))
-        .args(["build", "-trimpath", "-ldflags=-s -w", "-o"])
-        .arg(&exe)
-        .arg(".")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "go build: {out:?}");
+        ],
+        &["-ldflags=-s -w"],
+    );
     let (code, j) = verify_json(&[exe.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert_eq!(j[0]["linkage"], "static");

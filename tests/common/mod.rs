@@ -42,3 +42,35 @@ pub fn go_tool() -> Option<&'static Path> {
     let p = Path::new("/usr/lib/go-1.23/bin/go");
     p.exists().then_some(p)
 }
+
+/// Builds the Go program in `testdata/src/SRC` into `dir/OUT` with Go 1.23, offline and with a
+/// private cache under `dir`; `env` adds variables (GOOS, CGO_ENABLED...), `flags` go before
+/// the package. Panics with go's output when the build fails.
+pub fn go_build(
+    go: &Path,
+    src: &str,
+    dir: &Path,
+    out: &str,
+    env: &[(&str, &str)],
+    flags: &[&str],
+) -> PathBuf {
+    let exe = dir.join(out);
+    let output = std::process::Command::new(go)
+        .current_dir(fixture("src").join(src))
+        .envs([
+            ("GOTOOLCHAIN", "local"),
+            ("GOPROXY", "off"),
+            ("GOFLAGS", "-buildvcs=false"),
+        ])
+        .envs(env.iter().copied())
+        .env("GOCACHE", dir.join("gocache"))
+        .env("GOPATH", dir.join("gopath"))
+        .args(["build", "-trimpath", "-o"])
+        .arg(&exe)
+        .args(flags)
+        .arg(".")
+        .output()
+        .expect("run go");
+    assert!(output.status.success(), "go build {src}: {output:?}");
+    exe
+}
