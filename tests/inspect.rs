@@ -17,7 +17,6 @@ const EXPECTED: &[(&str, &str, Option<&str>, &[&str])] = &[
     ("c-debug", "dynamic", Some(LD), &["libc.so.6"]),
     ("c-static", "static", None, &[]),
     ("c-static-pie", "static-pie", None, &[]),
-    ("c-static-nss", "static", None, &[]),
     (
         "c-rpath",
         "dynamic",
@@ -51,7 +50,7 @@ const EXPECTED: &[(&str, &str, Option<&str>, &[&str])] = &[
         "rust-dynamic",
         "dynamic",
         Some(LD),
-        &["libgcc_s.so.1", "libc.so.6", "ld-linux-x86-64.so.2"],
+        &["libgcc_s.so.1", "libc.so.6"],
     ),
     ("rust-static", "static-pie", None, &[]),
     ("upx-packed", "static", None, &[]),

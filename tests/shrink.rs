@@ -66,7 +66,6 @@ const RUNNABLE: &[&str] = &[
     "c-debug",
     "c-static",
     "c-static-pie",
-    "c-static-nss",
     "musl-static",
     "musl-dynamic",
     "go-static",

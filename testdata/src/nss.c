@@ -1,9 +1,13 @@
-/* Static glibc that calls NSS functions: it starts in scratch, but the lookups need shared
- * NSS modules at run time and quietly fail without them. Always prints its line, exits 0. */
+/* Static glibc that calls NSS functions (the c-static-pie fixture): it starts in scratch, but
+ * the lookups quietly fail there (no /etc/passwd, /etc/hosts). Given an argument it makes them
+ * and prints the results; it always prints its line and exits 0. NAME is set by build.sh. */
 #include <netdb.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#ifndef NAME
+#define NAME "c-static-pie"
+#endif
 int main(int argc, char **argv) {
     if (argc > 1) {
         struct addrinfo *res = 0;
@@ -11,6 +15,6 @@ int main(int argc, char **argv) {
         struct passwd *pw = getpwnam("root");
         printf("getaddrinfo=%d getpwnam=%s\n", rc, pw ? "found" : "missing");
     }
-    puts("hello from c-static-nss");
+    puts("hello from " NAME);
     return 0;
 }
