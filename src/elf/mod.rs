@@ -137,6 +137,7 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
     let h = &elf.header;
     let dynamic = dynamic::dynamic_info(elf);
     let go = go::build_info(elf);
+    let os_abi = os_abi_name(h.e_ident[header::EI_OSABI]);
     let interpreter = dynamic::interpreter(elf);
     let facts = linkage::LinkFacts {
         e_type: h.e_type,
@@ -223,8 +224,8 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
             header::ET_CORE => "core",
             _ => "unknown",
         },
-        os_abi: os_abi_name(h.e_ident[header::EI_OSABI]),
-        os: target_os(go.as_ref(), notes::abi_os(elf), h.e_ident[header::EI_OSABI]),
+        os: target_os(go.as_ref(), notes::abi_os(elf), &os_abi),
+        os_abi,
         entry: h.e_entry,
         linkage: linkage::classify(facts),
         interpreter,
@@ -279,26 +280,18 @@ pub fn machine_name(m: u16, is_64: bool, little: bool) -> String {
 }
 
 /// The OS a file was built for: Go's own record first, then an ABI note, then the OS/ABI byte
-/// where it names an operating system (0, "System V", is what Linux toolchains write).
-fn target_os(go: Option<&GoBuildInfo>, note: Option<&'static str>, os_abi: u8) -> Option<String> {
+/// where it names an operating system (not `sysv`, which Linux toolchains write, nor the
+/// processor-specific and unknown values).
+fn target_os(go: Option<&GoBuildInfo>, note: Option<&'static str>, os_abi: &str) -> Option<String> {
     if let Some(goos) = go.and_then(|g| g.settings.get("GOOS")) {
         return Some(goos.clone());
     }
-    if let Some(os) = note {
-        return Some(os.to_string());
-    }
-    match os_abi {
-        1 => Some("hp-ux"),
-        2 => Some("netbsd"),
-        3 => Some("linux"),
-        6 => Some("solaris"),
-        7 => Some("aix"),
-        8 => Some("irix"),
-        9 => Some("freebsd"),
-        12 => Some("openbsd"),
-        _ => None,
-    }
-    .map(str::to_string)
+    let from_byte = || {
+        let not_an_os =
+            matches!(os_abi, "sysv" | "arm" | "standalone") || os_abi.starts_with("unknown");
+        (!not_an_os).then_some(os_abi)
+    };
+    note.or_else(from_byte).map(str::to_string)
 }
 
 fn os_abi_name(b: u8) -> String {
@@ -308,6 +301,8 @@ fn os_abi_name(b: u8) -> String {
         2 => "netbsd",
         3 => "linux",
         6 => "solaris",
+        7 => "aix",
+        8 => "irix",
         9 => "freebsd",
         12 => "openbsd",
         97 => "arm",
