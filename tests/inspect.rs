@@ -255,6 +255,19 @@ fn target_os_from_goos_note_and_os_abi_byte() {
     let mut note_only = freebsd.clone();
     note_only[7] = 0;
     assert_eq!(os_of(&note_only), some("freebsd"));
+    // The text report names it where the OS/ABI byte does not.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("note-only");
+    std::fs::write(&f, &note_only).unwrap();
+    let text = stdout_of(
+        Std::new(env!("CARGO_BIN_EXE_binslim"))
+            .arg("inspect")
+            .arg(&f),
+    );
+    assert_eq!(
+        text.lines().nth(1).unwrap(),
+        "  type         ELF64 little-endian x86_64 executable, built for freebsd, entry 0x401000"
+    );
     // The byte alone: rename the note's owner.
     let at = freebsd
         .windows(8)

@@ -311,3 +311,27 @@ fn os_abi_name(b: u8) -> String {
     };
     s.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::machine_name;
+    use goblin::elf::header::{EM_AARCH64, EM_ARM, EM_MIPS, EM_PPC64, EM_X86_64};
+
+    /// `--platform` compares these names, so byte order must show in them.
+    #[test]
+    fn machine_names_tell_byte_order_apart() {
+        let name = |m, is_64, little| machine_name(m, is_64, little);
+        assert_eq!(name(EM_X86_64, true, true), "x86_64");
+        assert_eq!(name(EM_AARCH64, true, true), "aarch64");
+        assert_eq!(name(EM_AARCH64, true, false), "aarch64_be");
+        assert_eq!(name(EM_ARM, false, true), "arm");
+        assert_eq!(name(EM_ARM, false, false), "armeb");
+        assert_eq!(name(EM_PPC64, true, true), "ppc64le");
+        assert_eq!(name(EM_PPC64, true, false), "ppc64");
+        assert_eq!(name(EM_MIPS, false, true), "mipsle");
+        assert_eq!(name(EM_MIPS, false, false), "mips");
+        assert_eq!(name(EM_MIPS, true, true), "mips64le");
+        assert_eq!(name(EM_MIPS, true, false), "mips64");
+        assert_eq!(name(0x1234, true, true), "unknown(4660)");
+    }
+}
