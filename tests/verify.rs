@@ -628,19 +628,14 @@ fn binslims_own_static_build_passes() {
 /// (2.3 MiB would push testdata/ past its budget); skipped without Go, which .ci/run installs.
 #[test]
 fn go_cgo_static_glibc_gets_the_nss_warning() {
-    let Some(go) = common::go_tool() else {
-        eprintln!("skipped: /usr/lib/go-1.23/bin/go is not installed (.ci/run installs it)");
-        return;
-    };
-    let work = tempfile::tempdir().unwrap();
-    let exe = common::go_build(
-        go,
+    let Some((_work, exe)) = common::go_build(
         "go-cgo-static",
-        work.path(),
         "go-cgo-static",
         &[("CGO_ENABLED", "1")],
         &["-ldflags", "-s -w -linkmode external -extldflags -static"],
-    );
+    ) else {
+        return;
+    };
     let (code, j) = verify_json(&[exe.to_str().unwrap()]);
     assert_eq!(code, 0, "{j}");
     assert_eq!(j[0]["linkage"], "static");
@@ -673,15 +668,8 @@ fn other_operating_systems_fail() {
 
     // Go records GOOS; a GOOS=freebsd build (cross-compiled here: 1.1 MiB is not worth
     // committing) gets the Go fix.
-    let Some(go) = common::go_tool() else {
-        eprintln!("skipped the Go half: /usr/lib/go-1.23/bin/go is not installed");
-        return;
-    };
-    let work = tempfile::tempdir().unwrap();
-    let exe = common::go_build(
-        go,
+    let Some((work, exe)) = common::go_build(
         "go-hello",
-        work.path(),
         "go-freebsd",
         &[
             ("GOOS", "freebsd"),
@@ -689,7 +677,9 @@ fn other_operating_systems_fail() {
             ("CGO_ENABLED", "0"),
         ],
         &["-ldflags=-s -w"],
-    );
+    ) else {
+        return;
+    };
     let (code, j) = verify_json(&[exe.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert_eq!(j[0]["linkage"], "static");

@@ -43,18 +43,22 @@ pub fn go_tool() -> Option<&'static Path> {
     p.exists().then_some(p)
 }
 
-/// Builds the Go program in `testdata/src/SRC` into `dir/OUT` with Go 1.23, offline and with a
-/// private cache under `dir`; `env` adds variables (GOOS, CGO_ENABLED...), `flags` go before
-/// the package. Panics with go's output when the build fails.
+/// Builds the Go program in `testdata/src/SRC` into a temporary directory as OUT with Go 1.23,
+/// offline and with a private cache; `env` adds variables (GOOS, CGO_ENABLED...), `flags` go
+/// before the package. `None`, after saying so, when Go is not installed (.ci/run installs it);
+/// panics with go's output when the build fails. Keep the directory while using the program.
 pub fn go_build(
-    go: &Path,
     src: &str,
-    dir: &Path,
     out: &str,
     env: &[(&str, &str)],
     flags: &[&str],
-) -> PathBuf {
-    let exe = dir.join(out);
+) -> Option<(tempfile::TempDir, PathBuf)> {
+    let Some(go) = go_tool() else {
+        eprintln!("skipped: /usr/lib/go-1.23/bin/go is not installed (.ci/run installs it)");
+        return None;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join(out);
     let output = std::process::Command::new(go)
         .current_dir(fixture("src").join(src))
         .envs([
@@ -63,8 +67,8 @@ pub fn go_build(
             ("GOFLAGS", "-buildvcs=false"),
         ])
         .envs(env.iter().copied())
-        .env("GOCACHE", dir.join("gocache"))
-        .env("GOPATH", dir.join("gopath"))
+        .env("GOCACHE", dir.path().join("gocache"))
+        .env("GOPATH", dir.path().join("gopath"))
         .args(["build", "-trimpath", "-o"])
         .arg(&exe)
         .args(flags)
@@ -72,5 +76,5 @@ pub fn go_build(
         .output()
         .expect("run go");
     assert!(output.status.success(), "go build {src}: {output:?}");
-    exe
+    Some((dir, exe))
 }
