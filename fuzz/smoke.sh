@@ -6,20 +6,27 @@
 #   FUZZ_SECONDS=300 fuzz/smoke.sh
 #
 # Exits non-zero when a target crashes; the crashing input is left in fuzz/artifacts/TARGET/.
-# Skips (exit 0, with a message) when the nightly toolchain or cargo-fuzz is not available.
+# Without the nightly toolchain or cargo-fuzz it skips (exit 0, with a message), except when
+# BINSLIM_REQUIRE_TOOLS is set (.ci/run sets it): then it fails, so CI cannot pass unfuzzed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 secs="${FUZZ_SECONDS:-30}"
-if ! cargo +nightly --version >/dev/null 2>&1; then
-  echo "fuzz smoke skipped: no nightly toolchain (rustup toolchain install nightly)"
+cannot_fuzz() {
+  if [ -n "${BINSLIM_REQUIRE_TOOLS:-}" ] && [ "${BINSLIM_REQUIRE_TOOLS}" != 0 ]; then
+    echo "fuzz smoke FAILED: $1 (BINSLIM_REQUIRE_TOOLS is set)"
+    exit 1
+  fi
+  echo "fuzz smoke skipped: $1"
   exit 0
+}
+if ! cargo +nightly --version >/dev/null 2>&1; then
+  cannot_fuzz "no nightly toolchain (rustup toolchain install nightly)"
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "== cargo install cargo-fuzz"
   if ! cargo install --locked --quiet cargo-fuzz </dev/null; then
-    echo "fuzz smoke skipped: cargo-fuzz could not be installed"
-    exit 0
+    cannot_fuzz "cargo-fuzz could not be installed"
   fi
 fi
 

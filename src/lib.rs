@@ -9,6 +9,7 @@
 
 pub mod elf;
 pub mod error;
+pub mod image;
 pub mod input;
 pub mod report;
 pub mod resolve;

@@ -81,6 +81,9 @@ pub struct VerifyOptions {
     pub forbid_upx: bool,
     /// upx to unpack packed files with (None: packed files cannot be verified).
     pub upx: Option<PathBuf>,
+    /// `LD_LIBRARY_PATH` as the program will see it (`--env`, or an image's `Env`); only
+    /// meaningful with `root`.
+    pub ld_library_path: Option<String>,
 }
 
 /// The outcome for one file.

@@ -248,7 +248,7 @@ fn os(s: &str) -> &std::ffi::OsStr {
 
 #[test]
 fn cli_verbs_on_broken_inputs_exit_0_1_or_2_with_a_message() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let mut inputs: Vec<PathBuf> = Vec::new();
     for name in ["c-dynamic-pie", "i386-static", "go-static"] {
         let data = fs::read(fixture(name)).unwrap();
@@ -318,7 +318,7 @@ fn crafted_huge_counts_do_not_allocate_gigabytes() {
     let data = fs::read(fixture("c-dynamic-pie")).unwrap();
     let shoff = u64::from_le_bytes(data[0x28..0x30].try_into().unwrap()) as usize;
     let phoff = 64usize;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let mut cases: Vec<(&str, Vec<u8>)> = Vec::new();
     // e_shnum = 0: the count comes from section 0's sh_size = 2^40.
     let mut b = data.clone();
@@ -369,7 +369,7 @@ fn crafted_huge_counts_do_not_allocate_gigabytes() {
 
 #[test]
 fn only_smoke_ever_runs_the_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let marker = dir.path().join("executed");
     let prog = dir.path().join("exec-marker");
     fs::copy(fixture("exec-marker"), &prog).unwrap();
@@ -430,7 +430,7 @@ fn sigkill_never_leaves_a_partial_file() {
         .find(|p| p.exists())
         .unwrap_or_else(|| fixture("go-pie"));
     let original = fs::read(&src).unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let expected_path = dir.path().join("expected");
     let st = Std::new(env!("CARGO_BIN_EXE_binslim"))
         .args(["shrink", "--no-gzip", "-o"])
@@ -504,7 +504,7 @@ fn sigkill_never_leaves_a_partial_file() {
 
 #[test]
 fn inputs_stay_byte_identical_unless_in_place() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let prog = dir.path().join("prog");
     fs::copy(fixture("go-pie"), &prog).unwrap();
     let before = fs::read(&prog).unwrap();

@@ -29,7 +29,7 @@ fn binslim() -> Cmd {
 
 /// Copies a fixture into a fresh temporary directory.
 fn copy_fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let dst = dir.path().join(Path::new(name).file_name().unwrap());
     fs::copy(testdata(name), &dst).unwrap();
     (dir, dst)
@@ -56,7 +56,7 @@ fn run(p: &Path) -> (String, Option<i32>) {
 }
 
 fn tool(name: &str) -> bool {
-    which::which(name).is_ok()
+    common::have_tool(name)
 }
 
 /// Fixtures that run on this machine and print one line.
@@ -115,7 +115,6 @@ fn every_fixture_runs_the_same_after_shrink_and_is_no_larger_than_gnu_strip() {
 #[test]
 fn every_fixture_runs_the_same_after_shrink_upx() {
     if !tool("upx") {
-        eprintln!("upx not installed: skipped");
         return;
     }
     for name in RUNNABLE {

@@ -110,7 +110,7 @@ fn start_once(root: &Path, name: &str) -> Option<bool> {
 }
 
 fn chroot_permitted() -> bool {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     fs::copy(fixture("musl-static"), dir.path().join("musl-static")).unwrap();
     Std::new("chroot")
         .arg(dir.path())
@@ -123,12 +123,12 @@ fn chroot_permitted() -> bool {
 #[test]
 fn verdict_matches_a_real_start_in_an_empty_root() {
     if !chroot_permitted() {
-        eprintln!("skipped: chroot is not permitted here (needs root)");
+        common::skip("chroot is not permitted here (needs root)");
         return;
     }
     let mut table = Vec::new();
     for name in PROGRAMS {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = common::tempdir();
         fs::copy(fixture(name), dir.path().join(name)).unwrap();
         let started = starts_in(dir.path(), name);
         let (code, _, err) = verify(&[&format!("testdata/{name}")]);
@@ -254,7 +254,7 @@ fn run_time_file_warnings() {
     assert_eq!(codes(&j[0]["problems"]).len(), 3);
 
     // A --root that has the files silences them.
-    let root = tempfile::tempdir().unwrap();
+    let root = common::tempdir();
     let r = root.path();
     fs::create_dir_all(r.join("etc/ssl/certs")).unwrap();
     fs::create_dir_all(r.join("usr/share/zoneinfo")).unwrap();
@@ -291,7 +291,7 @@ fn chroot_stdout(root: &Path, args: &[&str]) -> String {
 /// without `.symtab`: it runs on a stripped copy.
 #[test]
 fn static_glibc_nss_warning_matches_real_lookups() {
-    let root = tempfile::tempdir().unwrap();
+    let root = common::tempdir();
     let r = root.path();
     let prog = r.join("c-static-pie");
     binslim()
@@ -307,7 +307,7 @@ fn static_glibc_nss_warning_matches_real_lookups() {
     let stripped = binslim::elf::analyze(&fs::read(&prog).unwrap()).unwrap();
     assert!(stripped.stripped && stripped.symbols_size == 0);
     if !chroot_permitted() {
-        eprintln!("skipped the chroot half: chroot is not permitted here (needs root)");
+        common::skip("chroot is not permitted here (needs root), so the chroot half");
         return;
     }
     assert_eq!(
@@ -328,7 +328,7 @@ fn static_glibc_nss_warning_matches_real_lookups() {
 
 /// A root with the host's loader and libc, laid out like a distroless image.
 fn glibc_root() -> tempfile::TempDir {
-    let root = tempfile::tempdir().unwrap();
+    let root = common::tempdir();
     let r = root.path();
     fs::create_dir_all(r.join("lib/x86_64-linux-gnu")).unwrap();
     fs::create_dir_all(r.join("lib64")).unwrap();
@@ -569,7 +569,7 @@ fn failure_paths_and_exit_codes() {
 
 #[test]
 fn directory_walk_skips_non_elf_and_survives_symlink_loops() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let d = dir.path();
     fs::create_dir_all(d.join("bin/sub")).unwrap();
     fs::copy(fixture("c-static"), d.join("bin/server")).unwrap();
@@ -601,7 +601,7 @@ fn directory_walk_skips_non_elf_and_survives_symlink_loops() {
 /// binslim's own static build (the one the README tells Dockerfile users to make) verifies.
 #[test]
 fn binslims_own_static_build_passes() {
-    let target = common::root().join("target/static-selftest");
+    let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("static-selftest");
     let status = Std::new(env!("CARGO"))
         .current_dir(common::root())
         .args([
@@ -696,7 +696,7 @@ fn other_operating_systems_fail() {
 #[test]
 fn program_without_execute_permission() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::tempdir();
     let f = dir.path().join("musl-static");
     fs::copy(fixture("musl-static"), &f).unwrap();
     fs::set_permissions(&f, fs::Permissions::from_mode(0o644)).unwrap();

@@ -37,15 +37,57 @@ pub fn stdout_of(cmd: &mut std::process::Command) -> String {
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
-/// Debian's Go 1.23 (golang-1.23-go from bookworm-backports), which .ci/run installs.
-pub fn go_tool() -> Option<&'static Path> {
+/// True when the tests must not skip for want of a tool: `.ci/run` sets
+/// `BINSLIM_REQUIRE_TOOLS=1`, so a green CI means every check really ran.
+pub fn tools_required() -> bool {
+    std::env::var_os("BINSLIM_REQUIRE_TOOLS").is_some_and(|v| v != "0" && !v.is_empty())
+}
+
+/// Called where a test cannot go on because `what` is missing: fails the test when tools are
+/// required (CI), else prints why it is skipped (`return` after it).
+pub fn skip(what: &str) {
+    assert!(
+        !tools_required(),
+        "{what}, and BINSLIM_REQUIRE_TOOLS is set: install it (.ci/run does)"
+    );
+    eprintln!("skipped: {what} (.ci/run installs it; BINSLIM_REQUIRE_TOOLS=1 makes this fail)");
+}
+
+/// True when `name` is on PATH; otherwise [`skip`]s (failing under `BINSLIM_REQUIRE_TOOLS`).
+pub fn have_tool(name: &str) -> bool {
+    if which::which(name).is_ok() {
+        return true;
+    }
+    skip(&format!("{name} is not on PATH"));
+    false
+}
+
+/// Debian's Go 1.23 (golang-1.23-go from bookworm-backports, `/usr/lib/go-1.23/bin/go`), else
+/// a `go` on PATH. [`skip`]s when there is neither.
+pub fn go_tool() -> Option<PathBuf> {
     let p = Path::new("/usr/lib/go-1.23/bin/go");
-    p.exists().then_some(p)
+    if p.exists() {
+        return Some(p.to_path_buf());
+    }
+    if let Ok(p) = which::which("go") {
+        return Some(p);
+    }
+    skip("Go is not installed (/usr/lib/go-1.23/bin/go or go on PATH)");
+    None
+}
+
+/// A fresh temporary directory under `CARGO_TARGET_TMPDIR` (never the repository's `target/`
+/// itself, never /tmp where other runs clean up).
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("t-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("temporary directory in CARGO_TARGET_TMPDIR")
 }
 
 /// Builds the Go program in `testdata/src/SRC` into a temporary directory as OUT with Go 1.23,
 /// offline and with a private cache; `env` adds variables (GOOS, CGO_ENABLED...), `flags` go
-/// before the package. `None`, after saying so, when Go is not installed (.ci/run installs it);
+/// before the package. `None` when Go is not installed (see [`skip`]);
 /// panics with go's output when the build fails. Keep the directory while using the program.
 pub fn go_build(
     src: &str,
@@ -53,13 +95,10 @@ pub fn go_build(
     env: &[(&str, &str)],
     flags: &[&str],
 ) -> Option<(tempfile::TempDir, PathBuf)> {
-    let Some(go) = go_tool() else {
-        eprintln!("skipped: /usr/lib/go-1.23/bin/go is not installed (.ci/run installs it)");
-        return None;
-    };
-    let dir = tempfile::tempdir().unwrap();
+    let go = go_tool()?;
+    let dir = tempdir();
     let exe = dir.path().join(out);
-    let output = std::process::Command::new(go)
+    let output = std::process::Command::new(&go)
         .current_dir(fixture("src").join(src))
         .envs([
             ("GOTOOLCHAIN", "local"),

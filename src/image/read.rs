@@ -1,0 +1,1 @@
+//! Reading images as they ship (docker-archive, oci-archive, OCI layout) and merging their layers.

@@ -1,0 +1,261 @@
+//! The JSON documents of the OCI image spec (and Docker's `manifest.json`), as serde types.
+//!
+//! These are the *model*: what an image is, independent of how it is stored. The on-disk forms
+//! (docker-archive tar, oci-archive tar, OCI layout directory) are written by [`super::build`]
+//! and read by [`super::read`]. Field names follow the spec exactly (`camelCase` in manifests,
+//! `PascalCase` in the config's `config` object), and optional fields are left out when empty so
+//! the written JSON is what `docker save` and `skopeo` write.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// `application/vnd.oci.image.index.v1+json`.
+pub const MEDIA_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// `application/vnd.oci.image.manifest.v1+json`.
+pub const MEDIA_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// `application/vnd.oci.image.config.v1+json`.
+pub const MEDIA_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+/// `application/vnd.oci.image.layer.v1.tar+gzip`: what a registry stores and a pull transfers.
+pub const MEDIA_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+/// `application/vnd.oci.image.layer.v1.tar`: an uncompressed layer.
+pub const MEDIA_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+/// Docker's schema-2 manifest list (seen in indexes written by Docker).
+pub const MEDIA_DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+/// Docker's schema-2 manifest.
+pub const MEDIA_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// Docker's gzip layer.
+pub const MEDIA_DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+/// The annotation that carries a reference name in an OCI layout's `index.json`.
+pub const ANNOTATION_REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// The `oci-layout` file's content.
+pub const OCI_LAYOUT: &str = r#"{"imageLayoutVersion":"1.0.0"}"#;
+
+/// A content descriptor: what a blob is, its digest (`sha256:<hex>`) and its size in bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    /// The blob's media type.
+    pub media_type: String,
+    /// `sha256:<64 hex digits>`.
+    pub digest: String,
+    /// The blob's size in bytes.
+    pub size: u64,
+    /// The platform of the manifest it points at (in an index).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<PlatformSpec>,
+    /// Annotations (the ref name in an OCI layout's index).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A platform as an index or config names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformSpec {
+    /// `amd64`, `arm64`, `arm`, ...
+    pub architecture: String,
+    /// `linux`.
+    pub os: String,
+    /// `v7`, `v8`, ... for arm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+}
+
+/// An image index (`index.json` of a layout, or a multi-platform list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Index {
+    /// Always 2.
+    pub schema_version: u32,
+    /// [`MEDIA_INDEX`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// The manifests (or nested indexes).
+    pub manifests: Vec<Descriptor>,
+}
+
+/// An image manifest: the config and the layers, bottom first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    /// Always 2.
+    pub schema_version: u32,
+    /// [`MEDIA_MANIFEST`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// The config blob.
+    pub config: Descriptor,
+    /// The layer blobs, bottom first.
+    pub layers: Vec<Descriptor>,
+}
+
+/// The image config blob (`application/vnd.oci.image.config.v1+json`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageConfig {
+    /// `amd64`, `arm64`, ...
+    #[serde(default)]
+    pub architecture: String,
+    /// `linux`.
+    #[serde(default)]
+    pub os: String,
+    /// `v7`, `v8`, ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// RFC 3339 creation time (left out for reproducible images).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// How a container runs.
+    #[serde(default)]
+    pub config: RunConfig,
+    /// The uncompressed layers' digests.
+    #[serde(default)]
+    pub rootfs: RootFs,
+    /// Build history (one entry per layer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<History>,
+}
+
+/// The `config` object of an image config: how a container of it runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RunConfig {
+    /// `uid[:gid]` or a name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// `KEY=VALUE` entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<Vec<String>>,
+    /// The program and its first arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    /// Default arguments (or the program, without an entrypoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<Vec<String>>,
+    /// The working directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    /// Labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
+/// `rootfs` of an image config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootFs {
+    /// Always `layers`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `sha256:<hex>` of each uncompressed layer tar, bottom first.
+    pub diff_ids: Vec<String>,
+}
+
+impl Default for RootFs {
+    fn default() -> Self {
+        RootFs {
+            kind: "layers".into(),
+            diff_ids: Vec::new(),
+        }
+    }
+}
+
+/// One history entry of an image config.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    /// RFC 3339 time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// What made the layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// A comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// True for entries without a layer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub empty_layer: bool,
+}
+
+/// One entry of Docker's `manifest.json` (a docker-archive tar holds an array of them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DockerManifestEntry {
+    /// Path of the config JSON inside the tar.
+    pub config: String,
+    /// `name:tag` references.
+    #[serde(default)]
+    pub repo_tags: Option<Vec<String>>,
+    /// Paths of the layer tars inside the tar, bottom first.
+    pub layers: Vec<String>,
+}
+
+/// `sha256:<hex>` of `data`.
+pub fn digest_of(data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("sha256:{}", hex(&Sha256::digest(data)))
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+/// The OCI architecture, variant and ELF class for an ELF machine name as [`crate::elf`] spells it
+/// (`x86_64` → `amd64`). `None` for machines no container platform names.
+pub fn oci_arch(machine: &str) -> Option<(&'static str, Option<&'static str>)> {
+    Some(match machine {
+        "x86_64" => ("amd64", None),
+        "aarch64" => ("arm64", Some("v8")),
+        "arm" => ("arm", Some("v7")),
+        "i386" => ("386", None),
+        "riscv64" => ("riscv64", None),
+        "ppc64le" => ("ppc64le", None),
+        "s390x" => ("s390x", None),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_json_uses_the_spec_names() {
+        let cfg = ImageConfig {
+            architecture: "amd64".into(),
+            os: "linux".into(),
+            config: RunConfig {
+                user: Some("65532:65532".into()),
+                entrypoint: Some(vec!["/server".into()]),
+                working_dir: Some("/".into()),
+                ..RunConfig::default()
+            },
+            rootfs: RootFs {
+                diff_ids: vec!["sha256:00".into()],
+                ..RootFs::default()
+            },
+            ..ImageConfig::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&cfg).unwrap(),
+            r#"{"architecture":"amd64","os":"linux","config":{"User":"65532:65532","Entrypoint":["/server"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:00"]}}"#
+        );
+        let back: ImageConfig =
+            serde_json::from_str(&serde_json::to_string(&cfg).unwrap()).unwrap();
+        assert_eq!(back, cfg);
+    }
+
+    #[test]
+    fn digests() {
+        assert_eq!(
+            digest_of(b""),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(hex(&[0, 0xab, 0xff]), "00abff");
+    }
+}
