@@ -30,7 +30,8 @@ pub enum Category {
     Debug,
     /// The static symbol table (`.symtab`, `.strtab`).
     Symbols,
-    /// Go run-time metadata (`.gopclntab`, `.go.buildinfo`, `.typelink`, `.itablink`, `.noptrdata`).
+    /// Go run-time metadata (`.gopclntab`, `.go.buildinfo`, `.typelink`, `.itablink`).
+    /// (`.noptrdata` is ordinary program data without pointers: [`Category::Data`].)
     GoMetadata,
     /// ELF notes (`.note.*`: build ids, ABI tags).
     Notes,
@@ -100,7 +101,6 @@ const GO_METADATA: &[&str] = &[
     ".go.fipsinfo",
     ".typelink",
     ".itablink",
-    ".noptrdata",
     ".go.module",
 ];
 
@@ -206,7 +206,8 @@ mod tests {
             (".data.rel.ro", SHT_PROGBITS, A | W, Category::Data),
             (".gnu.version_r", SHT_PROGBITS, A, Category::DynamicLinking),
             (".go.buildinfo", SHT_PROGBITS, A | W, Category::GoMetadata),
-            (".noptrdata", SHT_PROGBITS, A | W, Category::GoMetadata),
+            // Program data without pointers (checked against `go tool nm`: package variables).
+            (".noptrdata", SHT_PROGBITS, A | W, Category::Data),
             (".noptrbss", SHT_NOBITS, A | W, Category::Bss),
             (".note.gnu.build-id", SHT_NOTE, A, Category::Notes),
             (".comment", SHT_PROGBITS, 0, Category::Other),
