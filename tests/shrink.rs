@@ -254,14 +254,16 @@ fn o_leaves_the_input_byte_identical() {
         .assert()
         .success();
     assert_eq!(fs::read(&f).unwrap(), before);
-    assert!(fs::metadata(&out).unwrap().len() < before.len() as u64);
+    // The size in the c-static ledger snapshot.
+    assert_eq!(fs::metadata(&out).unwrap().len(), 682_584);
     assert_eq!(run(&out), run(&f));
     // No temporary files left behind.
-    let names: Vec<_> = fs::read_dir(dir.path())
+    let mut names: Vec<_> = fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(names.len(), 2, "{names:?}");
+    names.sort();
+    assert_eq!(names, ["c-static", "small"]);
 }
 
 #[test]
@@ -307,8 +309,8 @@ fn in_place_keeps_mode_and_replaces_a_symlink_target() {
     );
     let meta = fs::metadata(&f).unwrap();
     assert_eq!(meta.permissions().mode() & 0o7777, 0o750);
-    assert!(meta.len() < fs::metadata(testdata("musl-static")).unwrap().len());
-    assert_eq!(run(&f).1, Some(0));
+    assert_eq!(meta.len(), 17_664);
+    assert_eq!(run(&f), ("hello from musl-static\n".to_string(), Some(0)));
 }
 
 #[test]
@@ -316,8 +318,8 @@ fn several_files_in_place() {
     let (_d1, a) = copy_fixture("c-static");
     let (_d2, b) = copy_fixture("musl-static");
     binslim().arg("shrink").arg(&a).arg(&b).assert().success();
-    assert!(fs::metadata(&a).unwrap().len() < fs::metadata(testdata("c-static")).unwrap().len());
-    assert!(fs::metadata(&b).unwrap().len() < fs::metadata(testdata("musl-static")).unwrap().len());
+    assert_eq!(fs::metadata(&a).unwrap().len(), 682_584);
+    assert_eq!(fs::metadata(&b).unwrap().len(), 17_664);
 }
 
 #[test]
@@ -432,8 +434,7 @@ fn upx_failure_exits_1_and_still_writes_the_stripped_file() {
         .assert()
         .code(1)
         .stderr(predicates::str::contains("upx failed"));
-    let size = fs::metadata(&f).unwrap().len();
-    assert!(size < fs::metadata(testdata("c-static")).unwrap().len());
+    assert_eq!(fs::metadata(&f).unwrap().len(), 682_584);
     assert_eq!(run(&f).1, Some(0));
 }
 
@@ -444,10 +445,14 @@ fn smoke_compares_original_and_result() {
         binslim().args(["shrink", "--json", "--smoke", ""]).arg(&f),
     ));
     assert_eq!(j["smoke"]["same"], true);
-    assert_eq!(
-        j["smoke"]["original"]["stdout"],
-        j["smoke"]["result"]["stdout"]
-    );
+    assert_eq!(j["smoke"]["args"], serde_json::json!([]));
+    for side in ["original", "result"] {
+        assert_eq!(j["smoke"][side]["stdout"], "hello from c-static\n");
+        assert_eq!(j["smoke"][side]["exit_code"], 0);
+        assert_eq!(j["smoke"][side]["timed_out"], false);
+    }
+    assert_eq!(j["written"], true);
+    assert_eq!(j["size"], 682_584);
     assert!(j["smoke"]["result"]["peak_rss"].as_u64().unwrap() > 0);
 }
 
@@ -500,8 +505,10 @@ fn keep_debug_writes_a_debug_file_and_links_it() {
         .success();
     assert_eq!(run(&f).1, Some(0));
     let d = fs::read(&dbg).unwrap();
+    assert_eq!(d.len(), 651_208);
     let a = binslim::elf::analyze(&d).unwrap();
-    assert!(a.debug_size > 0);
+    assert_eq!(a.debug_size, 551_518);
+    assert_eq!(fs::metadata(&f).unwrap().len(), 1_290_104);
     let names: Vec<&str> = a.sections.iter().map(|s| s.name.as_str()).collect();
     assert!(names.contains(&".symtab"), "{names:?}");
     let out = fs::read(&f).unwrap();
@@ -598,7 +605,7 @@ fn in_place_keeps_hard_links_owner_set_id_mode_and_capabilities_which_gnu_strip_
     let m = fs::metadata(&f).unwrap();
     assert_eq!((m.ino(), m.nlink()), (ino, 2));
     assert_eq!(fs::read(&other).unwrap(), fs::read(&f).unwrap());
-    assert!(m.len() < original_len, "{} bytes", m.len());
+    assert_eq!((original_len, m.len()), (17_064, 14_368));
     assert_decorated(&f);
     assert_eq!(run(&f), before);
 
@@ -664,8 +671,10 @@ fn keep_debug_refuses_an_existing_file_without_force_and_writes_mode_0644() {
         .success();
     let m = fs::metadata(&dbg).unwrap();
     assert_eq!(m.permissions().mode() & 0o7777, 0o644);
-    let a = binslim::elf::analyze(&fs::read(&dbg).unwrap()).unwrap();
-    assert!(a.debug_size > 0);
+    let d = fs::read(&dbg).unwrap();
+    assert_eq!(d.len(), 5_536);
+    assert_eq!(binslim::elf::analyze(&d).unwrap().debug_size, 639);
+    assert_eq!(fs::metadata(&f).unwrap().len(), 14_456);
     let mut names: Vec<String> = fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
