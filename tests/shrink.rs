@@ -907,3 +907,52 @@ fn section_indices_above_shn_loreserve_are_renumbered_like_gnu_strip() {
     );
     assert_eq!(run(&small).1, Some(0));
 }
+
+/// The library API the image builder uses: shrink a copy into a path of the caller's choosing,
+/// input untouched, every step reported as an event, in order.
+#[test]
+fn shrink_to_reports_events_in_order_and_leaves_the_input_untouched() {
+    use binslim::shrink::{Event, PipelineOptions, WriteMethod, shrink_to};
+    let (dir, f) = copy_fixture("c-static");
+    let before = fs::read(&f).unwrap();
+    let out = dir.path().join("copy");
+    let mut events = Vec::new();
+    let mut opts = PipelineOptions::default();
+    opts.no_gzip = true;
+    let report = shrink_to(&f, &out, &opts, &mut |e: &Event<'_>| {
+        events.push(match e {
+            Event::Planned { steps, .. } => format!("planned {}", steps.len()),
+            Event::Step(s) => format!("{} {} {}", s.step.as_str(), s.size, s.changed),
+            Event::Written { path, method } => {
+                assert_eq!(*path, out.as_path());
+                format!("written {}", *method == WriteMethod::Renamed)
+            }
+            other => format!("{other:?}"),
+        })
+    })
+    .unwrap();
+    assert_eq!(
+        events,
+        [
+            "planned 3",
+            "original 762424 false",
+            "strip-debug 762424 false",
+            "strip-symbols 682696 true",
+            "strip-other 682584 true",
+            "written true",
+        ]
+    );
+    assert_eq!(fs::read(&f).unwrap(), before);
+    assert_eq!(
+        (report.written, report.size, report.gzip_size),
+        (true, 682_584, None)
+    );
+    assert_eq!(fs::metadata(&out).unwrap().len(), 682_584);
+    assert_eq!(run(&out), ("hello from c-static\n".to_string(), Some(0)));
+    let mut names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["c-static", "copy"]);
+}
