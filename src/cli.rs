@@ -125,10 +125,15 @@ Examples:
   binslim shrink ./server -o ./server.small     leave ./server as it is
   binslim shrink --upx --smoke '--version' ./server
   binslim shrink --upx --upx-args '--best --lzma' ./server   smaller, slower to start
+  binslim shrink --keep-debug ./server.debug ./server   debug data kept aside for gdb
 
 Exit status: 0 done (also when upx declined to pack), 1 upx failed or a --smoke run differed \
 (the stripped file is still written unless the smoke run of it differed), 2 a file could not be \
-shrunk or the command line is wrong.";
+shrunk or the command line is wrong.
+
+In place, FILE keeps its owner, mode (set-id bits too), extended attributes (file capabilities \
+included) and hard links; with one link it is replaced atomically (temporary file, fsync, \
+rename).";
 
 /// `binslim shrink`.
 #[derive(Debug, Args)]
@@ -141,8 +146,9 @@ pub struct ShrinkArgs {
     #[arg(short, long, value_name = "OUT")]
     pub output: Option<PathBuf>,
 
-    /// Replace OUT when it already exists.
-    #[arg(long, requires = "output")]
+    /// Replace OUT (-o) or the --keep-debug FILE when it already exists (both are refused
+    /// otherwise, before anything is written).
+    #[arg(long)]
     pub force: bool,
 
     /// Pack the stripped result with upx.
@@ -157,7 +163,8 @@ pub struct ShrinkArgs {
     #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
     pub upx_args: Option<String>,
 
-    /// Write the removed debug data to FILE and link it from the result (.gnu_debuglink).
+    /// Write the removed debug data to FILE (mode 0644, written atomically; an existing FILE
+    /// only with --force) and link it from the result (.gnu_debuglink).
     #[arg(long, value_name = "FILE")]
     pub keep_debug: Option<PathBuf>,
 

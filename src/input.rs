@@ -11,10 +11,14 @@ use memmap2::Mmap;
 
 use crate::error::{Error, Result};
 
-/// The bytes of a file, mapped read-only (or held in memory for empty and special files).
+/// The bytes of a file, mapped read-only (or held in memory for empty and special files), with
+/// the open handle they came from: one open per input serves planning, copying (see
+/// [`Input::file`]) and the file's metadata.
 pub struct Input {
     data: Data,
     mode: u32,
+    file: File,
+    meta: std::fs::Metadata,
 }
 
 enum Data {
@@ -57,6 +61,8 @@ impl Input {
             return Ok(Input {
                 data: Data::Empty,
                 mode,
+                file,
+                meta,
             });
         }
         // The length is given, so memmap2 does not stat the file a second time.
@@ -82,7 +88,20 @@ impl Input {
         Ok(Input {
             data: Data::Map(map),
             mode,
+            file,
+            meta,
         })
+    }
+
+    /// The open file the bytes are mapped from (for `copy_file_range` copies and `fstat`-based
+    /// checks without opening the path again).
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// The file's metadata, taken when it was opened.
+    pub fn metadata(&self) -> &std::fs::Metadata {
+        &self.meta
     }
 
     /// The file's permission bits (`st_mode & 0o7777` and the file type bits).

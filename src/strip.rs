@@ -395,18 +395,27 @@ enum Mode<'o> {
 
 /// Plans the stripped file: which sections go, where the kept ones land.
 pub fn plan(data: &[u8], opts: &StripOptions) -> Result<Layout> {
-    let elf = ElfFile::parse(data)?;
-    check_strippable(&elf)?;
-    build(&elf, Mode::Strip(opts))
+    plan_parsed(&ElfFile::parse(data)?, opts)
+}
+
+/// [`plan`] on a file already parsed (the shrink pipeline parses once and plans every step and
+/// the debug file from that parse).
+pub fn plan_parsed(elf: &ElfFile<'_>, opts: &StripOptions) -> Result<Layout> {
+    check_strippable(elf)?;
+    build(elf, Mode::Strip(opts))
 }
 
 /// Plans a separate debug file (as `objcopy --only-keep-debug` makes): the same ELF and program
 /// headers, loaded sections as `SHT_NOBITS`, and the debug sections, symbol table and notes with
 /// their contents.
 pub fn plan_debug_file(data: &[u8]) -> Result<Layout> {
-    let elf = ElfFile::parse(data)?;
-    check_strippable(&elf)?;
-    build(&elf, Mode::DebugFile)
+    plan_debug_file_parsed(&ElfFile::parse(data)?)
+}
+
+/// [`plan_debug_file`] on a file already parsed.
+pub fn plan_debug_file_parsed(elf: &ElfFile<'_>) -> Result<Layout> {
+    check_strippable(elf)?;
+    build(elf, Mode::DebugFile)
 }
 
 /// Sorts one non-allocated section for stripping; `None` keeps it.
@@ -516,9 +525,14 @@ fn build(elf: &ElfFile<'_>, mode: Mode<'_>) -> Result<Layout> {
     };
     let total_sections = next as usize + usize::from(debuglink.is_some());
     let removed_any = fate.iter().any(|f| matches!(f, Fate::Drop(_)));
+    // Section indices in 32-bit fields (`sh_link`, `sh_info`, `.symtab_shndx` entries, section
+    // 0's `sh_link` for `e_shstrndx`) have no reserved range: an index at or above
+    // SHN_LORESERVE is a real section in a file with more than 0xff00 of them, and is
+    // renumbered like any other. Only 16-bit `st_shndx` values reserve that range (handled in
+    // `remap_symbols`). `None`: the section is removed.
     let remap = |old: u32| -> Option<u32> {
         let i = old as usize;
-        if old == 0 || old >= SHN_LORESERVE || i >= n {
+        if old == 0 || i >= n {
             return Some(old);
         }
         (new_index[i] != 0).then_some(new_index[i])
@@ -699,7 +713,7 @@ fn build(elf: &ElfFile<'_>, mode: Mode<'_>) -> Result<Layout> {
             {
                 continue;
             }
-            let Some(fixed) = remap_symbols(elf, enc, i, &remap) else {
+            let Some(fixed) = remap_symbols(elf, enc, i, &remap)? else {
                 continue;
             };
             if is_alloc(i) && sh.sh_offset.saturating_add(sh.sh_size) <= prefix_end {
@@ -926,13 +940,15 @@ fn build(elf: &ElfFile<'_>, mode: Mode<'_>) -> Result<Layout> {
 }
 
 /// Rewrites `st_shndx` (or the `.symtab_shndx` entries) of section `i` for the new numbering.
-/// `None` when nothing changes.
+/// `None` when nothing changes. `st_shndx` is 16 bits wide: every value written is checked to
+/// fit below SHN_LORESERVE (true by construction, since removing sections only lowers indices;
+/// refused otherwise rather than truncated).
 fn remap_symbols(
     elf: &ElfFile<'_>,
     enc: Enc,
     i: usize,
     remap: &dyn Fn(u32) -> Option<u32>,
-) -> Option<Vec<u8>> {
+) -> Result<Option<Vec<u8>>> {
     let sh = &elf.shdrs[i];
     let mut bytes = elf.section_data(sh).to_vec();
     let mut changed = false;
@@ -950,11 +966,21 @@ fn remap_symbols(
         let at_shndx = enc.sym_shndx_at();
         for at in (0..bytes.len() / size).map(|k| k * size + at_shndx) {
             let old = enc.read(&bytes, at, 2) as u32;
+            // Reserved values (SHN_ABS, SHN_COMMON, SHN_XINDEX: the real index is in
+            // `.symtab_shndx`, renumbered on its own) stay as they are.
             if old == 0 || old >= SHN_LORESERVE {
                 continue;
             }
+            // Sections are only ever removed, so a new index is never larger than the old one
+            // and stays below SHN_LORESERVE: the conversion cannot fail.
             let new = match remap(old) {
-                Some(v) => v as u16,
+                Some(v) if v < SHN_LORESERVE => v as u16,
+                Some(v) => {
+                    return Err(Error::Unsupported(format!(
+                        "has a symbol whose section index {old} would become {v}, which a \
+                         16-bit st_shndx cannot hold: binslim cannot rewrite it safely"
+                    )));
+                }
                 None => SHN_ABS,
             };
             if u32::from(new) != old {
@@ -963,7 +989,7 @@ fn remap_symbols(
             }
         }
     }
-    changed.then_some(bytes)
+    Ok(changed.then_some(bytes))
 }
 
 /// A string table holding `names` (with suffix sharing: `.rela.plt` also gives `.plt`).

@@ -2,19 +2,182 @@
 //!
 //! Outputs are written to a temporary file in the destination's directory and renamed over the
 //! destination, so the destination is always either the old file or the complete new one. A run
-//! killed with SIGKILL cannot remove its temporary file; its name carries the process id
-//! (`.binslim-PID-XXXXXX`), so a later run in the same directory removes the ones whose process
-//! is gone.
+//! killed with SIGKILL cannot remove its temporary file, so a later run in the same directory
+//! removes the ones nobody uses any more.
+//!
+//! "Nobody uses it" is decided by a lock, not by a process id: every temporary file (and
+//! directory) is held under an exclusive `flock` by the process that made it for as long as it
+//! exists, and the kernel drops the lock when that process dies, however it dies. Clean-up
+//! deletes an entry only when it can take that lock itself. A process id in the name would be
+//! wrong across PID namespaces (two containers sharing a volume see different processes under
+//! the same number); the lock is shared by every process that opens the file. The name still
+//! carries the creating process id (`.binslim-PID-XXXXXX`), but only for people reading `ls`.
 
-use std::fs;
-use std::path::Path;
+use std::fs::{self, File};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 
 /// The prefix of this process's temporary files and directories.
 pub fn prefix() -> String {
     format!(".binslim-{}-", std::process::id())
 }
 
-/// Removes `.binslim-PID-*` entries in `dir` whose process no longer exists. Returns how many
+/// The prefix every binslim temporary entry starts with, whichever process made it.
+const ANY_PREFIX: &str = ".binslim-";
+
+/// How often creation is retried when a concurrent clean-up removed the new entry before it was
+/// locked.
+const CREATE_TRIES: usize = 8;
+
+/// Takes an exclusive `flock` on `f` without waiting. `Ok(false)` when another open file
+/// description holds a lock on it.
+fn try_lock(f: &File) -> io::Result<bool> {
+    // SAFETY: flock on a descriptor we own; no memory is passed.
+    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(e)
+    }
+}
+
+/// True when `path` still names the inode `f` has open (no one removed or replaced it).
+fn still_named(path: &Path, f: &File) -> bool {
+    match (fs::symlink_metadata(path), f.metadata()) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// A temporary file beside a destination: locked for its whole life, removed on drop unless
+/// persisted.
+///
+/// The lock is held through a second, read-only descriptor, so the writing descriptor can be
+/// closed ([`TempFile::seal`]) while the lock stays: a file open for writing cannot be executed
+/// (ETXTBSY), and upx and `--smoke` read or run the temporary file.
+#[derive(Debug)]
+pub struct TempFile {
+    writer: Option<File>,
+    // Dropped before `lock`: the file is removed while it is still locked.
+    path: tempfile::TempPath,
+    lock: File,
+}
+
+impl TempFile {
+    /// Creates and locks a new temporary file in `dir`, after removing stale ones there.
+    pub fn new_in(dir: &Path) -> io::Result<Self> {
+        clean_stale(dir);
+        let mut last = None;
+        for _ in 0..CREATE_TRIES {
+            let (writer, path) = tempfile::Builder::new()
+                .prefix(&prefix())
+                .tempfile_in(dir)?
+                .into_parts();
+            let lock = File::open(&path)?;
+            // A clean-up in another process may have locked (and be removing) the file between
+            // its creation and our lock: then make another.
+            match try_lock(&lock) {
+                Ok(true) if still_named(&path, &lock) => {
+                    return Ok(TempFile {
+                        writer: Some(writer),
+                        path,
+                        lock,
+                    });
+                }
+                Ok(_) => last = None,
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            io::Error::other("a concurrent clean-up kept removing the new temporary file")
+        }))
+    }
+
+    /// The temporary file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The open file: the writing descriptor until [`TempFile::seal`], then a read-only one.
+    pub fn file(&self) -> &File {
+        self.writer.as_ref().unwrap_or(&self.lock)
+    }
+
+    /// Closes the writing descriptor (keeping the lock), so the file can be executed.
+    pub fn seal(&mut self) {
+        self.writer = None;
+    }
+
+    /// Renames the file to `dest`, replacing what is there. The file is not synced here.
+    pub fn persist(self, dest: &Path) -> io::Result<()> {
+        self.path.persist(dest).map_err(|e| e.error)
+    }
+
+    /// Renames the file to `dest` only when nothing exists there (atomically: a link that fails
+    /// on an existing name, then the temporary name is removed).
+    pub fn persist_noclobber(self, dest: &Path) -> io::Result<()> {
+        self.path.persist_noclobber(dest).map_err(|e| e.error)
+    }
+}
+
+/// A temporary directory beside a destination (for tools such as upx that refuse to write over
+/// an existing file): locked through its own descriptor for its whole life, removed on drop.
+#[derive(Debug)]
+pub struct TempDir {
+    inner: tempfile::TempDir,
+    _lock: File,
+}
+
+impl TempDir {
+    /// Creates and locks a new temporary directory in `dir`, after removing stale entries.
+    pub fn new_in(dir: &Path) -> io::Result<Self> {
+        clean_stale(dir);
+        let mut last = None;
+        for _ in 0..CREATE_TRIES {
+            let t = tempfile::Builder::new().prefix(&prefix()).tempdir_in(dir)?;
+            let fd = match open_dir(t.path()) {
+                Ok(fd) => fd,
+                Err(e) => {
+                    last = Some(e);
+                    continue;
+                }
+            };
+            match try_lock(&fd) {
+                Ok(true) if still_named(t.path(), &fd) => {
+                    return Ok(TempDir {
+                        inner: t,
+                        _lock: fd,
+                    });
+                }
+                Ok(_) => last = None,
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            io::Error::other("a concurrent clean-up kept removing the new temporary directory")
+        }))
+    }
+
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        self.inner.path()
+    }
+}
+
+fn open_dir(path: &Path) -> io::Result<File> {
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+        .open(path)
+}
+
+/// Removes `.binslim-*` entries in `dir` that no live process holds locked. Returns how many
 /// were removed. Errors are ignored: clean-up must never stop the real work.
 pub fn clean_stale(dir: &Path) -> usize {
     let Ok(entries) = fs::read_dir(dir) else {
@@ -23,24 +186,35 @@ pub fn clean_stale(dir: &Path) -> usize {
     let mut removed = 0;
     for e in entries.flatten() {
         let name = e.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(".binslim-"))
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|pid| pid.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+        if !name.to_str().is_some_and(|n| n.starts_with(ANY_PREFIX)) {
             continue;
         }
-        let path = e.path();
-        let gone = match e.file_type() {
-            Ok(t) if t.is_dir() => fs::remove_dir_all(&path).is_ok(),
-            Ok(_) => fs::remove_file(&path).is_ok(),
-            Err(_) => false,
+        let path: PathBuf = e.path();
+        let Ok(t) = e.file_type() else { continue };
+        let fd = if t.is_dir() {
+            open_dir(&path)
+        } else if t.is_file() {
+            fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&path)
+        } else {
+            continue;
+        };
+        let Ok(fd) = fd else { continue };
+        // Held by a live binslim (in this PID namespace or any other): leave it alone.
+        if !matches!(try_lock(&fd), Ok(true)) || !still_named(&path, &fd) {
+            continue;
+        }
+        // The lock is held until `fd` closes, after the removal: a creator that opened the
+        // entry meanwhile cannot lock it and makes another.
+        let gone = if t.is_dir() {
+            fs::remove_dir_all(&path).is_ok()
+        } else {
+            fs::remove_file(&path).is_ok()
         };
         removed += usize::from(gone);
+        drop(fd);
     }
     removed
 }
@@ -49,29 +223,59 @@ pub fn clean_stale(dir: &Path) -> usize {
 mod tests {
     use super::*;
 
-    #[test]
-    fn removes_only_dead_processes_temps() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        // PID 0x7ffffffe cannot be alive (above pid_max); our own pid is alive.
-        fs::write(d.join(".binslim-2147483646-abc"), "x").unwrap();
-        fs::create_dir(d.join(".binslim-2147483646-dir")).unwrap();
-        fs::write(d.join(format!("{}keep", prefix())), "x").unwrap();
-        fs::write(d.join(".binslim-notapid"), "x").unwrap();
-        fs::write(d.join("server"), "x").unwrap();
-        assert_eq!(clean_stale(d), 2);
+    fn names(d: &Path) -> Vec<String> {
         let mut left: Vec<String> = fs::read_dir(d)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         left.sort();
-        assert_eq!(
-            left,
-            [
-                format!("{}keep", prefix()),
-                ".binslim-notapid".into(),
-                "server".into()
-            ]
-        );
+        left
+    }
+
+    #[test]
+    fn removes_only_unlocked_temps_whatever_the_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // Unlocked leftovers: removed, whether or not their pid names a live process.
+        fs::write(d.join(".binslim-2147483646-abc"), "x").unwrap();
+        fs::create_dir(d.join(".binslim-2147483646-dir")).unwrap();
+        fs::write(d.join(".binslim-1-init"), "x").unwrap();
+        fs::write(d.join(".binslim-notapid"), "x").unwrap();
+        // Locked by a live holder (another process's lock looks the same: a lock on another
+        // open file description): kept, although the pid in the name does not exist here.
+        let held = d.join(".binslim-2147483645-live");
+        fs::write(&held, "x").unwrap();
+        let holder = File::open(&held).unwrap();
+        assert!(try_lock(&holder).unwrap());
+        fs::write(d.join("server"), "x").unwrap();
+        // This process's own live temporaries, made the normal way, are locked too.
+        let own = TempFile::new_in(d).unwrap();
+        let own_dir = TempDir::new_in(d).unwrap();
+        assert_eq!(clean_stale(d), 0);
+        let mut want = vec![
+            ".binslim-2147483645-live".to_string(),
+            own.path().file_name().unwrap().to_str().unwrap().into(),
+            own_dir.path().file_name().unwrap().to_str().unwrap().into(),
+            "server".into(),
+        ];
+        want.sort();
+        assert_eq!(names(d), want);
+        drop(holder);
+        drop(own);
+        drop(own_dir);
+        assert_eq!(clean_stale(d), 1);
+        assert_eq!(names(d), ["server"]);
+    }
+
+    #[test]
+    fn persist_noclobber_refuses_an_existing_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("dest");
+        fs::write(&dest, "old").unwrap();
+        let t = TempFile::new_in(dir.path()).unwrap();
+        let err = t.persist_noclobber(&dest).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&dest).unwrap(), b"old");
+        assert_eq!(names(dir.path()), ["dest"]);
     }
 }

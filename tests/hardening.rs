@@ -420,17 +420,70 @@ fn temps_in(dir: &Path) -> Vec<String> {
         .collect()
 }
 
-/// SIGKILL at many moments of an in-place shrink (during stripping, and during upx): the file
-/// is always either the old bytes or the complete new ones; a later run removes stray temps.
+/// A 96 MiB program (an initialized array in `.data`) with DWARF, built with gcc at test time:
+/// copying its loaded part takes long enough to kill binslim in the middle of the write.
+fn big_program(dir: &Path) -> Option<PathBuf> {
+    if !common::have_tool("gcc") {
+        return None;
+    }
+    let src = dir.join("big.c");
+    fs::write(
+        &src,
+        "#include <stdio.h>\nchar big[96 << 20] = {1};\n\
+         int main(int c, char **v) { (void)v; puts(\"big\"); return big[c * 4096]; }\n",
+    )
+    .unwrap();
+    let exe = dir.join("big");
+    let out = Std::new("gcc")
+        .args(["-g", "-O1", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    Some(exe)
+}
+
+/// Starts `binslim ARGS TARGET`, waits until a `.binslim-*` temporary entry appears in `work`
+/// (or the run ends), sleeps `delay`, then SIGKILLs it. Returns whether a temporary entry was
+/// seen before the kill.
+fn kill_during_write(args: &[&str], target: &Path, work: &Path, delay: Duration) -> bool {
+    let mut child = Std::new(env!("CARGO_BIN_EXE_binslim"))
+        .args(args)
+        .arg(target)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let mut seen = false;
+    while start.elapsed() < Duration::from_secs(30) {
+        if !temps_in(work).is_empty() {
+            seen = true;
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+    }
+    std::thread::sleep(delay);
+    let _ = child.kill();
+    let _ = child.wait();
+    seen
+}
+
+/// SIGKILL while an in-place shrink writes (`--no-gzip`, so the write starts at once; killed
+/// after its temporary file appears, at delays from 0 to 400 ms): the file is always either
+/// the old bytes or the complete new ones, never a mix; some kills must land mid-write (the
+/// temporary file was still there afterwards and the original untouched); the next run removes
+/// every temporary file the killed runs left.
 #[test]
-fn sigkill_never_leaves_a_partial_file() {
-    let src = ["/usr/local/bin/docker"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .unwrap_or_else(|| fixture("go-pie"));
-    let original = fs::read(&src).unwrap();
+fn sigkill_during_the_write_never_leaves_a_partial_file() {
     let dir = common::tempdir();
+    let Some(src) = big_program(dir.path()) else {
+        return;
+    };
+    let original = fs::read(&src).unwrap();
     let expected_path = dir.path().join("expected");
     let st = Std::new(env!("CARGO_BIN_EXE_binslim"))
         .args(["shrink", "--no-gzip", "-o"])
@@ -438,52 +491,64 @@ fn sigkill_never_leaves_a_partial_file() {
         .arg(&src)
         .output()
         .unwrap();
-    assert!(st.status.success());
+    assert!(st.status.success(), "{st:?}");
     let expected = fs::read(&expected_path).unwrap();
-    fs::remove_file(&expected_path).unwrap();
+    assert_ne!(expected.len(), original.len());
 
     let work = dir.path().join("work");
     fs::create_dir(&work).unwrap();
     let target = work.join("server");
-    let mut outcomes = (0, 0);
-    for delay_ms in (0..40).step_by(2) {
-        fs::write(&target, &original).unwrap();
-        let mut child = Std::new(env!("CARGO_BIN_EXE_binslim"))
-            .args(["shrink"])
-            .arg(&target)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        let _ = child.wait();
+    let delays = [0u64, 0, 1, 2, 5, 10, 20, 50, 100, 400];
+    let (mut mid_write, mut old, mut new) = (0, 0, 0);
+    for (k, &ms) in delays.iter().cycle().take(20).enumerate() {
+        fs::copy(&src, &target).unwrap();
+        let seen = kill_during_write(
+            &["shrink", "--no-gzip"],
+            &target,
+            &work,
+            Duration::from_millis(ms),
+        );
         let now = fs::read(&target).unwrap();
+        let left = temps_in(&work);
         if now == original {
-            outcomes.0 += 1;
+            old += 1;
+            if seen && !left.is_empty() {
+                mid_write += 1;
+            }
         } else {
             assert!(
                 now == expected,
-                "partial file after SIGKILL at {delay_ms} ms"
+                "partial file after SIGKILL {ms} ms after the temp appeared ({} bytes)",
+                now.len()
             );
-            outcomes.1 += 1;
+            new += 1;
+        }
+        // Keep the last run's leftovers for the clean-up check below; earlier ones would make
+        // the next poll see a temporary file before the new run has made its own.
+        if k < 19 {
+            for name in left {
+                let p = work.join(name);
+                let _ = fs::remove_file(&p).or_else(|_| fs::remove_dir_all(&p));
+            }
         }
     }
-    assert!(outcomes.0 + outcomes.1 == 20);
+    eprintln!("SIGKILL: {mid_write} mid-write, {old} old, {new} new");
+    assert_eq!(old + new, 20);
+    assert!(
+        mid_write >= 3,
+        "only {mid_write} of 20 kills landed during the write ({old} old, {new} new)"
+    );
 
-    // During upx (a stripped Go binary takes upx seconds): kill, then the file is unchanged.
-    if which::which("upx").is_ok() {
+    // During upx (seconds on this file): kill, then the file is the stripped one or packed.
+    if common::have_tool("upx") {
         fs::write(&target, &expected).unwrap();
-        let mut child = Std::new(env!("CARGO_BIN_EXE_binslim"))
-            .args(["shrink", "--no-gzip", "--upx"])
-            .arg(&target)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(300));
-        let _ = child.kill();
-        let _ = child.wait();
+        let seen = kill_during_write(
+            &["shrink", "--no-gzip", "--upx"],
+            &target,
+            &work,
+            Duration::from_millis(300),
+        );
+        assert!(seen);
         // upx dies with binslim (PDEATHSIG); give the kernel a moment to reap it.
         std::thread::sleep(Duration::from_millis(200));
         let now = fs::read(&target).unwrap();
@@ -491,6 +556,10 @@ fn sigkill_never_leaves_a_partial_file() {
     }
 
     // A later run in the same directory removes what the killed runs left behind.
+    assert!(
+        !temps_in(&work).is_empty(),
+        "the last kills left temporary files"
+    );
     let other = work.join("other");
     fs::copy(fixture("c-static"), &other).unwrap();
     let st = Std::new(env!("CARGO_BIN_EXE_binslim"))

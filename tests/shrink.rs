@@ -254,14 +254,16 @@ fn o_leaves_the_input_byte_identical() {
         .assert()
         .success();
     assert_eq!(fs::read(&f).unwrap(), before);
-    assert!(fs::metadata(&out).unwrap().len() < before.len() as u64);
+    // The size in the c-static ledger snapshot.
+    assert_eq!(fs::metadata(&out).unwrap().len(), 682_584);
     assert_eq!(run(&out), run(&f));
     // No temporary files left behind.
-    let names: Vec<_> = fs::read_dir(dir.path())
+    let mut names: Vec<_> = fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(names.len(), 2, "{names:?}");
+    names.sort();
+    assert_eq!(names, ["c-static", "small"]);
 }
 
 #[test]
@@ -307,8 +309,8 @@ fn in_place_keeps_mode_and_replaces_a_symlink_target() {
     );
     let meta = fs::metadata(&f).unwrap();
     assert_eq!(meta.permissions().mode() & 0o7777, 0o750);
-    assert!(meta.len() < fs::metadata(testdata("musl-static")).unwrap().len());
-    assert_eq!(run(&f).1, Some(0));
+    assert_eq!(meta.len(), 17_664);
+    assert_eq!(run(&f), ("hello from musl-static\n".to_string(), Some(0)));
 }
 
 #[test]
@@ -316,8 +318,8 @@ fn several_files_in_place() {
     let (_d1, a) = copy_fixture("c-static");
     let (_d2, b) = copy_fixture("musl-static");
     binslim().arg("shrink").arg(&a).arg(&b).assert().success();
-    assert!(fs::metadata(&a).unwrap().len() < fs::metadata(testdata("c-static")).unwrap().len());
-    assert!(fs::metadata(&b).unwrap().len() < fs::metadata(testdata("musl-static")).unwrap().len());
+    assert_eq!(fs::metadata(&a).unwrap().len(), 682_584);
+    assert_eq!(fs::metadata(&b).unwrap().len(), 17_664);
 }
 
 #[test]
@@ -432,8 +434,7 @@ fn upx_failure_exits_1_and_still_writes_the_stripped_file() {
         .assert()
         .code(1)
         .stderr(predicates::str::contains("upx failed"));
-    let size = fs::metadata(&f).unwrap().len();
-    assert!(size < fs::metadata(testdata("c-static")).unwrap().len());
+    assert_eq!(fs::metadata(&f).unwrap().len(), 682_584);
     assert_eq!(run(&f).1, Some(0));
 }
 
@@ -444,10 +445,14 @@ fn smoke_compares_original_and_result() {
         binslim().args(["shrink", "--json", "--smoke", ""]).arg(&f),
     ));
     assert_eq!(j["smoke"]["same"], true);
-    assert_eq!(
-        j["smoke"]["original"]["stdout"],
-        j["smoke"]["result"]["stdout"]
-    );
+    assert_eq!(j["smoke"]["args"], serde_json::json!([]));
+    for side in ["original", "result"] {
+        assert_eq!(j["smoke"][side]["stdout"], "hello from c-static\n");
+        assert_eq!(j["smoke"][side]["exit_code"], 0);
+        assert_eq!(j["smoke"][side]["timed_out"], false);
+    }
+    assert_eq!(j["written"], true);
+    assert_eq!(j["size"], 682_584);
     assert!(j["smoke"]["result"]["peak_rss"].as_u64().unwrap() > 0);
 }
 
@@ -500,8 +505,10 @@ fn keep_debug_writes_a_debug_file_and_links_it() {
         .success();
     assert_eq!(run(&f).1, Some(0));
     let d = fs::read(&dbg).unwrap();
+    assert_eq!(d.len(), 651_208);
     let a = binslim::elf::analyze(&d).unwrap();
-    assert!(a.debug_size > 0);
+    assert_eq!(a.debug_size, 551_518);
+    assert_eq!(fs::metadata(&f).unwrap().len(), 1_290_104);
     let names: Vec<&str> = a.sections.iter().map(|s| s.name.as_str()).collect();
     assert!(names.contains(&".symtab"), "{names:?}");
     let out = fs::read(&f).unwrap();
@@ -520,4 +527,432 @@ fn keep_debug_writes_a_debug_file_and_links_it() {
             .unwrap();
         assert!(String::from_utf8_lossy(&o.stdout).contains("app.debug"));
     }
+}
+
+/// `getcap FILE`'s output, trimmed ("" when the file has no capabilities).
+fn getcap(p: &Path) -> String {
+    common::stdout_of(Command::new("getcap").arg(p))
+        .trim()
+        .to_string()
+}
+
+/// Gives `p` owner 1234:5678, mode 6755 (set-uid, set-gid), a file capability and a user
+/// extended attribute, in the order that keeps them all (chown clears set-id bits and
+/// capabilities).
+fn decorate(p: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::os::unix::fs::chown(p, Some(1234), Some(5678)).unwrap();
+    fs::set_permissions(p, fs::Permissions::from_mode(0o6755)).unwrap();
+    let st = Command::new("setcap")
+        .arg("cap_net_bind_service=+ep")
+        .arg(p)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let st = Command::new("setfattr")
+        .args(["-n", "user.binslim", "-v", "kept"])
+        .arg(p)
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+/// Owner, mode, capability and user attribute as `decorate` set them.
+fn assert_decorated(p: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::metadata(p).unwrap();
+    assert_eq!(
+        (m.uid(), m.gid(), m.mode() & 0o7777),
+        (1234, 5678, 0o6755),
+        "{}",
+        p.display()
+    );
+    assert_eq!(
+        getcap(p),
+        format!("{} cap_net_bind_service=ep", p.display())
+    );
+    let v = common::stdout_of(
+        Command::new("getfattr")
+            .args(["--only-values", "-n", "user.binslim"])
+            .arg(p),
+    );
+    assert_eq!(v, "kept");
+}
+
+#[test]
+fn in_place_keeps_hard_links_owner_set_id_mode_and_capabilities_which_gnu_strip_loses() {
+    use std::os::unix::fs::MetadataExt;
+    for t in ["setcap", "getcap", "setfattr", "getfattr", "strip"] {
+        if !tool(t) {
+            return;
+        }
+    }
+    let original_len = fs::metadata(testdata("c-debug")).unwrap().len();
+    let (dir, f) = copy_fixture("c-debug");
+    let before = run(&f);
+    decorate(&f);
+
+    // Two names for one inode: both see the new content, the inode stays.
+    let other = dir.path().join("other-name");
+    fs::hard_link(&f, &other).unwrap();
+    let ino = fs::metadata(&f).unwrap().ino();
+    binslim()
+        .arg("shrink")
+        .arg(&f)
+        .assert()
+        .success()
+        .stderr("");
+    let m = fs::metadata(&f).unwrap();
+    assert_eq!((m.ino(), m.nlink()), (ino, 2));
+    assert_eq!(fs::read(&other).unwrap(), fs::read(&f).unwrap());
+    assert_eq!((original_len, m.len()), (17_064, 14_368));
+    assert_decorated(&f);
+    assert_eq!(run(&f), before);
+
+    // One link: a new inode renamed into place, with everything kept.
+    let (_d2, g) = copy_fixture("c-debug");
+    decorate(&g);
+    let ino = fs::metadata(&g).unwrap().ino();
+    binslim()
+        .arg("shrink")
+        .arg(&g)
+        .assert()
+        .success()
+        .stderr("");
+    assert_ne!(
+        fs::metadata(&g).unwrap().ino(),
+        ino,
+        "renamed, not rewritten"
+    );
+    assert_decorated(&g);
+    assert_eq!(fs::read(&g).unwrap(), fs::read(&f).unwrap());
+    assert_eq!(run(&g), before);
+
+    // GNU strip keeps owner and mode but loses the capability.
+    let (_d3, h) = copy_fixture("c-debug");
+    decorate(&h);
+    assert!(Command::new("strip").arg(&h).status().unwrap().success());
+    let m = fs::metadata(&h).unwrap();
+    assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (1234, 5678, 0o6755));
+    assert_eq!(getcap(&h), "");
+}
+
+#[test]
+fn keep_debug_refuses_an_existing_file_without_force_and_writes_mode_0644() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, f) = copy_fixture("c-debug");
+    let before = fs::read(&f).unwrap();
+    let dbg = dir.path().join("app.debug");
+    fs::write(&dbg, b"keep me").unwrap();
+    binslim()
+        .arg("shrink")
+        .arg(&f)
+        .arg("--keep-debug")
+        .arg(&dbg)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(format!(
+            "binslim: '{}' already exists; binslim does not replace an existing --keep-debug \
+             file unless --force is given\n",
+            dbg.display()
+        ));
+    assert_eq!(fs::read(&dbg).unwrap(), b"keep me");
+    assert_eq!(fs::read(&f).unwrap(), before);
+
+    // --force works without -o now, and replaces it atomically with a 0644 file.
+    binslim()
+        .arg("shrink")
+        .arg(&f)
+        .arg("--keep-debug")
+        .arg(&dbg)
+        .arg("--force")
+        .assert()
+        .success();
+    let m = fs::metadata(&dbg).unwrap();
+    assert_eq!(m.permissions().mode() & 0o7777, 0o644);
+    let d = fs::read(&dbg).unwrap();
+    assert_eq!(d.len(), 5_536);
+    assert_eq!(binslim::elf::analyze(&d).unwrap().debug_size, 639);
+    assert_eq!(fs::metadata(&f).unwrap().len(), 14_456);
+    let mut names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["app.debug", "c-debug"]);
+}
+
+#[test]
+fn clean_up_spares_a_temp_file_locked_by_a_live_process_whatever_the_pid_in_its_name() {
+    if !tool("flock") {
+        return;
+    }
+    let (dir, f) = copy_fixture("c-static");
+    let d = dir.path();
+    // As another binslim in another PID namespace leaves them: the PID in the name does not
+    // exist here (above pid_max), yet a live process holds the lock.
+    let live = d.join(".binslim-2147483000-live");
+    // -o: the lock stays with flock itself (not inherited by sleep), so killing flock frees it.
+    let mut holder = Command::new("flock")
+        .arg("-o")
+        .arg(&live)
+        .args(["sleep", "30"])
+        .spawn()
+        .unwrap();
+    // Wait until the lock is really held.
+    let start = std::time::Instant::now();
+    loop {
+        if let Ok(fd) = fs::File::open(&live) {
+            use std::os::fd::AsRawFd;
+            // SAFETY: flock on a descriptor we own.
+            let r = unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if r != 0 {
+                break;
+            }
+        }
+        assert!(start.elapsed().as_secs() < 10, "flock never took the lock");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // Left behind by killed runs: nobody holds them.
+    fs::write(d.join(".binslim-2147483001-dead"), "x").unwrap();
+    fs::create_dir(d.join(".binslim-2147483002-dir")).unwrap();
+    fs::write(d.join(".binslim-2147483002-dir/packed"), "x").unwrap();
+    binslim().arg("shrink").arg(&f).assert().success();
+    let names = |d: &Path| {
+        let mut v: Vec<String> = fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(d), [".binslim-2147483000-live", "c-static"]);
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    // Once its holder is gone, the next run removes it.
+    let (_d2, g) = copy_fixture("c-static");
+    binslim()
+        .arg("shrink")
+        .arg("-o")
+        .arg(d.join("small"))
+        .arg(&g)
+        .assert()
+        .success();
+    assert_eq!(names(d), ["c-static", "small"]);
+}
+
+/// An assembler program with 66,000 allocated sections (more than SHN_LORESERVE = 0xff00), a
+/// label in each (local symbols whose st_shndx is SHN_XINDEX, with the real index in
+/// `.symtab_shndx`) and DWARF, linked statically.
+fn many_sections_program(dir: &Path) -> PathBuf {
+    let mut asm =
+        String::from(".globl _start\n.text\n_start:\n mov $60,%eax\n xor %edi,%edi\n syscall\n");
+    for i in 0..66_000 {
+        asm += &format!(".section .s{i},\"a\"\nl{i}: .byte {}\n", i % 256);
+    }
+    let src = dir.join("many.s");
+    fs::write(&src, asm).unwrap();
+    let exe = dir.join("many");
+    let out = Command::new("gcc")
+        .args(["-g", "-nostdlib", "-static", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    exe
+}
+
+/// `readelf` output lines: section headers (name, link, info, without offsets) and the
+/// header's section count and name table index.
+fn readelf_sections(p: &Path) -> Vec<String> {
+    let text = common::stdout_of(Command::new("readelf").args(["-hSW"]).arg(p));
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            if l.starts_with("Number of section headers")
+                || l.starts_with("Section header string table index")
+            {
+                return Some(l.to_string());
+            }
+            let rest = l.strip_prefix('[')?;
+            let (idx, rest) = rest.split_once(']')?;
+            let tok: Vec<&str> = rest.split_whitespace().collect();
+            let n = tok.len();
+            (n >= 4).then(|| {
+                format!(
+                    "{} {} lk={} inf={}",
+                    idx.trim(),
+                    tok[0],
+                    tok[n - 3],
+                    tok[n - 2]
+                )
+            })
+        })
+        .collect()
+}
+
+/// Asserts two long listings are equal, showing only the first difference.
+fn assert_same_lines(a: &[String], b: &[String], what: &str) {
+    if let Some(k) = (0..a.len().max(b.len())).find(|&k| a.get(k) != b.get(k)) {
+        panic!(
+            "{what}: first difference at line {k}: {:?} vs {:?} ({} vs {} lines)",
+            a.get(k),
+            b.get(k),
+            a.len(),
+            b.len()
+        );
+    }
+}
+
+/// `readelf -s`: every symbol's name and section index (resolved through `.symtab_shndx`),
+/// except `STT_FILE` symbols, which GNU strip --strip-debug removes and binslim keeps.
+fn readelf_symbols(p: &Path) -> Vec<String> {
+    let text = common::stdout_of(Command::new("readelf").args(["-sW"]).arg(p));
+    text.lines()
+        .filter_map(|l| {
+            let tok: Vec<&str> = l.split_whitespace().collect();
+            (tok.len() == 8 && tok[0].ends_with(':') && tok[3] != "FILE")
+                .then(|| format!("{} {}", tok[7], tok[6]))
+        })
+        .collect()
+}
+
+#[test]
+fn section_indices_above_shn_loreserve_are_renumbered_like_gnu_strip() {
+    if !tool("gcc") || !tool("strip") || !tool("readelf") {
+        return;
+    }
+    let dir = common::tempdir();
+    let many = many_sections_program(dir.path());
+    let data = fs::read(&many).unwrap();
+
+    // Debug sections only: .symtab, .symtab_shndx, .strtab and .shstrtab keep their places
+    // above 0xff00 and move down by the six removed sections; their links must follow.
+    let mut debug_only = binslim::strip::StripOptions::default();
+    debug_only.debug = true;
+    let mut out = Vec::new();
+    binslim::strip::strip(&data, &debug_only, &mut out).unwrap();
+    let ours = dir.path().join("ours-debug");
+    fs::write(&ours, &out).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&ours, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let gnu = dir.path().join("gnu-debug");
+    let st = Command::new("strip")
+        .args(["--strip-debug", "-o"])
+        .arg(&gnu)
+        .arg(&many)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // .symtab's sh_info (one past the last local symbol) differs by the one STT_FILE symbol
+    // GNU strip drops: set that aside, everything else must agree.
+    let sections = readelf_sections(&ours);
+    let mut gnu_sections = readelf_sections(&gnu);
+    let k = gnu_sections
+        .iter()
+        .position(|l| l == "66003 .symtab lk=66005 inf=66001")
+        .expect("GNU strip's .symtab line");
+    gnu_sections[k] = "66003 .symtab lk=66005 inf=66002".into();
+    assert_same_lines(&sections, &gnu_sections, "strip-debug sections");
+    assert!(sections.contains(&"66004 .symtab_shndx lk=66003 inf=0".to_string()));
+    assert!(sections.contains(&"Number of section headers:         0 (66007)".to_string()));
+    assert!(sections.contains(&"Section header string table index: 65535 (66006)".to_string()));
+    // Every symbol keeps its section (66,000 labels, most above 0xff00 via SHN_XINDEX).
+    let syms = readelf_symbols(&ours);
+    assert!(
+        syms.contains(&"l65999 66002".to_string()),
+        "{:?}",
+        &syms[..5]
+    );
+    use std::collections::HashSet;
+    let ours_set: HashSet<&String> = syms.iter().collect();
+    let gnu_syms = readelf_symbols(&gnu);
+    let gnu_set: HashSet<&String> = gnu_syms.iter().collect();
+    let only_ours: Vec<&String> = syms.iter().filter(|s| !gnu_set.contains(s)).collect();
+    let only_gnu: Vec<&String> = gnu_syms.iter().filter(|s| !ours_set.contains(s)).collect();
+    assert_eq!((only_ours, only_gnu), (vec![], vec![]));
+    assert_eq!(syms.len(), 66_005);
+    assert_eq!(run(&ours).1, Some(0));
+
+    // The whole pipeline: the same sections as GNU strip --strip-all, and it still runs.
+    let small = dir.path().join("small");
+    binslim()
+        .arg("shrink")
+        .arg("--no-gzip")
+        .arg("-o")
+        .arg(&small)
+        .arg(&many)
+        .assert()
+        .success();
+    let gnu_all = dir.path().join("gnu-all");
+    let st = Command::new("strip")
+        .args(["--strip-all", "-o"])
+        .arg(&gnu_all)
+        .arg(&many)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_same_lines(
+        &readelf_sections(&small),
+        &readelf_sections(&gnu_all),
+        "strip-all sections",
+    );
+    assert_eq!(
+        fs::metadata(&small).unwrap().len(),
+        fs::metadata(&gnu_all).unwrap().len()
+    );
+    assert_eq!(run(&small).1, Some(0));
+}
+
+/// The library API the image builder uses: shrink a copy into a path of the caller's choosing,
+/// input untouched, every step reported as an event, in order.
+#[test]
+fn shrink_to_reports_events_in_order_and_leaves_the_input_untouched() {
+    use binslim::shrink::{Event, PipelineOptions, WriteMethod, shrink_to};
+    let (dir, f) = copy_fixture("c-static");
+    let before = fs::read(&f).unwrap();
+    let out = dir.path().join("copy");
+    let mut events = Vec::new();
+    let mut opts = PipelineOptions::default();
+    opts.no_gzip = true;
+    let report = shrink_to(&f, &out, &opts, &mut |e: &Event<'_>| {
+        events.push(match e {
+            Event::Planned { steps, .. } => format!("planned {}", steps.len()),
+            Event::Step(s) => format!("{} {} {}", s.step.as_str(), s.size, s.changed),
+            Event::Written { path, method } => {
+                assert_eq!(*path, out.as_path());
+                format!("written {}", *method == WriteMethod::Renamed)
+            }
+            other => format!("{other:?}"),
+        })
+    })
+    .unwrap();
+    assert_eq!(
+        events,
+        [
+            "planned 3",
+            "original 762424 false",
+            "strip-debug 762424 false",
+            "strip-symbols 682696 true",
+            "strip-other 682584 true",
+            "written true",
+        ]
+    );
+    assert_eq!(fs::read(&f).unwrap(), before);
+    assert_eq!(
+        (report.written, report.size, report.gzip_size),
+        (true, 682_584, None)
+    );
+    assert_eq!(fs::metadata(&out).unwrap().len(), 682_584);
+    assert_eq!(run(&out), ("hello from c-static\n".to_string(), Some(0)));
+    let mut names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["c-static", "copy"]);
 }

@@ -4,7 +4,20 @@
 //! The strip steps are cumulative [`strip::plan`]s over the same input, so no intermediate file
 //! is written: each step is a [`Layout`] whose size is known from its headers and whose gzip
 //! size is measured by streaming it through a level-6 deflater. Only the final layout is
-//! written. The upx step (run by the caller, see [`crate::upx`]) appends its own entry.
+//! written. The upx step (see [`crate::upx`]) appends its own entry.
+//!
+//! [`shrink_to`] and [`shrink_in_place`] run the whole pipeline (debug file, strip steps, gzip
+//! ledger, upx, smoke run, atomic replacement) and report each step as an [`Event`], so the
+//! text and JSON renderers and `image --shrink` consume the same thing; the library never
+//! prints.
+
+mod attrs;
+mod pipeline;
+
+pub use pipeline::{
+    Event, PipelineOptions, Report, SmokeStep, UpxStep, WriteMethod, debug_file_exists_message,
+    shrink_in_place, shrink_to,
+};
 
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
@@ -13,6 +26,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde::Serialize;
 
+use crate::elf::ElfFile;
 use crate::error::Result;
 use crate::strip::{self, DebugLink, Layout, RemovedSection, Source, StripOptions};
 
@@ -68,6 +82,14 @@ pub struct PlannedStep {
 
 /// Plans the three strip steps over `data`, each one cumulative.
 pub fn plan_strip_steps(data: &[u8], opts: &ShrinkOptions) -> Result<Vec<PlannedStep>> {
+    plan_strip_steps_parsed(&ElfFile::parse(data)?, opts)
+}
+
+/// [`plan_strip_steps`] on a file already parsed: the three steps from one parse.
+pub fn plan_strip_steps_parsed(
+    elf: &ElfFile<'_>,
+    opts: &ShrinkOptions,
+) -> Result<Vec<PlannedStep>> {
     let mut steps = Vec::with_capacity(3);
     for (kind, symbols, other) in [
         (StepKind::StripDebug, false, false),
@@ -82,7 +104,7 @@ pub fn plan_strip_steps(data: &[u8], opts: &ShrinkOptions) -> Result<Vec<Planned
             remove_debuglink: opts.remove_debuglink,
             add_debuglink: opts.add_debuglink.clone(),
         };
-        let layout = strip::plan(data, &o)?;
+        let layout = strip::plan_parsed(elf, &o)?;
         steps.push(PlannedStep {
             kind,
             layout,

@@ -1,0 +1,682 @@
+//! The whole `shrink` run over one file, in named phases, reporting each step as an [`Event`].
+//!
+//! The input is opened and mapped once ([`Input`]) and parsed once; the debug file, the three
+//! strip steps and the gzip sizes all come from that one parse and map, and the stripped file
+//! is copied from the same open handle. Every output goes to a locked temporary file (or
+//! directory, for upx, which refuses to overwrite) beside its destination and is put in place
+//! only when it is complete and has passed every check (see [`super::attrs`] for how), so the
+//! destination is never half-written; temporaries are removed on every way out.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+use super::attrs::{self, Attrs};
+use super::{Entry, Ledger, PlannedStep, ShrinkOptions, Step, StepKind};
+use crate::elf::{self, ElfFile};
+use crate::error::{Error, Result};
+use crate::input::Input;
+use crate::report::shrink::{ShrinkReport, UpxReport};
+use crate::smoke::{self, Comparison};
+use crate::strip::{self, DebugLink, Layout};
+use crate::tempfiles::{TempDir, TempFile};
+use crate::upx::{self, Outcome};
+
+pub use super::attrs::WriteMethod;
+
+/// The report of one shrunk file (the JSON object of `binslim shrink --json`).
+pub type Report = ShrinkReport;
+
+/// The upx step: which upx, with which extra arguments.
+#[derive(Debug, Clone)]
+pub struct UpxStep {
+    /// The upx executable (see [`upx::find`]).
+    pub path: PathBuf,
+    /// Extra arguments, e.g. `["--best", "--lzma"]`.
+    pub args: Vec<String>,
+}
+
+/// The smoke comparison: start the original and the result with `args` and compare.
+#[derive(Debug, Clone)]
+pub struct SmokeStep {
+    /// The arguments both programs get.
+    pub args: Vec<String>,
+    /// How long each run may take.
+    pub timeout: Duration,
+    /// How many runs of the result give its median start-up time (the stripped fallback after
+    /// a packed mismatch is run once).
+    pub runs: usize,
+}
+
+/// What the pipeline does beyond strip-all.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct PipelineOptions {
+    /// Remove an existing `.gnu_debuglink` (`--remove-debuglink`).
+    pub remove_debuglink: bool,
+    /// Write the removed debug data to this file and link it from the result (`--keep-debug`).
+    pub keep_debug: Option<PathBuf>,
+    /// Replace an existing `keep_debug` file (`--force`); without it an existing file is an
+    /// error before anything is written.
+    pub replace_debug_file: bool,
+    /// Skip the gzip (wire size) measurement (`--no-gzip`).
+    pub no_gzip: bool,
+    /// Pack the stripped result with upx.
+    pub upx: Option<UpxStep>,
+    /// Compare the original and the result by running both.
+    pub smoke: Option<SmokeStep>,
+}
+
+/// One thing the pipeline did, in order. Renderers print from these; the same run's
+/// [`Report`] holds everything again at the end.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// The input was parsed and the strip steps planned; gzip sizes are measured next.
+    Planned {
+        /// The input as named.
+        input: &'a str,
+        /// Where the result goes, as named (the input itself in place).
+        output: &'a str,
+        /// The planned strip steps.
+        steps: &'a [PlannedStep],
+    },
+    /// The separate debug file (`keep_debug`) was written.
+    DebugFileWritten {
+        /// Where.
+        path: &'a Path,
+        /// The CRC-32 `.gnu_debuglink` records.
+        crc: u32,
+    },
+    /// A ledger line is final: `original`, each strip step, then `upx`.
+    Step(&'a Step),
+    /// upx started on the stripped file (it takes seconds on large files).
+    UpxStarted {
+        /// The upx executable.
+        upx: &'a Path,
+    },
+    /// upx failed (or `upx -t` failed on what it packed): the stripped file is the result.
+    /// Followed by [`Event::UpxFinished`].
+    UpxFailed {
+        /// upx's exit status (`None` when a signal ended it, or for a failed `upx -t`).
+        status: Option<i32>,
+        /// What went wrong.
+        message: &'a str,
+    },
+    /// upx finished; its ledger line follows as a [`Event::Step`].
+    UpxFinished(&'a UpxReport),
+    /// The smoke comparison (of the packed file, or of the stripped one).
+    Smoke(&'a Comparison),
+    /// Something the user should know; also in the report's `warnings`.
+    Warning(&'a str),
+    /// The result was put at its destination.
+    Written {
+        /// The destination (symlinks resolved when in place).
+        path: &'a Path,
+        /// Renamed (atomic) or copied into an inode with other hard links.
+        method: WriteMethod,
+    },
+}
+
+/// Shrinks `input` into `output`, leaving `input` untouched. `output` is replaced atomically
+/// (temporary file beside it, fsync, rename) when it exists: refusing an existing file is the
+/// caller's choice (`--force`). The result gets the input's owner (where permitted), mode and
+/// extended attributes. `output` is not written when a smoke run of the result differs
+/// (`written: false` in the report).
+pub fn shrink_to(
+    input: &Path,
+    output: &Path,
+    opts: &PipelineOptions,
+    on_event: &mut dyn FnMut(&Event<'_>),
+) -> Result<Report> {
+    let dest = absolute(output);
+    run(input, Dest::To(&dest, output), opts, on_event)
+}
+
+/// Shrinks `path` in place (through symlinks, to the file they name), keeping its owner,
+/// mode, extended attributes (`security.capability` included) and hard links. With one link
+/// the result is renamed over the file atomically; with several it is copied into the same
+/// inode so every name sees it (see [`WriteMethod::Overwritten`]). Nothing is written when no
+/// step changed the file or a smoke run differs.
+pub fn shrink_in_place(
+    path: &Path,
+    opts: &PipelineOptions,
+    on_event: &mut dyn FnMut(&Event<'_>),
+) -> Result<Report> {
+    run(path, Dest::InPlace, opts, on_event)
+}
+
+enum Dest<'p> {
+    InPlace,
+    /// The absolute destination and the name as given.
+    To(&'p Path, &'p Path),
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    }
+}
+
+fn parent_of(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
+    let context = context.into();
+    move |e| Error::Io { context, source: e }
+}
+
+/// The message for an existing `--keep-debug` file (shared with the CLI's early check).
+pub fn debug_file_exists_message(path: &Path) -> String {
+    format!(
+        "'{}' already exists; binslim does not replace an existing --keep-debug file unless \
+         --force is given",
+        path.display()
+    )
+}
+
+/// Everything a run carries from phase to phase.
+struct Run<'a, 'e> {
+    input: &'a Input,
+    elf: ElfFile<'a>,
+    opts: &'a PipelineOptions,
+    /// The input as named, for the smoke run of the original.
+    input_path: &'a Path,
+    input_name: String,
+    output_name: String,
+    /// Where the result goes (absolute; symlinks resolved in place).
+    dest: PathBuf,
+    dir: PathBuf,
+    in_place: bool,
+    attrs: Attrs,
+    ledger: Ledger,
+    warnings: Vec<String>,
+    on_event: &'e mut dyn FnMut(&Event<'_>),
+}
+
+fn run(
+    path: &Path,
+    dest: Dest<'_>,
+    opts: &PipelineOptions,
+    on_event: &mut dyn FnMut(&Event<'_>),
+) -> Result<Report> {
+    // One open, one map, one parse.
+    let input = Input::open(path)?;
+    let elf = ElfFile::parse(input.bytes())?;
+    strip::check_strippable(&elf)?;
+    if let Some(dbg) = &opts.keep_debug
+        && !opts.replace_debug_file
+        && std::fs::symlink_metadata(dbg).is_ok()
+    {
+        return Err(Error::Unsupported(debug_file_exists_message(dbg)));
+    }
+    let input_name = path.display().to_string();
+    let (dest, output_name, in_place) = match dest {
+        Dest::InPlace => (
+            std::fs::canonicalize(path).map_err(|e| Error::from_io(e, "cannot resolve"))?,
+            input_name.clone(),
+            true,
+        ),
+        Dest::To(abs, named) => (abs.to_path_buf(), named.display().to_string(), false),
+    };
+    let attrs = Attrs::read(input.file(), input.metadata())
+        .map_err(io_err("cannot read the file's attributes"))?;
+    let mut r = Run {
+        input: &input,
+        elf,
+        opts,
+        input_path: path,
+        input_name,
+        output_name,
+        dir: parent_of(&dest),
+        dest,
+        in_place,
+        attrs,
+        ledger: Ledger::default(),
+        warnings: Vec::new(),
+        on_event,
+    };
+    let debuglink = match &opts.keep_debug {
+        Some(p) => Some(r.write_debug_file(p)?),
+        None => None,
+    };
+    let plan = r.plan(debuglink)?;
+    let stripped = r.write_stripped(&plan)?;
+    let packed = match &opts.upx {
+        Some(u) => r.pack(u, stripped.path())?,
+        None => (None, None),
+    };
+    let (write, (packed, upx_report), smoke) = r.smoke(stripped.path(), packed)?;
+    r.commit(write, &stripped, packed.as_ref().map(|(_, p)| p.as_path()))?;
+    // The temporary file and directory go (the stripped one may already have been renamed).
+    drop(packed);
+    drop(stripped);
+    Ok(r.report(write, upx_report, smoke))
+}
+
+/// The upx candidate: its temporary directory and path (when upx packed), and the upx report.
+type Packed = (Option<(TempDir, PathBuf)>, Option<UpxReport>);
+
+/// Gzip (level 6) size of `layout` written from the mapped input, or of the whole input.
+fn gzip_of(data: &[u8], layout: Option<&Layout>) -> io::Result<u64> {
+    let mut gz = GzEncoder::new(Counter(0), Compression::new(6));
+    match layout {
+        Some(l) => l.write_to(data, &mut gz)?,
+        None => gz.write_all(data)?,
+    }
+    Ok(gz.finish()?.0)
+}
+
+/// A `Write` that only counts.
+struct Counter(u64);
+
+impl Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Run<'_, '_> {
+    fn emit(&mut self, e: &Event<'_>) {
+        (self.on_event)(e);
+    }
+
+    fn warn(&mut self, w: String) {
+        (self.on_event)(&Event::Warning(&w));
+        self.warnings.push(w);
+    }
+
+    /// Phase 1: the separate debug file, first, since the result links to it by CRC. Written
+    /// atomically (temporary file, fsync, rename; no rename over an existing file unless
+    /// `replace_debug_file`), mode 0644.
+    fn write_debug_file(&mut self, dbg: &Path) -> Result<DebugLink> {
+        let layout = strip::plan_debug_file_parsed(&self.elf)?;
+        let dir = parent_of(&absolute(dbg));
+        let tmp = TempFile::new_in(&dir).map_err(io_err(format!(
+            "cannot create a temporary file in '{}'",
+            dir.display()
+        )))?;
+        let mut crc = CrcWriter {
+            inner: io::BufWriter::with_capacity(1 << 20, tmp.file()),
+            crc: flate2::Crc::new(),
+        };
+        layout
+            .write_to(self.input.bytes(), &mut crc)
+            .map_err(io_err("cannot write the debug file"))?;
+        let sum = crc.crc.sum();
+        drop(crc);
+        let finish = |tmp: &TempFile| -> io::Result<()> {
+            use std::os::unix::fs::PermissionsExt;
+            tmp.file()
+                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+            tmp.file().sync_all()
+        };
+        finish(&tmp).map_err(io_err("cannot write the debug file"))?;
+        let placed = if self.opts.replace_debug_file {
+            tmp.persist(dbg)
+        } else {
+            tmp.persist_noclobber(dbg)
+        };
+        match placed {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(Error::Unsupported(debug_file_exists_message(dbg)));
+            }
+            Err(e) => return Err(io_err(format!("cannot write '{}'", dbg.display()))(e)),
+        }
+        File::open(&dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(format!("cannot sync '{}'", dir.display())))?;
+        let name = dbg
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.emit(&Event::DebugFileWritten {
+            path: dbg,
+            crc: sum,
+        });
+        Ok(DebugLink { name, crc: sum })
+    }
+
+    /// Phase 2: plan the three strip steps from the one parse; measure the original's and
+    /// each changing step's gzip size in parallel, from the map.
+    fn plan(&mut self, debuglink: Option<DebugLink>) -> Result<Plan> {
+        let so = ShrinkOptions {
+            remove_debuglink: self.opts.remove_debuglink,
+            add_debuglink: debuglink,
+        };
+        let steps = super::plan_strip_steps_parsed(&self.elf, &so)?;
+        let (input_name, output_name) = (self.input_name.clone(), self.output_name.clone());
+        self.emit(&Event::Planned {
+            input: &input_name,
+            output: &output_name,
+            steps: &steps,
+        });
+        let data = self.input.bytes();
+        let file_len = data.len() as u64;
+        let mut changed = Vec::with_capacity(steps.len());
+        let (mut prev_removed, mut prev_size) = (0, file_len);
+        for s in &steps {
+            changed.push(
+                s.layout.removed.len() != prev_removed
+                    || s.layout.size() != prev_size
+                    || (s.kind == StepKind::StripDebug && so.add_debuglink.is_some()),
+            );
+            prev_removed = s.layout.removed.len();
+            prev_size = s.layout.size();
+        }
+        let (orig_gz, gzip): (Option<u64>, Vec<Option<u64>>) = if self.opts.no_gzip {
+            (None, vec![None; steps.len()])
+        } else {
+            std::thread::scope(|sc| {
+                let o = sc.spawn(move || gzip_of(data, None).ok());
+                let hs: Vec<_> = steps
+                    .iter()
+                    .zip(&changed)
+                    .map(|(s, &c)| {
+                        let l = &s.layout;
+                        c.then(|| sc.spawn(move || gzip_of(data, Some(l)).ok()))
+                    })
+                    .collect();
+                let o = o.join().ok().flatten();
+                let g = hs
+                    .into_iter()
+                    .map(|h| h.and_then(|h| h.join().ok().flatten()))
+                    .collect();
+                (o, g)
+            })
+        };
+        self.ledger = Ledger::new(file_len, orig_gz);
+        let original = self.ledger.original().clone();
+        self.emit(&Event::Step(&original));
+        Ok(Plan {
+            steps,
+            changed,
+            gzip,
+        })
+    }
+
+    /// Phase 3: write the final strip layout to a locked temporary file beside the
+    /// destination, copied from the input's open handle (`copy_file_range`), with the input's
+    /// owner, mode and extended attributes; then the strip steps' ledger lines.
+    fn write_stripped(&mut self, plan: &Plan) -> Result<TempFile> {
+        let steps = &plan.steps;
+        let last = steps.last().expect("three steps");
+        let t = Instant::now();
+        let mut tmp = TempFile::new_in(&self.dir).map_err(io_err(format!(
+            "cannot create a temporary file in '{}'",
+            self.dir.display()
+        )))?;
+        last.layout
+            .copy_file(self.input.file(), tmp.file())
+            .map_err(io_err("cannot write the stripped file"))?;
+        let write_time = t.elapsed();
+        let w = self
+            .attrs
+            .apply(tmp.file())
+            .map_err(io_err("cannot set the file's attributes"))?;
+        for w in w {
+            self.warn(w);
+        }
+        // Closed for writing (upx reads it, --smoke runs it), still locked.
+        tmp.seal();
+        for (k, s) in steps.iter().enumerate() {
+            let dur = if k + 1 == steps.len() {
+                s.duration + write_time
+            } else {
+                s.duration
+            };
+            let prev_len = if k == 0 {
+                0
+            } else {
+                steps[k - 1].layout.removed.len()
+            };
+            let removed = s.layout.removed[prev_len.min(s.layout.removed.len())..].to_vec();
+            let mut e = Entry::changed(s.kind, s.layout.size(), plan.gzip[k], dur);
+            e.removed = removed;
+            e.changed = plan.changed[k];
+            let step = self.ledger.push(e).clone();
+            self.emit(&Event::Step(&step));
+        }
+        Ok(tmp)
+    }
+
+    /// Phase 4: pack the stripped file with upx into a locked temporary directory, test it
+    /// with `upx -t`, and give it the input's attributes.
+    fn pack(&mut self, u: &UpxStep, stripped: &Path) -> Result<Packed> {
+        let analysis = elf::analyze_file(&self.elf);
+        if !analysis.linkage.is_self_contained() {
+            self.warn(format!(
+                "{} is {}: packed, it will look statically linked to every tool, but still needs {}",
+                self.input_name,
+                analysis.linkage.as_str(),
+                analysis.interpreter.as_deref().unwrap_or("its dynamic loader")
+            ));
+        }
+        let tdir = TempDir::new_in(&self.dir).map_err(io_err(format!(
+            "cannot create a temporary directory in '{}'",
+            self.dir.display()
+        )))?;
+        let out = tdir.path().join("packed");
+        let t = Instant::now();
+        self.emit(&Event::UpxStarted { upx: &u.path });
+        let outcome = upx::pack(&u.path, stripped, &out, &u.args)?;
+        let mut report = UpxReport {
+            path: u.path.display().to_string(),
+            args: u.args.clone(),
+            outcome: "packed",
+            message: None,
+            tested: None,
+        };
+        let outcome = match outcome {
+            Outcome::Packed => match upx::test(&u.path, &out)? {
+                Ok(()) => {
+                    report.tested = Some(true);
+                    Outcome::Packed
+                }
+                Err(m) => {
+                    report.tested = Some(false);
+                    Outcome::Failed {
+                        status: None,
+                        message: format!("upx -t failed on the packed file: {m}"),
+                    }
+                }
+            },
+            o => o,
+        };
+        let dur = t.elapsed();
+        let mut packed = None;
+        let entry = match outcome {
+            Outcome::Packed => {
+                let f = File::options()
+                    .read(true)
+                    .write(true)
+                    .open(&out)
+                    .map_err(io_err("cannot open the packed file"))?;
+                let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+                let gz = if self.opts.no_gzip {
+                    None
+                } else {
+                    super::gzip_size(&f, size, None).ok()
+                };
+                let w = self
+                    .attrs
+                    .apply(&f)
+                    .map_err(io_err("cannot set the file's attributes"))?;
+                for w in w {
+                    self.warn(w);
+                }
+                packed = Some((tdir, out));
+                Entry::changed(StepKind::Upx, size, gz, dur)
+            }
+            Outcome::Declined { class, message } => {
+                let why = if message.is_empty() {
+                    class
+                } else {
+                    format!("{class}: {message}")
+                };
+                report.outcome = "declined";
+                report.message = Some(why.clone());
+                self.warn(format!(
+                    "upx did not pack it ({why}); the stripped file is kept"
+                ));
+                Entry::unchanged(
+                    StepKind::Upx,
+                    dur,
+                    Some(format!("{why} (kept the stripped file)")),
+                )
+            }
+            Outcome::Failed { status, message } => {
+                self.emit(&Event::UpxFailed {
+                    status,
+                    message: &message,
+                });
+                report.outcome = "failed";
+                report.message = Some(message.clone());
+                Entry::unchanged(StepKind::Upx, dur, Some(format!("failed: {message}")))
+            }
+        };
+        self.emit(&Event::UpxFinished(&report));
+        let step = self.ledger.push(entry).clone();
+        self.emit(&Event::Step(&step));
+        Ok((packed, Some(report)))
+    }
+
+    /// Phase 5: `smoke`: compare the original with the candidate before anything is replaced.
+    /// A packed candidate that differs falls back to the stripped file; a stripped one that
+    /// differs means nothing is written. Returns whether to write.
+    fn smoke(
+        &mut self,
+        stripped: &Path,
+        packed: Packed,
+    ) -> Result<(bool, Packed, Option<Comparison>)> {
+        let Some(sm) = &self.opts.smoke else {
+            return Ok((true, packed, None));
+        };
+        let (mut candidate, upx_report) = packed;
+        let original = absolute(self.input_path);
+        let first = candidate
+            .as_ref()
+            .map(|(_, p)| p.clone())
+            .unwrap_or_else(|| stripped.to_path_buf());
+        let c = smoke::compare(&original, &first, &sm.args, sm.runs, sm.timeout)?;
+        let mut write = true;
+        if !c.same {
+            if candidate.is_some() {
+                let c2 = smoke::compare(&original, stripped, &sm.args, 1, sm.timeout)?;
+                candidate = None;
+                if c2.same {
+                    self.warn(
+                        "smoke run of the packed file differs from the original: the unpacked, \
+                         stripped file is written instead"
+                            .into(),
+                    );
+                } else {
+                    write = false;
+                    self.warn(
+                        "smoke runs of the packed and of the stripped file differ from the \
+                         original: nothing is written"
+                            .into(),
+                    );
+                }
+            } else {
+                write = false;
+                self.warn(
+                    "smoke run of the stripped file differs from the original: nothing is written"
+                        .into(),
+                );
+            }
+        }
+        self.emit(&Event::Smoke(&c));
+        Ok((write, (candidate, upx_report), Some(c)))
+    }
+
+    /// Phase 6: put the result in place (see [`attrs::replace`]). In place, nothing is written
+    /// when no step changed the file.
+    fn commit(&mut self, write: bool, stripped: &TempFile, packed: Option<&Path>) -> Result<()> {
+        let nothing_changed = !self.ledger.steps.iter().any(|s| s.changed);
+        if !write || (self.in_place && nothing_changed) {
+            return Ok(());
+        }
+        let from = packed.unwrap_or(stripped.path());
+        let hard_links = self.in_place && self.input.metadata().nlink() > 1;
+        let (method, warnings) = attrs::replace(from, &self.dest, hard_links, &self.attrs)
+            .map_err(io_err(format!("cannot replace '{}'", self.dest.display())))?;
+        for w in warnings {
+            self.warn(w);
+        }
+        let dest = self.dest.clone();
+        self.emit(&Event::Written {
+            path: &dest,
+            method,
+        });
+        Ok(())
+    }
+
+    fn report(self, written: bool, upx: Option<UpxReport>, smoke: Option<Comparison>) -> Report {
+        let o = self.ledger.original();
+        let r = self.ledger.result();
+        ShrinkReport {
+            input: self.input_name.clone(),
+            output: self.output_name.clone(),
+            written,
+            original_size: o.size,
+            size: r.size,
+            original_gzip_size: o.gzip_size,
+            gzip_size: r.gzip_size,
+            factor: (super::factor(o.size, r.size) * 1000.0).round() / 1000.0,
+            debug_file: self
+                .opts
+                .keep_debug
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            upx,
+            smoke,
+            warnings: self.warnings,
+            steps: self.ledger.steps.clone(),
+        }
+    }
+}
+
+/// The strip steps with what the ledger needs of each.
+struct Plan {
+    steps: Vec<PlannedStep>,
+    /// Whether each step changed the file.
+    changed: Vec<bool>,
+    /// Each step's gzip size (`None` when unchanged or not measured).
+    gzip: Vec<Option<u64>>,
+}
+
+/// A writer that computes the CRC-32 of what passes through it.
+struct CrcWriter<W: Write> {
+    inner: W,
+    crc: flate2::Crc,
+}
+
+impl<W: Write> Write for CrcWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.crc.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
