@@ -621,3 +621,52 @@ fn ca_certs_yes_adds_the_bundle_to_a_c_program() {
     assert_eq!(cert["why"], "--ca-certs");
     assert!(!files.iter().any(|f| f["path"] == "/usr/share/zoneinfo"));
 }
+
+#[test]
+fn shrink_puts_a_stripped_copy_in_the_image_and_leaves_the_input() {
+    let dir = tempdir();
+    let input = dir.path().join("c-debug");
+    fs::copy(fixture("c-debug"), &input).unwrap();
+    let before = fs::read(&input).unwrap();
+    let report = build(
+        &input,
+        &dir.path().join("c.tar"),
+        "c",
+        &["--with-libs", "--shrink"],
+    );
+    assert_eq!(fs::read(&input).unwrap(), before, "the input is untouched");
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["step"], "original");
+    assert_eq!(steps[0]["size"], before.len());
+    assert_eq!(steps[1]["step"], "strip-debug");
+    assert_eq!(steps[1]["changed"], true);
+    let last = steps.last().unwrap()["size"].as_u64().unwrap();
+    assert!(last < before.len() as u64);
+    let program = report["image"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "/c-debug")
+        .unwrap()
+        .clone();
+    assert_eq!(program["size"], last);
+    // Only the image (and the input) are left: the shrunk copy was temporary.
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+}
+
+#[test]
+fn upx_packed_copy_runs_in_the_image() {
+    if !have_engine() || !have_tool("upx") {
+        return;
+    }
+    let dir = tempdir();
+    let name = unique("upx");
+    let tar = dir.path().join("image.tar");
+    let report = build(&fixture("go-static"), &tar, &name, &["--upx"]);
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(steps.last().unwrap()["step"], "upx");
+    let packed = steps.last().unwrap()["size"].as_u64().unwrap();
+    assert!(packed < 1_171_608 / 2, "packed to {packed}");
+    let (out, err, code) = load_and_run(&tar, &format!("{name}:latest"));
+    assert_eq!((out.as_str(), code), ("hello from go\n", 0), "{err}");
+}

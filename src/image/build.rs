@@ -382,19 +382,28 @@ struct Program {
     size: u64,
 }
 
+/// Analyzes the program as the user named it (a shrunk or packed copy links the same way and
+/// needs the same files, but a packed one hides its function names), and sizes the file that
+/// goes into the image.
 fn analyze_program(opts: &ImageOptions) -> Result<Program, ImageError> {
-    let source = opts
-        .program_bytes
-        .clone()
-        .unwrap_or_else(|| opts.program.clone());
     let display = opts.program.display().to_string();
-    let input = Input::open(&source).map_err(|e| ImageError::Usage(format!("{display}: {e}")))?;
+    let input =
+        Input::open(&opts.program).map_err(|e| ImageError::Usage(format!("{display}: {e}")))?;
     let parsed =
         ElfFile::parse(input.bytes()).map_err(|e| ImageError::Usage(format!("{display}: {e}")))?;
     let analysis = elf::analyze_with(&parsed, elf::Detail::Summary);
     let needs = needs::runtime_needs(&parsed, &analysis, input.bytes());
+    let (source, size) = match &opts.program_bytes {
+        Some(p) => (
+            p.clone(),
+            fs::metadata(p)
+                .map_err(io_err(p.display().to_string()))?
+                .len(),
+        ),
+        None => (opts.program.clone(), input.bytes().len() as u64),
+    };
     Ok(Program {
-        size: input.bytes().len() as u64,
+        size,
         source,
         display,
         analysis,
@@ -406,7 +415,7 @@ fn analyze_program(opts: &ImageOptions) -> Result<Program, ImageError> {
 /// verdict for FROM scratch; with it, a dynamic program is fine as long as the rest passes.
 fn gate(opts: &ImageOptions, prog: &Program) -> Result<(), ImageError> {
     let report = verify::verify_path(
-        &prog.source,
+        &opts.program,
         &prog.display,
         &VerifyOptions::default(),
         Origin::Named,
