@@ -91,7 +91,8 @@ fn static_rust_runs() {
     runs(
         "rust-static",
         &fixture("rust-static"),
-        &[],
+        // As an oci-archive: podman loads that form too (named localhost/NAME:TAG).
+        &["--format", "oci"],
         "hello from rust-static\n",
     );
 }
@@ -669,4 +670,91 @@ fn upx_packed_copy_runs_in_the_image() {
     assert!(packed < 1_171_608 / 2, "packed to {packed}");
     let (out, err, code) = load_and_run(&tar, &format!("{name}:latest"));
     assert_eq!((out.as_str(), code), ("hello from go\n", 0), "{err}");
+}
+
+#[test]
+fn cgo_go_and_go_pie_run_with_libs() {
+    if !have_engine() {
+        return;
+    }
+    runs(
+        "go-cgo",
+        &fixture("go-cgo"),
+        &["--with-libs"],
+        "hello from go-cgo\n",
+    );
+    // Go -buildmode=pie: no DT_NEEDED, only the loader.
+    runs(
+        "go-pie",
+        &fixture("go-pie"),
+        &["--with-libs"],
+        "hello from go\n",
+    );
+}
+
+#[test]
+fn git_runs_with_libs() {
+    if !have_engine() || !have_tool("git") {
+        return;
+    }
+    let git = which::which("git").unwrap();
+    let version = stdout_of(Command::new(&git).arg("--version"));
+    runs(
+        "git",
+        &git,
+        &["--with-libs", "--arg", "--version"],
+        &version,
+    );
+}
+
+/// `--root`: libraries come from another tree, found through the program's `$ORIGIN/../lib`
+/// RUNPATH at its `--path` in the image.
+#[test]
+fn root_and_origin_runpath_place_libraries_where_the_loader_looks() {
+    if !have_engine() {
+        return;
+    }
+    let dir = tempdir();
+    let root = dir.path().join("root");
+    for (host, at) in [
+        (
+            "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+            "lib64/ld-linux-x86-64.so.2",
+        ),
+        (
+            "/lib/x86_64-linux-gnu/libc.so.6",
+            "lib/x86_64-linux-gnu/libc.so.6",
+        ),
+    ] {
+        fs::create_dir_all(root.join(at).parent().unwrap()).unwrap();
+        fs::copy(host, root.join(at)).unwrap();
+    }
+    // The loader opens /app/bin/../lib/libgreet.so, so /app/bin must exist in the root too
+    // (resolve.rs walks the path as the kernel does).
+    fs::create_dir_all(root.join("app/bin")).unwrap();
+    fs::create_dir_all(root.join("app/lib")).unwrap();
+    fs::copy(fixture("libgreet.so"), root.join("app/lib/libgreet.so")).unwrap();
+    let name = unique("c-rpath");
+    let tar = dir.path().join("image.tar");
+    let report = build(
+        &fixture("c-rpath"),
+        &tar,
+        &name,
+        &[
+            "--with-libs",
+            "--root",
+            root.to_str().unwrap(),
+            "--path",
+            "/app/bin/c-rpath",
+        ],
+    );
+    let paths: Vec<&str> = report["image"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"/app/lib/libgreet.so"), "{paths:?}");
+    let (out, err, code) = load_and_run(&tar, &format!("{name}:latest"));
+    assert_eq!((out.as_str(), code), ("hello from c-rpath\n", 0), "{err}");
 }
