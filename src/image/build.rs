@@ -842,14 +842,12 @@ pub fn build(opts: &ImageOptions) -> Result<ImageReport, ImageError> {
 
     // Phase: the blobs.
     let written = layer::write_layer(&tree, opts.mtime).map_err(io_err("writing the layer"))?;
-    let created = rfc3339(opts.mtime);
     let mut entrypoint = vec![path.clone()];
     entrypoint.extend(opts.args.iter().cloned());
     let config = ImageConfig {
         architecture: arch.into(),
         os: "linux".into(),
         variant: variant.map(String::from),
-        created: Some(created.clone()),
         config: RunConfig {
             user: Some(checked.user.clone()),
             env: Some(env),
@@ -857,56 +855,22 @@ pub fn build(opts: &ImageOptions) -> Result<ImageReport, ImageError> {
             working_dir: Some("/".into()),
             ..RunConfig::default()
         },
-        rootfs: RootFs {
-            diff_ids: vec![written.diff_id.clone()],
-            ..RootFs::default()
-        },
-        history: vec![History {
-            created: Some(created),
-            created_by: Some(format!("binslim image {}", prog.display)),
-            comment: Some("binslim".into()),
-            empty_layer: false,
-        }],
+        ..ImageConfig::default()
     };
-    let config_bytes = serde_json::to_vec(&config).expect("config serializes");
-    let config_digest = spec::digest_of(&config_bytes);
-    let manifest = Manifest {
-        schema_version: 2,
-        media_type: Some(MEDIA_MANIFEST.into()),
-        config: Descriptor {
-            media_type: MEDIA_CONFIG.into(),
-            digest: config_digest.clone(),
-            size: config_bytes.len() as u64,
-            platform: None,
-            annotations: BTreeMap::new(),
-        },
-        layers: vec![Descriptor {
-            media_type: MEDIA_LAYER_GZIP.into(),
-            digest: written.digest.clone(),
-            size: written.blob.len() as u64,
-            platform: None,
-            annotations: BTreeMap::new(),
-        }],
-    };
-    let manifest_bytes = serde_json::to_vec(&manifest).expect("manifest serializes");
-    let digest = spec::digest_of(&manifest_bytes);
     let layer_report = LayerReport {
         digest: written.digest.clone(),
         size: written.blob.len() as u64,
         diff_id: written.diff_id.clone(),
         uncompressed_size: written.uncompressed_size,
     };
-    let blobs = Blobs {
-        digests: [
-            config_digest.clone(),
-            digest.clone(),
-            written.digest.clone(),
-        ],
-        config: config_bytes,
-        manifest: manifest_bytes,
-        layer: written.blob,
-        reference: checked.name.clone(),
-    };
+    let blobs = assemble(
+        config,
+        written,
+        opts.mtime,
+        &prog.display,
+        checked.name.clone(),
+    );
+    let [config_digest, digest, _] = blobs.digests.clone();
 
     // Phase: the output.
     write_output(opts, &blobs)?;
@@ -934,6 +898,60 @@ pub fn build(opts: &ImageOptions) -> Result<ImageReport, ImageError> {
         layers: vec![layer_report],
         files,
     })
+}
+
+/// Completes the config (creation time, history, the layer's diff_id), and makes the config
+/// and manifest blobs around the written layer.
+fn assemble(
+    mut config: ImageConfig,
+    layer: layer::WrittenLayer,
+    mtime: u64,
+    program: &str,
+    reference: String,
+) -> Blobs {
+    let created = rfc3339(mtime);
+    config.created = Some(created.clone());
+    config.rootfs = RootFs {
+        diff_ids: vec![layer.diff_id.clone()],
+        ..RootFs::default()
+    };
+    config.history = vec![History {
+        created: Some(created),
+        created_by: Some(format!("binslim image {program}")),
+        comment: Some("binslim".into()),
+        empty_layer: false,
+    }];
+    let config_bytes = serde_json::to_vec(&config).expect("config serializes");
+    let config_digest = spec::digest_of(&config_bytes);
+    let descriptor = |media_type: &str, digest: &str, size: usize| Descriptor {
+        media_type: media_type.into(),
+        digest: digest.into(),
+        size: size as u64,
+        platform: None,
+        annotations: BTreeMap::new(),
+    };
+    let manifest = Manifest {
+        schema_version: 2,
+        media_type: Some(MEDIA_MANIFEST.into()),
+        config: descriptor(MEDIA_CONFIG, &config_digest, config_bytes.len()),
+        layers: vec![descriptor(
+            MEDIA_LAYER_GZIP,
+            &layer.digest,
+            layer.blob.len(),
+        )],
+    };
+    let manifest_bytes = serde_json::to_vec(&manifest).expect("manifest serializes");
+    Blobs {
+        digests: [
+            config_digest,
+            spec::digest_of(&manifest_bytes),
+            layer.digest,
+        ],
+        config: config_bytes,
+        manifest: manifest_bytes,
+        layer: layer.blob,
+        reference,
+    }
 }
 
 /// Writes the chosen form to a temporary name beside the output and renames it into place.
