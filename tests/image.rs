@@ -758,3 +758,70 @@ fn root_and_origin_runpath_place_libraries_where_the_loader_looks() {
     let (out, err, code) = load_and_run(&tar, &format!("{name}:latest"));
     assert_eq!((out.as_str(), code), ("hello from c-rpath\n", 0), "{err}");
 }
+
+/// A library that `--root`'s ld.so.conf finds: the image's loader reads no ld.so.conf (only a
+/// cache, which the image lacks), so binslim sets LD_LIBRARY_PATH to that directory.
+#[test]
+fn ld_so_conf_directories_become_ld_library_path() {
+    if !have_engine() || !have_tool("gcc") || !have_tool("skopeo") {
+        return;
+    }
+    let dir = tempdir();
+    let prog = dir.path().join("greeter");
+    let out = Command::new("gcc")
+        .args(["-O2", "-DNAME=\"greeter\"", "-o"])
+        .arg(&prog)
+        .arg(fixture("src/use-greet.c"))
+        .arg(format!("-L{}", fixture("").display()))
+        .arg("-lgreet")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let root = dir.path().join("root");
+    for (host, at) in [
+        (
+            PathBuf::from("/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"),
+            "lib64/ld-linux-x86-64.so.2",
+        ),
+        (
+            PathBuf::from("/lib/x86_64-linux-gnu/libc.so.6"),
+            "lib/x86_64-linux-gnu/libc.so.6",
+        ),
+        (fixture("libgreet.so"), "opt/greet/libgreet.so"),
+    ] {
+        fs::create_dir_all(root.join(at).parent().unwrap()).unwrap();
+        fs::copy(host, root.join(at)).unwrap();
+    }
+    fs::create_dir_all(root.join("etc")).unwrap();
+    fs::write(root.join("etc/ld.so.conf"), "/opt/greet\n").unwrap();
+    let name = unique("ld-so-conf");
+    let tar = dir.path().join("image.tar");
+    build(
+        &prog,
+        &tar,
+        &name,
+        &[
+            "--with-libs",
+            "--root",
+            root.to_str().unwrap(),
+            "--format",
+            "oci",
+        ],
+    );
+    let config: Value = serde_json::from_str(&stdout_of(
+        Command::new("skopeo")
+            .args(["inspect", "--config"])
+            .arg(format!("oci-archive:{}", tar.display())),
+    ))
+    .unwrap();
+    assert_eq!(
+        config["config"]["Env"][1], "LD_LIBRARY_PATH=/opt/greet",
+        "{config}"
+    );
+    let (stdout, err, code) = load_and_run(&tar, &format!("{name}:latest"));
+    assert_eq!(
+        (stdout.as_str(), code),
+        ("hello from greeter\n", 0),
+        "{err}"
+    );
+}
