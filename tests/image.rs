@@ -825,3 +825,33 @@ fn ld_so_conf_directories_become_ld_library_path() {
         "{err}"
     );
 }
+
+/// `auto` adds nothing a Go program embeds: go-tls-embedded carries its roots
+/// (x509.SetFallbackRoots) and time/tzdata, and uses no os/user.
+#[test]
+fn auto_adds_nothing_a_go_program_embeds() {
+    let dir = tempdir();
+    let report = build(
+        &fixture("go-tls-embedded"),
+        &dir.path().join("e.tar"),
+        "e",
+        &[],
+    );
+    let files: Vec<(&str, &str)> = report["image"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["why"].as_str().unwrap()))
+        .collect();
+    let users = "user and group names (the image runs as nonroot, 65532)";
+    assert_eq!(
+        files,
+        [
+            ("/etc/group", users),
+            ("/etc/passwd", users),
+            ("/go-tls-embedded", "program"),
+            ("/home/nonroot", "home of nonroot"),
+            ("/tmp", "temporary files"),
+        ]
+    );
+}
