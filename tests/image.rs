@@ -593,6 +593,21 @@ fn bad_options_are_refused_with_exit_2() {
         2,
         "not-elf.txt",
     );
+    let other = tempdir();
+    let looped = other.path().join("d");
+    fs::create_dir(&looped).unwrap();
+    std::os::unix::fs::symlink(&looped, looped.join("self")).unwrap();
+    fails(
+        &[
+            prog_s,
+            "-o",
+            new_s,
+            "--add",
+            &format!("{}:/d", looped.display()),
+        ],
+        2,
+        "more than 64 directory levels (a symbolic link loop?)",
+    );
     // Nothing was written for any refusal, and no temporary file was left.
     let mut left: Vec<PathBuf> = fs::read_dir(d)
         .unwrap()

@@ -725,7 +725,7 @@ fn wanted(
 /// links, absolute ones are replaced by what they point at. Only the top entry carries `why`
 /// (a directory's `size` is then the bytes of its files), so the report lists a tree once.
 fn add_tree(tree: &mut Tree, src: &Path, dest: &str, why: &str) -> Result<(), ImageError> {
-    let total = add_tree_at(tree, src, dest, why)?;
+    let total = add_tree_at(tree, src, dest, why, 0)?;
     if let Some(top) = tree.get_mut(dest) {
         top.why = Some(why.to_string());
         if top.is_dir() {
@@ -735,7 +735,20 @@ fn add_tree(tree: &mut Tree, src: &Path, dest: &str, why: &str) -> Result<(), Im
     Ok(())
 }
 
-fn add_tree_at(tree: &mut Tree, src: &Path, dest: &str, why: &str) -> Result<u64, ImageError> {
+fn add_tree_at(
+    tree: &mut Tree,
+    src: &Path,
+    dest: &str,
+    why: &str,
+    depth: usize,
+) -> Result<u64, ImageError> {
+    // Absolute symlinks to directories are followed: a link to an ancestor would never end.
+    if depth > 64 {
+        return usage(format!(
+            "{}: more than 64 directory levels (a symbolic link loop?)",
+            src.display()
+        ));
+    }
     let meta = fs::symlink_metadata(src).map_err(io_err(src.display().to_string()))?;
     let ft = meta.file_type();
     let quiet = |mut e: LayerEntry| {
@@ -750,7 +763,7 @@ fn add_tree_at(tree: &mut Tree, src: &Path, dest: &str, why: &str) -> Result<u64
             return Ok(0);
         }
         let real = fs::canonicalize(src).map_err(io_err(src.display().to_string()))?;
-        return add_tree_at(tree, &real, dest, why);
+        return add_tree_at(tree, &real, dest, why, depth + 1);
     }
     let mode = meta.permissions().mode() & 0o7777;
     if ft.is_dir() {
@@ -764,7 +777,7 @@ fn add_tree_at(tree: &mut Tree, src: &Path, dest: &str, why: &str) -> Result<u64
         let mut total = 0;
         for n in names {
             let d = format!("{}/{}", dest.trim_end_matches('/'), n.to_string_lossy());
-            total += add_tree_at(tree, &src.join(&n), &d, why)?;
+            total += add_tree_at(tree, &src.join(&n), &d, why, depth + 1)?;
         }
         Ok(total)
     } else if ft.is_file() {
