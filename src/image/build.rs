@@ -523,6 +523,14 @@ fn add_libraries(
     let mut objects: Vec<(String, Vec<String>)> = vec![(path.to_string(), a.needed.clone())];
     let mut extra_dirs = Vec::new();
     let defaults = default_dirs(a);
+    // The program's RPATH/RUNPATH directories as the loader expands them at `path`.
+    let origin = &path[..path.rfind('/').unwrap_or(0).max(1)];
+    let run_paths: Vec<String> = a
+        .rpath
+        .iter()
+        .chain(&a.runpath)
+        .filter_map(|d| normalize_abs(&d.replace("${ORIGIN}", origin).replace("$ORIGIN", origin)))
+        .collect();
     for found in &res.found {
         let norm = normalize_abs(found).unwrap_or_else(|| found.clone());
         let name = norm.rsplit('/').next().unwrap_or(&norm).to_string();
@@ -532,16 +540,7 @@ fn add_libraries(
             .map_or_else(|| path.to_string(), |(o, _)| o.clone());
         place(tree, &norm, format!("DT_NEEDED of {by}"))?;
         let dir = norm[..norm.rfind('/').unwrap_or(0).max(1)].to_string();
-        let via_path = a
-            .rpath
-            .iter()
-            .chain(&a.runpath)
-            .any(|d| !d.contains("$ORIGIN") && *d == dir)
-            || a.rpath
-                .iter()
-                .chain(&a.runpath)
-                .any(|d| d.contains("ORIGIN"));
-        if !defaults.contains(&dir) && !via_path && !extra_dirs.contains(&dir) {
+        if !defaults.contains(&dir) && !run_paths.contains(&dir) && !extra_dirs.contains(&dir) {
             extra_dirs.push(dir);
         }
         if let Some(host) = resolve::resolve_in_root(&root, &norm)
