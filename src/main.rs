@@ -16,6 +16,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => cmd::inspect::run(args, style),
         Command::Verify(args) => cmd::verify::run(args, style),
         Command::Shrink(args) => cmd::shrink::run(args, style),
+        Command::Image(args) => cmd::image::run(args, style),
     };
     status.into()
 }

@@ -1,1 +1,1057 @@
-//! Writing images: the layer tar, its gzip blob, the config and manifests, and each on-disk form.
+//! `binslim image`: a single-layer `FROM scratch` image built without an engine.
+//!
+//! The phases: check the options ([`ImageOptions::validate`]), decide what goes into the layer
+//! (the program, its loader and libraries with `--with-libs`, the run-time files the analysis
+//! says it reads, `--add`), write the layer ([`super::layer`]), the config and manifest, and one
+//! of the on-disk forms ([`super::layout`]) to a temporary name beside the output, renamed into
+//! place only when complete.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+
+use serde::Serialize;
+
+use super::layer::{self, LayerEntry, Tree};
+use super::layout::{self, Blobs, Format};
+use super::needs::{self, RuntimeNeeds};
+use super::spec::{
+    self, Descriptor, History, ImageConfig, MEDIA_CONFIG, MEDIA_LAYER_GZIP, MEDIA_MANIFEST,
+    Manifest, RootFs, RunConfig,
+};
+use crate::elf::{self, Analysis, ElfFile, Linkage};
+use crate::input::Input;
+use crate::resolve;
+use crate::verify::{self, Finding, Origin, Verdict, VerifyOptions};
+
+/// Where the CA bundle is read from on the build machine and placed in the image.
+pub const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+/// Where time zones are read from on the build machine and placed in the image.
+pub const ZONEINFO: &str = "/usr/share/zoneinfo";
+/// Docker's default `PATH`.
+pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// The uid and gid of `nonroot`, as distroless and ko use them.
+pub const NONROOT: u32 = 65532;
+
+/// `--ca-certs` / `--tzdata`: whether to add a run-time file tree, and from where.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Provide {
+    /// Add it when the analysis says the program reads it.
+    #[default]
+    Auto,
+    /// Always add it, from the build machine's standard place.
+    Yes,
+    /// Never add it.
+    No,
+    /// Always add it, from this host path.
+    From(PathBuf),
+}
+
+impl Provide {
+    /// Parses `auto`, `yes`, `no` or a path.
+    pub fn parse(s: &str) -> Provide {
+        match s {
+            "auto" => Provide::Auto,
+            "yes" => Provide::Yes,
+            "no" => Provide::No,
+            p => Provide::From(PathBuf::from(p)),
+        }
+    }
+}
+
+/// What `binslim image` builds.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ImageOptions {
+    /// The program, as the user named it (its file name gives the default tag and path).
+    pub program: PathBuf,
+    /// The file whose bytes go into the image (a shrunk copy), when not `program` itself.
+    pub program_bytes: Option<PathBuf>,
+    /// Where to write the image.
+    pub output: PathBuf,
+    /// The on-disk form.
+    pub format: Format,
+    /// `NAME[:TAG]`.
+    pub tag: Option<String>,
+    /// The program's path inside the image.
+    pub path: Option<String>,
+    /// Entrypoint arguments after the program.
+    pub args: Vec<String>,
+    /// `K=V` environment entries.
+    pub env: Vec<String>,
+    /// `root`, `nonroot`, `UID` or `UID:GID`.
+    pub user: Option<String>,
+    /// `SRC:DEST` files or directories to add.
+    pub add: Vec<String>,
+    /// Replace an existing output.
+    pub force: bool,
+    /// The CA bundle.
+    pub ca_certs: Provide,
+    /// Time zones.
+    pub tzdata: Provide,
+    /// Bundle the loader and the shared libraries of a dynamic program.
+    pub with_libs: bool,
+    /// Where libraries are resolved (default `/`).
+    pub root: Option<PathBuf>,
+    /// The mtime of every entry and the config's `created` (`SOURCE_DATE_EPOCH`, else 0).
+    pub mtime: u64,
+}
+
+impl ImageOptions {
+    /// Options for `program` written to `output`, every other field at its default.
+    pub fn new(program: PathBuf, output: PathBuf) -> Self {
+        ImageOptions {
+            program,
+            program_bytes: None,
+            output,
+            format: Format::Docker,
+            tag: None,
+            path: None,
+            args: Vec::new(),
+            env: Vec::new(),
+            user: None,
+            add: Vec::new(),
+            force: false,
+            ca_certs: Provide::Auto,
+            tzdata: Provide::Auto,
+            with_libs: false,
+            root: None,
+            mtime: 0,
+        }
+    }
+}
+
+/// Why an image was not built.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    /// The command line or an input is wrong (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// The program would not start in the image (exit 1); verify's findings say why.
+    #[error("{program} would not start in the image: {}", findings.first().map_or("", |f| f.message.as_str()))]
+    Refused {
+        /// The program as named.
+        program: String,
+        /// What verify found.
+        findings: Vec<Finding>,
+    },
+    /// Reading an input or writing the output failed (exit 2).
+    #[error("{context}: {source}")]
+    Io {
+        /// What binslim was doing.
+        context: String,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> ImageError {
+    let context = context.into();
+    move |source| ImageError::Io { context, source }
+}
+
+fn usage<T>(msg: impl Into<String>) -> Result<T, ImageError> {
+    Err(ImageError::Usage(msg.into()))
+}
+
+/// A layer as the report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerReport {
+    /// `sha256:` of the gzip blob.
+    pub digest: String,
+    /// Bytes of the gzip blob written.
+    pub size: u64,
+    /// `sha256:` of the uncompressed tar.
+    pub diff_id: String,
+    /// Bytes of the uncompressed tar.
+    pub uncompressed_size: u64,
+}
+
+/// One file of the image and why it is there.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    /// Its path in the image.
+    pub path: String,
+    /// Bytes (for a directory added as a whole: the bytes of its files; 0 for links).
+    pub size: u64,
+    /// Permission bits in octal, e.g. `0755`.
+    pub mode: String,
+    /// Why it was added.
+    pub why: String,
+}
+
+/// What was built.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageReport {
+    /// `name:tag`.
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// The manifest digest.
+    pub digest: String,
+    /// `docker`, `oci` or `oci-dir`.
+    pub format: &'static str,
+    /// `linux/amd64`, `linux/arm64/v8`, ...
+    pub platform: String,
+    /// `sha256:` of the config blob.
+    pub config_digest: String,
+    /// The layers, bottom first (one).
+    pub layers: Vec<LayerReport>,
+    /// Every file, link and explicitly added directory, in tar order.
+    pub files: Vec<FileReport>,
+}
+
+/// Options after validation.
+struct Checked {
+    name: String,
+    path: String,
+    user: String,
+    env: Vec<String>,
+    adds: Vec<(PathBuf, String)>,
+}
+
+impl ImageOptions {
+    /// Checks every option before any file is read or written.
+    fn validate(&self) -> Result<Checked, ImageError> {
+        let file_name = self
+            .program
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let name = match &self.tag {
+            Some(t) => t.clone(),
+            None => file_name.to_lowercase(),
+        };
+        let name = check_reference(&name, self.tag.is_none())?;
+        let path = match &self.path {
+            Some(p) => normalize_abs(p).ok_or_else(|| {
+                ImageError::Usage(format!(
+                    "--path '{p}': give an absolute path such as /server"
+                ))
+            })?,
+            None => format!("/{file_name}"),
+        };
+        let (user, _ids) = parse_user(self.user.as_deref().unwrap_or("nonroot"))?;
+        let mut env = vec![DEFAULT_PATH.to_string()];
+        for kv in &self.env {
+            let Some((k, _)) = kv.split_once('=').filter(|(k, _)| !k.is_empty()) else {
+                return usage(format!("--env '{kv}': use KEY=VALUE"));
+            };
+            env.retain(|e| e.split_once('=').map(|(ek, _)| ek) != Some(k));
+            env.push(kv.clone());
+        }
+        let mut adds = Vec::new();
+        for a in &self.add {
+            let Some((src, dest)) = a.rsplit_once(':') else {
+                return usage(format!(
+                    "--add '{a}': use SRC:DEST, e.g. ./static:/srv/static"
+                ));
+            };
+            let Some(dest) = normalize_abs(dest).filter(|d| d != "/") else {
+                return usage(format!(
+                    "--add '{a}': DEST must be an absolute path other than /"
+                ));
+            };
+            if fs::symlink_metadata(src).is_err() {
+                return usage(format!("--add '{a}': {src} does not exist"));
+            }
+            adds.push((PathBuf::from(src), dest));
+        }
+        let out = &self.output;
+        if let Ok(meta) = fs::symlink_metadata(out) {
+            if !self.force {
+                return usage(format!(
+                    "{} already exists: pass --force to replace it",
+                    out.display()
+                ));
+            }
+            if meta.is_dir() != (self.format == Format::OciDir) {
+                return usage(format!(
+                    "{} is a {}: --format {} writes a {}",
+                    out.display(),
+                    if meta.is_dir() { "directory" } else { "file" },
+                    self.format.as_str(),
+                    if self.format == Format::OciDir {
+                        "directory"
+                    } else {
+                        "file"
+                    },
+                ));
+            }
+        }
+        if self.root.is_some() && !self.with_libs {
+            return usage("--root is where --with-libs resolves libraries: pass --with-libs too");
+        }
+        Ok(Checked {
+            name,
+            path,
+            user,
+            env,
+            adds,
+        })
+    }
+}
+
+/// `NAME[:TAG]` → `name:tag`, checked the way Docker checks references.
+fn check_reference(s: &str, from_file_name: bool) -> Result<String, ImageError> {
+    let (name, tag) = match s.rsplit_once(':') {
+        Some((n, t)) if !t.contains('/') => (n, t),
+        _ => (s, "latest"),
+    };
+    let name_ok = !name.is_empty()
+        && name.split('/').enumerate().all(|(i, part)| {
+            !part.is_empty()
+                && part.chars().all(|c| {
+                    c.is_ascii_lowercase()
+                        || c.is_ascii_digit()
+                        || matches!(c, '.' | '_' | '-')
+                        || (i == 0 && c == ':')
+                })
+        });
+    let tag_ok = !tag.is_empty()
+        && tag.len() <= 128
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if name_ok && tag_ok {
+        Ok(format!("{name}:{tag}"))
+    } else if from_file_name {
+        usage(format!(
+            "the file name '{s}' is not a valid image name: pass --tag NAME[:TAG] (lowercase \
+             letters, digits, '.', '_', '-', '/')"
+        ))
+    } else {
+        usage(format!(
+            "--tag '{s}': use NAME[:TAG] with a lowercase name (letters, digits, '.', '_', '-', \
+             '/') and a tag of letters, digits, '.', '_', '-'"
+        ))
+    }
+}
+
+/// `root`, `nonroot`, `UID` or `UID:GID` → the config's `User` and the numeric ids.
+fn parse_user(s: &str) -> Result<(String, (u32, u32)), ImageError> {
+    match s {
+        "root" => return Ok(("0:0".into(), (0, 0))),
+        "nonroot" => return Ok((format!("{NONROOT}:{NONROOT}"), (NONROOT, NONROOT))),
+        _ => {}
+    }
+    let num = |p: &str| {
+        p.parse::<u32>()
+            .ok()
+            .filter(|_| p.chars().all(|c| c.is_ascii_digit()))
+    };
+    let ids = match s.split_once(':') {
+        Some((u, g)) => num(u).zip(num(g)),
+        None => num(s).map(|u| (u, 0)),
+    };
+    match ids {
+        Some(ids) => Ok((s.to_string(), ids)),
+        None => usage(format!(
+            "--user '{s}': use root, nonroot (65532), UID or UID:GID"
+        )),
+    }
+}
+
+/// An absolute path with `.`, `..` and repeated slashes resolved lexically; `None` when `p`
+/// is relative.
+fn normalize_abs(p: &str) -> Option<String> {
+    if !p.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for c in Path::new(p).components() {
+        match c {
+            Component::Normal(s) => parts.push(s.to_string_lossy().into_owned()),
+            Component::ParentDir => {
+                parts.pop();
+            }
+            _ => {}
+        }
+    }
+    Some(format!("/{}", parts.join("/")))
+}
+
+/// The program, analyzed.
+struct Program {
+    source: PathBuf,
+    display: String,
+    analysis: Analysis,
+    needs: RuntimeNeeds,
+    size: u64,
+}
+
+/// Analyzes the program as the user named it (a shrunk or packed copy links the same way and
+/// needs the same files, but a packed one hides its function names), and sizes the file that
+/// goes into the image.
+fn analyze_program(opts: &ImageOptions) -> Result<Program, ImageError> {
+    let display = opts.program.display().to_string();
+    let input =
+        Input::open(&opts.program).map_err(|e| ImageError::Usage(format!("{display}: {e}")))?;
+    let parsed =
+        ElfFile::parse(input.bytes()).map_err(|e| ImageError::Usage(format!("{display}: {e}")))?;
+    let analysis = elf::analyze_with(&parsed, elf::Detail::Summary);
+    let needs = needs::runtime_needs(&parsed, &analysis, input.bytes());
+    let (source, size) = match &opts.program_bytes {
+        Some(p) => (
+            p.clone(),
+            fs::metadata(p)
+                .map_err(io_err(p.display().to_string()))?
+                .len(),
+        ),
+        None => (opts.program.clone(), input.bytes().len() as u64),
+    };
+    Ok(Program {
+        size,
+        source,
+        display,
+        analysis,
+        needs,
+    })
+}
+
+/// The gate: the program must start in the image. Without `--with-libs` that is verify's
+/// verdict for FROM scratch; with it, a dynamic program is fine as long as the rest passes.
+fn gate(opts: &ImageOptions, prog: &Program) -> Result<(), ImageError> {
+    let report = verify::verify_path(
+        &opts.program,
+        &prog.display,
+        &VerifyOptions::default(),
+        Origin::Named,
+    );
+    if report.verdict == Verdict::Error {
+        return usage(format!(
+            "{}: {}",
+            prog.display,
+            report.problems.first().map_or("", |f| f.message.as_str())
+        ));
+    }
+    let findings: Vec<Finding> = report
+        .problems
+        .into_iter()
+        // The image gives the program mode 0755 whatever its mode on disk.
+        .filter(|f| f.code != "not-executable")
+        .filter(|f| !(opts.with_libs && f.code == "dynamic"))
+        .map(|mut f| {
+            if f.code == "dynamic" {
+                f.hint = Some(format!(
+                    "{}; or build the image with --with-libs to bundle the loader and its \
+                     libraries",
+                    f.hint.unwrap_or_default()
+                ));
+            }
+            f
+        })
+        .collect();
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(ImageError::Refused {
+            program: prog.display.clone(),
+            findings,
+        })
+    }
+}
+
+/// Adds the loader and every library of a dynamic program, resolved in `--root` as the loader
+/// would, at the paths the loader will open. Returns directories to add to `LD_LIBRARY_PATH`
+/// (libraries found through the root's ld.so.conf, which the image's loader never reads).
+fn add_libraries(
+    tree: &mut Tree,
+    opts: &ImageOptions,
+    prog: &Program,
+    path: &str,
+) -> Result<Vec<String>, ImageError> {
+    let a = &prog.analysis;
+    if a.linkage != Linkage::Dynamic {
+        return Ok(Vec::new());
+    }
+    let root = opts.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+    let res = resolve::resolve(&root, a, path);
+    let mut findings = Vec::new();
+    if let Some(i) = &res.missing_interpreter {
+        findings.push(Finding {
+            code: "missing-interpreter",
+            message: format!("needs the loader {i}, which is not in {}", root.display()),
+            hint: Some("install it there, or pass --root DIR holding it".into()),
+        });
+    }
+    for (lib, by) in &res.missing_libraries {
+        findings.push(Finding {
+            code: "missing-library",
+            message: format!(
+                "needs {lib} (for {by}), which is not found in {}",
+                root.display()
+            ),
+            hint: Some("install it there, or pass --root DIR holding it".into()),
+        });
+    }
+    if !findings.is_empty() {
+        return Err(ImageError::Refused {
+            program: prog.display.clone(),
+            findings,
+        });
+    }
+    // The host file behind each image path; a file placed twice becomes a symlink to the first.
+    let mut placed: HashMap<PathBuf, String> = HashMap::new();
+    let mut place = |tree: &mut Tree, image_path: &str, why: String| -> Result<(), ImageError> {
+        let image_path = normalize_abs(image_path).unwrap_or_else(|| image_path.to_string());
+        let host = resolve::resolve_in_root(&root, &image_path).ok_or_else(|| {
+            ImageError::Usage(format!("{image_path} vanished from {}", root.display()))
+        })?;
+        let real = fs::canonicalize(&host).map_err(io_err(host.display().to_string()))?;
+        let entry = match placed.get(&real) {
+            Some(first) if *first != image_path => {
+                LayerEntry::symlink(first.clone(), format!("{why} (link to {first})"))
+            }
+            _ => {
+                let size = fs::metadata(&real)
+                    .map_err(io_err(real.display().to_string()))?
+                    .len();
+                placed.insert(real.clone(), image_path.clone());
+                LayerEntry::file(real, size, 0o755, why)
+            }
+        };
+        tree.insert(&image_path, entry).map_err(ImageError::Usage)
+    };
+    if let Some(interp) = &a.interpreter {
+        place(tree, interp, format!("loader of {path}"))?;
+    }
+    // Who asked for each library: the first object (program, then libraries in the order
+    // found) whose DT_NEEDED names it.
+    let mut objects: Vec<(String, Vec<String>)> = vec![(path.to_string(), a.needed.clone())];
+    let mut extra_dirs = Vec::new();
+    let defaults = default_dirs(a);
+    // The program's RPATH/RUNPATH directories as the loader expands them at `path`.
+    let origin = &path[..path.rfind('/').unwrap_or(0).max(1)];
+    let run_paths: Vec<String> = a
+        .rpath
+        .iter()
+        .chain(&a.runpath)
+        .filter_map(|d| normalize_abs(&d.replace("${ORIGIN}", origin).replace("$ORIGIN", origin)))
+        .collect();
+    for found in &res.found {
+        let norm = normalize_abs(found).unwrap_or_else(|| found.clone());
+        let name = norm.rsplit('/').next().unwrap_or(&norm).to_string();
+        let by = objects
+            .iter()
+            .find(|(_, needed)| needed.iter().any(|n| *n == name || *n == *found))
+            .map_or_else(|| path.to_string(), |(o, _)| o.clone());
+        place(tree, &norm, format!("DT_NEEDED of {by}"))?;
+        let dir = norm[..norm.rfind('/').unwrap_or(0).max(1)].to_string();
+        if !defaults.contains(&dir) && !run_paths.contains(&dir) && !extra_dirs.contains(&dir) {
+            extra_dirs.push(dir);
+        }
+        if let Some(host) = resolve::resolve_in_root(&root, &norm)
+            && let Ok(input) = Input::open(&host)
+            && let Ok(parsed) = ElfFile::parse(input.bytes())
+        {
+            objects.push((
+                norm.clone(),
+                elf::analyze_with(&parsed, elf::Detail::Summary).needed,
+            ));
+        }
+    }
+    let musl = a
+        .interpreter
+        .as_deref()
+        .is_some_and(|i| i.contains("ld-musl"));
+    if musl {
+        let conf = format!("/etc/ld-musl-{}.path", a.machine);
+        if let Some(host) = resolve::resolve_in_root(&root, &conf) {
+            let size = fs::metadata(&host).map_err(io_err(conf.clone()))?.len();
+            tree.insert(
+                &conf,
+                LayerEntry::file(host, size, 0o644, "library path of the musl loader"),
+            )
+            .map_err(ImageError::Usage)?;
+        }
+        extra_dirs.clear();
+    }
+    Ok(extra_dirs)
+}
+
+/// The directories glibc's loader searches without a cache or `LD_LIBRARY_PATH`.
+fn default_dirs(a: &Analysis) -> Vec<String> {
+    let triplet = match a.machine.as_str() {
+        "x86_64" => "x86_64-linux-gnu",
+        "aarch64" => "aarch64-linux-gnu",
+        "i386" => "i386-linux-gnu",
+        "arm" => "arm-linux-gnueabihf",
+        "riscv64" => "riscv64-linux-gnu",
+        "ppc64le" => "powerpc64le-linux-gnu",
+        "s390x" => "s390x-linux-gnu",
+        _ => "",
+    };
+    vec![
+        format!("/lib/{triplet}"),
+        format!("/usr/lib/{triplet}"),
+        "/lib64".into(),
+        "/usr/lib64".into(),
+        "/lib".into(),
+        "/usr/lib".into(),
+    ]
+}
+
+/// The run-time files: passwd and group, /tmp, and what the analysis (or the flags) ask for.
+fn add_runtime_files(
+    tree: &mut Tree,
+    opts: &ImageOptions,
+    prog: &Program,
+) -> Result<(), ImageError> {
+    // Always: the image runs as nonroot by default, and getpwuid / user.Current / whoami need
+    // an entry for the running uid; a few hundred bytes.
+    let why_users = if prog.needs.users {
+        "looks up users and groups (os/user)"
+    } else {
+        "user and group names (the image runs as nonroot, 65532)"
+    };
+    tree.insert(
+        "/etc/passwd",
+        LayerEntry::bytes(
+            b"root:x:0:0:root:/root:/sbin/nologin\n\
+              nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n\
+              nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"
+                .to_vec(),
+            0o644,
+            why_users,
+        ),
+    )
+    .map_err(ImageError::Usage)?;
+    tree.insert(
+        "/etc/group",
+        LayerEntry::bytes(
+            b"root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n".to_vec(),
+            0o644,
+            why_users,
+        ),
+    )
+    .map_err(ImageError::Usage)?;
+    let mut home = LayerEntry::dir(0o700, Some("home of nonroot".into()));
+    home.uid = NONROOT;
+    home.gid = NONROOT;
+    tree.insert("/home/nonroot", home)
+        .map_err(ImageError::Usage)?;
+    // Always: os.CreateTemp, mkstemp and tmpfile() write to /tmp; an empty directory is free.
+    tree.insert(
+        "/tmp",
+        LayerEntry::dir(0o1777, Some("temporary files".into())),
+    )
+    .map_err(ImageError::Usage)?;
+    if prog.needs.go_resolver {
+        tree.insert(
+            "/etc/nsswitch.conf",
+            LayerEntry::bytes(
+                b"hosts: files dns\n".to_vec(),
+                0o644,
+                "Go's resolver reads the lookup order (uses net)",
+            ),
+        )
+        .map_err(ImageError::Usage)?;
+    }
+    if let Some(src) = wanted(
+        &opts.ca_certs,
+        prog.needs.certs,
+        CA_BUNDLE,
+        "--ca-certs",
+        "ca-certificates",
+    )? {
+        let meta = fs::metadata(&src).map_err(io_err(src.display().to_string()))?;
+        if !meta.is_file() {
+            return usage(format!("--ca-certs {}: not a file", src.display()));
+        }
+        let why = if prog.needs.certs {
+            "loads system root certificates"
+        } else {
+            "--ca-certs"
+        };
+        tree.insert(CA_BUNDLE, LayerEntry::file(src, meta.len(), 0o644, why))
+            .map_err(ImageError::Usage)?;
+    }
+    if let Some(src) = wanted(
+        &opts.tzdata,
+        prog.needs.zoneinfo,
+        ZONEINFO,
+        "--tzdata",
+        "tzdata",
+    )? {
+        if !src.is_dir() {
+            return usage(format!("--tzdata {}: not a directory", src.display()));
+        }
+        let why = if prog.needs.zoneinfo {
+            "loads time zones"
+        } else {
+            "--tzdata"
+        };
+        add_tree(tree, &src, ZONEINFO, why)?;
+    }
+    Ok(())
+}
+
+/// The host source of a run-time file tree, or `None` when it is not to be added.
+fn wanted(
+    p: &Provide,
+    needed: bool,
+    default: &str,
+    flag: &str,
+    package: &str,
+) -> Result<Option<PathBuf>, ImageError> {
+    let src = match p {
+        Provide::No => return Ok(None),
+        Provide::Auto if !needed => return Ok(None),
+        Provide::From(path) => path.clone(),
+        Provide::Auto | Provide::Yes => PathBuf::from(default),
+    };
+    if fs::metadata(&src).is_err() {
+        let why = if matches!(p, Provide::Auto) {
+            "the program reads it, but "
+        } else {
+            ""
+        };
+        return usage(format!(
+            "{flag}: {why}{} does not exist on this machine: install {package}, pass {flag} \
+             {}, or {flag} no",
+            src.display(),
+            if flag == "--ca-certs" { "FILE" } else { "DIR" }
+        ));
+    }
+    Ok(Some(src))
+}
+
+/// Adds a host file or directory tree at `dest`: files keep their permission bits plus
+/// read for everyone, directories get read and search for everyone; relative symlinks stay
+/// links, absolute ones are replaced by what they point at. Only the top entry carries `why`
+/// (a directory's `size` is then the bytes of its files), so the report lists a tree once.
+fn add_tree(tree: &mut Tree, src: &Path, dest: &str, why: &str) -> Result<(), ImageError> {
+    let total = add_tree_at(tree, src, dest, why, 0)?;
+    if let Some(top) = tree.get_mut(dest) {
+        top.why = Some(why.to_string());
+        if top.is_dir() {
+            top.size = total;
+        }
+    }
+    Ok(())
+}
+
+fn add_tree_at(
+    tree: &mut Tree,
+    src: &Path,
+    dest: &str,
+    why: &str,
+    depth: usize,
+) -> Result<u64, ImageError> {
+    // Absolute symlinks to directories are followed: a link to an ancestor would never end.
+    if depth > 64 {
+        return usage(format!(
+            "{}: more than 64 directory levels (a symbolic link loop?)",
+            src.display()
+        ));
+    }
+    let meta = fs::symlink_metadata(src).map_err(io_err(src.display().to_string()))?;
+    let ft = meta.file_type();
+    let quiet = |mut e: LayerEntry| {
+        e.why = None;
+        e
+    };
+    if ft.is_symlink() {
+        let target = fs::read_link(src).map_err(io_err(src.display().to_string()))?;
+        if target.is_relative() {
+            let link = LayerEntry::symlink(target.to_string_lossy().into_owned(), why);
+            tree.insert(dest, quiet(link)).map_err(ImageError::Usage)?;
+            return Ok(0);
+        }
+        let real = fs::canonicalize(src).map_err(io_err(src.display().to_string()))?;
+        return add_tree_at(tree, &real, dest, why, depth + 1);
+    }
+    let mode = meta.permissions().mode() & 0o7777;
+    if ft.is_dir() {
+        tree.insert(dest, LayerEntry::dir(mode | 0o555, None))
+            .map_err(ImageError::Usage)?;
+        let mut names: Vec<_> = fs::read_dir(src)
+            .map_err(io_err(src.display().to_string()))?
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .collect();
+        names.sort();
+        let mut total = 0;
+        for n in names {
+            let d = format!("{}/{}", dest.trim_end_matches('/'), n.to_string_lossy());
+            total += add_tree_at(tree, &src.join(&n), &d, why, depth + 1)?;
+        }
+        Ok(total)
+    } else if ft.is_file() {
+        let file = LayerEntry::file(src.to_path_buf(), meta.len(), mode | 0o444, why);
+        tree.insert(dest, quiet(file)).map_err(ImageError::Usage)?;
+        Ok(meta.len())
+    } else {
+        usage(format!(
+            "{}: not a regular file, directory or symlink",
+            src.display()
+        ))
+    }
+}
+
+/// `1970-01-01T00:00:00Z` for `secs` after the epoch.
+fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Builds the image and writes it to `opts.output`. Nothing is written when it fails.
+pub fn build(opts: &ImageOptions) -> Result<ImageReport, ImageError> {
+    let checked = opts.validate()?;
+    let prog = analyze_program(opts)?;
+    let a = &prog.analysis;
+    let (arch, variant) = spec::oci_arch(&a.machine).ok_or_else(|| {
+        ImageError::Usage(format!(
+            "{}: built for {}, which no container platform names",
+            prog.display, a.machine
+        ))
+    })?;
+    gate(opts, &prog)?;
+
+    // Phase: the files.
+    let mut tree = Tree::new();
+    let path = checked.path.clone();
+    tree.insert(
+        &path,
+        LayerEntry::file(prog.source.clone(), prog.size, 0o755, "program"),
+    )
+    .map_err(ImageError::Usage)?;
+    let mut env = checked.env.clone();
+    if opts.with_libs {
+        let dirs = add_libraries(&mut tree, opts, &prog, &path)?;
+        if !dirs.is_empty() && !env.iter().any(|e| e.starts_with("LD_LIBRARY_PATH=")) {
+            env.push(format!("LD_LIBRARY_PATH={}", dirs.join(":")));
+        }
+    }
+    add_runtime_files(&mut tree, opts, &prog)?;
+    for (src, dest) in &checked.adds {
+        if *dest == path {
+            return usage(format!(
+                "--add {}:{dest}: {dest} is the program",
+                src.display()
+            ));
+        }
+        add_tree(&mut tree, src, dest, "--add")?;
+    }
+
+    // Phase: the blobs.
+    let written = layer::write_layer(&tree, opts.mtime).map_err(io_err("writing the layer"))?;
+    let mut entrypoint = vec![path.clone()];
+    entrypoint.extend(opts.args.iter().cloned());
+    let config = ImageConfig {
+        architecture: arch.into(),
+        os: "linux".into(),
+        variant: variant.map(String::from),
+        config: RunConfig {
+            user: Some(checked.user.clone()),
+            env: Some(env),
+            entrypoint: Some(entrypoint),
+            working_dir: Some("/".into()),
+            ..RunConfig::default()
+        },
+        ..ImageConfig::default()
+    };
+    let layer_report = LayerReport {
+        digest: written.digest.clone(),
+        size: written.blob.len() as u64,
+        diff_id: written.diff_id.clone(),
+        uncompressed_size: written.uncompressed_size,
+    };
+    let blobs = assemble(
+        config,
+        written,
+        opts.mtime,
+        &prog.display,
+        checked.name.clone(),
+    );
+    let [config_digest, digest, _] = blobs.digests.clone();
+
+    // Phase: the output.
+    write_output(opts, &blobs)?;
+
+    let files = tree
+        .iter()
+        .filter_map(|(p, e)| {
+            e.why.as_ref().map(|why| FileReport {
+                path: p,
+                size: e.size,
+                mode: format!("{:04o}", e.mode),
+                why: why.clone(),
+            })
+        })
+        .collect();
+    Ok(ImageReport {
+        reference: checked.name,
+        digest,
+        format: opts.format.as_str(),
+        platform: match variant {
+            Some(v) => format!("linux/{arch}/{v}"),
+            None => format!("linux/{arch}"),
+        },
+        config_digest,
+        layers: vec![layer_report],
+        files,
+    })
+}
+
+/// Completes the config (creation time, history, the layer's diff_id), and makes the config
+/// and manifest blobs around the written layer.
+fn assemble(
+    mut config: ImageConfig,
+    layer: layer::WrittenLayer,
+    mtime: u64,
+    program: &str,
+    reference: String,
+) -> Blobs {
+    let created = rfc3339(mtime);
+    config.created = Some(created.clone());
+    config.rootfs = RootFs {
+        diff_ids: vec![layer.diff_id.clone()],
+        ..RootFs::default()
+    };
+    config.history = vec![History {
+        created: Some(created),
+        created_by: Some(format!("binslim image {program}")),
+        comment: Some("binslim".into()),
+        empty_layer: false,
+    }];
+    let config_bytes = serde_json::to_vec(&config).expect("config serializes");
+    let config_digest = spec::digest_of(&config_bytes);
+    let descriptor = |media_type: &str, digest: &str, size: usize| Descriptor {
+        media_type: media_type.into(),
+        digest: digest.into(),
+        size: size as u64,
+        platform: None,
+        annotations: BTreeMap::new(),
+    };
+    let manifest = Manifest {
+        schema_version: 2,
+        media_type: Some(MEDIA_MANIFEST.into()),
+        config: descriptor(MEDIA_CONFIG, &config_digest, config_bytes.len()),
+        layers: vec![descriptor(
+            MEDIA_LAYER_GZIP,
+            &layer.digest,
+            layer.blob.len(),
+        )],
+    };
+    let manifest_bytes = serde_json::to_vec(&manifest).expect("manifest serializes");
+    Blobs {
+        digests: [
+            config_digest,
+            spec::digest_of(&manifest_bytes),
+            layer.digest,
+        ],
+        config: config_bytes,
+        manifest: manifest_bytes,
+        layer: layer.blob,
+        reference,
+    }
+}
+
+/// Writes the chosen form to a temporary name beside the output and renames it into place.
+fn write_output(opts: &ImageOptions, blobs: &Blobs) -> Result<(), ImageError> {
+    let out = &opts.output;
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    crate::tempfiles::clean_stale(&dir);
+    let ctx = || format!("writing {}", out.display());
+    let prefix = crate::tempfiles::prefix();
+    if opts.format == Format::OciDir {
+        let tmp = tempfile::Builder::new()
+            .prefix(&prefix)
+            .tempdir_in(&dir)
+            .map_err(io_err(ctx()))?;
+        layout::write_dir(tmp.path(), blobs).map_err(io_err(ctx()))?;
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755))
+            .map_err(io_err(ctx()))?;
+        let tmp_path = tmp.keep();
+        let result = (|| {
+            if out.exists() {
+                // rename() cannot replace a non-empty directory: move the old one aside first.
+                let old = tempfile::Builder::new()
+                    .prefix(&prefix)
+                    .tempdir_in(&dir)?
+                    .keep();
+                fs::rename(out, old.join("old"))?;
+                fs::rename(&tmp_path, out)?;
+                fs::remove_dir_all(&old)
+            } else {
+                fs::rename(&tmp_path, out)
+            }
+        })();
+        if let Err(e) = result {
+            let _ = fs::remove_dir_all(&tmp_path);
+            return Err(io_err(ctx())(e));
+        }
+        return Ok(());
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .tempfile_in(&dir)
+        .map_err(io_err(ctx()))?;
+    let w = BufWriter::with_capacity(1 << 20, tmp.as_file());
+    let mut w = layout::write_archive(w, blobs, opts.format, opts.mtime).map_err(io_err(ctx()))?;
+    w.flush().map_err(io_err(ctx()))?;
+    drop(w);
+    tmp.as_file()
+        .set_permissions(fs::Permissions::from_mode(0o644))
+        .map_err(io_err(ctx()))?;
+    tmp.persist(out).map_err(|e| io_err(ctx())(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_and_references() {
+        assert_eq!(parse_user("nonroot").unwrap().0, "65532:65532");
+        assert_eq!(parse_user("root").unwrap().1, (0, 0));
+        assert_eq!(parse_user("1000:1001").unwrap().1, (1000, 1001));
+        assert_eq!(parse_user("1000").unwrap().0, "1000");
+        assert!(parse_user("bob").is_err());
+        assert!(parse_user("1:x").is_err());
+        assert!(parse_user("+1").is_err());
+        assert_eq!(check_reference("server", true).unwrap(), "server:latest");
+        assert_eq!(
+            check_reference("me/app:v1.2", false).unwrap(),
+            "me/app:v1.2"
+        );
+        assert_eq!(
+            check_reference("localhost:5000/app", false).unwrap(),
+            "localhost:5000/app:latest"
+        );
+        assert!(check_reference("App", false).is_err());
+        assert!(check_reference("app:", false).is_err());
+    }
+
+    #[test]
+    fn paths_and_times() {
+        assert_eq!(normalize_abs("/app/../lib//x").unwrap(), "/lib/x");
+        assert_eq!(normalize_abs("rel"), None);
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}

@@ -6,5 +6,8 @@
 //! OCI layout directory), which [`build`] writes and [`read`] reads.
 
 pub mod build;
+pub mod layer;
+pub mod layout;
+pub mod needs;
 pub mod read;
 pub mod spec;

@@ -1,0 +1,160 @@
+//! The on-disk forms of a built image: docker-archive (hybrid) tar, oci-archive tar and OCI
+//! layout directory. All three hold the same OCI layout (`oci-layout`, `index.json`,
+//! `blobs/sha256/<hex>`); the docker form adds the `manifest.json` that `docker load` reads,
+//! pointing at the same blobs, as `docker save` writes it since Docker 25.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
+
+use tar::{EntryType, Header};
+
+use super::spec::{
+    ANNOTATION_REF_NAME, Descriptor, DockerManifestEntry, Index, MEDIA_INDEX, MEDIA_MANIFEST,
+    OCI_LAYOUT,
+};
+
+/// Which on-disk form to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One tar for `docker load`, `podman load` and `skopeo docker-archive:` (an OCI layout plus
+    /// `manifest.json`).
+    Docker,
+    /// An oci-archive tar (`skopeo oci-archive:`, `podman load`).
+    Oci,
+    /// An OCI layout directory (`skopeo oci:DIR:REF`, `umoci`).
+    OciDir,
+}
+
+impl Format {
+    /// The name used in `--format` and the JSON report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Docker => "docker",
+            Format::Oci => "oci",
+            Format::OciDir => "oci-dir",
+        }
+    }
+}
+
+/// The blobs and names of one single-layer image, ready to be written.
+#[derive(Debug, Clone)]
+pub struct Blobs {
+    /// The config JSON.
+    pub config: Vec<u8>,
+    /// The manifest JSON.
+    pub manifest: Vec<u8>,
+    /// The gzip layer.
+    pub layer: Vec<u8>,
+    /// `sha256:` of each, in the order config, manifest, layer.
+    pub digests: [String; 3],
+    /// The reference, `name:tag`.
+    pub reference: String,
+}
+
+/// The files of the layout in tar order (sorted by path), with their bytes.
+fn files(b: &Blobs, format: Format) -> Vec<(String, Vec<u8>)> {
+    let blob_path = |d: &str| format!("blobs/sha256/{}", d.trim_start_matches("sha256:"));
+    let mut annotations = BTreeMap::new();
+    annotations.insert(ANNOTATION_REF_NAME.to_string(), b.reference.clone());
+    if format == Format::Docker {
+        annotations.insert(
+            "io.containerd.image.name".to_string(),
+            docker_full_name(&b.reference),
+        );
+    }
+    let index = Index {
+        schema_version: 2,
+        media_type: Some(MEDIA_INDEX.into()),
+        manifests: vec![Descriptor {
+            media_type: MEDIA_MANIFEST.into(),
+            digest: b.digests[1].clone(),
+            size: b.manifest.len() as u64,
+            platform: None,
+            annotations,
+        }],
+    };
+    let mut out: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    out.insert(blob_path(&b.digests[0]), b.config.clone());
+    out.insert(blob_path(&b.digests[1]), b.manifest.clone());
+    out.insert(blob_path(&b.digests[2]), b.layer.clone());
+    out.insert(
+        "index.json".into(),
+        serde_json::to_vec(&index).expect("index serializes"),
+    );
+    out.insert("oci-layout".into(), OCI_LAYOUT.as_bytes().to_vec());
+    if format == Format::Docker {
+        let entry = DockerManifestEntry {
+            config: blob_path(&b.digests[0]),
+            repo_tags: Some(vec![b.reference.clone()]),
+            layers: vec![blob_path(&b.digests[2])],
+        };
+        out.insert(
+            "manifest.json".into(),
+            serde_json::to_vec(&[entry]).expect("manifest.json serializes"),
+        );
+    }
+    out.into_iter().collect()
+}
+
+/// `name:tag` as Docker's containerd store names it (`docker.io/library/name:tag`).
+fn docker_full_name(reference: &str) -> String {
+    let first = reference.split('/').next().unwrap_or("");
+    if !reference.contains('/') {
+        format!("docker.io/library/{reference}")
+    } else if first.contains(['.', ':']) || first == "localhost" {
+        reference.to_string()
+    } else {
+        format!("docker.io/{reference}")
+    }
+}
+
+/// Writes the docker or oci archive tar of `b` to `w` (every entry's mtime `mtime`).
+pub fn write_archive<W: Write>(w: W, b: &Blobs, format: Format, mtime: u64) -> io::Result<W> {
+    let mut builder = tar::Builder::new(w);
+    let header = |kind: EntryType, mode: u32, size: u64| {
+        let mut h = Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(mode);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(mtime);
+        h.set_size(size);
+        h
+    };
+    for dir in ["blobs/", "blobs/sha256/"] {
+        builder.append_data(
+            &mut header(EntryType::Directory, 0o755, 0),
+            dir,
+            io::empty(),
+        )?;
+    }
+    for (path, data) in files(b, format) {
+        let mut h = header(EntryType::Regular, 0o644, data.len() as u64);
+        builder.append_data(&mut h, path, data.as_slice())?;
+    }
+    builder.into_inner()
+}
+
+/// Writes the OCI layout of `b` into the existing empty directory `dir`.
+pub fn write_dir(dir: &Path, b: &Blobs) -> io::Result<()> {
+    fs::create_dir_all(dir.join("blobs/sha256"))?;
+    for (path, data) in files(b, Format::OciDir) {
+        fs::write(dir.join(path), data)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_names() {
+        assert_eq!(docker_full_name("app:1"), "docker.io/library/app:1");
+        assert_eq!(docker_full_name("me/app:1"), "docker.io/me/app:1");
+        assert_eq!(docker_full_name("ghcr.io/me/app:1"), "ghcr.io/me/app:1");
+        assert_eq!(docker_full_name("localhost/app:1"), "localhost/app:1");
+    }
+}
