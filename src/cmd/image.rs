@@ -3,11 +3,12 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::process::Command;
 
 use binslim::image::build::{self, ImageError, ImageOptions, ImageReport, Provide};
 use binslim::image::layout::Format;
 use binslim::report::{Style, human, json};
+use binslim::shrink::{PipelineOptions, UpxStep};
+use binslim::upx;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -64,7 +65,7 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
             );
             return Status::Error;
         }
-        match shrink_copy(args) {
+        match shrink_copy(args, style) {
             Ok((dir, path, s)) => {
                 opts.program_bytes = Some(path);
                 _shrunk_dir = Some(dir);
@@ -82,9 +83,7 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
                     steps,
                 })
             } else {
-                let mut t = render_ledger(&args.program.display().to_string(), &steps, style);
-                t.push_str(&render(&report, &args.output.display().to_string(), style));
-                t
+                render(&report, &args.output.display().to_string(), style)
             };
             emit(&text);
             Status::Ok
@@ -106,14 +105,32 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
     }
 }
 
-/// Shrinks a copy of the program with this binary's own `shrink` verb (the same pipeline and
-/// ledger as `binslim shrink -o`), in a temporary directory beside the output. Returns the
-/// directory, the copy and the ledger's steps; on failure, shrink's messages are on stderr.
-fn shrink_copy(args: &ImageArgs) -> Result<(tempfile::TempDir, PathBuf, Vec<Value>), Status> {
+/// Shrinks a copy of the program with the library's shrink pipeline (the same steps and ledger
+/// as `binslim shrink -o`, printed as it goes unless `--json`), into a temporary directory beside
+/// the output. The input is only read. Returns the directory, the copy and the ledger's steps.
+fn shrink_copy(
+    args: &ImageArgs,
+    style: Style,
+) -> Result<(tempfile::TempDir, PathBuf, Vec<Value>), Status> {
     let dir = match args.output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    let mut opts = PipelineOptions::default();
+    if args.upx {
+        match upx::find(None) {
+            Ok(path) => {
+                opts.upx = Some(UpxStep {
+                    path,
+                    args: Vec::new(),
+                })
+            }
+            Err(e) => {
+                eprintln!("binslim: --upx: {e}");
+                return Err(Status::Error);
+            }
+        }
+    }
     let tmp = tempfile::Builder::new()
         .prefix(&binslim::tempfiles::prefix())
         .tempdir_in(&dir)
@@ -129,63 +146,35 @@ fn shrink_copy(args: &ImageArgs) -> Result<(tempfile::TempDir, PathBuf, Vec<Valu
             .file_name()
             .unwrap_or_else(|| std::ffi::OsStr::new("program")),
     );
-    let exe = std::env::current_exe().map_err(|e| {
-        eprintln!("binslim: cannot find its own executable for --shrink: {e}");
-        Status::Error
-    })?;
-    let mut cmd = Command::new(exe);
-    cmd.args(["--color=never", "shrink", "--json", "-o"])
-        .arg(&copy);
-    if args.upx {
-        cmd.arg("--upx");
-    }
-    let out = cmd.arg(&args.program).output().map_err(|e| {
-        eprintln!("binslim: cannot run the shrink step: {e}");
-        Status::Error
-    })?;
-    eprint!("{}", String::from_utf8_lossy(&out.stderr));
-    if !out.status.success() {
+    let report = super::shrink::shrink_file(
+        &args.program,
+        Some(&copy),
+        Some("the copy in the image"),
+        args.json,
+        &opts,
+        style,
+    )
+    .map_err(|e| {
+        eprintln!("binslim: {}: {e}", args.program.display());
         eprintln!("binslim: no image written");
-        return Err(if out.status.code() == Some(1) {
-            Status::Fail
-        } else {
-            Status::Error
-        });
-    }
-    let report: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
-        eprintln!("binslim: the shrink step printed no report: {e}");
         Status::Error
     })?;
-    for w in report["warnings"].as_array().into_iter().flatten() {
-        eprintln!("binslim: {}", w.as_str().unwrap_or_default());
+    if !args.json {
+        emit("\n");
     }
-    let steps = report["steps"].as_array().cloned().unwrap_or_default();
-    Ok((tmp, copy, steps))
-}
-
-/// The shrink ledger in short: one line per step that changed the file.
-fn render_ledger(program: &str, steps: &[Value], style: Style) -> String {
-    if steps.is_empty() {
-        return String::new();
-    }
-    let mut out = String::new();
-    let _ = writeln!(out, "{}", style.bold(&format!("{program} (shrunk copy)")));
-    for s in steps {
-        if s["step"] != "original" && s["changed"] != true {
-            continue;
-        }
-        let size = s["size"].as_u64().unwrap_or(0);
-        let gz = s["gzip_size"]
-            .as_u64()
-            .map_or_else(|| "-".to_string(), human);
-        let _ = writeln!(
-            out,
-            "  {:<14}{:>11}  gzip {gz}",
-            s["step"].as_str().unwrap_or("?"),
-            human(size)
+    if let Some(u) = report.upx.as_ref().filter(|u| u.outcome == "failed") {
+        eprintln!(
+            "binslim: upx failed on the copy ({}); no image written",
+            u.message.as_deref().unwrap_or("no message")
         );
+        return Err(Status::Fail);
     }
-    out
+    let steps = report
+        .steps
+        .iter()
+        .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
+        .collect();
+    Ok((tmp, copy, steps))
 }
 
 /// The text report: title, one line per file, then the layer and the digest.

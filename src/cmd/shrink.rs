@@ -36,7 +36,7 @@ pub fn run(args: &ShrinkArgs, style: Style) -> Status {
         if !args.json && k > 0 && !emit("\n") {
             break;
         }
-        match shrink_file(file, args, &opts, style) {
+        match shrink_file(file, args.output.as_deref(), None, args.json, &opts, style) {
             Ok(report) => {
                 status = status.max(status_of(&report));
                 reports.push(report);
@@ -162,6 +162,8 @@ struct Renderer<'a> {
     text: bool,
     style: Style,
     input_name: &'a str,
+    /// Shown instead of the output path in the header.
+    output_label: Option<&'a str>,
     original: u64,
     spinner: Option<Spinner>,
 }
@@ -170,6 +172,7 @@ impl Renderer<'_> {
     fn on(&mut self, e: &Event<'_>) {
         match e {
             Event::Planned { input, output, .. } if self.text => {
+                let output = self.output_label.unwrap_or(output);
                 emit(&render::header(input, output, self.style));
             }
             Event::Step(step) => {
@@ -201,22 +204,28 @@ impl Renderer<'_> {
     }
 }
 
-fn shrink_file(
+/// Shrinks `file` into `output` (in place without it), printing the ledger as text unless
+/// `json`, with `label` as the output's name in its header when given; `binslim image
+/// --shrink` uses it for the copy that goes into the image.
+pub(crate) fn shrink_file(
     file: &Path,
-    args: &ShrinkArgs,
+    output: Option<&Path>,
+    label: Option<&str>,
+    json: bool,
     opts: &PipelineOptions,
     style: Style,
 ) -> Result<Report, binslim::Error> {
     let input_name = file.display().to_string();
     let mut r = Renderer {
-        text: !args.json,
+        text: !json,
         style,
         input_name: &input_name,
+        output_label: label,
         original: 0,
         spinner: None,
     };
     let mut on_event = |e: &Event<'_>| r.on(e);
-    let result = match &args.output {
+    let result = match output {
         Some(out) => shrink::shrink_to(file, out, opts, &mut on_event),
         None => shrink::shrink_in_place(file, opts, &mut on_event),
     };
@@ -224,7 +233,7 @@ fn shrink_file(
         s.finish();
     }
     let report = result?;
-    if !args.json {
+    if !json {
         let ledger = Ledger {
             steps: report.steps.clone(),
         };
