@@ -45,6 +45,9 @@ pub fn run(args: &VerifyArgs, style: Style) -> Status {
                 continue;
             }
             out.push_str(&render(r, style));
+            if args.verbose {
+                out.push_str(&render_libraries(r));
+            }
         }
         let checked = reports.len();
         if !args.quiet && (checked > 1 || skipped > 0) {
@@ -86,6 +89,13 @@ fn options(args: &VerifyArgs) -> Result<VerifyOptions, String> {
     opts.require_stripped = args.require_stripped;
     opts.forbid_upx = args.forbid_upx;
     opts.upx = which::which("upx").ok();
+    // The last value wins, as in `env K=1 K=2`.
+    opts.ld_library_path = args
+        .env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "LD_LIBRARY_PATH")
+        .map(|(_, v)| v.clone());
     Ok(opts)
 }
 
@@ -173,6 +183,27 @@ fn render(r: &FileReport, st: Style) -> String {
         if let Some(h) = &w.hint {
             s.push_str(&format!("  fix: {h}\n"));
         }
+    }
+    s
+}
+
+/// `--verbose`: the loader and every library, where the loader finds it and how.
+fn render_libraries(r: &FileReport) -> String {
+    let mut s = String::new();
+    if let Some(l) = &r.loader {
+        s.push_str(&format!("  loader {l}\n"));
+    }
+    for lib in &r.libraries {
+        let place = match (&lib.path, lib.found_via) {
+            (Some(p), Some(via)) => format!("{p} ({})", via.as_str()),
+            (Some(p), None) => format!("{p} (cannot be loaded)"),
+            _ => "not found".to_string(),
+        };
+        s.push_str(&format!("  {} => {place}", lib.name));
+        if !lib.missing_versions.is_empty() {
+            s.push_str(&format!(", lacks {}", lib.missing_versions.join(", ")));
+        }
+        s.push('\n');
     }
     s
 }
