@@ -468,9 +468,13 @@ fn file_name_of(p: &str) -> &str {
     p.rsplit('/').next().unwrap_or(p)
 }
 
-/// `GLIBC_2.38` -> (`GLIBC_`, [2, 38]).
+/// `GLIBC_2.38` -> (`GLIBC_`, [2, 38]); `None` for names without a dotted release number.
 fn split_version(v: &str) -> Option<(&str, Vec<u64>)> {
     let cut = v.rfind('_')? + 1;
+    // A release number has a dot (GLIBC_2.38, GLIBCXX_3.4.30); VERS_2 is just a name.
+    if !v[cut..].contains('.') {
+        return None;
+    }
     let nums: Option<Vec<u64>> = v[cut..].split('.').map(|n| n.parse().ok()).collect();
     Some((&v[..cut], nums?))
 }
@@ -825,6 +829,46 @@ impl fmt::Display for Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The message and fix the issue asks for, in the user's terms.
+    #[test]
+    fn glibc_version_findings_name_the_newest_on_both_sides() {
+        let m = resolve::MissingVersions {
+            library: "libc.so.6".into(),
+            library_path: "/lib/x86_64-linux-gnu/libc.so.6".into(),
+            needed_by: "/app".into(),
+            missing: vec!["GLIBC_2.38".into(), "GLIBC_2.37".into()],
+            defined: [
+                "libc.so.6",
+                "GLIBC_2.2.5",
+                "GLIBC_2.36",
+                "GLIBC_2.4",
+                "GLIBC_PRIVATE",
+            ]
+            .map(String::from)
+            .to_vec(),
+        };
+        let f = version_finding("ROOT", &m);
+        assert_eq!(f.code, "missing-symbol-version");
+        assert_eq!(
+            f.message,
+            "libc.so.6 in ROOT provides GLIBC_2.36 at most; /app needs GLIBC_2.38"
+        );
+        assert_eq!(
+            f.hint.as_deref(),
+            Some("build on the image's release (or older), or link statically")
+        );
+        let m = resolve::MissingVersions {
+            missing: vec!["VERS_2".into(), "VERS_3".into()],
+            defined: vec!["VERS_1".into()],
+            library: "libvers.so.1".into(),
+            ..m
+        };
+        assert_eq!(
+            version_finding("ROOT", &m).message,
+            "libvers.so.1 in ROOT does not define VERS_2, VERS_3 (needed by /app)"
+        );
+    }
 
     #[test]
     fn platforms() {

@@ -501,6 +501,13 @@ impl<'r> Resolver<'r> {
                 if failed.contains(&name) {
                     continue;
                 }
+                // The loader's own name, when the loader is missing or unusable: that problem
+                // is already reported, and nothing else answers to the name.
+                if self.loader.is_none()
+                    && self.interp.as_deref().map(file_name).as_deref() == Some(name.as_str())
+                {
+                    continue;
+                }
                 if self.is_musl() && self.musl_self(&name) {
                     self.answer_with_loader(i, &name);
                     continue;
