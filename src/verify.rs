@@ -166,7 +166,8 @@ pub struct Checked {
 }
 
 impl FileReport {
-    fn error(path: &str, err: &Error) -> Self {
+    /// The report for a file that could not be analyzed (verdict `error`, code `unreadable`).
+    pub fn error(path: &str, err: &Error) -> Self {
         FileReport {
             path: path.to_string(),
             verdict: Verdict::Error,
@@ -334,6 +335,20 @@ pub fn check(
             ),
             Some(link_hint(a)),
         )),
+        // ET_DYN with an entry point, no loader and no dynamic section: it looks like a
+        // program, but nothing shows it relocates itself (see linkage::classify).
+        Linkage::Unknown if a.elf_type == "dyn" && a.entry != 0 => {
+            problems.push(Finding::new(
+                "unproven-static-pie",
+                "is position-independent (ET_DYN) with an entry point but no PT_DYNAMIC: nothing \
+                 shows that it relocates itself, so it is not a provable static-pie",
+                Some(
+                    "link it as a real static-pie (gcc -static-pie keeps the dynamic section it \
+                     relocates itself with) or as a fixed-address static executable (-static)"
+                        .to_string(),
+                ),
+            ));
+        }
         Linkage::SharedLibrary | Linkage::Relocatable | Linkage::Core | Linkage::Unknown => {
             let what = match a.linkage {
                 Linkage::SharedLibrary => "a shared library",
