@@ -673,3 +673,118 @@ fn unloadable_library_stops_the_search() {
         )
     );
 }
+
+/// A library linked `-z nodefaultlib` (DF_1_NODEFLIB) gets nothing from the
+/// cache's system directories or the default directories for its own DT_NEEDED.
+#[test]
+fn nodeflib_skips_cache_and_default_directories() {
+    if !chroot_permitted() {
+        return;
+    }
+    let build = common::tempdir();
+    let b = build.path();
+    write(b, "greet.c", GREET);
+    write(
+        b,
+        "outer.c",
+        "const char *greet(void);\nconst char *outer(void) { return greet(); }\n",
+    );
+    write(
+        b,
+        "app.c",
+        "#include <stdio.h>\nconst char *outer(void);\n\
+         int main(void) { printf(\"hello from app via %s\\n\", outer()); return 0; }\n",
+    );
+    cc(
+        "gcc",
+        b,
+        &[
+            "-shared",
+            "-fPIC",
+            "-Wl,-soname,libgreet.so",
+            "-o",
+            "libgreet.so",
+            "greet.c",
+        ],
+    );
+    cc(
+        "gcc",
+        b,
+        &[
+            "-shared",
+            "-fPIC",
+            "-Wl,-soname,libouter.so",
+            "-Wl,-z,nodefaultlib",
+            "-o",
+            "libouter.so",
+            "outer.c",
+            "-L.",
+            "-lgreet",
+        ],
+    );
+    cc(
+        "gcc",
+        b,
+        &[
+            "-o",
+            "app",
+            "app.c",
+            "-L.",
+            "-louter",
+            "-Wl,-rpath-link,.",
+            "-Wl,-rpath,/opt/l",
+        ],
+    );
+    let root = common::tempdir();
+    let r = root.path();
+    debian_base(r);
+    put(r, b.join("app"), "/app");
+    put(r, b.join("libouter.so"), "/opt/l/libouter.so");
+    put(
+        r,
+        b.join("libgreet.so"),
+        "/lib/x86_64-linux-gnu/libgreet.so",
+    );
+    fs::create_dir_all(r.join("etc")).unwrap();
+    assert!(
+        Std::new("ldconfig")
+            .arg("-r")
+            .arg(r)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let v = verify_in(r, "/app", &[]);
+    assert!(!agree(r, "/app", &[], &v));
+    assert_eq!(
+        v.1["problems"][0]["message"],
+        format!(
+            "needs libgreet.so (for libouter.so), which is not found in {}",
+            r.display()
+        )
+    );
+    // LD_LIBRARY_PATH is not a default directory: it still counts.
+    let env = [("LD_LIBRARY_PATH", "/lib/x86_64-linux-gnu")];
+    let v = verify_in(
+        r,
+        "/app",
+        &["--env", "LD_LIBRARY_PATH=/lib/x86_64-linux-gnu"],
+    );
+    assert!(agree(r, "/app", &env, &v));
+}
+
+#[test]
+fn env_flag_needs_k_equals_v() {
+    let out = binslim()
+        .args(["verify", "--env", "LD_LIBRARY_PATH", "testdata/c-static"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with(
+            "error: invalid value 'LD_LIBRARY_PATH' for '--env <K=V>': 'LD_LIBRARY_PATH' is not \
+             K=V (e.g. LD_LIBRARY_PATH=/app/lib)\n"
+        ),
+        "{out:?}"
+    );
+}

@@ -12,7 +12,7 @@
 //! 4. the root's `/etc/ld.so.cache` (see [`ldcache`]; never `/etc/ld.so.conf`);
 //! 5. the loader's default directories (see [`loader`]).
 //!
-//! Steps 4 and 5 are skipped for a requester with DF_1_NODEFLIB. `$ORIGIN` is the requesting
+//! Steps 4 and 5 are skipped for a requester with DF_1_NODEFLIB (`ld -z nodefaultlib`). `$ORIGIN` is the requesting
 //! object's directory (the program's real location; the loader reads it from
 //! `/proc/self/exe`, which every container runtime mounts), `$LIB` and `$PLATFORM` as
 //! [`loader`] says; an element whose `$ORIGIN` cannot be known is dropped, as glibc drops it.
