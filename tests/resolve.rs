@@ -788,3 +788,48 @@ fn env_flag_needs_k_equals_v() {
         "{out:?}"
     );
 }
+
+/// A position-independent executable where a library is expected: glibc refuses it.
+#[test]
+fn pie_in_place_of_a_library_is_refused() {
+    if !chroot_permitted() {
+        return;
+    }
+    let build = common::tempdir();
+    let b = build.path();
+    let (app, _) = build_greet(b, &["-Wl,-rpath,/opt/l"]);
+    write(
+        b,
+        "pie.c",
+        "const char *greet(void) { return \"pie\"; }\nint main(void) { return 0; }\n",
+    );
+    cc(
+        "gcc",
+        b,
+        &[
+            "-fPIE",
+            "-pie",
+            "-Wl,-E",
+            "-Wl,-soname,libgreet.so",
+            "-o",
+            "pie",
+            "pie.c",
+        ],
+    );
+    let root = common::tempdir();
+    let r = root.path();
+    debian_base(r);
+    put(r, &app, "/app");
+    put(r, b.join("pie"), "/opt/l/libgreet.so");
+    let v = verify_in(r, "/app", &[]);
+    assert!(!agree(r, "/app", &[], &v));
+    let (_, _, err) = start(r, "/app", &[]);
+    assert_eq!(
+        err,
+        "/app: error while loading shared libraries: libgreet.so: cannot dynamically load \
+         position-independent executable\n"
+    );
+    assert_eq!(codes(&v.1["problems"]), ["bad-library"]);
+    assert_eq!(v.1["libraries"][0]["found_via"], Value::Null);
+    assert_eq!(v.1["libraries"][0]["path"], "/opt/l/libgreet.so");
+}

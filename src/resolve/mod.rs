@@ -12,17 +12,18 @@
 //! 4. the root's `/etc/ld.so.cache` (see [`ldcache`]; never `/etc/ld.so.conf`);
 //! 5. the loader's default directories (see [`loader`]).
 //!
-//! Steps 4 and 5 are skipped for a requester with DF_1_NODEFLIB (`ld -z nodefaultlib`). `$ORIGIN` is the requesting
-//! object's directory (the program's real location; the loader reads it from
-//! `/proc/self/exe`, which every container runtime mounts), `$LIB` and `$PLATFORM` as
+//! Steps 4 and 5 are skipped for a requester with DF_1_NODEFLIB (`ld -z nodefaultlib`).
+//! `$ORIGIN` is the requesting object's directory (the program's real location; the loader
+//! reads it from `/proc/self/exe`, which every container runtime mounts), `$LIB` and
+//! `$PLATFORM` as
 //! [`loader`] says; an element whose `$ORIGIN` cannot be known is dropped, as glibc drops it.
 //! An empty or relative element is taken from the working directory (`/` unless given). A
 //! candidate of another ELF class or machine is skipped and the search goes on; any other
 //! unloadable candidate (not ELF, another byte order, an OS/ABI other than SYSV or GNU, not a
-//! shared object) stops the program, as it stops the loader. glibc also tries `glibc-hwcaps`
-//! and legacy hardware subdirectories of each directory, which depend on the CPU that runs
-//! the program: binslim looks only in the directory itself, so a library found nowhere else is
-//! reported missing rather than assumed.
+//! shared object, a PIE) stops the program, as it stops the loader. glibc also tries
+//! `glibc-hwcaps` and legacy hardware subdirectories of each directory, which depend on the CPU
+//! that runs the program: binslim looks only in the directory itself, so a library found
+//! nowhere else is reported missing rather than assumed.
 //!
 //! Each DT_VERNEED entry of the program and of every loaded library must be defined by the
 //! DT_VERDEF of the library it names (weak references excepted; a library without DT_VERDEF
@@ -53,6 +54,8 @@ use crate::input::Input;
 
 /// DF_1_NODEFLIB: the object's dependencies are not looked up in the cache or default dirs.
 const DF_1_NODEFLIB: u64 = 0x800;
+/// DF_1_PIE: a position-independent executable, which glibc refuses to load as a library.
+const DF_1_PIE: u64 = 0x0800_0000;
 const DT_RPATH: u64 = 15;
 const DT_RUNPATH: u64 = 29;
 const DT_NEEDED: u64 = 1;
@@ -520,7 +523,28 @@ impl<'r> Resolver<'r> {
                 };
                 match outcome {
                     Search::Found(path, via, host) => {
-                        let Some(idx) = self.load_library(&path, &host, i) else {
+                        let loaded = self.load_library(&path, &host, i);
+                        // _dl_map_object_from_fd refuses a PIE (DF_1_PIE) as a dependency.
+                        if loaded.is_some_and(|idx| self.objects[idx].flags_1 & DF_1_PIE != 0) {
+                            self.objects.pop();
+                            failed.insert(name.clone());
+                            self.res.libraries.push(Library {
+                                name: name.clone(),
+                                path: Some(path.clone()),
+                                found_via: None,
+                                missing_versions: Vec::new(),
+                                needed_by: needer.clone(),
+                            });
+                            self.res.bad_libraries.push(BadLibrary {
+                                name,
+                                path,
+                                needed_by: needer,
+                                reason: "cannot dynamically load position-independent executable"
+                                    .into(),
+                            });
+                            continue;
+                        }
+                        let Some(idx) = loaded else {
                             failed.insert(name.clone());
                             self.res.bad_libraries.push(BadLibrary {
                                 name: name.clone(),
