@@ -627,6 +627,11 @@ fn musl_path_file_replaces_the_defaults() {
     let v = verify_in(r, "/app", &[]);
     assert!(!agree(r, "/app", &[], &v));
     assert_eq!(codes(&v.1["problems"]), ["missing-library"]);
+    // musl honours LD_LIBRARY_PATH too.
+    let env = [("LD_LIBRARY_PATH", "/usr/lib")];
+    let v = verify_in(r, "/app", &["--env", "LD_LIBRARY_PATH=/usr/lib"]);
+    assert!(agree(r, "/app", &env, &v));
+    assert_eq!(v.1["libraries"][0]["found_via"], "ld_library_path");
     fs::rename(r.join("usr/lib"), r.join("opt")).unwrap();
     fs::rename(r.join("opt/lib"), r.join("opt/m")).ok();
     put(r, b.path().join("libgreet.so"), "/opt/m/libgreet.so");
