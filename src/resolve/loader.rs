@@ -233,6 +233,44 @@ mod tests {
         );
     }
 
+    /// Without a readable list, the loader's real directory picks the layout; an unknown place
+    /// gives no directories at all.
+    #[test]
+    fn layout_by_the_loaders_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        // Any ELF file without glibc's list stands in for the loader.
+        let fake = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/musl-static");
+        for place in ["usr/lib/x86_64-linux-gnu", "lib64", "lib", "opt"] {
+            fs::create_dir_all(root.join(place)).unwrap();
+            fs::copy(fake, root.join(place).join("ld.so")).unwrap();
+        }
+        let dirs = |p: &str| glibc_dirs(root, Some(p), "x86_64", "elf64");
+        assert_eq!(
+            dirs("/usr/lib/x86_64-linux-gnu/ld.so"),
+            (
+                [
+                    "/lib/x86_64-linux-gnu/",
+                    "/usr/lib/x86_64-linux-gnu/",
+                    "/lib/",
+                    "/usr/lib/"
+                ]
+                .map(String::from)
+                .to_vec(),
+                DirsSource::Layout("/lib/<triplet>")
+            )
+        );
+        assert_eq!(
+            dirs("/lib64/ld.so"),
+            (
+                ["/lib64/", "/usr/lib64/"].map(String::from).to_vec(),
+                DirsSource::Layout("/lib64")
+            )
+        );
+        assert_eq!(dirs("/lib/ld.so").1, DirsSource::Layout("/lib"));
+        assert_eq!(dirs("/opt/ld.so"), (Vec::new(), DirsSource::Unknown));
+    }
+
     /// The list read from this machine's loader is what `ld.so --list-diagnostics` prints.
     #[test]
     fn reads_system_dirs_from_the_hosts_loader() {
