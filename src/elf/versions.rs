@@ -58,18 +58,24 @@ pub fn symbol_versions(elf: &ElfFile<'_>, table: &DynamicTable<'_>) -> SymbolVer
         elf.vaddr_to_offset(addr)
             .and_then(|o| usize::try_from(o).ok())
     };
-    let u16_at = |off: usize| elf.read_uint(elf.data, off, 2).map(|v| v as u16);
-    let u32_at = |off: usize| elf.read_uint(elf.data, off, 4);
+    // Offsets come from the file: add with saturation (a read past the end then fails).
+    let u16_at = |off: usize, add: usize| {
+        elf.read_uint(elf.data, off.saturating_add(add), 2)
+            .map(|v| v as u16)
+    };
+    let u32_at = |off: usize, add: usize| elf.read_uint(elf.data, off.saturating_add(add), 4);
+    // Every Vernaux read counts against one budget, so crafted `vna_next` loops stay cheap.
+    let mut budget = MAX_ENTRIES * 16;
 
     if let Some(mut off) = table.get(DT_VERNEED).and_then(at) {
         let count = table.get(DT_VERNEEDNUM).unwrap_or(0).min(MAX_ENTRIES);
         for _ in 0..count {
             // Elf_Verneed: vn_version u16, vn_cnt u16, vn_file u32, vn_aux u32, vn_next u32.
             let (Some(cnt), Some(file), Some(aux), Some(next)) = (
-                u16_at(off + 2),
-                u32_at(off + 4),
-                u32_at(off + 8),
-                u32_at(off + 12),
+                u16_at(off, 2),
+                u32_at(off, 4),
+                u32_at(off, 8),
+                u32_at(off, 12),
             ) else {
                 break;
             };
@@ -79,10 +85,14 @@ pub fn symbol_versions(elf: &ElfFile<'_>, table: &DynamicTable<'_>) -> SymbolVer
             };
             let mut a = off.saturating_add(aux as usize);
             for _ in 0..cnt {
+                if budget == 0 {
+                    break;
+                }
+                budget -= 1;
                 // Elf_Vernaux: vna_hash u32, vna_flags u16, vna_other u16, vna_name u32,
                 // vna_next u32.
                 let (Some(flags), Some(name), Some(anext)) =
-                    (u16_at(a + 4), u32_at(a + 8), u32_at(a + 12))
+                    (u16_at(a, 4), u32_at(a, 8), u32_at(a, 12))
                 else {
                     break;
                 };
@@ -112,12 +122,10 @@ pub fn symbol_versions(elf: &ElfFile<'_>, table: &DynamicTable<'_>) -> SymbolVer
             // Elf_Verdef: vd_version u16, vd_flags u16, vd_ndx u16, vd_cnt u16, vd_hash u32,
             // vd_aux u32, vd_next u32; the first Elf_Verdaux (vda_name u32, vda_next u32)
             // names the version.
-            let (Some(aux), Some(next)) = (u32_at(off + 12), u32_at(off + 16)) else {
+            let (Some(aux), Some(next)) = (u32_at(off, 12), u32_at(off, 16)) else {
                 break;
             };
-            if let Some(name) =
-                u32_at(off.saturating_add(aux as usize)).and_then(|n| table.string(n))
-            {
+            if let Some(name) = u32_at(off, aux as usize).and_then(|n| table.string(n)) {
                 out.defined.push(name);
             }
             if next == 0 {

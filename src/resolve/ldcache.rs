@@ -158,5 +158,15 @@ mod tests {
     fn rejects_other_files() {
         assert_eq!(parse(b"not a cache"), None);
         assert_eq!(parse(b"ld.so-1.7.0\0\xff\xff\xff\xff"), None);
+        // A root's cache is untrusted: huge counts and offsets end the parse, never a panic.
+        let mut new = NEW_MAGIC.to_vec();
+        new.extend_from_slice(&[0xff; 60]);
+        assert_eq!(parse(&new), None);
+        let mut entry = NEW_MAGIC.to_vec();
+        entry.extend_from_slice(&1u32.to_le_bytes());
+        entry.resize(48, 0);
+        entry.extend_from_slice(&[3, 3, 0, 0]);
+        entry.extend_from_slice(&[0xff; 20]);
+        assert_eq!(parse(&entry), None);
     }
 }
