@@ -69,6 +69,8 @@ Examples:
   binslim verify --platform linux/arm64 ./server  also check the architecture
   binslim verify --root ./rootfs ./app           against a real image root (distroless, alpine)
   binslim verify --strict --max-size 20MiB --require-stripped /out
+  binslim verify --root ./rootfs --env LD_LIBRARY_PATH=/app/lib --verbose ./rootfs/app/server
+                                                 as the loader will search, showing each library
   In a Dockerfile:  RUN [\"/binslim\", \"verify\", \"/server\"]
 
 Exit status: 0 every checked program will start, 1 at least one will not (or breaks a policy \
@@ -114,6 +116,23 @@ pub struct VerifyArgs {
     /// Print a JSON array with one object per checked file.
     #[arg(long)]
     pub json: bool,
+
+    /// An environment variable the program will start with, as K=V (repeatable). With --root,
+    /// LD_LIBRARY_PATH is searched as the loader searches it; other variables are accepted and
+    /// ignored.
+    #[arg(long = "env", value_name = "K=V", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+
+    /// With --root: print where each library was found (and how), and the loader's path.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("'{s}' is not K=V (e.g. LD_LIBRARY_PATH=/app/lib)")),
+    }
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {

@@ -35,12 +35,19 @@ impl Input {
 
     /// Opens `path` and maps it only when it starts with the ELF magic (`Ok(None)` otherwise):
     /// for directory walks, where most files are not ELF and mapping each would cost two
-    /// system calls more than reading four bytes.
+    /// system calls more than reading four bytes. A file that cannot be opened or read (EACCES,
+    /// EIO) is an error, never "not ELF": it may well be a program.
     pub fn open_elf(path: &Path) -> Result<Option<Self>> {
         use std::os::unix::fs::FileExt;
         let file = File::open(path).map_err(|e| Error::from_io(e, "cannot open"))?;
         let mut magic = [0u8; 4];
-        if file.read_exact_at(&mut magic, 0).is_err() || &magic != ELF_MAGIC {
+        match file.read_exact_at(&mut magic, 0) {
+            Ok(()) => {}
+            // Shorter than the magic: not ELF.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(Error::from_io(e, "cannot read")),
+        }
+        if &magic != ELF_MAGIC {
             return Ok(None);
         }
         Self::map(file).map(Some)

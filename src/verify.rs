@@ -84,6 +84,9 @@ pub struct VerifyOptions {
     /// `LD_LIBRARY_PATH` as the program will see it (`--env`, or an image's `Env`); only
     /// meaningful with `root`.
     pub ld_library_path: Option<String>,
+    /// The working directory the program starts in (an image's `WorkingDir`; `/` when None):
+    /// relative library search path elements are taken from it. Only meaningful with `root`.
+    pub working_dir: Option<String>,
 }
 
 /// The outcome for one file.
@@ -142,10 +145,29 @@ pub struct FileReport {
     pub problems: Vec<Finding>,
     /// What may go wrong at run time.
     pub warnings: Vec<Finding>,
+    /// With `--root`: every library the loader looks for, in load order (empty otherwise).
+    pub libraries: Vec<resolve::Library>,
+    /// With `--root`: the loader's real path in the root, when it exists.
+    #[serde(skip)]
+    pub loader: Option<String>,
+}
+
+/// What [`check`] found: problems, warnings, and with `--root` the libraries.
+#[derive(Debug, Clone, Default)]
+pub struct Checked {
+    /// Why it fails.
+    pub problems: Vec<Finding>,
+    /// What may go wrong at run time.
+    pub warnings: Vec<Finding>,
+    /// With `--root`: the libraries, in load order.
+    pub libraries: Vec<resolve::Library>,
+    /// With `--root`: the loader's real path in the root.
+    pub loader: Option<String>,
 }
 
 impl FileReport {
-    fn error(path: &str, err: &Error) -> Self {
+    /// The report for a file that could not be analyzed (verdict `error`, code `unreadable`).
+    pub fn error(path: &str, err: &Error) -> Self {
         FileReport {
             path: path.to_string(),
             verdict: Verdict::Error,
@@ -155,6 +177,8 @@ impl FileReport {
             unpacked: false,
             problems: vec![Finding::new("unreadable", err.to_string(), None)],
             warnings: Vec::new(),
+            libraries: Vec::new(),
+            loader: None,
         }
     }
 }
@@ -225,9 +249,11 @@ pub fn check(
     opts: &VerifyOptions,
     origin: Origin,
     path_in_root: &str,
-) -> (Vec<Finding>, Vec<Finding>) {
+) -> Checked {
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
+    let mut libraries = Vec::new();
+    let mut loader = None;
 
     // Every container that `FROM scratch` builds runs on the Linux kernel (Android's is Linux).
     if let Some(os) =
@@ -289,27 +315,15 @@ pub fn check(
                     problems.push(Finding::new("dynamic", msg, Some(link_hint(a))));
                 }
                 Some(root) => {
-                    let res = resolve::resolve(root, a, path_in_root);
-                    if let Some(i) = res.missing_interpreter {
-                        problems.push(Finding::new(
-                            "missing-interpreter",
-                            format!("needs the loader {i}, which is not in {}", root.display()),
-                            Some(format!("COPY {i} into the image, or {}", link_hint(a))),
-                        ));
-                    }
-                    for (lib, by) in res.missing_libraries {
-                        problems.push(Finding::new(
-                            "missing-library",
-                            format!(
-                                "needs {lib} (for {by}), which is not found in {}",
-                                root.display()
-                            ),
-                            Some(format!(
-                                "COPY {lib} into a library directory of the image, or {}",
-                                link_hint(a)
-                            )),
-                        ));
-                    }
+                    let defaults = resolve::ResolveOptions::default();
+                    let ropts = resolve::ResolveOptions {
+                        ld_library_path: opts.ld_library_path.clone(),
+                        working_dir: opts.working_dir.clone().unwrap_or(defaults.working_dir),
+                    };
+                    let res = resolve::resolve(root, elf, path_in_root, &ropts);
+                    root_findings(root, a, &res, &mut problems, &mut warnings);
+                    libraries = res.libraries;
+                    loader = res.interpreter_path;
                 }
             }
         }
@@ -321,6 +335,20 @@ pub fn check(
             ),
             Some(link_hint(a)),
         )),
+        // ET_DYN with an entry point, no loader and no dynamic section: it looks like a
+        // program, but nothing shows it relocates itself (see linkage::classify).
+        Linkage::Unknown if a.elf_type == "dyn" && a.entry != 0 => {
+            problems.push(Finding::new(
+                "unproven-static-pie",
+                "is position-independent (ET_DYN) with an entry point but no PT_DYNAMIC: nothing \
+                 shows that it relocates itself, so it is not a provable static-pie",
+                Some(
+                    "link it as a real static-pie (gcc -static-pie keeps the dynamic section it \
+                     relocates itself with) or as a fixed-address static executable (-static)"
+                        .to_string(),
+                ),
+            ));
+        }
         Linkage::SharedLibrary | Linkage::Relocatable | Linkage::Core | Linkage::Unknown => {
             let what = match a.linkage {
                 Linkage::SharedLibrary => "a shared library",
@@ -335,7 +363,11 @@ pub fn check(
                     Some("verify the program that uses it".into()),
                 ));
             }
-            return (problems, warnings);
+            return Checked {
+                problems,
+                warnings,
+                ..Checked::default()
+            };
         }
     }
 
@@ -372,7 +404,136 @@ pub fn check(
     if opts.strict {
         problems.append(&mut warnings);
     }
-    (problems, warnings)
+    Checked {
+        problems,
+        warnings,
+        libraries,
+        loader,
+    }
+}
+
+/// The findings of a resolution inside `--root`.
+fn root_findings(
+    root: &Path,
+    a: &Analysis,
+    res: &resolve::Resolution,
+    problems: &mut Vec<Finding>,
+    warnings: &mut Vec<Finding>,
+) {
+    let rd = root.display();
+    if let Some(i) = &res.missing_interpreter {
+        problems.push(Finding::new(
+            "missing-interpreter",
+            format!("needs the loader {i}, which is not in {rd}"),
+            Some(format!("COPY {i} into the image, or {}", link_hint(a))),
+        ));
+    }
+    if let Some(why) = &res.bad_interpreter {
+        let i = a.interpreter.as_deref().unwrap_or_default();
+        problems.push(Finding::new(
+            "bad-interpreter",
+            format!("needs the loader {i}, and the one in {rd} {why}: the kernel cannot start it"),
+            Some(format!(
+                "COPY the {} loader into the image, or {}",
+                a.machine,
+                link_hint(a)
+            )),
+        ));
+    }
+    for (lib, by) in &res.missing_libraries {
+        problems.push(Finding::new(
+            "missing-library",
+            format!("needs {lib} (for {by}), which is not found in {rd}"),
+            Some(format!(
+                "COPY {lib} into a library directory of the image, or {}",
+                link_hint(a)
+            )),
+        ));
+    }
+    for b in &res.bad_libraries {
+        problems.push(Finding::new(
+            "bad-library",
+            format!(
+                "needs {} (for {}), and the loader finds {} in {rd}, which it cannot load: {}",
+                b.name,
+                file_name_of(&b.needed_by),
+                b.path,
+                b.reason
+            ),
+            Some(format!(
+                "replace or remove {} in the image, or {}",
+                b.path,
+                link_hint(a)
+            )),
+        ));
+    }
+    for m in &res.missing_versions {
+        problems.push(version_finding(&rd.to_string(), m));
+    }
+    for w in &res.warnings {
+        warnings.push(Finding::new(
+            w.code,
+            w.message.clone(),
+            Some(w.hint.clone()),
+        ));
+    }
+}
+
+fn file_name_of(p: &str) -> &str {
+    p.rsplit('/').next().unwrap_or(p)
+}
+
+/// `GLIBC_2.38` -> (`GLIBC_`, [2, 38]); `None` for names without a dotted release number.
+fn split_version(v: &str) -> Option<(&str, Vec<u64>)> {
+    let cut = v.rfind('_')? + 1;
+    // A release number has a dot (GLIBC_2.38, GLIBCXX_3.4.30); VERS_2 is just a name.
+    if !v[cut..].contains('.') {
+        return None;
+    }
+    let nums: Option<Vec<u64>> = v[cut..].split('.').map(|n| n.parse().ok()).collect();
+    Some((&v[..cut], nums?))
+}
+
+/// A missing-symbol-version finding in the user's terms: for numbered families (`GLIBC_2.38`,
+/// `GLIBCXX_3.4.32`, ...) the newest the library has against the newest needed, else the list.
+fn version_finding(root: &str, m: &resolve::MissingVersions) -> Finding {
+    let family = split_version(&m.missing[0]).map(|(p, _)| p);
+    let same_family = family.is_some_and(|f| {
+        m.missing
+            .iter()
+            .all(|v| split_version(v).is_some_and(|(p, _)| p == f))
+    });
+    let newest = |list: &mut dyn Iterator<Item = &String>| -> Option<String> {
+        list.filter_map(|v| split_version(v).map(|(p, n)| (p.to_string(), n, v.clone())))
+            .filter(|(p, _, _)| Some(p.as_str()) == family)
+            .max_by(|x, y| x.1.cmp(&y.1))
+            .map(|(_, _, v)| v)
+    };
+    let has = newest(&mut m.defined.iter());
+    let needs = newest(&mut m.missing.iter());
+    let (message, hint) = match (same_family, has, needs) {
+        (true, Some(has), Some(needs)) => (
+            format!(
+                "{} in {root} provides {has} at most; {} needs {needs}",
+                m.library, m.needed_by
+            ),
+            "build on the image's release (or older), or link statically".to_string(),
+        ),
+        _ => (
+            format!(
+                "{} in {root} does not define {} (needed by {})",
+                m.library,
+                m.missing.join(", "),
+                m.needed_by
+            ),
+            format!(
+                "put the build of {} that {} was linked against into the image, or link \
+                 statically",
+                m.library, m.needed_by
+            ),
+        ),
+    };
+    Finding::new("missing-symbol-version", message, Some(hint))
 }
 
 /// Files that scratch lacks but the program will look for at run time.
@@ -562,6 +723,8 @@ pub fn verify_bytes(
                 Some("ship a compiled binary, or use a base image with a shell".into()),
             )],
             warnings: Vec::new(),
+            libraries: Vec::new(),
+            loader: None,
         };
     }
     let parsed = match ElfFile::parse(data) {
@@ -580,8 +743,10 @@ pub fn verify_bytes(
         unpacked: false,
         problems: Vec::new(),
         warnings: Vec::new(),
+        libraries: Vec::new(),
+        loader: None,
     };
-    let (problems, warnings) = if a.upx.is_some() {
+    let checked = if a.upx.is_some() {
         if opts.forbid_upx {
             report.problems.push(Finding::new(
                 "upx-packed",
@@ -589,26 +754,28 @@ pub fn verify_bytes(
                 Some("drop --upx from binslim shrink (or the upx step of the build)".into()),
             ));
         }
-        match unpack_and_check(path, opts, &path_in_root) {
-            Ok((p, w, unpacked)) => {
+        match unpack_and_check(path, opts, origin, &path_in_root) {
+            Ok((checked, unpacked)) => {
                 report.linkage = Some(unpacked.linkage);
                 report.unpacked = true;
-                (p, w)
+                checked
             }
-            Err(msg) => (
-                vec![Finding::new(
+            Err(msg) => Checked {
+                problems: vec![Finding::new(
                     "upx-unverifiable",
                     msg,
                     Some("run binslim verify before packing, or put upx on PATH".into()),
                 )],
-                Vec::new(),
-            ),
+                ..Checked::default()
+            },
         }
     } else {
         check(&parsed, &a, opts, origin, &path_in_root)
     };
-    report.problems.extend(problems);
-    report.warnings = warnings;
+    report.problems.extend(checked.problems);
+    report.warnings = checked.warnings;
+    report.libraries = checked.libraries;
+    report.loader = checked.loader;
     if !report.problems.is_empty() {
         report.verdict = Verdict::Fail;
     }
@@ -630,11 +797,14 @@ fn location_in_root(path: &Path, root: Option<&Path>) -> String {
     })
 }
 
+/// Unpacks a UPX-packed file into a temporary copy and checks the copy under the same origin
+/// and policy as the file named.
 fn unpack_and_check(
     path: &Path,
     opts: &VerifyOptions,
+    origin: Origin,
     path_in_root: &str,
-) -> Result<(Vec<Finding>, Vec<Finding>, Analysis), String> {
+) -> Result<(Checked, Analysis), String> {
     let Some(upx) = &opts.upx else {
         return Err(
             "is UPX-packed, which hides its real linkage, and upx is not on PATH to \
@@ -658,8 +828,7 @@ fn unpack_and_check(
     let input = Input::open(&copy).map_err(|e| format!("cannot read the unpacked copy: {e}"))?;
     let parsed = ElfFile::parse(input.bytes()).map_err(|e| format!("the unpacked copy {e}"))?;
     let a = elf::analyze_with(&parsed, elf::Detail::Summary);
-    let (p, w) = check(&parsed, &a, opts, Origin::Named, path_in_root);
-    Ok((p, w, a))
+    Ok((check(&parsed, &a, opts, origin, path_in_root), a))
 }
 
 impl fmt::Display for Verdict {
@@ -675,6 +844,46 @@ impl fmt::Display for Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The message and fix the issue asks for, in the user's terms.
+    #[test]
+    fn glibc_version_findings_name_the_newest_on_both_sides() {
+        let m = resolve::MissingVersions {
+            library: "libc.so.6".into(),
+            library_path: "/lib/x86_64-linux-gnu/libc.so.6".into(),
+            needed_by: "/app".into(),
+            missing: vec!["GLIBC_2.38".into(), "GLIBC_2.37".into()],
+            defined: [
+                "libc.so.6",
+                "GLIBC_2.2.5",
+                "GLIBC_2.36",
+                "GLIBC_2.4",
+                "GLIBC_PRIVATE",
+            ]
+            .map(String::from)
+            .to_vec(),
+        };
+        let f = version_finding("ROOT", &m);
+        assert_eq!(f.code, "missing-symbol-version");
+        assert_eq!(
+            f.message,
+            "libc.so.6 in ROOT provides GLIBC_2.36 at most; /app needs GLIBC_2.38"
+        );
+        assert_eq!(
+            f.hint.as_deref(),
+            Some("build on the image's release (or older), or link statically")
+        );
+        let m = resolve::MissingVersions {
+            missing: vec!["VERS_2".into(), "VERS_3".into()],
+            defined: vec!["VERS_1".into()],
+            library: "libvers.so.1".into(),
+            ..m
+        };
+        assert_eq!(
+            version_finding("ROOT", &m).message,
+            "libvers.so.1 in ROOT does not define VERS_2, VERS_3 (needed by /app)"
+        );
+    }
 
     #[test]
     fn platforms() {

@@ -728,3 +728,105 @@ fn program_without_execute_permission() {
         assert!(starts_in(dir.path(), "musl-static"));
     }
 }
+
+/// A file in a walk that cannot be read may be a program: it is an error (exit 2), never a
+/// skipped non-ELF file. Root reads anything, so the walk runs as nobody (setpriv).
+#[test]
+fn unreadable_file_in_a_walk_is_an_error() {
+    use std::os::unix::fs::PermissionsExt;
+    if !common::have_tool("setpriv") {
+        return;
+    }
+    let dir = common::tempdir();
+    let d = dir.path();
+    fs::set_permissions(d, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::copy(fixture("c-static"), d.join("server")).unwrap();
+    fs::copy(fixture("c-static"), d.join("secret")).unwrap();
+    fs::write(d.join("notes.txt"), "text").unwrap();
+    fs::set_permissions(d.join("secret"), fs::Permissions::from_mode(0o000)).unwrap();
+    fs::create_dir(d.join("locked")).unwrap();
+    fs::set_permissions(d.join("locked"), fs::Permissions::from_mode(0o000)).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("binslim");
+    let out = Std::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .args(["--color=never", "verify"])
+        .arg(d)
+        .output()
+        .unwrap();
+    let ds = d.display();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "binslim: {ds}/locked: permission denied\nbinslim: {ds}/secret: permission denied\n"
+        )
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "PASS {ds}/server: static x86_64, 744.6 KiB\nchecked 3: 1 passed, 0 failed, 2 could \
+             not be analyzed; skipped 1 non-ELF files and symlinks\n"
+        )
+    );
+}
+
+/// ET_DYN with an entry point but neither PT_DYNAMIC nor a loaded `.dynamic` section: nothing
+/// proves it relocates itself, so it is not passed as static-pie.
+#[test]
+fn et_dyn_without_a_dynamic_section_is_not_a_proven_static_pie() {
+    let dir = common::tempdir();
+    let mut d = fs::read(fixture("c-static-pie")).unwrap();
+    let u16_at = |d: &[u8], o: usize| u16::from_le_bytes([d[o], d[o + 1]]) as usize;
+    let phoff = u64::from_le_bytes(d[0x20..0x28].try_into().unwrap()) as usize;
+    let (phentsize, phnum) = (u16_at(&d, 0x36), u16_at(&d, 0x38));
+    for i in 0..phnum {
+        let o = phoff + i * phentsize;
+        if d[o..o + 4] == 2u32.to_le_bytes() {
+            d[o..o + 4].copy_from_slice(&0u32.to_le_bytes()); // PT_DYNAMIC -> PT_NULL
+        }
+    }
+    d[0x28..0x30].fill(0); // e_shoff: no section headers, so no .dynamic section either
+    d[0x3a..0x40].fill(0); // e_shentsize, e_shnum, e_shstrndx
+    let p = dir.path().join("bare-pie");
+    fs::write(&p, &d).unwrap();
+    let (code, j) = verify_json(&[p.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(j[0]["linkage"], "unknown");
+    assert_eq!(codes(&j[0]["problems"]), ["unproven-static-pie"]);
+    // Also in a walk: a silent pass there is what this rule exists to prevent.
+    let (code, j) = verify_json(&[dir.path().to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(codes(&j[0]["problems"]), ["unproven-static-pie"]);
+}
+
+/// The unpacked copy of a UPX-packed file is judged as the file was found: a packed library
+/// named directly is not a program, the same file found in a walk is skipped like any library.
+#[test]
+fn upx_unpacked_copy_keeps_the_origin() {
+    if !common::have_tool("upx") {
+        return;
+    }
+    let dir = common::tempdir();
+    let packed = dir.path().join("libgreet.so");
+    let st = Std::new("upx")
+        .args(["-q", "-o"])
+        .arg(&packed)
+        .arg(fixture("libgreet.so"))
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{st:?}");
+    let (code, j) = verify_json(&[packed.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(j[0]["unpacked"], true);
+    assert_eq!(codes(&j[0]["problems"]), ["not-a-program"]);
+    let (code, out, _) = verify(&[dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out,
+        format!(
+            "PASS {}: shared-library, not a program (skipped)\n",
+            packed.display()
+        )
+    );
+}

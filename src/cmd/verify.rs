@@ -4,6 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use binslim::Error;
 use binslim::input::Input;
 use binslim::report::{Style, human, json};
 use binslim::verify::{
@@ -45,6 +46,9 @@ pub fn run(args: &VerifyArgs, style: Style) -> Status {
                 continue;
             }
             out.push_str(&render(r, style));
+            if args.verbose {
+                out.push_str(&render_libraries(r));
+            }
         }
         let checked = reports.len();
         if !args.quiet && (checked > 1 || skipped > 0) {
@@ -86,29 +90,51 @@ fn options(args: &VerifyArgs) -> Result<VerifyOptions, String> {
     opts.require_stripped = args.require_stripped;
     opts.forbid_upx = args.forbid_upx;
     opts.upx = which::which("upx").ok();
+    // The last value wins, as in `env K=1 K=2`.
+    opts.ld_library_path = args
+        .env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "LD_LIBRARY_PATH")
+        .map(|(_, v)| v.clone());
     Ok(opts)
 }
 
-/// Walks a directory: ELF files are verified, everything else is counted as skipped. Symlinks
-/// are not followed (so loops cannot occur and nothing is checked twice).
+/// Walks a directory: ELF files are verified, other files and symlinks are counted as
+/// skipped. Symlinks are not followed (so loops cannot occur and nothing is checked twice). A
+/// directory or file that cannot be read is an error (exit 2), never a skip: it may hold or be a
+/// program.
 fn walk(dir: &Path, opts: &VerifyOptions, reports: &mut Vec<FileReport>, skipped: &mut usize) {
     let mut files: Vec<PathBuf> = Vec::new();
     let mut stack: Vec<PathBuf> = vec![dir.to_path_buf()];
+    let unreadable = |p: &Path, e: std::io::Error, what: &str| {
+        FileReport::error(&p.display().to_string(), &Error::from_io(e, what))
+    };
     while let Some(d) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&d) else {
-            *skipped += 1;
-            continue;
+        let entries = match fs::read_dir(&d) {
+            Ok(e) => e,
+            Err(e) => {
+                reports.push(unreadable(&d, e, "cannot read the directory"));
+                continue;
+            }
         };
         // Name each entry once: `file_name()` allocates, and a sort calls its key O(n log n)
         // times.
-        let mut entries: Vec<_> = entries.flatten().map(|e| (e.file_name(), e)).collect();
-        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut listed = Vec::new();
+        for e in entries {
+            match e {
+                Ok(e) => listed.push((e.file_name(), e)),
+                Err(err) => reports.push(unreadable(&d, err, "cannot read the directory")),
+            }
+        }
+        listed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let mut subdirs = Vec::new();
-        for (_, e) in entries {
+        for (_, e) in listed {
             match e.file_type() {
                 Ok(ft) if ft.is_dir() => subdirs.push(e.path()),
                 Ok(ft) if ft.is_file() => files.push(e.path()),
-                _ => *skipped += 1,
+                Ok(_) => *skipped += 1,
+                Err(err) => reports.push(unreadable(&e.path(), err, "cannot stat")),
             }
         }
         // Depth-first, in name order.
@@ -117,12 +143,13 @@ fn walk(dir: &Path, opts: &VerifyOptions, reports: &mut Vec<FileReport>, skipped
 
     // One open per file; only ELF files are mapped and parsed.
     for path in files {
+        let display = path.display().to_string();
         match Input::open_elf(&path) {
             Ok(Some(input)) => {
-                let display = path.display().to_string();
                 reports.push(verify_input(&path, &display, &input, opts, Origin::Walked));
             }
-            _ => *skipped += 1,
+            Ok(None) => *skipped += 1,
+            Err(e) => reports.push(FileReport::error(&display, &e)),
         }
     }
 }
@@ -173,6 +200,27 @@ fn render(r: &FileReport, st: Style) -> String {
         if let Some(h) = &w.hint {
             s.push_str(&format!("  fix: {h}\n"));
         }
+    }
+    s
+}
+
+/// `--verbose`: the loader and every library, where the loader finds it and how.
+fn render_libraries(r: &FileReport) -> String {
+    let mut s = String::new();
+    if let Some(l) = &r.loader {
+        s.push_str(&format!("  loader {l}\n"));
+    }
+    for lib in &r.libraries {
+        let place = match (&lib.path, lib.found_via) {
+            (Some(p), Some(via)) => format!("{p} ({})", via.as_str()),
+            (Some(p), None) => format!("{p} (cannot be loaded)"),
+            _ => "not found".to_string(),
+        };
+        s.push_str(&format!("  {} => {place}", lib.name));
+        if !lib.missing_versions.is_empty() {
+            s.push_str(&format!(", lacks {}", lib.missing_versions.join(", ")));
+        }
+        s.push('\n');
     }
     s
 }

@@ -1,4 +1,5 @@
-//! Reading the dynamic section: DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH and DT_FLAGS_1.
+//! Reading the dynamic section: DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH and DT_FLAGS_1 (and
+//! the raw table, for symbol versions).
 //!
 //! Strings are read through DT_STRTAB the way the loader does (falling back to an allocated
 //! `.dynstr` when the address cannot be mapped), bounded by DT_STRSZ and the file length.
@@ -26,6 +27,33 @@ pub struct DynamicInfo {
     pub runpath: Vec<String>,
     /// DT_FLAGS_1 has DF_1_PIE.
     pub pie_flag: bool,
+    /// DT_FLAGS_1 (0 when absent): the loader reads DF_1_NODEFLIB from it.
+    pub flags_1: u64,
+}
+
+/// The raw dynamic table: `(tag, value)` pairs up to DT_NULL, and the dynamic string table.
+#[derive(Debug, Clone, Default)]
+pub struct DynamicTable<'a> {
+    /// Entries in file order, up to (not including) DT_NULL.
+    pub entries: Vec<(u64, u64)>,
+    /// The DT_STRTAB bytes, bounded by DT_STRSZ and the file.
+    pub strtab: &'a [u8],
+}
+
+impl DynamicTable<'_> {
+    /// The value of the first entry with `tag`.
+    pub fn get(&self, tag: u64) -> Option<u64> {
+        self.entries
+            .iter()
+            .find(|(t, _)| *t == tag)
+            .map(|&(_, v)| v)
+    }
+
+    /// The string at `off` in the dynamic string table.
+    pub fn string(&self, off: u64) -> Option<String> {
+        let s = cstr_at(self.strtab, usize::try_from(off).ok()?)?;
+        Some(String::from_utf8_lossy(s).into_owned())
+    }
 }
 
 fn is_alloc(sh: &SectionHeader) -> bool {
@@ -45,20 +73,18 @@ pub fn has_interp(elf: &ElfFile<'_>) -> bool {
     elf.phdrs.iter().any(|ph| ph.p_type == PT_INTERP)
 }
 
-/// Reads the dynamic section.
-pub fn dynamic_info(elf: &ElfFile<'_>) -> DynamicInfo {
+/// Reads the dynamic table (PT_DYNAMIC, else a loaded `.dynamic` section) and its string table.
+/// `None` when the file has neither.
+pub fn dynamic_table<'a>(elf: &ElfFile<'a>) -> Option<DynamicTable<'a>> {
     let table = match elf.phdrs.iter().find(|ph| ph.p_type == PT_DYNAMIC) {
         Some(ph) => elf.segment_data(ph),
         // Without PT_DYNAMIC, only a loaded `.dynamic` section can tell anything about run
         // time (a non-allocated one is never read by the loader, and strip removes it).
-        None => match elf
+        None => elf
             .shdrs
             .iter()
             .find(|sh| sh.sh_type == SHT_DYNAMIC && is_alloc(sh))
-        {
-            Some(sh) => elf.section_data(sh),
-            None => return DynamicInfo::default(),
-        },
+            .map(|sh| elf.section_data(sh))?,
     };
     let word = if elf.is_64() { 8 } else { 4 };
     let mut entries = Vec::new();
@@ -71,7 +97,6 @@ pub fn dynamic_info(elf: &ElfFile<'_>) -> DynamicInfo {
         entries.push((tag, val));
     }
     let find = |t: u64| entries.iter().find(|(tag, _)| *tag == t).map(|&(_, v)| v);
-
     let strsz = find(DT_STRSZ);
     let strtab: &[u8] = find(DT_STRTAB)
         .and_then(|addr| elf.vaddr_to_offset(addr))
@@ -85,15 +110,19 @@ pub fn dynamic_info(elf: &ElfFile<'_>) -> DynamicInfo {
             slice(elf.data, off, strsz.unwrap_or(max).min(max))
         })
         .unwrap_or_default();
-    let string = |off: u64| -> Option<String> {
-        let s = cstr_at(strtab, usize::try_from(off).ok()?)?;
-        Some(String::from_utf8_lossy(s).into_owned())
+    Some(DynamicTable { entries, strtab })
+}
+
+/// Reads the dynamic section.
+pub fn dynamic_info(elf: &ElfFile<'_>) -> DynamicInfo {
+    let Some(t) = dynamic_table(elf) else {
+        return DynamicInfo::default();
     };
-    let strings = |t: u64| -> Vec<String> {
-        entries
+    let strings = |tag: u64| -> Vec<String> {
+        t.entries
             .iter()
-            .filter(|(tag, _)| *tag == t)
-            .filter_map(|&(_, v)| string(v))
+            .filter(|(t2, _)| *t2 == tag)
+            .filter_map(|&(_, v)| t.string(v))
             .collect()
     };
     let split = |list: Vec<String>| -> Vec<String> {
@@ -103,12 +132,14 @@ pub fn dynamic_info(elf: &ElfFile<'_>) -> DynamicInfo {
             .map(str::to_string)
             .collect()
     };
+    let flags_1 = t.get(DT_FLAGS_1).unwrap_or(0);
     DynamicInfo {
         present: true,
         needed: strings(DT_NEEDED),
-        soname: find(DT_SONAME).and_then(string),
+        soname: t.get(DT_SONAME).and_then(|v| t.string(v)),
         rpath: split(strings(DT_RPATH)),
         runpath: split(strings(DT_RUNPATH)),
-        pie_flag: find(DT_FLAGS_1).is_some_and(|f| f & DF_1_PIE != 0),
+        pie_flag: flags_1 & DF_1_PIE != 0,
+        flags_1,
     }
 }

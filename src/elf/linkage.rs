@@ -97,6 +97,13 @@ pub struct LinkFacts {
 /// | ET_EXEC or PIE with DT_NEEDED, no PT_INTERP | broken-dynamic |
 /// | ET_DYN without DF_1_PIE, with SONAME or NEEDED or without an entry point | shared-library |
 /// | ET_DYN without DF_1_PIE, PT_DYNAMIC, no SONAME, no NEEDED, an entry point | static-pie (older linkers do not set DF_1_PIE) |
+/// | ET_DYN, an entry point, no PT_INTERP, no PT_DYNAMIC | unknown: not a provable static-pie |
+///
+/// The last row: a static-pie is loaded at a random address and must apply its own relative
+/// relocations, which it finds through its dynamic section (glibc's `_dl_relocate_static_pie`,
+/// musl's `_dlstart`). Without PT_DYNAMIC nothing in the headers shows that it can relocate
+/// itself, or that it needs no relocation at all; calling it static-pie would be a guess, and a
+/// wrong guess is a program that crashes in the image.
 pub fn classify(f: LinkFacts) -> Linkage {
     use goblin::elf::header::{ET_CORE, ET_DYN, ET_EXEC, ET_REL};
     match f.e_type {
@@ -108,7 +115,7 @@ pub fn classify(f: LinkFacts) -> Linkage {
         ET_DYN if f.pie_flag && f.needed > 0 => Linkage::BrokenDynamic,
         ET_DYN if f.pie_flag => Linkage::StaticPie,
         ET_DYN if f.has_soname || f.needed > 0 || !f.has_entry => Linkage::SharedLibrary,
-        ET_DYN => Linkage::StaticPie,
+        ET_DYN if f.has_dynamic => Linkage::StaticPie,
         _ => Linkage::Unknown,
     }
 }
@@ -150,6 +157,12 @@ mod tests {
             ..f
         };
         assert_eq!(classify(old), Linkage::StaticPie);
+        // No dynamic section: no proof that it relocates itself.
+        let bare = LinkFacts {
+            has_dynamic: false,
+            ..old
+        };
+        assert_eq!(classify(bare), Linkage::Unknown);
     }
 
     #[test]

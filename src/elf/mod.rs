@@ -12,6 +12,7 @@ pub mod linkage;
 pub mod notes;
 pub mod packed;
 pub mod sections;
+pub mod versions;
 
 use std::collections::BTreeMap;
 

@@ -245,6 +245,10 @@ fn describe_linkage(a: &Analysis, st: Style) -> String {
         Linkage::SharedLibrary => format!("{name}: a library, not a program"),
         Linkage::Relocatable => format!("{name}: an object file, not a program"),
         Linkage::Core => format!("{name}: a core dump, not a program"),
+        Linkage::Unknown if a.elf_type == "dyn" && a.entry != 0 => format!(
+            "{name}: position-independent with an entry point but no dynamic section: not a \
+             provable static-pie"
+        ),
         Linkage::Unknown => format!("{name}: unrecognised ELF type"),
     }
 }
