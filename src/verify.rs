@@ -412,8 +412,9 @@ pub fn check(
     }
 }
 
-/// The findings of a resolution inside `--root`.
-fn root_findings(
+/// The findings of a resolution inside `--root` (problems, and warnings such as ld.so.conf
+/// without a cache); `binslim image --with-libs` refuses on the same problems.
+pub fn root_findings(
     root: &Path,
     a: &Analysis,
     res: &resolve::Resolution,

@@ -811,6 +811,31 @@ fn ld_so_conf_directories_become_ld_library_path() {
     fs::write(root.join("etc/ld.so.conf"), "/opt/greet\n").unwrap();
     let name = unique("ld-so-conf");
     let tar = dir.path().join("image.tar");
+    // The loader reads /etc/ld.so.cache, never ld.so.conf: without the cache the library is
+    // not found, and the image is refused.
+    let refused = binslim()
+        .args(["image", "--with-libs", "--root"])
+        .arg(&root)
+        .arg(&prog)
+        .arg("-o")
+        .arg(&tar)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("needs libgreet.so (for greeter), which is not found in"),
+        "{err}"
+    );
+    assert!(!tar.exists());
+    // With the cache `ldconfig -r ROOT` writes, the root's loader finds it; the image has no
+    // cache, so its directory goes into LD_LIBRARY_PATH.
+    let st = Command::new("ldconfig")
+        .arg("-r")
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(st.success());
     build(
         &prog,
         &tar,

@@ -468,25 +468,22 @@ fn add_libraries(
         return Ok(Vec::new());
     }
     let root = opts.root.clone().unwrap_or_else(|| PathBuf::from("/"));
-    let res = resolve::resolve(&root, a, path);
+    // Resolved as verify --root does (loader-exact search, symbol versions), with the
+    // LD_LIBRARY_PATH the image's Env will give the program.
+    let ropts = resolve::ResolveOptions {
+        ld_library_path: opts
+            .env
+            .iter()
+            .rev()
+            .find_map(|kv| kv.strip_prefix("LD_LIBRARY_PATH="))
+            .map(str::to_string),
+        ..resolve::ResolveOptions::default()
+    };
+    let res = resolve::resolve_file(&root, &opts.program, path, &ropts)
+        .map_err(|e| ImageError::Usage(format!("{}: {e}", prog.display)))?;
     let mut findings = Vec::new();
-    if let Some(i) = &res.missing_interpreter {
-        findings.push(Finding {
-            code: "missing-interpreter",
-            message: format!("needs the loader {i}, which is not in {}", root.display()),
-            hint: Some("install it there, or pass --root DIR holding it".into()),
-        });
-    }
-    for (lib, by) in &res.missing_libraries {
-        findings.push(Finding {
-            code: "missing-library",
-            message: format!(
-                "needs {lib} (for {by}), which is not found in {}",
-                root.display()
-            ),
-            hint: Some("install it there, or pass --root DIR holding it".into()),
-        });
-    }
+    let mut warnings = Vec::new();
+    verify::root_findings(&root, a, &res, &mut findings, &mut warnings);
     if !findings.is_empty() {
         return Err(ImageError::Refused {
             program: prog.display.clone(),
@@ -521,16 +518,16 @@ fn add_libraries(
     // Who asked for each library: the first object (program, then libraries in the order
     // found) whose DT_NEEDED names it.
     let mut objects: Vec<(String, Vec<String>)> = vec![(path.to_string(), a.needed.clone())];
-    let mut extra_dirs = Vec::new();
-    let defaults = default_dirs(a);
-    // The program's RPATH/RUNPATH directories as the loader expands them at `path`.
-    let origin = &path[..path.rfind('/').unwrap_or(0).max(1)];
-    let run_paths: Vec<String> = a
-        .rpath
+    // The image has no ld.so.cache: a library the root's cache found outside the loader's
+    // default directories gets its directory in LD_LIBRARY_PATH (the other search steps work
+    // the same in the image as in the root).
+    let via_cache: Vec<&str> = res
+        .libraries
         .iter()
-        .chain(&a.runpath)
-        .filter_map(|d| normalize_abs(&d.replace("${ORIGIN}", origin).replace("$ORIGIN", origin)))
+        .filter(|l| l.found_via == Some(resolve::FoundVia::Cache))
+        .filter_map(|l| l.path.as_deref())
         .collect();
+    let mut extra_dirs = Vec::new();
     for found in &res.found {
         let norm = normalize_abs(found).unwrap_or_else(|| found.clone());
         let name = norm.rsplit('/').next().unwrap_or(&norm).to_string();
@@ -540,7 +537,13 @@ fn add_libraries(
             .map_or_else(|| path.to_string(), |(o, _)| o.clone());
         place(tree, &norm, format!("DT_NEEDED of {by}"))?;
         let dir = norm[..norm.rfind('/').unwrap_or(0).max(1)].to_string();
-        if !defaults.contains(&dir) && !run_paths.contains(&dir) && !extra_dirs.contains(&dir) {
+        if via_cache.contains(&found.as_str())
+            && !res
+                .default_dirs
+                .iter()
+                .any(|d| d.trim_end_matches('/') == dir)
+            && !extra_dirs.contains(&dir)
+        {
             extra_dirs.push(dir);
         }
         if let Some(host) = resolve::resolve_in_root(&root, &norm)
@@ -570,28 +573,6 @@ fn add_libraries(
         extra_dirs.clear();
     }
     Ok(extra_dirs)
-}
-
-/// The directories glibc's loader searches without a cache or `LD_LIBRARY_PATH`.
-fn default_dirs(a: &Analysis) -> Vec<String> {
-    let triplet = match a.machine.as_str() {
-        "x86_64" => "x86_64-linux-gnu",
-        "aarch64" => "aarch64-linux-gnu",
-        "i386" => "i386-linux-gnu",
-        "arm" => "arm-linux-gnueabihf",
-        "riscv64" => "riscv64-linux-gnu",
-        "ppc64le" => "powerpc64le-linux-gnu",
-        "s390x" => "s390x-linux-gnu",
-        _ => "",
-    };
-    vec![
-        format!("/lib/{triplet}"),
-        format!("/usr/lib/{triplet}"),
-        "/lib64".into(),
-        "/usr/lib64".into(),
-        "/lib".into(),
-        "/usr/lib".into(),
-    ]
 }
 
 /// The run-time files: passwd and group, /tmp, and what the analysis (or the flags) ask for.
