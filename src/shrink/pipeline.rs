@@ -618,7 +618,8 @@ impl Run<'_, '_> {
         let from = packed.unwrap_or(stripped.path());
         // With hard links the input's own inode is rewritten (and maybe shortened) below while
         // it is still mapped: nothing reads the map after this point.
-        let hard_links = self.in_place && self.input.metadata().nlink() > 1;
+        let m = self.input.metadata();
+        let hard_links = (self.in_place && m.nlink() > 1).then(|| (m.dev(), m.ino()));
         let (method, warnings) = attrs::replace(from, &self.dest, hard_links, &self.attrs)
             .map_err(io_err(format!("cannot replace '{}'", self.dest.display())))?;
         for w in warnings {
