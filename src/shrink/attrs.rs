@@ -164,23 +164,30 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Puts the complete file `from` (a temporary name in `dest`'s directory, attributes already
-/// applied) in place of `dest`; see the module documentation. `hard_links` says the destination
-/// is an in-place input with other names. Returns warnings about attributes not kept.
+/// applied) in place of `dest`; see the module documentation. `hard_links` is the input's
+/// `(st_dev, st_ino)` when the destination is an in-place input with other names: the file
+/// opened for the copy must still be that inode. Returns warnings about attributes not kept.
 pub(crate) fn replace(
     from: &Path,
     dest: &Path,
-    hard_links: bool,
+    hard_links: Option<(u64, u64)>,
     attrs: &Attrs,
 ) -> io::Result<(WriteMethod, Vec<String>)> {
     let new = File::open(from)?;
     new.sync_all()?;
     let dir = dest.parent().unwrap_or(Path::new("."));
-    if !hard_links {
+    let Some((dev, ino)) = hard_links else {
         fs::rename(from, dest)?;
         sync_dir(dir)?;
         return Ok((WriteMethod::Renamed, Vec::new()));
-    }
+    };
     let mut out = fs::OpenOptions::new().write(true).open(dest)?;
+    let m = out.metadata()?;
+    if (m.dev(), m.ino()) != (dev, ino) {
+        return Err(io::Error::other(
+            "it was replaced by another file while binslim worked on it; nothing was written",
+        ));
+    }
     let len = new.metadata()?.len();
     let mut src = &new;
     // copy_file_range inside the kernel where it can.
