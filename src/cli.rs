@@ -65,6 +65,8 @@ Examples:
   binslim verify --platform linux/arm64 ./server  also check the architecture
   binslim verify --root ./rootfs ./app           against a real image root (distroless, alpine)
   binslim verify --strict --max-size 20MiB --require-stripped /out
+  binslim verify --image app.tar                 the image's entrypoint, in its merged layers
+  docker save app | binslim verify --image -     the CI gate on what ships
   In a Dockerfile:  RUN [\"/binslim\", \"verify\", \"/server\"]
 
 Exit status: 0 every checked program will start, 1 at least one will not (or breaks a policy \
@@ -73,8 +75,9 @@ flag), 2 a named path could not be analyzed or the command line is wrong.";
 /// `binslim verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Files, or directories to walk recursively (non-ELF files in them are skipped).
-    #[arg(required = true, value_name = "PATH")]
+    /// Files, or directories to walk recursively (non-ELF files in them are skipped). With
+    /// --image: programs inside the image to check instead of its entrypoint.
+    #[arg(required_unless_present = "image", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
     /// Target platform, e.g. linux/amd64, linux/arm64, linux/arm/v7 (default: $TARGETPLATFORM
@@ -110,6 +113,12 @@ pub struct VerifyArgs {
     /// Print a JSON array with one object per checked file.
     #[arg(long)]
     pub json: bool,
+
+    /// Check an image instead of files: a docker-archive or oci-archive tar (docker save,
+    /// podman save), an OCI layout directory, or - for a tar on stdin. Its entrypoint (or each
+    /// PATH in it) is checked against the merged layers, with the image's platform and Env.
+    #[arg(long, value_name = "IMAGE", conflicts_with = "root")]
+    pub image: Option<String>,
 }
 
 fn parse_size(s: &str) -> Result<u64, String> {

@@ -15,6 +15,9 @@ use crate::cli::VerifyArgs;
 
 /// Runs `verify`.
 pub fn run(args: &VerifyArgs, style: Style) -> Status {
+    if args.image.is_some() {
+        return super::verify_image::run(args, style);
+    }
     let opts = match options(args) {
         Ok(o) => o,
         Err(msg) => {
@@ -127,7 +130,7 @@ fn walk(dir: &Path, opts: &VerifyOptions, reports: &mut Vec<FileReport>, skipped
     }
 }
 
-fn render(r: &FileReport, st: Style) -> String {
+pub(super) fn render(r: &FileReport, st: Style) -> String {
     let mut s = String::new();
     match r.verdict {
         Verdict::Pass => {
@@ -177,7 +180,7 @@ fn render(r: &FileReport, st: Style) -> String {
     s
 }
 
-fn summary(reports: &[FileReport], skipped: usize) -> String {
+pub(super) fn summary(reports: &[FileReport], skipped: usize) -> String {
     let count = |v: Verdict| reports.iter().filter(|r| r.verdict == v).count();
     let mut s = format!(
         "checked {}: {} passed, {} failed",
