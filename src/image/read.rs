@@ -639,3 +639,6 @@ impl<R: Read> Read for Hashing<R> {
 }
 
 impl<R: Read> Source for Hashing<R> {}
+
+#[cfg(test)]
+mod tests;

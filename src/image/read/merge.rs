@@ -297,6 +297,9 @@ fn write_file(
         io::copy(&mut data, &mut f)
             .map_err(|e| io_err("cannot copy a file out of the layer", e))?;
     } else {
+        // Read past the payload first: a size the stream does not hold is an error before any
+        // file is made that large (a sparse one, but still).
+        io::copy(&mut data, &mut io::sink()).map_err(|e| io_err("cannot read the layer", e))?;
         f.set_len(h.size)
             .map_err(|e| io_err("cannot size a file", e))?;
     }
