@@ -266,6 +266,32 @@ pub fn read_tar_bytes(data: &[u8], limits: &Limits) -> Result<Vec<MergedImage>, 
     read_store(&store, None, limits)
 }
 
+/// Merges one layer tar (plain or gzip) held in memory into a fresh root, without digests: for
+/// fuzzing the layer reader and the merge directly.
+pub fn merge_layer_bytes(layer: &[u8], limits: &Limits) -> Result<MergedImage, ImageError> {
+    let root = tempfile::Builder::new()
+        .prefix("binslim-image-")
+        .tempdir()
+        .map_err(|e| ImageError::io("cannot create a temporary directory", e))?;
+    let mut merger = merge::Merger::new(root.path(), limits);
+    let inner: Box<dyn Read> = if layer.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::bufread::MultiGzDecoder::new(layer))
+    } else {
+        Box::new(layer)
+    };
+    let mut tar = TarReader::new(Hashing::new(inner, limits.max_uncompressed, "more than"));
+    merger.apply(&mut tar)?;
+    let entries = merger.entries();
+    Ok(MergedImage {
+        root,
+        config: ImageConfig::default(),
+        reference: None,
+        platform: String::new(),
+        layers: 1,
+        entries,
+    })
+}
+
 fn read_store(
     store: &Store,
     platform: Option<&str>,

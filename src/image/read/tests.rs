@@ -140,7 +140,10 @@ fn err_of(archive: &[u8]) -> String {
 
 fn one_layer(entries: &[Vec<u8>]) -> Vec<u8> {
     let l = tar_of(entries);
-    docker_archive(std::slice::from_ref(&l), &config_for(std::slice::from_ref(&l), "/app"))
+    docker_archive(
+        std::slice::from_ref(&l),
+        &config_for(std::slice::from_ref(&l), "/app"),
+    )
 }
 
 const ELF: &[u8] = b"\x7fELF\x02\x01\x01\0rest-of-an-elf";
