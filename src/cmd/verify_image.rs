@@ -111,7 +111,21 @@ fn check_image(img: &MergedImage, label: &str, args: &VerifyArgs, reports: &mut 
             .collect()
     };
     for program in programs {
-        let (path, host) = img.locate(&program);
+        let (path, host) = match img.locate(&program) {
+            Ok(found) => found,
+            Err(e) => {
+                let mut r = failure(
+                    format!("{label}:{program}"),
+                    "unreadable",
+                    e.to_string(),
+                    String::new(),
+                );
+                r.verdict = Verdict::Error;
+                r.problems[0].hint = None;
+                reports.push(r);
+                continue;
+            }
+        };
         let display = format!("{label}:{path}");
         match host {
             None if !program.contains('/') => reports.push(failure(

@@ -12,9 +12,11 @@ mod archive;
 mod merge;
 pub mod tarstream;
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -153,6 +155,16 @@ pub struct MergedImage {
     pub layers: usize,
     /// Number of layer entries applied.
     pub entries: u64,
+    deferred: Option<DeferredContent>,
+}
+
+/// Where the ELF files not yet copied into the root are (see [`merge::Deferred`]).
+#[derive(Debug)]
+struct DeferredContent {
+    store: Arc<Store>,
+    /// Blob name of each layer.
+    layers: Vec<String>,
+    files: merge::Deferred,
 }
 
 impl MergedImage {
@@ -184,8 +196,17 @@ impl MergedImage {
     /// Where an engine finds `program` in the image: a path with a `/` is taken as is (relative
     /// ones against `WorkingDir`); a bare name is looked up in the image's `PATH` (the first
     /// executable regular file, as runc does). The result is the in-image path and, when it
-    /// exists, its real location on the host (symlinks resolved inside the root).
-    pub fn locate(&self, program: &str) -> (String, Option<PathBuf>) {
+    /// exists, its real location on the host (symlinks resolved inside the root), with its
+    /// content and that of every library it may load copied in.
+    pub fn locate(&self, program: &str) -> Result<(String, Option<PathBuf>), ImageError> {
+        let (path, host) = self.find(program);
+        if let Some(h) = &host {
+            self.complete(h)?;
+        }
+        Ok((path, host))
+    }
+
+    fn find(&self, program: &str) -> (String, Option<PathBuf>) {
         use std::os::unix::fs::PermissionsExt;
         let root = self.root();
         if program.contains('/') {
@@ -215,6 +236,77 @@ impl MergedImage {
             }
         }
         (program.to_string(), None)
+    }
+
+    /// Copies in the deferred content of `program` and, transitively, of every ELF file named
+    /// like its loader or one of its DT_NEEDED libraries (or a versioned file of that name, such
+    /// as `libfoo.so.1.2` for `libfoo.so.1`), wherever it sits: a superset of what the loader
+    /// resolution will read.
+    fn complete(&self, program: &Path) -> Result<(), ImageError> {
+        let Some(d) = &self.deferred else {
+            return Ok(());
+        };
+        let root = self.root();
+        let mut queue = vec![program.to_path_buf()];
+        let mut seen: HashSet<PathBuf> = HashSet::new();
+        while let Some(p) = queue.pop() {
+            if !seen.insert(p.clone()) {
+                continue;
+            }
+            if let Some(&(layer, offset, size)) = d.files.pending.get(&p) {
+                d.fill(&p, layer, offset, size)?;
+            }
+            let Ok(input) = crate::input::Input::open(&p) else {
+                continue;
+            };
+            let Ok(elf) = crate::elf::ElfFile::parse(input.bytes()) else {
+                continue;
+            };
+            let a = crate::elf::analyze_with(&elf, crate::elf::Detail::Summary);
+            let mut wanted: Vec<String> = a.needed.clone();
+            if let Some(i) = &a.interpreter {
+                wanted.push(i.rsplit('/').next().unwrap_or(i).to_string());
+            }
+            for (name, paths) in &d.files.names {
+                let name = name.to_string_lossy();
+                let hit = wanted.iter().any(|w| {
+                    !w.is_empty()
+                        && name
+                            .strip_prefix(w.as_str())
+                            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+                });
+                if !hit {
+                    continue;
+                }
+                for cand in paths {
+                    let Ok(rel) = cand.strip_prefix(root) else {
+                        continue;
+                    };
+                    let in_root = format!("/{}", rel.to_string_lossy());
+                    if let Some(real) = crate::resolve::resolve_in_root(root, &in_root) {
+                        queue.push(real);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl DeferredContent {
+    fn fill(&self, host: &Path, layer: usize, offset: u64, size: u64) -> Result<(), ImageError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let name = &self.layers[layer];
+        let mut holder = None;
+        let blob = self.store.open(name, &mut holder)?;
+        let out = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(host)
+            .map_err(|e| ImageError::io(&format!("cannot write {}", host.display()), e))?;
+        blob.copy_range(offset, size, &out).map_err(|e| {
+            ImageError::io(&format!("cannot copy a file out of layer {}", layer + 1), e)
+        })
     }
 }
 
@@ -257,13 +349,13 @@ pub fn read_image(
             Store::tar(f, limits)?
         }
     };
-    read_store(&store, platform, limits)
+    read_store(Arc::new(store), platform, limits)
 }
 
 /// Reads the images of an archive already in memory (for tests and fuzzing).
 pub fn read_tar_bytes(data: &[u8], limits: &Limits) -> Result<Vec<MergedImage>, ImageError> {
     let store = Store::spool(&mut &data[..], limits)?;
-    read_store(&store, None, limits)
+    read_store(Arc::new(store), None, limits)
 }
 
 /// Merges one layer tar (plain or gzip) held in memory into a fresh root, without digests: for
@@ -280,7 +372,7 @@ pub fn merge_layer_bytes(layer: &[u8], limits: &Limits) -> Result<MergedImage, I
         Box::new(layer)
     };
     let mut tar = TarReader::new(Hashing::new(inner, limits.max_uncompressed, "more than"));
-    merger.apply(&mut tar)?;
+    merger.apply(&mut tar, 0, false)?;
     let entries = merger.entries();
     Ok(MergedImage {
         root,
@@ -289,18 +381,19 @@ pub fn merge_layer_bytes(layer: &[u8], limits: &Limits) -> Result<MergedImage, I
         platform: String::new(),
         layers: 1,
         entries,
+        deferred: None,
     })
 }
 
 fn read_store(
-    store: &Store,
+    store: Arc<Store>,
     platform: Option<&str>,
     limits: &Limits,
 ) -> Result<Vec<MergedImage>, ImageError> {
     let candidates = if store.has("index.json") {
-        oci_candidates(store, limits)?
+        oci_candidates(&store, limits)?
     } else if store.has("manifest.json") {
-        docker_candidates(store, limits)?
+        docker_candidates(&store, limits)?
     } else {
         return Err(ImageError::Invalid(
             "holds neither index.json nor manifest.json: not a docker save, podman save or \
@@ -311,7 +404,7 @@ fn read_store(
     let mut configs = Vec::new();
     for c in candidates {
         let config: ImageConfig =
-            read_json(store, &c.config_name, c.config_digest.as_deref(), limits)?;
+            read_json(&store, &c.config_name, c.config_digest.as_deref(), limits)?;
         configs.push((c, config));
     }
     if configs.is_empty() {
@@ -341,7 +434,7 @@ fn read_store(
             .prefix("binslim-image-")
             .tempdir()
             .map_err(|e| ImageError::io("cannot create a temporary directory", e))?;
-        let entries = merge_layers(store, &c, &config, root.path(), limits)?;
+        let (entries, deferred) = merge_layers(&store, &c, &config, root.path(), limits)?;
         out.push(MergedImage {
             platform: name_of(&config),
             layers: c.layers.len(),
@@ -349,6 +442,11 @@ fn read_store(
             root,
             config,
             reference: c.reference,
+            deferred: Some(DeferredContent {
+                store: Arc::clone(&store),
+                layers: c.layers.iter().map(|l| l.name.clone()).collect(),
+                files: deferred,
+            }),
         });
     }
     Ok(out)
@@ -500,7 +598,7 @@ fn merge_layers(
     config: &ImageConfig,
     root: &Path,
     limits: &Limits,
-) -> Result<u64, ImageError> {
+) -> Result<(u64, merge::Deferred), ImageError> {
     if c.layers.len() > limits.max_layers {
         return Err(ImageError::Limit(format!(
             "{} layers (limit {})",
@@ -519,16 +617,17 @@ fn merge_layers(
     let mut budget = limits.max_uncompressed;
     for (i, (layer, diff_id)) in c.layers.iter().zip(&config.rootfs.diff_ids).enumerate() {
         let label = layer.digest.as_deref().unwrap_or(diff_id);
-        let used = apply_layer(store, layer, diff_id, &mut merger, budget, limits)
+        let used = apply_layer(store, i, layer, diff_id, &mut merger, budget, limits)
             .map_err(|e| e.in_layer(i + 1, label))?;
         budget -= used.min(budget);
     }
-    Ok(merger.entries())
+    Ok((merger.entries(), merger.deferred))
 }
 
 /// Streams one layer blob through its digests into the merge. Returns the uncompressed size.
 fn apply_layer(
     store: &Store,
+    index: usize,
     layer: &LayerRef,
     diff_id: &str,
     merger: &mut merge::Merger<'_>,
@@ -577,7 +676,7 @@ fn apply_layer(
             cap,
             "the layer decompresses to more than",
         ));
-        if let Err(e) = merger.apply(&mut tar) {
+        if let Err(e) = merger.apply(&mut tar, index, !gzip) {
             let h = tar.into_inner();
             return Err(if h.count > h.cap {
                 h.explain(io::ErrorKind::Other.into(), "")

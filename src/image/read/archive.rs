@@ -22,6 +22,15 @@ pub(super) enum Store {
     Dir(PathBuf),
 }
 
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Store::Tar { entries, .. } => write!(f, "Store::Tar({} entries)", entries.len()),
+            Store::Dir(d) => write!(f, "Store::Dir({})", d.display()),
+        }
+    }
+}
+
 /// One entry of an archive's index.
 pub(super) enum Entry {
     File { offset: u64, size: u64 },
@@ -62,6 +71,23 @@ impl Section<'_> {
     /// The blob's size in bytes.
     pub fn len(&self) -> u64 {
         self.end - self.pos
+    }
+
+    /// Copies `len` bytes at `offset` of the blob into `out` at the same place in the file.
+    pub fn copy_range(&self, offset: u64, len: u64, out: &File) -> io::Result<()> {
+        if offset.checked_add(len).is_none_or(|e| e > self.len()) {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let mut buf = vec![0u8; (len.min(1 << 20)) as usize];
+        let mut done = 0;
+        while done < len {
+            let n = buf.len().min((len - done) as usize);
+            self.file
+                .read_exact_at(&mut buf[..n], self.pos + offset + done)?;
+            out.write_all_at(&buf[..n], done)?;
+            done += n as u64;
+        }
+        Ok(())
     }
 }
 

@@ -14,7 +14,7 @@
 //! directories are resolved component by component with `lstat`, symlinks among them are
 //! followed *inside* the root (as engines do), and files are created with `O_EXCL|O_NOFOLLOW`.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -30,6 +30,16 @@ const ETC_FILE_MAX: u64 = 4 << 20;
 /// Bytes kept of a file whose content is not needed (enough to tell its format).
 const PREFIX: usize = 512;
 
+/// ELF files whose content was not copied while the layers streamed by (they sit in an
+/// uncompressed layer, so they can be read again at their offset when a check needs them).
+#[derive(Debug, Default)]
+pub(super) struct Deferred {
+    /// Host path → (layer number, payload offset in the layer blob, size).
+    pub pending: HashMap<PathBuf, (usize, u64, u64)>,
+    /// File name → host paths of the files and links of that name (for finding libraries).
+    pub names: HashMap<OsString, Vec<PathBuf>>,
+}
+
 /// Builds the merged tree of one image.
 pub(super) struct Merger<'a> {
     root: &'a Path,
@@ -37,6 +47,11 @@ pub(super) struct Merger<'a> {
     entries: u64,
     /// Host paths created by the layer being applied (whiteouts only hide lower layers).
     added: HashSet<PathBuf>,
+    /// The layer being applied, and whether its ELF content may be deferred.
+    layer: usize,
+    defer: bool,
+    /// What was deferred.
+    pub deferred: Deferred,
 }
 
 impl<'a> Merger<'a> {
@@ -46,6 +61,9 @@ impl<'a> Merger<'a> {
             limits,
             entries: 0,
             added: HashSet::new(),
+            layer: 0,
+            defer: false,
+            deferred: Deferred::default(),
         }
     }
 
@@ -54,9 +72,17 @@ impl<'a> Merger<'a> {
         self.entries
     }
 
-    /// Applies one layer's tar stream.
-    pub fn apply<S: Source>(&mut self, tar: &mut TarReader<S>) -> Result<(), ImageError> {
+    /// Applies one layer's tar stream. With `defer`, ELF content is not copied but noted in
+    /// [`Deferred`] (the stream is the uncompressed blob of layer number `layer`).
+    pub fn apply<S: Source>(
+        &mut self,
+        tar: &mut TarReader<S>,
+        layer: usize,
+        defer: bool,
+    ) -> Result<(), ImageError> {
         self.added.clear();
+        self.layer = layer;
+        self.defer = defer;
         while let Some(h) = tar
             .next_header()
             .map_err(|e| ImageError::Invalid(format!("bad layer tar: {e}")))?
@@ -93,6 +119,7 @@ impl<'a> Merger<'a> {
             let victim = dir.join(OsStr::from_bytes(hidden));
             if !self.added.contains(&victim) {
                 remove_any(&victim)?;
+                self.deferred.pending.remove(&victim);
             }
             return Ok(());
         }
@@ -103,6 +130,14 @@ impl<'a> Merger<'a> {
                 return Ok(());
             }
             remove_any(&host)?;
+            self.deferred.pending.remove(&host);
+        }
+        if h.kind != Kind::Dir {
+            self.deferred
+                .names
+                .entry(name.clone())
+                .or_default()
+                .push(host.clone());
         }
         match h.kind {
             Kind::Dir => {
@@ -120,7 +155,11 @@ impl<'a> Merger<'a> {
                 let rel_etc = host
                     .strip_prefix(self.root)
                     .is_ok_and(|r| r.starts_with("etc"));
-                write_file(&host, h, tar.data(), rel_etc)?;
+                if write_file(&host, h, tar.data(), rel_etc, self.defer)? {
+                    self.deferred
+                        .pending
+                        .insert(host.clone(), (self.layer, h.data_offset, h.size));
+                }
             }
             Kind::Special => {
                 create(&host, h.mode)?;
@@ -130,7 +169,7 @@ impl<'a> Merger<'a> {
         Ok(())
     }
 
-    fn hard_link(&self, link: &[u8], host: &Path) -> Result<(), ImageError> {
+    fn hard_link(&mut self, link: &[u8], host: &Path) -> Result<(), ImageError> {
         let comps = entry_components(link)
             .map_err(|_| ImageError::Unsafe("a hard link that leaves the image root".into()))?;
         let target = match comps.split_last() {
@@ -146,7 +185,11 @@ impl<'a> Merger<'a> {
                 String::from_utf8_lossy(link)
             )));
         };
-        fs::hard_link(&target, host).map_err(|e| io_err("cannot create a hard link", e))
+        fs::hard_link(&target, host).map_err(|e| io_err("cannot create a hard link", e))?;
+        if let Some(&origin) = self.deferred.pending.get(&target) {
+            self.deferred.pending.insert(host.to_path_buf(), origin);
+        }
+        Ok(())
     }
 
     /// `.wh..wh..opq`: everything in `dir` from lower layers goes; this layer's entries stay.
@@ -269,12 +312,14 @@ fn create(host: &Path, mode: u32) -> Result<File, ImageError> {
     Ok(f)
 }
 
+/// Writes a regular file; `Ok(true)` when its (ELF) content was deferred.
 fn write_file(
     host: &Path,
     h: &Header,
     mut data: impl Read,
     under_etc: bool,
-) -> Result<(), ImageError> {
+    defer: bool,
+) -> Result<bool, ImageError> {
     let mut f = create(host, h.mode)?;
     let mut prefix = [0u8; PREFIX];
     let want = (h.size as usize).min(PREFIX);
@@ -289,9 +334,8 @@ fn write_file(
         got += n;
     }
     let head = &prefix[..got];
-    let whole = head.starts_with(b"\x7fELF")
-        || head.starts_with(b"#!")
-        || (under_etc && h.size <= ETC_FILE_MAX);
+    let elf = head.starts_with(b"\x7fELF");
+    let whole = (elf && !defer) || head.starts_with(b"#!") || (under_etc && h.size <= ETC_FILE_MAX);
     f.write_all(head).map_err(|e| io_err("cannot write", e))?;
     if whole {
         io::copy(&mut data, &mut f)
@@ -303,5 +347,5 @@ fn write_file(
         f.set_len(h.size)
             .map_err(|e| io_err("cannot size a file", e))?;
     }
-    Ok(())
+    Ok(elf && !whole)
 }

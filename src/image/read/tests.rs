@@ -203,10 +203,10 @@ fn oci_archives_with_gzip_layers() {
     let l = tar_of(&[file("server", ELF)]);
     let cfg = config_for(std::slice::from_ref(&l), "server");
     let img = read(&oci_archive(std::slice::from_ref(&l), &cfg, |_| {})).unwrap();
-    let (path, host) = img.locate("server");
+    let (path, host) = img.locate_ok("server");
     assert_eq!(path, "server"); // not in PATH (no /usr/bin/server)
     assert!(host.is_none());
-    let (path, host) = img.locate("/server");
+    let (path, host) = img.locate_ok("/server");
     assert_eq!(
         (path.as_str(), host),
         ("/server", Some(img.root().join("server")))
@@ -419,9 +419,46 @@ fn entrypoint_cmd_and_path_lookup() {
     cfg.config.working_dir = Some("/srv".into());
     let img = read(&docker_archive(std::slice::from_ref(&l), &cfg)).unwrap();
     assert_eq!(img.entrypoint(), Some("tool"));
-    let (p, h) = img.locate("tool");
+    let (p, h) = img.locate_ok("tool");
     assert_eq!((p.as_str(), h.is_some()), ("/usr/bin/tool", true));
-    let (p, h) = img.locate("../usr/bin/tool");
+    let (p, h) = img.locate_ok("../usr/bin/tool");
     assert_eq!((p.as_str(), h.is_some()), ("/srv/../usr/bin/tool", true));
     assert_eq!(img.env("PATH"), Some("/nope:/usr/bin"));
+}
+
+impl MergedImage {
+    fn locate_ok(&self, p: &str) -> (String, Option<std::path::PathBuf>) {
+        self.locate(p).unwrap()
+    }
+}
+
+#[test]
+fn elf_content_of_uncompressed_layers_is_copied_when_a_check_needs_it() {
+    let mut big = ELF.to_vec();
+    big.extend((0..3000u32).map(|i| (i % 251) as u8 + 1));
+    let l = tar_of(&[
+        file("app", &big),
+        file("lib/libunrelated.so", &big),
+        entry("app2", b'1', "app", b"", 0),
+    ]);
+    let cfg = config_for(std::slice::from_ref(&l), "/app2");
+    let img = read(&docker_archive(std::slice::from_ref(&l), &cfg)).unwrap();
+    let r = img.root();
+    // Deferred: the first 512 bytes are there, the rest is a hole of the right size.
+    let before = fs::read(r.join("app")).unwrap();
+    assert_eq!(
+        (before.len(), &before[..512], before[512]),
+        (big.len(), &big[..512], 0)
+    );
+    let (path, host) = img.locate_ok("/app2");
+    assert_eq!(path, "/app2");
+    assert_eq!(fs::read(host.unwrap()).unwrap(), big);
+    assert_eq!(fs::read(r.join("app")).unwrap(), big); // the same inode
+    assert_eq!(fs::read(r.join("lib/libunrelated.so")).unwrap()[512], 0);
+    // A gzip layer streams by once: its ELF files are written whole at once.
+    let img = read(&oci_archive(std::slice::from_ref(&l), &cfg, |_| {})).unwrap();
+    assert_eq!(
+        fs::read(img.root().join("lib/libunrelated.so")).unwrap(),
+        big
+    );
 }
