@@ -199,16 +199,15 @@ impl MergedImage {
     /// exists, its real location on the host (symlinks resolved inside the root), with its
     /// content and that of every library it may load copied in.
     pub fn locate(&self, program: &str) -> Result<(String, Option<PathBuf>), ImageError> {
-        let (path, host) = self.find(program);
+        let (path, host) = self.find(program)?;
         if let Some(h) = &host {
             self.complete(h)?;
         }
         Ok((path, host))
     }
 
-    fn find(&self, program: &str) -> (String, Option<PathBuf>) {
+    fn find(&self, program: &str) -> Result<(String, Option<PathBuf>), ImageError> {
         use std::os::unix::fs::PermissionsExt;
-        let root = self.root();
         if program.contains('/') {
             let wd = self
                 .config
@@ -222,20 +221,81 @@ impl MergedImage {
             } else {
                 format!("{}/{program}", wd.trim_end_matches('/'))
             };
-            let host = crate::resolve::resolve_in_root(root, &path);
-            return (path, host);
+            let host = self.resolve(&path)?;
+            return Ok((path, host));
         }
         let path_var = self.env("PATH").unwrap_or(DEFAULT_PATH);
         for dir in path_var.split(':').filter(|d| d.starts_with('/')) {
             let cand = format!("{}/{program}", dir.trim_end_matches('/'));
-            if let Some(host) = crate::resolve::resolve_in_root(root, &cand)
+            if let Some(host) = self.resolve(&cand)?
                 && std::fs::metadata(&host)
                     .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
             {
-                return (cand, Some(host));
+                return Ok((cand, Some(host)));
             }
         }
-        (program.to_string(), None)
+        Ok((program.to_string(), None))
+    }
+
+    /// [`crate::resolve::resolve_in_root`], except that a file not made yet (a ghost) is made
+    /// when the path ends at it.
+    fn resolve(&self, path: &str) -> Result<Option<PathBuf>, ImageError> {
+        let root = self.root();
+        let split = |p: &str| -> Vec<String> {
+            p.split('/')
+                .filter(|c| !c.is_empty() && *c != ".")
+                .map(str::to_string)
+                .collect()
+        };
+        let mut parts: std::collections::VecDeque<String> = split(path).into();
+        let mut cur: Vec<String> = Vec::new();
+        let mut hops = 0;
+        while let Some(part) = parts.pop_front() {
+            if part == ".." {
+                cur.pop();
+                continue;
+            }
+            cur.push(part);
+            let mut host = root.to_path_buf();
+            host.extend(&cur);
+            match std::fs::symlink_metadata(&host) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    hops += 1;
+                    if hops > 40 {
+                        return Ok(None);
+                    }
+                    let target = std::fs::read_link(&host)
+                        .map_err(|e| ImageError::io("cannot read a link", e))?;
+                    let target = target.to_string_lossy().into_owned();
+                    cur.pop();
+                    if target.starts_with('/') {
+                        cur.clear();
+                    }
+                    let mut new: std::collections::VecDeque<String> = split(&target).into();
+                    new.extend(parts.drain(..));
+                    parts = new;
+                }
+                Ok(_) => {}
+                Err(_) if parts.is_empty() && self.make_ghost(&host)? => {}
+                Err(_) => return Ok(None),
+            }
+        }
+        let mut host = root.to_path_buf();
+        host.extend(&cur);
+        Ok(host.exists().then_some(host))
+    }
+
+    /// Makes the ghost at `host`, if there is one there.
+    fn make_ghost(&self, host: &Path) -> Result<bool, ImageError> {
+        let Some(d) = &self.deferred else {
+            return Ok(false);
+        };
+        let Some(g) = d.files.ghosts.get(host) else {
+            return Ok(false);
+        };
+        merge::create(host, g.mode)?;
+        d.fill(host, g.layer, g.offset, g.size)?;
+        Ok(true)
     }
 
     /// Copies in the deferred content of `program` and, transitively, of every ELF file named
@@ -283,7 +343,7 @@ impl MergedImage {
                         continue;
                     };
                     let in_root = format!("/{}", rel.to_string_lossy());
-                    if let Some(real) = crate::resolve::resolve_in_root(root, &in_root) {
+                    if let Some(real) = self.resolve(&in_root)? {
                         queue.push(real);
                     }
                 }

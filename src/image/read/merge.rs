@@ -38,6 +38,35 @@ pub(super) struct Deferred {
     pub pending: HashMap<PathBuf, (usize, u64, u64)>,
     /// File name → host paths of the files and links of that name (for finding libraries).
     pub names: HashMap<OsString, Vec<PathBuf>>,
+    /// ELF files of uncompressed layers not made at all yet: host path → (mode, layer, payload
+    /// offset, size). Most of a large image is libraries no check will read; each costs no
+    /// file until [`Deferred::names`] leads a check to it.
+    pub ghosts: HashMap<PathBuf, Ghost>,
+}
+
+/// A file known from a layer header but not created yet.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Ghost {
+    /// Permission bits.
+    pub mode: u32,
+    /// Layer number.
+    pub layer: usize,
+    /// Payload offset in the layer blob.
+    pub offset: u64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+impl Deferred {
+    /// Forgets what lay at `path` and, when it was a directory, below it.
+    fn forget(&mut self, path: &Path, was_dir: bool, keep: &HashSet<PathBuf>) {
+        self.pending.remove(path);
+        self.ghosts.remove(path);
+        if was_dir {
+            self.ghosts
+                .retain(|g, _| !g.starts_with(path) || keep.contains(g));
+        }
+    }
 }
 
 /// Builds the merged tree of one image.
@@ -118,20 +147,23 @@ impl<'a> Merger<'a> {
             }
             let victim = dir.join(OsStr::from_bytes(hidden));
             if !self.added.contains(&victim) {
+                let was_dir = fs::symlink_metadata(&victim).is_ok_and(|m| m.is_dir());
                 remove_any(&victim)?;
-                self.deferred.pending.remove(&victim);
+                self.deferred.forget(&victim, was_dir, &self.added);
             }
             return Ok(());
         }
         let host = dir.join(name);
+        let mut was_dir = false;
         if let Ok(old) = fs::symlink_metadata(&host) {
             if h.kind == Kind::Dir && old.is_dir() {
                 self.added.insert(host);
                 return Ok(());
             }
+            was_dir = old.is_dir();
             remove_any(&host)?;
-            self.deferred.pending.remove(&host);
         }
+        self.deferred.forget(&host, was_dir, &self.added);
         if h.kind != Kind::Dir {
             self.deferred
                 .names
@@ -155,10 +187,22 @@ impl<'a> Merger<'a> {
                 let rel_etc = host
                     .strip_prefix(self.root)
                     .is_ok_and(|r| r.starts_with("etc"));
-                if write_file(&host, h, tar.data(), rel_etc, self.defer)? {
-                    self.deferred
-                        .pending
-                        .insert(host.clone(), (self.layer, h.data_offset, h.size));
+                let origin = (self.layer, h.data_offset, h.size);
+                match write_file(&host, h, tar.data(), rel_etc, self.defer)? {
+                    Written::Whole => {}
+                    Written::Placeholder if self.defer => {
+                        self.deferred.pending.insert(host.clone(), origin);
+                    }
+                    Written::Placeholder => {}
+                    Written::Ghost => {
+                        let g = Ghost {
+                            mode: h.mode,
+                            layer: self.layer,
+                            offset: h.data_offset,
+                            size: h.size,
+                        };
+                        self.deferred.ghosts.insert(host.clone(), g);
+                    }
                 }
             }
             Kind::Special => {
@@ -173,12 +217,16 @@ impl<'a> Merger<'a> {
         let comps = entry_components(link)
             .map_err(|_| ImageError::Unsafe("a hard link that leaves the image root".into()))?;
         let target = match comps.split_last() {
-            Some((name, parent)) => self
-                .resolve_dir(parent, false)?
-                .map(|d| d.join(name))
-                .filter(|t| fs::symlink_metadata(t).is_ok_and(|m| !m.is_dir())),
+            Some((name, parent)) => self.resolve_dir(parent, false)?.map(|d| d.join(name)),
             None => None,
         };
+        if let Some(g) = target.as_ref().and_then(|t| self.deferred.ghosts.get(t)) {
+            // Not made yet: the link is another name for the same bytes.
+            let g = *g;
+            self.deferred.ghosts.insert(host.to_path_buf(), g);
+            return Ok(());
+        }
+        let target = target.filter(|t| fs::symlink_metadata(t).is_ok_and(|m| !m.is_dir()));
         let Some(target) = target else {
             return Err(ImageError::Unsafe(format!(
                 "a hard link to '{}', which no earlier entry created",
@@ -193,14 +241,22 @@ impl<'a> Merger<'a> {
     }
 
     /// `.wh..wh..opq`: everything in `dir` from lower layers goes; this layer's entries stay.
-    fn opaque(&self, dir: &Path) -> Result<(), ImageError> {
+    fn opaque(&mut self, dir: &Path) -> Result<(), ImageError> {
+        let added = &self.added;
+        self.deferred
+            .ghosts
+            .retain(|g, _| !g.starts_with(dir) || added.contains(g));
+        self.opaque_disk(dir)
+    }
+
+    fn opaque_disk(&self, dir: &Path) -> Result<(), ImageError> {
         let entries = fs::read_dir(dir).map_err(|e| io_err("cannot list a directory", e))?;
         for e in entries {
             let p = e.map_err(|e| io_err("cannot list a directory", e))?.path();
             if !self.added.contains(&p) {
                 remove_any(&p)?;
             } else if fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()) {
-                self.opaque(&p)?;
+                self.opaque_disk(&p)?;
             }
         }
         Ok(())
@@ -298,7 +354,7 @@ fn remove_any(p: &Path) -> Result<(), ImageError> {
 }
 
 /// Creates a new file (never through a symlink) with the entry's permission bits, minus set-id.
-fn create(host: &Path, mode: u32) -> Result<File, ImageError> {
+pub(super) fn create(host: &Path, mode: u32) -> Result<File, ImageError> {
     let f = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -312,15 +368,27 @@ fn create(host: &Path, mode: u32) -> Result<File, ImageError> {
     Ok(f)
 }
 
-/// Writes a regular file; `Ok(true)` when its (ELF) content was deferred.
+/// What [`write_file`] made of a regular file.
+enum Written {
+    /// The whole content.
+    Whole,
+    /// A file of the right size and mode without its content (the first bytes where the layer
+    /// streams by only once).
+    Placeholder,
+    /// Nothing yet: an ELF file of an uncompressed layer.
+    Ghost,
+}
+
+/// Writes a regular file: whole when a check reads it (ELF files of streamed layers, `#!`
+/// scripts, small files under /etc); with `defer` (an uncompressed layer, readable again),
+/// an ELF file is left a ghost and other files get no bytes at all.
 fn write_file(
     host: &Path,
     h: &Header,
     mut data: impl Read,
     under_etc: bool,
     defer: bool,
-) -> Result<bool, ImageError> {
-    let mut f = create(host, h.mode)?;
+) -> Result<Written, ImageError> {
     let mut prefix = [0u8; PREFIX];
     let want = (h.size as usize).min(PREFIX);
     let mut got = 0;
@@ -336,16 +404,27 @@ fn write_file(
     let head = &prefix[..got];
     let elf = head.starts_with(b"\x7fELF");
     let whole = (elf && !defer) || head.starts_with(b"#!") || (under_etc && h.size <= ETC_FILE_MAX);
-    f.write_all(head).map_err(|e| io_err("cannot write", e))?;
+    // Read past the payload first: a size the stream does not hold is an error before any
+    // file is made that large (a sparse one, but still).
+    let skip = |mut data: &mut dyn Read| {
+        io::copy(&mut data, &mut io::sink()).map_err(|e| io_err("cannot read the layer", e))
+    };
+    if elf && !whole {
+        skip(&mut data)?;
+        return Ok(Written::Ghost);
+    }
+    let mut f = create(host, h.mode)?;
     if whole {
+        f.write_all(head).map_err(|e| io_err("cannot write", e))?;
         io::copy(&mut data, &mut f)
             .map_err(|e| io_err("cannot copy a file out of the layer", e))?;
-    } else {
-        // Read past the payload first: a size the stream does not hold is an error before any
-        // file is made that large (a sparse one, but still).
-        io::copy(&mut data, &mut io::sink()).map_err(|e| io_err("cannot read the layer", e))?;
-        f.set_len(h.size)
-            .map_err(|e| io_err("cannot size a file", e))?;
+        return Ok(Written::Whole);
     }
-    Ok(elf && !whole)
+    if !defer {
+        f.write_all(head).map_err(|e| io_err("cannot write", e))?;
+    }
+    skip(&mut data)?;
+    f.set_len(h.size)
+        .map_err(|e| io_err("cannot size a file", e))?;
+    Ok(Written::Placeholder)
 }
