@@ -145,6 +145,8 @@ fn check_built(case: &Case, tag: &str, dir: &Path) {
         );
         assert_eq!(code, if started { 0 } else { 1 }, "{what}");
         let report: Value = serde_json::from_slice(&v.stdout).expect("JSON report");
+        // Messages speak of the image, never of the temporary directory it was merged into.
+        assert!(!report.to_string().contains("binslim-image-"), "{what}");
         let problems = &report[0]["problems"];
         match case.code {
             Some(c) => match c.strip_prefix('~') {

@@ -152,7 +152,30 @@ fn check_image(img: &MergedImage, label: &str, args: &VerifyArgs, reports: &mut 
                 format!("{path} is a directory in the image, not a program"),
                 "fix ENTRYPOINT/CMD to name the program".into(),
             )),
-            Some(h) => reports.push(verify_path(&h, &display, &opts, Origin::Named)),
+            Some(h) => {
+                let mut r = verify_path(&h, &display, &opts, Origin::Named);
+                in_image_terms(&mut r, img.root());
+                reports.push(r);
+            }
+        }
+    }
+}
+
+/// verify names the root it checked against; here that is a temporary directory the user
+/// never sees: say "the image", and give paths inside it as the image has them.
+fn in_image_terms(r: &mut FileReport, root: &std::path::Path) {
+    let root = root.display().to_string();
+    let fix = |s: &mut String| {
+        if s.contains(&root) {
+            *s = s
+                .replace(&format!("{root}/"), "/")
+                .replace(&root, "the image");
+        }
+    };
+    for f in r.problems.iter_mut().chain(r.warnings.iter_mut()) {
+        fix(&mut f.message);
+        if let Some(h) = &mut f.hint {
+            fix(h);
         }
     }
 }
