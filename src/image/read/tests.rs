@@ -466,3 +466,74 @@ fn elf_content_of_uncompressed_layers_is_copied_when_a_check_needs_it() {
         big
     );
 }
+
+#[test]
+fn an_index_of_two_platforms_gives_each_or_the_one_asked_for() {
+    let l = tar_of(&[file("server", ELF)]);
+    let gz = gzip(&l);
+    let mut entries = vec![file("oci-layout", spec::OCI_LAYOUT.as_bytes())];
+    let mut manifests = Vec::new();
+    for (arch, variant) in [("amd64", None), ("arm64", Some("v8"))] {
+        let mut cfg = config_for(std::slice::from_ref(&l), "/server");
+        cfg.architecture = arch.into();
+        cfg.variant = variant.map(str::to_string);
+        let cfg = serde_json::to_vec(&cfg).unwrap();
+        let desc = |media: &str, data: &[u8]| Descriptor {
+            media_type: media.into(),
+            digest: spec::digest_of(data),
+            size: data.len() as u64,
+            platform: None,
+            annotations: Default::default(),
+        };
+        let m = serde_json::to_vec(&Manifest {
+            schema_version: 2,
+            media_type: None,
+            config: desc(spec::MEDIA_CONFIG, &cfg),
+            layers: vec![desc(spec::MEDIA_LAYER_GZIP, &gz)],
+        })
+        .unwrap();
+        let mut d = desc(spec::MEDIA_MANIFEST, &m);
+        d.platform = Some(spec::PlatformSpec {
+            architecture: arch.into(),
+            os: "linux".into(),
+            variant: None,
+        });
+        manifests.push(d);
+        entries.push(file(&blob_name(&spec::digest_of(&cfg)).unwrap(), &cfg));
+        entries.push(file(&blob_name(&spec::digest_of(&m)).unwrap(), &m));
+    }
+    // An attestation manifest rides along; it is not an image to check.
+    let mut att = manifests[0].clone();
+    att.platform = Some(spec::PlatformSpec {
+        architecture: "unknown".into(),
+        os: "unknown".into(),
+        variant: None,
+    });
+    manifests.push(att);
+    entries.push(file(&blob_name(&spec::digest_of(&gz)).unwrap(), &gz));
+    let index = serde_json::to_vec(&Index {
+        schema_version: 2,
+        media_type: None,
+        manifests,
+    })
+    .unwrap();
+    entries.push(file("index.json", &index));
+    let archive = tar_of(&entries);
+    let open = |p: Option<&str>| {
+        let store = Store::spool(&mut &archive[..], &Limits::default()).unwrap();
+        read_store(Arc::new(store), p, &Limits::default())
+    };
+    let all: Vec<String> = open(None)
+        .unwrap()
+        .into_iter()
+        .map(|i| i.platform)
+        .collect();
+    assert_eq!(all, ["linux/amd64", "linux/arm64/v8"]);
+    let arm = open(Some("linux/arm64")).unwrap();
+    assert_eq!(arm.len(), 1);
+    assert_eq!(arm[0].platform, "linux/arm64/v8");
+    assert_eq!(
+        open(Some("linux/riscv64")).unwrap_err().to_string(),
+        "has no linux/riscv64 image (it has linux/amd64, linux/arm64/v8)"
+    );
+}
