@@ -537,3 +537,29 @@ fn an_index_of_two_platforms_gives_each_or_the_one_asked_for() {
         "has no linux/riscv64 image (it has linux/amd64, linux/arm64/v8)"
     );
 }
+
+#[test]
+fn docker_archive_layer_names_may_be_links_inside_the_archive() {
+    let l = tar_of(&[file("app", ELF)]);
+    let cfg = config_for(std::slice::from_ref(&l), "/app");
+    let cfg_b = serde_json::to_vec(&cfg).unwrap();
+    let cfg_name = format!("{}.json", &spec::digest_of(&cfg_b)[7..]);
+    let manifest = format!(r#"[{{"Config":"{cfg_name}","Layers":["id/layer.tar"]}}]"#);
+    let archive = tar_of(&[
+        file("blob.tar", &l),
+        entry("id/layer.tar", b'2', "../blob.tar", b"", 0o777),
+        file(&cfg_name, &cfg_b),
+        file("manifest.json", manifest.as_bytes()),
+    ]);
+    assert_eq!(read(&archive).unwrap().content("/app").unwrap(), ELF);
+    // A link that climbs out of the archive names nothing.
+    let archive = tar_of(&[
+        entry("id/layer.tar", b'2', "../../blob.tar", b"", 0o777),
+        file(&cfg_name, &cfg_b),
+        file("manifest.json", manifest.as_bytes()),
+    ]);
+    assert_eq!(
+        err_of(&archive),
+        "the image names 'id/layer.tar', which is not in it (an incomplete save?)"
+    );
+}
