@@ -556,6 +556,26 @@ fn stdin_layout_directory_and_named_paths() {
             format!("PASS {tag}:latest:/server: static x86_64, 744.6 KiB\n")
         );
 
+        // A FIFO (what `<(docker save app)` gives) is read once, like stdin.
+        let fifo = dir.path().join("fifo");
+        assert!(Std::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let (from, to) = (tar.clone(), fifo.clone());
+        let writer = std::thread::spawn(move || fs::copy(from, to).unwrap());
+        let out = binslim()
+            .args(["verify", "--image"])
+            .arg(&fifo)
+            .output()
+            .unwrap();
+        writer.join().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!(
+                "PASS {}:/server: static x86_64, 744.6 KiB\n",
+                fifo.display()
+            )
+        );
+
         let layout = dir.path().join("layout");
         let o = podman(&[
             "save",

@@ -405,8 +405,14 @@ pub fn read_image(
             Store::Dir(p.clone())
         }
         ImageSource::Path(p) => {
-            let f = File::open(p).map_err(|e| ImageError::io("cannot open", e))?;
-            Store::tar(f, limits)?
+            let mut f = File::open(p).map_err(|e| ImageError::io("cannot open", e))?;
+            let regular = f.metadata().is_ok_and(|m| m.is_file());
+            if regular {
+                Store::tar(f, limits)?
+            } else {
+                // A FIFO or a process substitution (`<(docker save app)`): read it once.
+                Store::spool(&mut f, limits)?
+            }
         }
     };
     read_store(Arc::new(store), platform, limits)
