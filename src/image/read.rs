@@ -356,14 +356,24 @@ impl MergedImage {
 impl DeferredContent {
     fn fill(&self, host: &Path, layer: usize, offset: u64, size: u64) -> Result<(), ImageError> {
         use std::os::unix::fs::OpenOptionsExt;
-        let name = &self.layers[layer];
-        let mut holder = None;
-        let blob = self.store.open(name, &mut holder)?;
         let out = std::fs::OpenOptions::new()
             .write(true)
             .custom_flags(libc::O_NOFOLLOW)
             .open(host)
             .map_err(|e| ImageError::io(&format!("cannot write {}", host.display()), e))?;
+        if layer == merge::SPOOLED {
+            let spool = self
+                .files
+                .spool
+                .as_ref()
+                .ok_or_else(|| ImageError::Invalid("a spooled file without a spool".into()))?;
+            return Section::whole(spool)
+                .and_then(|s| s.copy_range(offset, size, &out))
+                .map_err(|e| ImageError::io("cannot copy a file out of the spool", e));
+        }
+        let name = &self.layers[layer];
+        let mut holder = None;
+        let blob = self.store.open(name, &mut holder)?;
         blob.copy_range(offset, size, &out).map_err(|e| {
             ImageError::io(&format!("cannot copy a file out of layer {}", layer + 1), e)
         })

@@ -67,7 +67,16 @@ pub(super) struct Section<'a> {
     end: u64,
 }
 
-impl Section<'_> {
+impl<'a> Section<'a> {
+    /// All of `file`.
+    pub fn whole(file: &'a File) -> io::Result<Section<'a>> {
+        Ok(Section {
+            file,
+            pos: 0,
+            end: file.metadata()?.len(),
+        })
+    }
+
     /// The blob's size in bytes.
     pub fn len(&self) -> u64 {
         self.end - self.pos

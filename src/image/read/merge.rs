@@ -38,20 +38,27 @@ pub(super) struct Deferred {
     pub pending: HashMap<PathBuf, (usize, u64, u64)>,
     /// File name → host paths of the files and links of that name (for finding libraries).
     pub names: HashMap<OsString, Vec<PathBuf>>,
-    /// ELF files of uncompressed layers not made at all yet: host path → (mode, layer, payload
-    /// offset, size). Most of a large image is libraries no check will read; each costs no
-    /// file until [`Deferred::names`] leads a check to it.
+    /// ELF files not made at all yet: host path → where their bytes are. Most of a large
+    /// image is libraries no check will read; each costs no file until [`Deferred::names`]
+    /// leads a check to it.
     pub ghosts: HashMap<PathBuf, Ghost>,
+    /// The bytes of the ELF files of compressed layers (which cannot be read again at an
+    /// offset), one after another in one unnamed temporary file.
+    pub spool: Option<File>,
+    spool_len: u64,
 }
+
+/// [`Ghost::layer`] of a file whose bytes are in [`Deferred::spool`].
+pub(super) const SPOOLED: usize = usize::MAX;
 
 /// A file known from a layer header but not created yet.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Ghost {
     /// Permission bits.
     pub mode: u32,
-    /// Layer number.
+    /// Layer number, or [`SPOOLED`].
     pub layer: usize,
-    /// Payload offset in the layer blob.
+    /// Payload offset in the layer blob (or the spool).
     pub offset: u64,
     /// Size in bytes.
     pub size: u64,
@@ -188,8 +195,22 @@ impl<'a> Merger<'a> {
                     .strip_prefix(self.root)
                     .is_ok_and(|r| r.starts_with("etc"));
                 let origin = (self.layer, h.data_offset, h.size);
-                match write_file(&host, h, tar.data(), rel_etc, self.defer)? {
+                let spool = if self.defer {
+                    None
+                } else {
+                    Some(&mut self.deferred)
+                };
+                match write_file(&host, h, tar.data(), rel_etc, spool)? {
                     Written::Whole => {}
+                    Written::Spooled(offset) => {
+                        let g = Ghost {
+                            mode: h.mode,
+                            layer: SPOOLED,
+                            offset,
+                            size: h.size,
+                        };
+                        self.deferred.ghosts.insert(host.clone(), g);
+                    }
                     Written::Placeholder if self.defer => {
                         self.deferred.pending.insert(host.clone(), origin);
                     }
@@ -377,18 +398,22 @@ enum Written {
     Placeholder,
     /// Nothing yet: an ELF file of an uncompressed layer.
     Ghost,
+    /// Nothing yet: an ELF file of a compressed layer, its bytes at this offset of the spool.
+    Spooled(u64),
 }
 
-/// Writes a regular file: whole when a check reads it (ELF files of streamed layers, `#!`
-/// scripts, small files under /etc); with `defer` (an uncompressed layer, readable again),
-/// an ELF file is left a ghost and other files get no bytes at all.
+/// Writes a regular file: whole when a check reads it (`#!` scripts, small files under /etc).
+/// An ELF file is left a ghost: in an uncompressed layer (which can be read again) as it is, in
+/// a compressed one (`spool` given) with its bytes appended to the spool. With `spool`, other
+/// files keep their first bytes; without, they get none.
 fn write_file(
     host: &Path,
     h: &Header,
     mut data: impl Read,
     under_etc: bool,
-    defer: bool,
+    spool: Option<&mut Deferred>,
 ) -> Result<Written, ImageError> {
+    let defer = spool.is_none();
     let mut prefix = [0u8; PREFIX];
     let want = (h.size as usize).min(PREFIX);
     let mut got = 0;
@@ -403,15 +428,29 @@ fn write_file(
     }
     let head = &prefix[..got];
     let elf = head.starts_with(b"\x7fELF");
-    let whole = (elf && !defer) || head.starts_with(b"#!") || (under_etc && h.size <= ETC_FILE_MAX);
+    let whole = !elf && (head.starts_with(b"#!") || (under_etc && h.size <= ETC_FILE_MAX));
     // Read past the payload first: a size the stream does not hold is an error before any
     // file is made that large (a sparse one, but still).
     let skip = |mut data: &mut dyn Read| {
         io::copy(&mut data, &mut io::sink()).map_err(|e| io_err("cannot read the layer", e))
     };
-    if elf && !whole {
-        skip(&mut data)?;
-        return Ok(Written::Ghost);
+    if elf {
+        let Some(d) = spool else {
+            skip(&mut data)?;
+            return Ok(Written::Ghost);
+        };
+        if d.spool.is_none() {
+            d.spool = Some(
+                tempfile::tempfile().map_err(|e| io_err("cannot create a temporary file", e))?,
+            );
+        }
+        let f = d.spool.as_mut().expect("just made");
+        let offset = d.spool_len;
+        f.write_all(head).map_err(|e| io_err("cannot write", e))?;
+        let n =
+            io::copy(&mut data, f).map_err(|e| io_err("cannot copy a file out of the layer", e))?;
+        d.spool_len += head.len() as u64 + n;
+        return Ok(Written::Spooled(offset));
     }
     let mut f = create(host, h.mode)?;
     if whole {
