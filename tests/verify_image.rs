@@ -661,3 +661,67 @@ fn unreadable_images_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
 }
+
+/// One raw tar entry (the tar crate's builder refuses `..`, which is the point here).
+fn raw_entry(name: &str, data: &[u8]) -> Vec<u8> {
+    let mut h = tar::Header::new_gnu();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    h.set_size(data.len() as u64);
+    h.set_mode(0o755);
+    h.set_cksum();
+    let mut v = h.as_bytes().to_vec();
+    v.extend_from_slice(data);
+    v.resize(v.len().div_ceil(512) * 512, 0);
+    v
+}
+
+fn sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A layer entry that climbs out of the root: exit 2, one line naming the layer and the entry,
+/// and nothing written beside the temporary root.
+#[test]
+fn hostile_archive_exits_2_and_writes_nothing_outside() {
+    let dir = common::tempdir();
+    let marker = dir.path().join("escaped");
+    let depth = "../".repeat(12);
+    let evil = format!(
+        "{depth}{}",
+        marker.display().to_string().trim_start_matches('/')
+    );
+    let mut layer = raw_entry(&evil, b"x");
+    layer.extend_from_slice(&[0; 1024]);
+    let diff = sha256(&layer);
+    let cfg = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{"Entrypoint":["/x"]}},"rootfs":{{"type":"layers","diff_ids":["sha256:{diff}"]}}}}"#
+    );
+    let cfg_hex = sha256(cfg.as_bytes());
+    let manifest = format!(r#"[{{"Config":"{cfg_hex}.json","Layers":["l/layer.tar"]}}]"#);
+    let mut archive = raw_entry("l/layer.tar", &layer);
+    archive.extend(raw_entry(&format!("{cfg_hex}.json"), cfg.as_bytes()));
+    archive.extend(raw_entry("manifest.json", manifest.as_bytes()));
+    archive.extend_from_slice(&[0; 1024]);
+    let tar = dir.path().join("evil.tar");
+    fs::write(&tar, archive).unwrap();
+    let out = binslim()
+        .args(["verify", "--image"])
+        .arg(&tar)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "binslim: {}: layer 1 (sha256:{diff}): entry '{evil}': a path with '..', which would \
+             leave the image root\n",
+            tar.display()
+        )
+    );
+    assert!(out.stdout.is_empty());
+    assert!(!marker.exists());
+}
