@@ -5,7 +5,7 @@
 //! (manifests and configs against their descriptors, compressed layers against the manifest,
 //! uncompressed layers against the config's `diff_ids`), JSON documents, paths, extended
 //! headers, entry counts and decompressed bytes are capped by [`Limits`], and nothing is
-//! created outside the private temporary root (see [`merge`]). Every problem is an
+//! created outside the private temporary root (see the `merge` module). Every problem is an
 //! [`ImageError`]; the reader never panics on input.
 
 mod archive;
