@@ -71,6 +71,8 @@ Examples:
   binslim verify --strict --max-size 20MiB --require-stripped /out
   binslim verify --root ./rootfs --env LD_LIBRARY_PATH=/app/lib --verbose ./rootfs/app/server
                                                  as the loader will search, showing each library
+  binslim verify --image app.tar                 the image's entrypoint, in its merged layers
+  docker save app | binslim verify --image -     the CI gate on what ships
   In a Dockerfile:  RUN [\"/binslim\", \"verify\", \"/server\"]
 
 Exit status: 0 every checked program will start, 1 at least one will not (or breaks a policy \
@@ -79,8 +81,9 @@ flag), 2 a named path could not be analyzed or the command line is wrong.";
 /// `binslim verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// Files, or directories to walk recursively (non-ELF files in them are skipped).
-    #[arg(required = true, value_name = "PATH")]
+    /// Files, or directories to walk recursively (non-ELF files in them are skipped). With
+    /// --image: programs inside the image to check instead of its entrypoint.
+    #[arg(required_unless_present = "image", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
     /// Target platform, e.g. linux/amd64, linux/arm64, linux/arm/v7 (default: $TARGETPLATFORM
@@ -126,6 +129,12 @@ pub struct VerifyArgs {
     /// With --root: print where each library was found (and how), and the loader's path.
     #[arg(long, short)]
     pub verbose: bool,
+
+    /// Check an image instead of files: a docker-archive or oci-archive tar (docker save,
+    /// podman save), an OCI layout directory, or - for a tar on stdin. Its entrypoint (or each
+    /// PATH in it) is checked against the merged layers, with the image's platform and Env.
+    #[arg(long, value_name = "IMAGE", conflicts_with = "root")]
+    pub image: Option<String>,
 }
 
 fn parse_env(s: &str) -> Result<(String, String), String> {

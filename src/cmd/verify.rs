@@ -16,6 +16,9 @@ use crate::cli::VerifyArgs;
 
 /// Runs `verify`.
 pub fn run(args: &VerifyArgs, style: Style) -> Status {
+    if args.image.is_some() {
+        return super::verify_image::run(args, style);
+    }
     let opts = match options(args) {
         Ok(o) => o,
         Err(msg) => {
@@ -154,7 +157,7 @@ fn walk(dir: &Path, opts: &VerifyOptions, reports: &mut Vec<FileReport>, skipped
     }
 }
 
-fn render(r: &FileReport, st: Style) -> String {
+pub(super) fn render(r: &FileReport, st: Style) -> String {
     let mut s = String::new();
     match r.verdict {
         Verdict::Pass => {
@@ -205,7 +208,7 @@ fn render(r: &FileReport, st: Style) -> String {
 }
 
 /// `--verbose`: the loader and every library, where the loader finds it and how.
-fn render_libraries(r: &FileReport) -> String {
+pub(super) fn render_libraries(r: &FileReport) -> String {
     let mut s = String::new();
     if let Some(l) = &r.loader {
         s.push_str(&format!("  loader {l}\n"));
@@ -225,7 +228,7 @@ fn render_libraries(r: &FileReport) -> String {
     s
 }
 
-fn summary(reports: &[FileReport], skipped: usize) -> String {
+pub(super) fn summary(reports: &[FileReport], skipped: usize) -> String {
     let count = |v: Verdict| reports.iter().filter(|r| r.verdict == v).count();
     let mut s = format!(
         "checked {}: {} passed, {} failed",

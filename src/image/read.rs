@@ -1,1 +1,845 @@
-//! Reading images as they ship (docker-archive, oci-archive, OCI layout) and merging their layers.
+//! Reading images as they ship (docker-archive, oci-archive, OCI layout, a tar on stdin) and
+//! merging their layers into a sparse root that `verify --image` checks like `--root`.
+//!
+//! The reader trusts nothing in the archive: every blob it reads is checked against its digest
+//! (manifests and configs against their descriptors, compressed layers against the manifest,
+//! uncompressed layers against the config's `diff_ids`), JSON documents, paths, extended
+//! headers, entry counts and decompressed bytes are capped by [`Limits`], and nothing is
+//! created outside the private temporary root (see the `merge` module). Every problem is an
+//! [`ImageError`]; the reader never panics on input.
+
+mod archive;
+mod merge;
+pub mod tarstream;
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use self::archive::{Section, Store, blob_name};
+use self::tarstream::{Source, TarReader};
+use super::spec::{self, DockerManifestEntry, ImageConfig, Index, Manifest};
+
+/// What may stop an image from being read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImageError {
+    /// A read or write failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What binslim was reading or writing.
+        what: String,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// Not an image, or a malformed one.
+    #[error("{0}")]
+    Invalid(String),
+    /// A manifest names a blob the image does not hold.
+    #[error("the image names '{0}', which is not in it (an incomplete save?)")]
+    MissingBlob(String),
+    /// A blob's bytes are not what its digest says.
+    #[error(
+        "{what} has digest {actual}, but the image says {expected}: the archive is corrupt or was altered"
+    )]
+    Digest {
+        /// Which blob.
+        what: String,
+        /// The digest the manifest or config names.
+        expected: String,
+        /// The digest of the bytes read.
+        actual: String,
+    },
+    /// An entry that would reach outside the image root, or a link that cannot be resolved.
+    #[error("{0}")]
+    Unsafe(String),
+    /// A limit of [`Limits`] was exceeded.
+    #[error("{0}: refusing to read further (a hostile or broken archive?)")]
+    Limit(String),
+    /// No image matches `--platform`.
+    #[error("{0}")]
+    NoPlatform(String),
+}
+
+impl ImageError {
+    fn io(what: &str, source: io::Error) -> Self {
+        ImageError::Io {
+            what: what.to_string(),
+            source,
+        }
+    }
+
+    /// Adds the layer entry an error happened at.
+    fn in_entry(self, path: &str) -> Self {
+        let at = |m: String| format!("entry '{path}': {m}");
+        match self {
+            ImageError::Invalid(m) => ImageError::Invalid(at(m)),
+            ImageError::Unsafe(m) => ImageError::Unsafe(at(m)),
+            ImageError::Io { what, source } => ImageError::Io {
+                what: at(what),
+                source,
+            },
+            other => other,
+        }
+    }
+
+    fn in_layer(self, n: usize, digest: &str) -> Self {
+        let at = |m: String| format!("layer {n} ({digest}): {m}");
+        match self {
+            ImageError::Invalid(m) => ImageError::Invalid(at(m)),
+            ImageError::Unsafe(m) => ImageError::Unsafe(at(m)),
+            ImageError::Limit(m) => ImageError::Limit(at(m)),
+            ImageError::Io { what, source } => ImageError::Io {
+                what: at(what),
+                source,
+            },
+            other => other,
+        }
+    }
+}
+
+/// Bounds on what one image may make binslim read and write.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Largest JSON document (index, manifest, config) read, in bytes.
+    pub max_json: u64,
+    /// Most entries in the outer archive, and most files over all layers of one image.
+    pub max_entries: u64,
+    /// Most layers in one image.
+    pub max_layers: usize,
+    /// Most uncompressed layer bytes of one image.
+    pub max_uncompressed: u64,
+    /// A gzip layer may expand to at most this many times its size (plus 1 GiB).
+    pub max_ratio: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_json: 4 << 20,
+            max_entries: 4_000_000,
+            max_layers: 512,
+            max_uncompressed: 64 << 30,
+            max_ratio: 200,
+        }
+    }
+}
+
+/// Where the image comes from.
+#[derive(Debug, Clone)]
+pub enum ImageSource {
+    /// A tar file or an OCI layout directory.
+    Path(PathBuf),
+    /// A tar on standard input.
+    Stdin,
+}
+
+/// One image, its layers merged into a private temporary root (removed on drop).
+#[derive(Debug)]
+pub struct MergedImage {
+    root: tempfile::TempDir,
+    /// The image's config.
+    pub config: ImageConfig,
+    /// The reference it was saved under (`RepoTags[0]`, or the OCI ref name), if any.
+    pub reference: Option<String>,
+    /// `os/architecture[/variant]` from the config.
+    pub platform: String,
+    /// Number of layers merged.
+    pub layers: usize,
+    /// Number of layer entries applied.
+    pub entries: u64,
+    deferred: Option<DeferredContent>,
+}
+
+/// Where the ELF files not yet copied into the root are (see [`merge::Deferred`]).
+#[derive(Debug)]
+struct DeferredContent {
+    store: Arc<Store>,
+    /// Blob name of each layer.
+    layers: Vec<String>,
+    files: merge::Deferred,
+}
+
+impl MergedImage {
+    /// The merged root on the host.
+    pub fn root(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// A variable of the config's `Env`.
+    pub fn env(&self, key: &str) -> Option<&str> {
+        self.config.config.env.as_ref()?.iter().find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            (k == key).then_some(v)
+        })
+    }
+
+    /// The program a container starts: the first word of `Entrypoint`, else of `Cmd`.
+    pub fn entrypoint(&self) -> Option<&str> {
+        let c = &self.config.config;
+        fn first(v: &Option<Vec<String>>) -> Option<&str> {
+            v.as_ref()?.first().map(String::as_str)
+        }
+        // An engine appends Cmd to a non-empty Entrypoint; without one, Cmd is the command.
+        first(&c.entrypoint)
+            .or_else(|| first(&c.cmd))
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Where an engine finds `program` in the image: a path with a `/` is taken as is (relative
+    /// ones against `WorkingDir`); a bare name is looked up in the image's `PATH` (the first
+    /// executable regular file, as runc does). The result is the in-image path and, when it
+    /// exists, its real location on the host (symlinks resolved inside the root), with its
+    /// content and that of every library it may load copied in.
+    pub fn locate(&self, program: &str) -> Result<(String, Option<PathBuf>), ImageError> {
+        let (path, host) = self.find(program)?;
+        if let Some(h) = &host {
+            self.complete(h)?;
+        }
+        Ok((path, host))
+    }
+
+    fn find(&self, program: &str) -> Result<(String, Option<PathBuf>), ImageError> {
+        use std::os::unix::fs::PermissionsExt;
+        if program.contains('/') {
+            let wd = self
+                .config
+                .config
+                .working_dir
+                .as_deref()
+                .filter(|w| !w.is_empty())
+                .unwrap_or("/");
+            let path = if program.starts_with('/') {
+                program.to_string()
+            } else {
+                format!("{}/{program}", wd.trim_end_matches('/'))
+            };
+            let host = self.resolve(&path)?;
+            return Ok((path, host));
+        }
+        let path_var = self.env("PATH").unwrap_or(DEFAULT_PATH);
+        for dir in path_var.split(':').filter(|d| d.starts_with('/')) {
+            let cand = format!("{}/{program}", dir.trim_end_matches('/'));
+            if let Some(host) = self.resolve(&cand)?
+                && std::fs::metadata(&host)
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            {
+                return Ok((cand, Some(host)));
+            }
+        }
+        Ok((program.to_string(), None))
+    }
+
+    /// [`crate::resolve::resolve_in_root`], except that a file not made yet (a ghost) is made
+    /// when the path ends at it.
+    fn resolve(&self, path: &str) -> Result<Option<PathBuf>, ImageError> {
+        let root = self.root();
+        let split = |p: &str| -> Vec<String> {
+            p.split('/')
+                .filter(|c| !c.is_empty() && *c != ".")
+                .map(str::to_string)
+                .collect()
+        };
+        let mut parts: std::collections::VecDeque<String> = split(path).into();
+        let mut cur: Vec<String> = Vec::new();
+        let mut hops = 0;
+        while let Some(part) = parts.pop_front() {
+            if part == ".." {
+                cur.pop();
+                continue;
+            }
+            cur.push(part);
+            let mut host = root.to_path_buf();
+            host.extend(&cur);
+            match std::fs::symlink_metadata(&host) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    hops += 1;
+                    if hops > 40 {
+                        return Ok(None);
+                    }
+                    let target = std::fs::read_link(&host)
+                        .map_err(|e| ImageError::io("cannot read a link", e))?;
+                    let target = target.to_string_lossy().into_owned();
+                    cur.pop();
+                    if target.starts_with('/') {
+                        cur.clear();
+                    }
+                    let mut new: std::collections::VecDeque<String> = split(&target).into();
+                    new.extend(parts.drain(..));
+                    parts = new;
+                }
+                Ok(_) => {}
+                Err(_) if parts.is_empty() && self.make_ghost(&host)? => {}
+                Err(_) => return Ok(None),
+            }
+        }
+        let mut host = root.to_path_buf();
+        host.extend(&cur);
+        Ok(host.exists().then_some(host))
+    }
+
+    /// Makes the ghost at `host`, if there is one there.
+    fn make_ghost(&self, host: &Path) -> Result<bool, ImageError> {
+        let Some(d) = &self.deferred else {
+            return Ok(false);
+        };
+        let Some(g) = d.files.ghosts.get(host) else {
+            return Ok(false);
+        };
+        merge::create(host, g.mode)?;
+        d.fill(host, g.layer, g.offset, g.size)?;
+        Ok(true)
+    }
+
+    /// Copies in the deferred content of `program` and, transitively, of every ELF file named
+    /// like its loader or one of its DT_NEEDED libraries (or a versioned file of that name, such
+    /// as `libfoo.so.1.2` for `libfoo.so.1`), wherever it sits: a superset of what the loader
+    /// resolution will read.
+    fn complete(&self, program: &Path) -> Result<(), ImageError> {
+        let Some(d) = &self.deferred else {
+            return Ok(());
+        };
+        let root = self.root();
+        let mut queue = vec![program.to_path_buf()];
+        let mut seen: HashSet<PathBuf> = HashSet::new();
+        while let Some(p) = queue.pop() {
+            if !seen.insert(p.clone()) {
+                continue;
+            }
+            if let Some(&(layer, offset, size)) = d.files.pending.get(&p) {
+                d.fill(&p, layer, offset, size)?;
+            }
+            let Ok(input) = crate::input::Input::open(&p) else {
+                continue;
+            };
+            let Ok(elf) = crate::elf::ElfFile::parse(input.bytes()) else {
+                continue;
+            };
+            let a = crate::elf::analyze_with(&elf, crate::elf::Detail::Summary);
+            let mut wanted: Vec<String> = a.needed.clone();
+            if let Some(i) = &a.interpreter {
+                wanted.push(i.rsplit('/').next().unwrap_or(i).to_string());
+            }
+            for (name, paths) in &d.files.names {
+                let name = name.to_string_lossy();
+                let hit = wanted.iter().any(|w| {
+                    !w.is_empty()
+                        && name
+                            .strip_prefix(w.as_str())
+                            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+                });
+                if !hit {
+                    continue;
+                }
+                for cand in paths {
+                    let Ok(rel) = cand.strip_prefix(root) else {
+                        continue;
+                    };
+                    let in_root = format!("/{}", rel.to_string_lossy());
+                    if let Some(real) = self.resolve(&in_root)? {
+                        queue.push(real);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl DeferredContent {
+    fn fill(&self, host: &Path, layer: usize, offset: u64, size: u64) -> Result<(), ImageError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let out = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(host)
+            .map_err(|e| ImageError::io(&format!("cannot write {}", host.display()), e))?;
+        if layer == merge::SPOOLED {
+            let spool = self
+                .files
+                .spool
+                .as_ref()
+                .ok_or_else(|| ImageError::Invalid("a spooled file without a spool".into()))?;
+            return Section::whole(spool)
+                .and_then(|s| s.copy_range(offset, size, &out))
+                .map_err(|e| ImageError::io("cannot copy a file out of the spool", e));
+        }
+        let name = &self.layers[layer];
+        let mut holder = None;
+        let blob = self.store.open(name, &mut holder)?;
+        blob.copy_range(offset, size, &out).map_err(|e| {
+            ImageError::io(&format!("cannot copy a file out of layer {}", layer + 1), e)
+        })
+    }
+}
+
+/// The `PATH` engines set when an image names none.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// One image found in the archive, before its layers are read.
+struct Candidate {
+    reference: Option<String>,
+    config_name: String,
+    config_digest: Option<String>,
+    layers: Vec<LayerRef>,
+}
+
+struct LayerRef {
+    name: String,
+    digest: Option<String>,
+    size: Option<u64>,
+}
+
+/// Reads the image(s) at `source` and merges each one's layers. With `platform`
+/// (`linux/arm64`...), only the images of that platform; without, every image in the archive.
+pub fn read_image(
+    source: &ImageSource,
+    platform: Option<&str>,
+    limits: &Limits,
+) -> Result<Vec<MergedImage>, ImageError> {
+    let store = match source {
+        ImageSource::Stdin => Store::spool(&mut io::stdin().lock(), limits)?,
+        ImageSource::Path(p) if p.is_dir() => {
+            if !archive::is_layout_dir(p) {
+                return Err(ImageError::Invalid(
+                    "is a directory without index.json: not an OCI image layout".into(),
+                ));
+            }
+            Store::Dir(p.clone())
+        }
+        ImageSource::Path(p) => {
+            let mut f = File::open(p).map_err(|e| ImageError::io("cannot open", e))?;
+            let regular = f.metadata().is_ok_and(|m| m.is_file());
+            if regular {
+                Store::tar(f, limits)?
+            } else {
+                // A FIFO or a process substitution (`<(docker save app)`): read it once.
+                Store::spool(&mut f, limits)?
+            }
+        }
+    };
+    read_store(Arc::new(store), platform, limits)
+}
+
+/// Reads the images of an archive already in memory (for tests and fuzzing).
+pub fn read_tar_bytes(data: &[u8], limits: &Limits) -> Result<Vec<MergedImage>, ImageError> {
+    let store = Store::spool(&mut &data[..], limits)?;
+    read_store(Arc::new(store), None, limits)
+}
+
+/// Merges one layer tar (plain or gzip) held in memory into a fresh root, without digests: for
+/// fuzzing the layer reader and the merge directly.
+pub fn merge_layer_bytes(layer: &[u8], limits: &Limits) -> Result<MergedImage, ImageError> {
+    let root = tempfile::Builder::new()
+        .prefix("binslim-image-")
+        .tempdir()
+        .map_err(|e| ImageError::io("cannot create a temporary directory", e))?;
+    let mut merger = merge::Merger::new(root.path(), limits);
+    let inner: Box<dyn Read> = if layer.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::bufread::MultiGzDecoder::new(layer))
+    } else {
+        Box::new(layer)
+    };
+    let mut tar = TarReader::new(Hashing::new(inner, limits.max_uncompressed, "more than"));
+    merger.apply(&mut tar, 0, false)?;
+    let entries = merger.entries();
+    Ok(MergedImage {
+        root,
+        config: ImageConfig::default(),
+        reference: None,
+        platform: String::new(),
+        layers: 1,
+        entries,
+        deferred: None,
+    })
+}
+
+fn read_store(
+    store: Arc<Store>,
+    platform: Option<&str>,
+    limits: &Limits,
+) -> Result<Vec<MergedImage>, ImageError> {
+    let candidates = if store.has("index.json") {
+        oci_candidates(&store, limits)?
+    } else if store.has("manifest.json") {
+        docker_candidates(&store, limits)?
+    } else {
+        return Err(ImageError::Invalid(
+            "holds neither index.json nor manifest.json: not a docker save, podman save or \
+             oci-archive tar"
+                .into(),
+        ));
+    };
+    let mut configs = Vec::new();
+    for c in candidates {
+        let config: ImageConfig =
+            read_json(&store, &c.config_name, c.config_digest.as_deref(), limits)?;
+        configs.push((c, config));
+    }
+    if configs.is_empty() {
+        return Err(ImageError::Invalid("names no image".into()));
+    }
+    let name_of = |cfg: &ImageConfig| {
+        let mut p = format!("{}/{}", cfg.os, cfg.architecture);
+        if let Some(v) = cfg.variant.as_deref().filter(|v| !v.is_empty()) {
+            p.push('/');
+            p.push_str(v);
+        }
+        p
+    };
+    if let Some(want) = platform {
+        let all: Vec<String> = configs.iter().map(|(_, c)| name_of(c)).collect();
+        configs.retain(|(_, c)| platform_matches(want, &name_of(c)));
+        if configs.is_empty() {
+            return Err(ImageError::NoPlatform(format!(
+                "has no {want} image (it has {})",
+                all.join(", ")
+            )));
+        }
+    }
+    let mut out = Vec::new();
+    for (c, config) in configs {
+        let root = tempfile::Builder::new()
+            .prefix("binslim-image-")
+            .tempdir()
+            .map_err(|e| ImageError::io("cannot create a temporary directory", e))?;
+        let (entries, deferred) = merge_layers(&store, &c, &config, root.path(), limits)?;
+        out.push(MergedImage {
+            platform: name_of(&config),
+            layers: c.layers.len(),
+            entries,
+            root,
+            config,
+            reference: c.reference,
+            deferred: Some(DeferredContent {
+                store: Arc::clone(&store),
+                layers: c.layers.iter().map(|l| l.name.clone()).collect(),
+                files: deferred,
+            }),
+        });
+    }
+    Ok(out)
+}
+
+/// `linux/arm64` matches `linux/arm64/v8`; a variant given must match.
+fn platform_matches(want: &str, have: &str) -> bool {
+    let w: Vec<&str> = want.split('/').collect();
+    let h: Vec<&str> = have.split('/').collect();
+    w.len() >= 2
+        && h.len() >= 2
+        && w[0] == h[0]
+        && w[1] == h[1]
+        && (w.len() < 3 || h.get(2) == w.get(2))
+}
+
+fn oci_candidates(store: &Store, limits: &Limits) -> Result<Vec<Candidate>, ImageError> {
+    let index: Index = read_json(store, "index.json", None, limits)?;
+    let mut out = Vec::new();
+    walk_index(store, &index, None, 0, limits, &mut out)?;
+    Ok(out)
+}
+
+fn walk_index(
+    store: &Store,
+    index: &Index,
+    reference: Option<&str>,
+    depth: usize,
+    limits: &Limits,
+    out: &mut Vec<Candidate>,
+) -> Result<(), ImageError> {
+    if depth > 4 {
+        return Err(ImageError::Limit("indexes nested more than 4 deep".into()));
+    }
+    for d in &index.manifests {
+        // Attestations and signatures ride along as "unknown/unknown" manifests.
+        if d.platform.as_ref().is_some_and(|p| p.os == "unknown") {
+            continue;
+        }
+        let reference = d
+            .annotations
+            .get(spec::ANNOTATION_REF_NAME)
+            .map(String::as_str)
+            .or(reference);
+        let name = blob_name(&d.digest)?;
+        match d.media_type.as_str() {
+            spec::MEDIA_INDEX | spec::MEDIA_DOCKER_LIST => {
+                let sub: Index = read_json(store, &name, Some(&d.digest), limits)?;
+                walk_index(store, &sub, reference, depth + 1, limits, out)?;
+            }
+            spec::MEDIA_MANIFEST | spec::MEDIA_DOCKER_MANIFEST => {
+                let m: Manifest = read_json(store, &name, Some(&d.digest), limits)?;
+                let mut layers = Vec::new();
+                for l in &m.layers {
+                    layers.push(LayerRef {
+                        name: blob_name(&l.digest)?,
+                        digest: Some(l.digest.clone()),
+                        size: Some(l.size),
+                    });
+                }
+                out.push(Candidate {
+                    reference: reference.map(str::to_string),
+                    config_name: blob_name(&m.config.digest)?,
+                    config_digest: Some(m.config.digest.clone()),
+                    layers,
+                });
+            }
+            other => {
+                return Err(ImageError::Invalid(format!(
+                    "index.json names a {other}, which is not an image manifest"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn docker_candidates(store: &Store, limits: &Limits) -> Result<Vec<Candidate>, ImageError> {
+    let entries: Vec<DockerManifestEntry> = read_json(store, "manifest.json", None, limits)?;
+    Ok(entries
+        .into_iter()
+        .map(|e| Candidate {
+            reference: e.repo_tags.and_then(|t| t.into_iter().next()),
+            config_digest: digest_from_name(&e.config),
+            config_name: e.config,
+            layers: e
+                .layers
+                .into_iter()
+                .map(|name| LayerRef {
+                    name,
+                    digest: None,
+                    size: None,
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+/// A docker-archive names its config `<hex>.json` or `blobs/sha256/<hex>`: the digest it claims.
+fn digest_from_name(name: &str) -> Option<String> {
+    let base = name.rsplit('/').next()?;
+    let hex = base.strip_suffix(".json").unwrap_or(base);
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| format!("sha256:{hex}"))
+}
+
+fn open_blob<'a>(
+    store: &'a Store,
+    name: &str,
+    holder: &'a mut Option<File>,
+) -> Result<Section<'a>, ImageError> {
+    store.open(name, holder)
+}
+
+fn read_json<T: DeserializeOwned>(
+    store: &Store,
+    name: &str,
+    digest: Option<&str>,
+    limits: &Limits,
+) -> Result<T, ImageError> {
+    let mut holder = None;
+    let mut blob = open_blob(store, name, &mut holder)?;
+    if blob.len() > limits.max_json {
+        return Err(ImageError::Limit(format!(
+            "{name} is {} bytes, more than the {} a JSON document may have",
+            blob.len(),
+            limits.max_json
+        )));
+    }
+    let mut data = Vec::with_capacity(blob.len() as usize);
+    blob.read_to_end(&mut data)
+        .map_err(|e| ImageError::io(&format!("cannot read {name}"), e))?;
+    if let Some(expected) = digest {
+        let actual = spec::digest_of(&data);
+        if actual != expected {
+            return Err(ImageError::Digest {
+                what: name.to_string(),
+                expected: expected.to_string(),
+                actual,
+            });
+        }
+    }
+    serde_json::from_slice(&data)
+        .map_err(|e| ImageError::Invalid(format!("{name} is not valid: {e}")))
+}
+
+fn merge_layers(
+    store: &Store,
+    c: &Candidate,
+    config: &ImageConfig,
+    root: &Path,
+    limits: &Limits,
+) -> Result<(u64, merge::Deferred), ImageError> {
+    if c.layers.len() > limits.max_layers {
+        return Err(ImageError::Limit(format!(
+            "{} layers (limit {})",
+            c.layers.len(),
+            limits.max_layers
+        )));
+    }
+    if c.layers.len() != config.rootfs.diff_ids.len() {
+        return Err(ImageError::Invalid(format!(
+            "the manifest has {} layers but the config's rootfs.diff_ids lists {}",
+            c.layers.len(),
+            config.rootfs.diff_ids.len()
+        )));
+    }
+    let mut merger = merge::Merger::new(root, limits);
+    let mut budget = limits.max_uncompressed;
+    for (i, (layer, diff_id)) in c.layers.iter().zip(&config.rootfs.diff_ids).enumerate() {
+        let label = layer.digest.as_deref().unwrap_or(diff_id);
+        let used = apply_layer(store, i, layer, diff_id, &mut merger, budget, limits)
+            .map_err(|e| e.in_layer(i + 1, label))?;
+        budget -= used.min(budget);
+    }
+    Ok((merger.entries(), merger.deferred))
+}
+
+/// Streams one layer blob through its digests into the merge. Returns the uncompressed size.
+fn apply_layer(
+    store: &Store,
+    index: usize,
+    layer: &LayerRef,
+    diff_id: &str,
+    merger: &mut merge::Merger<'_>,
+    budget: u64,
+    limits: &Limits,
+) -> Result<u64, ImageError> {
+    let mut holder = None;
+    let blob = open_blob(store, &layer.name, &mut holder)?;
+    let blob_len = blob.len();
+    if let Some(size) = layer.size
+        && size != blob_len
+    {
+        return Err(ImageError::Invalid(format!(
+            "the blob is {blob_len} bytes, but the manifest says {size}"
+        )));
+    }
+    let mut compressed = Hashing::new(blob, u64::MAX, "");
+    let uncompressed_digest;
+    let used;
+    {
+        let mut buf = BufReader::with_capacity(1 << 16, &mut compressed);
+        let head = buf
+            .fill_buf()
+            .map_err(|e| ImageError::io("cannot read the layer", e))?;
+        let gzip = head.starts_with(&[0x1f, 0x8b]);
+        if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            return Err(ImageError::Invalid(
+                "is zstd-compressed, which binslim does not read yet (save with gzip or \
+                 uncompressed layers)"
+                    .into(),
+            ));
+        }
+        let (inner, cap): (Box<dyn Read + '_>, u64) = if gzip {
+            let ratio_cap = blob_len
+                .saturating_mul(limits.max_ratio)
+                .saturating_add(1 << 30);
+            (
+                Box::new(flate2::bufread::MultiGzDecoder::new(buf)),
+                ratio_cap.min(budget),
+            )
+        } else {
+            (Box::new(buf), budget)
+        };
+        let mut tar = TarReader::new(Hashing::new(
+            inner,
+            cap,
+            "the layer decompresses to more than",
+        ));
+        if let Err(e) = merger.apply(&mut tar, index, !gzip) {
+            let h = tar.into_inner();
+            return Err(if h.count > h.cap {
+                h.explain(io::ErrorKind::Other.into(), "")
+            } else {
+                e
+            });
+        }
+        let mut rest = tar.into_inner();
+        io::copy(&mut rest, &mut io::sink())
+            .map_err(|e| rest.explain(e, "cannot read the layer"))?;
+        used = rest.count;
+        uncompressed_digest = rest.digest();
+    }
+    io::copy(&mut compressed, &mut io::sink())
+        .map_err(|e| ImageError::io("cannot read the layer", e))?;
+    if let Some(expected) = &layer.digest {
+        let actual = compressed.digest();
+        if &actual != expected {
+            return Err(ImageError::Digest {
+                what: "the layer blob".into(),
+                expected: expected.clone(),
+                actual,
+            });
+        }
+    }
+    if uncompressed_digest != diff_id {
+        return Err(ImageError::Digest {
+            what: "the uncompressed layer".into(),
+            expected: diff_id.to_string(),
+            actual: uncompressed_digest,
+        });
+    }
+    Ok(used)
+}
+
+/// A reader that hashes and counts what passes through it, and stops at a byte limit.
+struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+    count: u64,
+    cap: u64,
+    over: &'static str,
+}
+
+impl<R: Read> Hashing<R> {
+    fn new(inner: R, cap: u64, over: &'static str) -> Self {
+        Hashing {
+            inner,
+            hash: Sha256::new(),
+            count: 0,
+            cap,
+            over,
+        }
+    }
+
+    fn digest(&mut self) -> String {
+        format!(
+            "sha256:{}",
+            spec::hex(&std::mem::take(&mut self.hash).finalize())
+        )
+    }
+
+    fn explain(&self, e: io::Error, what: &str) -> ImageError {
+        if self.count > self.cap {
+            ImageError::Limit(format!("{} {} bytes", self.over, self.cap))
+        } else {
+            ImageError::io(what, e)
+        }
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        self.count += n as u64;
+        if self.count > self.cap {
+            return Err(io::Error::other(format!(
+                "{} {} bytes",
+                self.over, self.cap
+            )));
+        }
+        Ok(n)
+    }
+}
+
+impl<R: Read> Source for Hashing<R> {}
+
+#[cfg(test)]
+mod tests;

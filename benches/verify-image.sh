@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Benchmark: `binslim verify --image` on a ~1 GiB image vs listing the same archive with tar.
+#
+#   benches/verify-image.sh [DIR...]   default: /usr/lib/x86_64-linux-gnu /usr/lib/llvm-14
+#
+# Writes the image without an engine (so it runs anywhere): one layer with the DIRs and
+# testdata/c-static as /server, as
+#   - a docker-archive with the layer uncompressed (what `docker save` / `podman save` write), and
+#   - an oci-archive with the layer gzip-compressed (what a registry serves, `podman save
+#     --format oci-archive`),
+# then compares binslim with `tar -tf` of the archive and of the layer inside it (which lists
+# every file, as binslim must read every header), and `tar -tzf` of the gzip layer. Peak memory
+# comes from /usr/bin/time -v. Needs hyperfine, GNU tar, gzip, sha256sum and GNU time
+# (apt-get install hyperfine tar gzip coreutils time).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. benches/require.sh
+require hyperfine:hyperfine tar:tar gzip:gzip sha256sum:coreutils /usr/bin/time:time
+cargo build --release --quiet
+bin=$PWD/target/release/binslim
+dirs=("$@")
+[ ${#dirs[@]} -gt 0 ] || dirs=(/usr/lib/x86_64-linux-gnu /usr/lib/llvm-14)
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/binslim-bench-XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/ctx" "$work/docker" "$work/oci/blobs/sha256"
+cp testdata/c-static "$work/ctx/server"
+rel=()
+for d in "${dirs[@]}"; do rel+=("${d#/}"); done
+# One uncompressed layer: the directories (relative, as engines store them) and /server.
+tar --numeric-owner -cf "$work/layer.tar" -C / "${rel[@]}" -C "$work/ctx" server
+gzip -6 -n -c "$work/layer.tar" >"$work/layer.tar.gz"
+diff_id=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
+gz_id=$(sha256sum "$work/layer.tar.gz" | cut -d' ' -f1)
+
+config="{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Entrypoint\":[\"/server\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:$diff_id\"]}}"
+printf '%s' "$config" >"$work/config.json"
+cfg_id=$(sha256sum "$work/config.json" | cut -d' ' -f1)
+
+# docker-archive: manifest.json, <config hex>.json, <diff_id>.tar (podman save's layout).
+cp "$work/config.json" "$work/docker/$cfg_id.json"
+ln "$work/layer.tar" "$work/docker/$diff_id.tar"
+printf '[{"Config":"%s.json","RepoTags":["bench:latest"],"Layers":["%s.tar"]}]' \
+  "$cfg_id" "$diff_id" >"$work/docker/manifest.json"
+tar -cf "$work/docker.tar" -C "$work/docker" "$cfg_id.json" "$diff_id.tar" manifest.json
+
+# oci-archive: oci-layout, index.json, blobs/sha256/{manifest,config,gzip layer}.
+cp "$work/config.json" "$work/oci/blobs/sha256/$cfg_id"
+ln "$work/layer.tar.gz" "$work/oci/blobs/sha256/$gz_id"
+gz_size=$(stat -c %s "$work/layer.tar.gz")
+cfg_size=$(stat -c %s "$work/config.json")
+manifest="{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:$cfg_id\",\"size\":$cfg_size},\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"sha256:$gz_id\",\"size\":$gz_size}]}"
+printf '%s' "$manifest" >"$work/manifest.json"
+m_id=$(sha256sum "$work/manifest.json" | cut -d' ' -f1)
+m_size=$(stat -c %s "$work/manifest.json")
+cp "$work/manifest.json" "$work/oci/blobs/sha256/$m_id"
+printf '{"imageLayoutVersion":"1.0.0"}' >"$work/oci/oci-layout"
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s}]}' \
+  "$m_id" "$m_size" >"$work/oci/index.json"
+tar -cf "$work/oci.tar" -C "$work/oci" oci-layout blobs index.json
+
+echo "files in the layer: $(tar -tf "$work/layer.tar" | wc -l)"
+ls -l "$work/docker.tar" "$work/oci.tar" | awk '{print $5, $9}'
+"$bin" verify --image "$work/docker.tar"
+"$bin" verify --image "$work/oci.tar"
+
+# Warm the page cache first; every tool then reads from memory.
+hyperfine --warmup 1 --runs 5 -N \
+  -n "binslim verify --image docker.tar" "$bin verify --image $work/docker.tar" \
+  -n "tar -tf docker.tar" "tar -tf $work/docker.tar" \
+  -n "tar -tf layer.tar" "tar -tf $work/layer.tar" \
+  -n "sha256sum layer.tar" "sha256sum $work/layer.tar"
+hyperfine --warmup 1 --runs 3 -N \
+  -n "binslim verify --image oci.tar (gzip)" "$bin verify --image $work/oci.tar" \
+  -n "tar -tzf layer.tar.gz" "tar -tzf $work/layer.tar.gz"
+for a in docker.tar oci.tar; do
+  rss=$(/usr/bin/time -v "$bin" verify --image "$work/$a" 2>&1 >/dev/null |
+    sed -n 's/^\s*Maximum resident set size (kbytes): //p')
+  echo "peak RSS, binslim verify --image $a: ${rss} KiB"
+done
+rss=$(/usr/bin/time -v sh -c "cat $work/docker.tar | $bin verify --image - >/dev/null" 2>&1 |
+  sed -n 's/^\s*Maximum resident set size (kbytes): //p')
+echo "peak RSS, cat docker.tar | binslim verify --image -: ${rss} KiB"

@@ -1,0 +1,271 @@
+//! Reading blobs out of an image as it is stored: a tar file (docker-archive or oci-archive,
+//! indexed once by seeking from header to header), an OCI layout directory, or a tar on stdin
+//! (spooled to an anonymous temporary file first, since `manifest.json` may follow the layers).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use super::tarstream::{Kind, Source, TarReader};
+use super::{ImageError, Limits};
+
+/// Where an image's blobs live.
+pub(super) enum Store {
+    /// A tar archive: entry name → payload location.
+    Tar {
+        file: File,
+        entries: HashMap<String, Entry>,
+    },
+    /// An OCI layout directory.
+    Dir(PathBuf),
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Store::Tar { entries, .. } => write!(f, "Store::Tar({} entries)", entries.len()),
+            Store::Dir(d) => write!(f, "Store::Dir({})", d.display()),
+        }
+    }
+}
+
+/// One entry of an archive's index.
+pub(super) enum Entry {
+    File { offset: u64, size: u64 },
+    Link(String),
+}
+
+/// A file read header by header, seeking over payload.
+struct SeekFile(File);
+
+impl Read for SeekFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Source for SeekFile {
+    fn skip(&mut self, n: u64) -> io::Result<()> {
+        let n = i64::try_from(n).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?;
+        let end = self.0.seek(SeekFrom::Current(n))?;
+        if end > self.0.metadata()?.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "an entry runs past the end of the archive",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A byte range of the archive (or a whole blob file), read with `pread`.
+pub(super) struct Section<'a> {
+    file: &'a File,
+    pos: u64,
+    end: u64,
+}
+
+impl<'a> Section<'a> {
+    /// All of `file`.
+    pub fn whole(file: &'a File) -> io::Result<Section<'a>> {
+        Ok(Section {
+            file,
+            pos: 0,
+            end: file.metadata()?.len(),
+        })
+    }
+
+    /// The blob's size in bytes.
+    pub fn len(&self) -> u64 {
+        self.end - self.pos
+    }
+
+    /// Copies `len` bytes at `offset` of the blob into `out` at the same place in the file.
+    pub fn copy_range(&self, offset: u64, len: u64, out: &File) -> io::Result<()> {
+        if offset.checked_add(len).is_none_or(|e| e > self.len()) {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let mut buf = vec![0u8; (len.min(1 << 20)) as usize];
+        let mut done = 0;
+        while done < len {
+            let n = buf.len().min((len - done) as usize);
+            self.file
+                .read_exact_at(&mut buf[..n], self.pos + offset + done)?;
+            out.write_all_at(&buf[..n], done)?;
+            done += n as u64;
+        }
+        Ok(())
+    }
+}
+
+impl Read for Section<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let max = buf
+            .len()
+            .min((self.end - self.pos).min(usize::MAX as u64) as usize);
+        if max == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..max], self.pos)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the archive ends inside a blob",
+            ));
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// Normalizes a name inside an archive: no leading `./` or `/`, no empty or `.` components.
+/// `None` for names that climb with `..` above the archive's top.
+pub(super) fn archive_name(name: &str) -> Option<String> {
+    let mut out: Vec<&str> = Vec::new();
+    for c in name.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                out.pop()?;
+            }
+            c => out.push(c),
+        }
+    }
+    Some(out.join("/"))
+}
+
+impl Store {
+    /// Indexes a tar archive: one header read per entry, payload skipped.
+    pub fn tar(file: File, limits: &Limits) -> Result<Store, ImageError> {
+        let mut tar = TarReader::new(SeekFile(file));
+        let mut entries = HashMap::new();
+        while let Some(h) = tar
+            .next_header()
+            .map_err(|e| ImageError::Invalid(format!("not a tar archive: {e}")))?
+        {
+            if entries.len() as u64 >= limits.max_entries {
+                return Err(ImageError::Limit(format!(
+                    "more than {} entries in the archive",
+                    limits.max_entries
+                )));
+            }
+            let Some(name) = archive_name(&String::from_utf8_lossy(&h.path)) else {
+                continue; // never looked up: names come from manifests
+            };
+            let entry = match h.kind {
+                Kind::File => Entry::File {
+                    offset: h.data_offset,
+                    size: h.size,
+                },
+                Kind::Symlink => {
+                    let dir = name.rsplit_once('/').map_or("", |(d, _)| d);
+                    let target = String::from_utf8_lossy(&h.link);
+                    match archive_name(&format!("{dir}/{target}")) {
+                        Some(t) if !target.starts_with('/') => Entry::Link(t),
+                        _ => continue,
+                    }
+                }
+                Kind::HardLink => match archive_name(&String::from_utf8_lossy(&h.link)) {
+                    Some(t) => Entry::Link(t),
+                    None => continue,
+                },
+                Kind::Dir | Kind::Special => continue,
+            };
+            entries.insert(name, entry);
+        }
+        let SeekFile(file) = tar.into_inner();
+        Ok(Store::Tar { file, entries })
+    }
+
+    /// Copies a tar from `input` (stdin) into an anonymous temporary file, then indexes it.
+    pub fn spool(input: &mut dyn Read, limits: &Limits) -> Result<Store, ImageError> {
+        let mut file = tempfile::tempfile().map_err(|e| ImageError::io("a temporary file", e))?;
+        io::copy(input, &mut file).map_err(|e| ImageError::io("standard input", e))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| ImageError::io("the spooled archive", e))?;
+        Store::tar(file, limits)
+    }
+
+    /// True when the store holds `name`.
+    pub fn has(&self, name: &str) -> bool {
+        match self {
+            Store::Tar { entries, .. } => entries.contains_key(name),
+            Store::Dir(d) => std::fs::symlink_metadata(d.join(name)).is_ok_and(|m| m.is_file()),
+        }
+    }
+
+    /// Opens a blob. Links inside an archive are followed (a bounded number of times); in a
+    /// layout directory only regular files are read, never a symlink out of it.
+    pub fn open<'a>(
+        &'a self,
+        name: &str,
+        holder: &'a mut Option<File>,
+    ) -> Result<Section<'a>, ImageError> {
+        let missing = || ImageError::MissingBlob(name.to_string());
+        match self {
+            Store::Tar { file, entries } => {
+                let mut cur = archive_name(name).ok_or_else(missing)?;
+                for _ in 0..16 {
+                    match entries.get(&cur) {
+                        Some(Entry::File { offset, size }) => {
+                            return Ok(Section {
+                                file,
+                                pos: *offset,
+                                end: offset + size,
+                            });
+                        }
+                        Some(Entry::Link(t)) => cur = t.clone(),
+                        None => return Err(missing()),
+                    }
+                }
+                Err(ImageError::Unsafe(format!(
+                    "archive entry '{name}' is a chain of links that does not end"
+                )))
+            }
+            Store::Dir(d) => {
+                let rel = archive_name(name).ok_or_else(missing)?;
+                let path = d.join(&rel);
+                let meta = std::fs::symlink_metadata(&path).map_err(|_| missing())?;
+                if !meta.is_file() {
+                    return Err(ImageError::Unsafe(format!(
+                        "{} is not a regular file (blobs are never read through symlinks)",
+                        path.display()
+                    )));
+                }
+                let f = File::open(&path)
+                    .map_err(|e| ImageError::io(&path.display().to_string(), e))?;
+                let f = holder.insert(f);
+                Ok(Section {
+                    file: f,
+                    pos: 0,
+                    end: meta.len(),
+                })
+            }
+        }
+    }
+}
+
+/// The blob name of a digest in an OCI layout (`blobs/sha256/<hex>`), checked to be exactly
+/// that shape so a manifest cannot name a path.
+pub(super) fn blob_name(digest: &str) -> Result<String, ImageError> {
+    match digest.split_once(':') {
+        Some(("sha256", hex))
+            if hex.len() == 64
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
+        {
+            Ok(format!("blobs/sha256/{hex}"))
+        }
+        _ => Err(ImageError::Invalid(format!(
+            "unsupported digest '{digest}' (binslim reads sha256:<64 hex digits>)"
+        ))),
+    }
+}
+
+/// True for a directory that looks like an OCI layout.
+pub(super) fn is_layout_dir(p: &Path) -> bool {
+    p.join("index.json").is_file()
+}

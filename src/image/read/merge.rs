@@ -1,0 +1,469 @@
+//! Merging layers into a *sparse root*: the file tree an engine would assemble, built in a
+//! private temporary directory with only the bytes verification reads.
+//!
+//! Layers are applied bottom first, as overlayfs presents them: `.wh.NAME` deletes NAME from
+//! lower layers, `.wh..wh..opq` hides a directory's lower content, a later entry replaces an
+//! earlier one. Directories, symlinks (stored verbatim; [`crate::resolve::resolve_in_root`]
+//! follows them inside the root) and hard links are made as such. Regular files keep their
+//! mode (without set-id bits) and size, but only ELF files, `#!` scripts and small files under
+//! `/etc` (ld.so.cache, ld.so.conf, ld-musl paths, passwd, group, nsswitch.conf) get their
+//! content; every other file is its first 512 bytes in a sparse file of the right size, which
+//! is all a check of its existence or format needs.
+//!
+//! Nothing is ever created outside the root: entry paths with `..` are refused, parent
+//! directories are resolved component by component with `lstat`, symlinks among them are
+//! followed *inside* the root (as engines do), and files are created with `O_EXCL|O_NOFOLLOW`.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::ffi::{OsStr, OsString};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::tarstream::{Header, Kind, Source, TarReader};
+use super::{ImageError, Limits};
+
+/// Files under `/etc` up to this size are written whole (ld.so.cache is tens of KiB).
+const ETC_FILE_MAX: u64 = 4 << 20;
+/// Bytes kept of a file whose content is not needed (enough to tell its format).
+const PREFIX: usize = 512;
+
+/// ELF files whose content was not copied while the layers streamed by (they sit in an
+/// uncompressed layer, so they can be read again at their offset when a check needs them).
+#[derive(Debug, Default)]
+pub(super) struct Deferred {
+    /// Host path → (layer number, payload offset in the layer blob, size).
+    pub pending: HashMap<PathBuf, (usize, u64, u64)>,
+    /// File name → host paths of the files and links of that name (for finding libraries).
+    pub names: HashMap<OsString, Vec<PathBuf>>,
+    /// ELF files not made at all yet: host path → where their bytes are. Most of a large
+    /// image is libraries no check will read; each costs no file until [`Deferred::names`]
+    /// leads a check to it.
+    pub ghosts: HashMap<PathBuf, Ghost>,
+    /// The bytes of the ELF files of compressed layers (which cannot be read again at an
+    /// offset), one after another in one unnamed temporary file.
+    pub spool: Option<File>,
+    spool_len: u64,
+}
+
+/// [`Ghost::layer`] of a file whose bytes are in [`Deferred::spool`].
+pub(super) const SPOOLED: usize = usize::MAX;
+
+/// A file known from a layer header but not created yet.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Ghost {
+    /// Permission bits.
+    pub mode: u32,
+    /// Layer number, or [`SPOOLED`].
+    pub layer: usize,
+    /// Payload offset in the layer blob (or the spool).
+    pub offset: u64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+impl Deferred {
+    /// Forgets what lay at `path` and, when it was a directory, below it.
+    fn forget(&mut self, path: &Path, was_dir: bool, keep: &HashSet<PathBuf>) {
+        self.pending.remove(path);
+        self.ghosts.remove(path);
+        if was_dir {
+            self.ghosts
+                .retain(|g, _| !g.starts_with(path) || keep.contains(g));
+        }
+    }
+}
+
+/// Builds the merged tree of one image.
+pub(super) struct Merger<'a> {
+    root: &'a Path,
+    limits: &'a Limits,
+    entries: u64,
+    /// Host paths created by the layer being applied (whiteouts only hide lower layers).
+    added: HashSet<PathBuf>,
+    /// The layer being applied, and whether its ELF content may be deferred.
+    layer: usize,
+    defer: bool,
+    /// What was deferred.
+    pub deferred: Deferred,
+}
+
+impl<'a> Merger<'a> {
+    pub fn new(root: &'a Path, limits: &'a Limits) -> Self {
+        Merger {
+            root,
+            limits,
+            entries: 0,
+            added: HashSet::new(),
+            layer: 0,
+            defer: false,
+            deferred: Deferred::default(),
+        }
+    }
+
+    /// Entries applied so far, over all layers.
+    pub fn entries(&self) -> u64 {
+        self.entries
+    }
+
+    /// Applies one layer's tar stream. With `defer`, ELF content is not copied but noted in
+    /// [`Deferred`] (the stream is the uncompressed blob of layer number `layer`).
+    pub fn apply<S: Source>(
+        &mut self,
+        tar: &mut TarReader<S>,
+        layer: usize,
+        defer: bool,
+    ) -> Result<(), ImageError> {
+        self.added.clear();
+        self.layer = layer;
+        self.defer = defer;
+        while let Some(h) = tar
+            .next_header()
+            .map_err(|e| ImageError::Invalid(format!("bad layer tar: {e}")))?
+        {
+            self.entries += 1;
+            if self.entries > self.limits.max_entries {
+                return Err(ImageError::Limit(format!(
+                    "more than {} files in the image's layers",
+                    self.limits.max_entries
+                )));
+            }
+            self.entry(&h, tar)
+                .map_err(|e| e.in_entry(&String::from_utf8_lossy(&h.path)))?;
+        }
+        Ok(())
+    }
+
+    fn entry<S: Source>(&mut self, h: &Header, tar: &mut TarReader<S>) -> Result<(), ImageError> {
+        let comps = entry_components(&h.path)?;
+        let Some((name, parent)) = comps.split_last() else {
+            return Ok(()); // the root directory itself
+        };
+        let dir = self
+            .resolve_dir(parent, true)?
+            .ok_or_else(|| ImageError::Invalid("its parent directory cannot be created".into()))?;
+        let name_b = name.as_bytes();
+        if name_b == b".wh..wh..opq" {
+            return self.opaque(&dir);
+        }
+        if let Some(hidden) = name_b.strip_prefix(b".wh.") {
+            if hidden.is_empty() || hidden == b"." || hidden == b".." {
+                return Err(ImageError::Unsafe("a whiteout that names no file".into()));
+            }
+            let victim = dir.join(OsStr::from_bytes(hidden));
+            if !self.added.contains(&victim) {
+                let was_dir = fs::symlink_metadata(&victim).is_ok_and(|m| m.is_dir());
+                remove_any(&victim)?;
+                self.deferred.forget(&victim, was_dir, &self.added);
+            }
+            return Ok(());
+        }
+        let host = dir.join(name);
+        let mut was_dir = false;
+        if let Ok(old) = fs::symlink_metadata(&host) {
+            if h.kind == Kind::Dir && old.is_dir() {
+                self.added.insert(host);
+                return Ok(());
+            }
+            was_dir = old.is_dir();
+            remove_any(&host)?;
+        }
+        self.deferred.forget(&host, was_dir, &self.added);
+        if h.kind != Kind::Dir {
+            self.deferred
+                .names
+                .entry(name.clone())
+                .or_default()
+                .push(host.clone());
+        }
+        match h.kind {
+            Kind::Dir => {
+                fs::create_dir(&host).map_err(|e| io_err("cannot create a directory", e))?
+            }
+            Kind::Symlink => {
+                if h.link.is_empty() || h.link.contains(&0) {
+                    return Err(ImageError::Unsafe("a symlink with an empty target".into()));
+                }
+                std::os::unix::fs::symlink(OsStr::from_bytes(&h.link), &host)
+                    .map_err(|e| io_err("cannot create a symlink", e))?;
+            }
+            Kind::HardLink => self.hard_link(&h.link, &host)?,
+            Kind::File => {
+                let rel_etc = host
+                    .strip_prefix(self.root)
+                    .is_ok_and(|r| r.starts_with("etc"));
+                let origin = (self.layer, h.data_offset, h.size);
+                let spool = if self.defer {
+                    None
+                } else {
+                    Some(&mut self.deferred)
+                };
+                match write_file(&host, h, tar.data(), rel_etc, spool)? {
+                    Written::Whole => {}
+                    Written::Spooled(offset) => {
+                        let g = Ghost {
+                            mode: h.mode,
+                            layer: SPOOLED,
+                            offset,
+                            size: h.size,
+                        };
+                        self.deferred.ghosts.insert(host.clone(), g);
+                    }
+                    Written::Placeholder if self.defer => {
+                        self.deferred.pending.insert(host.clone(), origin);
+                    }
+                    Written::Placeholder => {}
+                    Written::Ghost => {
+                        let g = Ghost {
+                            mode: h.mode,
+                            layer: self.layer,
+                            offset: h.data_offset,
+                            size: h.size,
+                        };
+                        self.deferred.ghosts.insert(host.clone(), g);
+                    }
+                }
+            }
+            Kind::Special => {
+                create(&host, h.mode)?;
+            }
+        }
+        self.added.insert(host);
+        Ok(())
+    }
+
+    fn hard_link(&mut self, link: &[u8], host: &Path) -> Result<(), ImageError> {
+        let comps = entry_components(link)
+            .map_err(|_| ImageError::Unsafe("a hard link that leaves the image root".into()))?;
+        let target = match comps.split_last() {
+            Some((name, parent)) => self.resolve_dir(parent, false)?.map(|d| d.join(name)),
+            None => None,
+        };
+        if let Some(g) = target.as_ref().and_then(|t| self.deferred.ghosts.get(t)) {
+            // Not made yet: the link is another name for the same bytes.
+            let g = *g;
+            self.deferred.ghosts.insert(host.to_path_buf(), g);
+            return Ok(());
+        }
+        let target = target.filter(|t| fs::symlink_metadata(t).is_ok_and(|m| !m.is_dir()));
+        let Some(target) = target else {
+            return Err(ImageError::Unsafe(format!(
+                "a hard link to '{}', which no earlier entry created",
+                String::from_utf8_lossy(link)
+            )));
+        };
+        fs::hard_link(&target, host).map_err(|e| io_err("cannot create a hard link", e))?;
+        if let Some(&origin) = self.deferred.pending.get(&target) {
+            self.deferred.pending.insert(host.to_path_buf(), origin);
+        }
+        Ok(())
+    }
+
+    /// `.wh..wh..opq`: everything in `dir` from lower layers goes; this layer's entries stay.
+    fn opaque(&mut self, dir: &Path) -> Result<(), ImageError> {
+        let added = &self.added;
+        self.deferred
+            .ghosts
+            .retain(|g, _| !g.starts_with(dir) || added.contains(g));
+        self.opaque_disk(dir)
+    }
+
+    fn opaque_disk(&self, dir: &Path) -> Result<(), ImageError> {
+        let entries = fs::read_dir(dir).map_err(|e| io_err("cannot list a directory", e))?;
+        for e in entries {
+            let p = e.map_err(|e| io_err("cannot list a directory", e))?.path();
+            if !self.added.contains(&p) {
+                remove_any(&p)?;
+            } else if fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()) {
+                self.opaque_disk(&p)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The host directory for the in-image directory `comps`, following symlinks inside the
+    /// root; missing directories are created when `create` (as engines do), else `None`.
+    fn resolve_dir(&self, comps: &[OsString], create: bool) -> Result<Option<PathBuf>, ImageError> {
+        let mut queue: VecDeque<OsString> = comps.iter().cloned().collect();
+        let mut cur: Vec<OsString> = Vec::new();
+        let mut hops = 0;
+        while let Some(c) = queue.pop_front() {
+            match c.as_bytes() {
+                b"" | b"." => continue,
+                b".." => {
+                    cur.pop();
+                    continue;
+                }
+                _ => {}
+            }
+            cur.push(c);
+            let host = host_path(self.root, &cur);
+            match fs::symlink_metadata(&host) {
+                Ok(m) if m.is_dir() => {}
+                Ok(m) if m.file_type().is_symlink() => {
+                    hops += 1;
+                    if hops > 40 {
+                        return Err(ImageError::Unsafe("its directory is a symlink loop".into()));
+                    }
+                    let target =
+                        fs::read_link(&host).map_err(|e| io_err("cannot read a link", e))?;
+                    let t = target.as_os_str().as_bytes();
+                    cur.pop();
+                    if t.starts_with(b"/") {
+                        cur.clear();
+                    }
+                    let mut new: VecDeque<OsString> = t
+                        .split(|&b| b == b'/')
+                        .map(|s| OsStr::from_bytes(s).to_os_string())
+                        .collect();
+                    new.extend(queue.drain(..));
+                    queue = new;
+                }
+                Ok(_) => {
+                    return Err(ImageError::Invalid(format!(
+                        "'/{}' is a file, not a directory",
+                        host.strip_prefix(self.root).unwrap_or(&host).display()
+                    )));
+                }
+                Err(_) if create => {
+                    fs::create_dir(&host).map_err(|e| io_err("cannot create a directory", e))?
+                }
+                Err(_) => return Ok(None),
+            }
+        }
+        Ok(Some(host_path(self.root, &cur)))
+    }
+}
+
+fn host_path(root: &Path, parts: &[OsString]) -> PathBuf {
+    let mut p = root.to_path_buf();
+    p.extend(parts);
+    p
+}
+
+/// An entry's path as components below the root: a leading `/` or `./` is dropped (engines
+/// treat layer paths as root-relative); `..` is refused.
+fn entry_components(path: &[u8]) -> Result<Vec<OsString>, ImageError> {
+    let mut out = Vec::new();
+    for c in path.split(|&b| b == b'/') {
+        match c {
+            b"" | b"." => {}
+            b".." => {
+                return Err(ImageError::Unsafe(
+                    "a path with '..', which would leave the image root".into(),
+                ));
+            }
+            c => out.push(OsStr::from_bytes(c).to_os_string()),
+        }
+    }
+    Ok(out)
+}
+
+fn io_err(what: &str, e: io::Error) -> ImageError {
+    ImageError::io(what, e)
+}
+
+fn remove_any(p: &Path) -> Result<(), ImageError> {
+    match fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(p),
+        Ok(_) => fs::remove_file(p),
+        Err(_) => Ok(()),
+    }
+    .map_err(|e| io_err("cannot remove a lower layer's file", e))
+}
+
+/// Creates a new file (never through a symlink) with the entry's permission bits, minus set-id.
+pub(super) fn create(host: &Path, mode: u32) -> Result<File, ImageError> {
+    let f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .mode(0o600)
+        .open(host)
+        .map_err(|e| io_err("cannot create a file", e))?;
+    // Explicitly, so the umask cannot take execute bits away; owner read/write so it can be read.
+    f.set_permissions(fs::Permissions::from_mode((mode & 0o777) | 0o600))
+        .map_err(|e| io_err("cannot set a file's mode", e))?;
+    Ok(f)
+}
+
+/// What [`write_file`] made of a regular file.
+enum Written {
+    /// The whole content.
+    Whole,
+    /// A file of the right size and mode without its content (the first bytes where the layer
+    /// streams by only once).
+    Placeholder,
+    /// Nothing yet: an ELF file of an uncompressed layer.
+    Ghost,
+    /// Nothing yet: an ELF file of a compressed layer, its bytes at this offset of the spool.
+    Spooled(u64),
+}
+
+/// Writes a regular file: whole when a check reads it (`#!` scripts, small files under /etc).
+/// An ELF file is left a ghost: in an uncompressed layer (which can be read again) as it is, in
+/// a compressed one (`spool` given) with its bytes appended to the spool. With `spool`, other
+/// files keep their first bytes; without, they get none.
+fn write_file(
+    host: &Path,
+    h: &Header,
+    mut data: impl Read,
+    under_etc: bool,
+    spool: Option<&mut Deferred>,
+) -> Result<Written, ImageError> {
+    let defer = spool.is_none();
+    let mut prefix = [0u8; PREFIX];
+    let want = (h.size as usize).min(PREFIX);
+    let mut got = 0;
+    while got < want {
+        let n = data
+            .read(&mut prefix[got..want])
+            .map_err(|e| io_err("cannot read the layer", e))?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    let head = &prefix[..got];
+    let elf = head.starts_with(b"\x7fELF");
+    let whole = !elf && (head.starts_with(b"#!") || (under_etc && h.size <= ETC_FILE_MAX));
+    // Read past the payload first: a size the stream does not hold is an error before any
+    // file is made that large (a sparse one, but still).
+    let skip = |mut data: &mut dyn Read| {
+        io::copy(&mut data, &mut io::sink()).map_err(|e| io_err("cannot read the layer", e))
+    };
+    if elf {
+        let Some(d) = spool else {
+            skip(&mut data)?;
+            return Ok(Written::Ghost);
+        };
+        if d.spool.is_none() {
+            d.spool = Some(
+                tempfile::tempfile().map_err(|e| io_err("cannot create a temporary file", e))?,
+            );
+        }
+        let f = d.spool.as_mut().expect("just made");
+        let offset = d.spool_len;
+        f.write_all(head).map_err(|e| io_err("cannot write", e))?;
+        let n =
+            io::copy(&mut data, f).map_err(|e| io_err("cannot copy a file out of the layer", e))?;
+        d.spool_len += head.len() as u64 + n;
+        return Ok(Written::Spooled(offset));
+    }
+    let mut f = create(host, h.mode)?;
+    if whole {
+        f.write_all(head).map_err(|e| io_err("cannot write", e))?;
+        io::copy(&mut data, &mut f)
+            .map_err(|e| io_err("cannot copy a file out of the layer", e))?;
+        return Ok(Written::Whole);
+    }
+    if !defer {
+        f.write_all(head).map_err(|e| io_err("cannot write", e))?;
+    }
+    skip(&mut data)?;
+    f.set_len(h.size)
+        .map_err(|e| io_err("cannot size a file", e))?;
+    Ok(Written::Placeholder)
+}

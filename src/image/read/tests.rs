@@ -1,0 +1,565 @@
+//! Hostile and well-formed archives crafted byte by byte: the merge must match what an engine
+//! assembles, and every hostile form must be a clear error with nothing written outside.
+
+use std::fs;
+use std::io::Write;
+
+use super::*;
+use crate::image::spec::{Descriptor, ImageConfig, RootFs, RunConfig};
+
+/// One raw tar entry; the name and link are written as given (the tar crate refuses `..`).
+fn entry(name: &str, kind: u8, link: &str, data: &[u8], mode: u32) -> Vec<u8> {
+    let mut h = tar::Header::new_gnu();
+    {
+        let raw = h.as_old_mut();
+        raw.name[..name.len()].copy_from_slice(name.as_bytes());
+        raw.linkname[..link.len()].copy_from_slice(link.as_bytes());
+    }
+    h.set_entry_type(tar::EntryType::new(kind));
+    h.set_size(data.len() as u64);
+    h.set_mode(mode);
+    h.set_cksum();
+    let mut v = h.as_bytes().to_vec();
+    v.extend_from_slice(data);
+    v.resize(v.len().div_ceil(512) * 512, 0);
+    v
+}
+
+fn file(name: &str, data: &[u8]) -> Vec<u8> {
+    entry(name, b'0', "", data, 0o755)
+}
+
+fn tar_of(entries: &[Vec<u8>]) -> Vec<u8> {
+    let mut v: Vec<u8> = entries.concat();
+    v.extend_from_slice(&[0; 1024]);
+    v
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn config_for(layers: &[Vec<u8>], entrypoint: &str) -> ImageConfig {
+    ImageConfig {
+        architecture: "amd64".into(),
+        os: "linux".into(),
+        config: RunConfig {
+            entrypoint: Some(vec![entrypoint.into()]),
+            ..RunConfig::default()
+        },
+        rootfs: RootFs {
+            diff_ids: layers.iter().map(|l| spec::digest_of(l)).collect(),
+            ..RootFs::default()
+        },
+        ..ImageConfig::default()
+    }
+}
+
+/// A docker-archive (`manifest.json`, `<hex>.json`, `<n>/layer.tar`) of uncompressed layers.
+fn docker_archive(layers: &[Vec<u8>], config: &ImageConfig) -> Vec<u8> {
+    docker_archive_named(layers, config, None)
+}
+
+fn docker_archive_named(layers: &[Vec<u8>], config: &ImageConfig, hex: Option<&str>) -> Vec<u8> {
+    let cfg = serde_json::to_vec(config).unwrap();
+    let cfg_name = format!("{}.json", hex.unwrap_or(&spec::digest_of(&cfg)[7..]));
+    let names: Vec<String> = (0..layers.len())
+        .map(|i| format!("{i}/layer.tar"))
+        .collect();
+    let manifest = serde_json::to_vec(&vec![DockerManifestEntry {
+        config: cfg_name.clone(),
+        repo_tags: Some(vec!["test:latest".into()]),
+        layers: names.clone(),
+    }])
+    .unwrap();
+    let mut entries = Vec::new();
+    for (n, l) in names.iter().zip(layers) {
+        entries.push(file(n, l));
+    }
+    entries.push(file(&cfg_name, &cfg));
+    entries.push(file("manifest.json", &manifest));
+    tar_of(&entries)
+}
+
+/// An oci-archive of gzip layers; `tamper` may change the blobs before they are stored.
+fn oci_archive(
+    layers: &[Vec<u8>],
+    config: &ImageConfig,
+    tamper: impl Fn(&mut Vec<(String, Vec<u8>)>),
+) -> Vec<u8> {
+    let gz: Vec<Vec<u8>> = layers.iter().map(|l| gzip(l)).collect();
+    let cfg = serde_json::to_vec(config).unwrap();
+    let desc = |media: &str, data: &[u8]| Descriptor {
+        media_type: media.into(),
+        digest: spec::digest_of(data),
+        size: data.len() as u64,
+        platform: None,
+        annotations: Default::default(),
+    };
+    let manifest = serde_json::to_vec(&Manifest {
+        schema_version: 2,
+        media_type: Some(spec::MEDIA_MANIFEST.into()),
+        config: desc(spec::MEDIA_CONFIG, &cfg),
+        layers: gz.iter().map(|g| desc(spec::MEDIA_LAYER_GZIP, g)).collect(),
+    })
+    .unwrap();
+    let index = serde_json::to_vec(&Index {
+        schema_version: 2,
+        media_type: Some(spec::MEDIA_INDEX.into()),
+        manifests: vec![desc(spec::MEDIA_MANIFEST, &manifest)],
+    })
+    .unwrap();
+    let mut blobs: Vec<(String, Vec<u8>)> = Vec::new();
+    for b in gz.iter().chain([&cfg, &manifest]) {
+        blobs.push((blob_name(&spec::digest_of(b)).unwrap(), b.clone()));
+    }
+    tamper(&mut blobs);
+    let mut entries = vec![file("oci-layout", spec::OCI_LAYOUT.as_bytes())];
+    for (n, b) in &blobs {
+        entries.push(file(n, b));
+    }
+    entries.push(file("index.json", &index));
+    tar_of(&entries)
+}
+
+fn read(archive: &[u8]) -> Result<MergedImage, ImageError> {
+    read_with(archive, &Limits::default())
+}
+
+fn read_with(archive: &[u8], limits: &Limits) -> Result<MergedImage, ImageError> {
+    let mut v = read_tar_bytes(archive, limits)?;
+    assert_eq!(v.len(), 1);
+    Ok(v.remove(0))
+}
+
+fn err_of(archive: &[u8]) -> String {
+    read(archive).unwrap_err().to_string()
+}
+
+fn one_layer(entries: &[Vec<u8>]) -> Vec<u8> {
+    let l = tar_of(entries);
+    docker_archive(
+        std::slice::from_ref(&l),
+        &config_for(std::slice::from_ref(&l), "/app"),
+    )
+}
+
+const ELF: &[u8] = b"\x7fELF\x02\x01\x01\0rest-of-an-elf";
+
+#[test]
+fn layers_merge_as_an_engine_merges_them() {
+    let lower = tar_of(&[
+        entry("lib/", b'5', "", b"", 0o755),
+        file("lib/libc.so.6", ELF),
+        file("lib/libm.so.6", ELF),
+        entry("opt/", b'5', "", b"", 0o755),
+        file("opt/old", b"old"),
+        file("etc/passwd", b"root:x:0:0::/:/sbin/nologin\n"),
+        file("usr/share/big.txt", &[b'x'; 5000]),
+        entry("lib64", b'2', "", b"", 0o777),
+    ]);
+    let mut lower = lower;
+    // Fix the symlink: lib64 -> /lib (a root-absolute target, resolved inside the root).
+    lower.truncate(lower.len() - 1024 - 512);
+    lower.extend(entry("lib64", b'2', "/lib", b"", 0o777));
+    lower.extend_from_slice(&[0; 1024]);
+    let upper = tar_of(&[
+        file("lib/.wh.libm.so.6", b""),
+        file("opt/.wh..wh..opq", b""),
+        file("opt/new", b"new"),
+        entry("app", b'1', "lib/libc.so.6", b"", 0),
+        // Through the symlink: lands in /lib.
+        file("lib64/ld.so", ELF),
+    ]);
+    let layers = [lower, upper];
+    let img = read(&docker_archive(&layers, &config_for(&layers, "/app"))).unwrap();
+    let r = img.root();
+    assert_eq!(img.content("/lib/libc.so.6").unwrap(), ELF);
+    assert_eq!(img.content("/lib/libm.so.6"), None);
+    assert!(!r.join("opt/old").exists());
+    // An uncompressed layer's non-ELF files are placeholders of the right size.
+    assert_eq!(fs::read(r.join("opt/new")).unwrap(), b"\0\0\0");
+    assert_eq!(img.content("/app").unwrap(), ELF);
+    assert_eq!(img.content("/lib/ld.so").unwrap(), ELF);
+    assert_eq!(img.content("/lib64/ld.so").unwrap(), ELF);
+    assert!(!r.join("lib/.wh.libm.so.6").exists());
+    // /etc is kept whole; other files keep their size and first 512 bytes only.
+    assert_eq!(
+        fs::read(r.join("etc/passwd")).unwrap(),
+        b"root:x:0:0::/:/sbin/nologin\n"
+    );
+    let big = fs::read(r.join("usr/share/big.txt")).unwrap();
+    assert_eq!(big, vec![0; 5000]);
+    // Found by locate, a file gets its content.
+    let (_, host) = img.locate_ok("/usr/share/big.txt");
+    assert_eq!(fs::read(host.unwrap()).unwrap(), vec![b'x'; 5000]);
+    assert_eq!((img.layers, img.entries), (2, 13));
+    assert_eq!(img.entrypoint(), Some("/app"));
+    assert_eq!(img.reference.as_deref(), Some("test:latest"));
+    assert_eq!(img.platform, "linux/amd64");
+}
+
+#[test]
+fn oci_archives_with_gzip_layers() {
+    let l = tar_of(&[file("server", ELF)]);
+    let cfg = config_for(std::slice::from_ref(&l), "server");
+    let img = read(&oci_archive(std::slice::from_ref(&l), &cfg, |_| {})).unwrap();
+    let (path, host) = img.locate_ok("server");
+    assert_eq!(path, "server"); // not in PATH (no /usr/bin/server)
+    assert!(host.is_none());
+    let (path, host) = img.locate_ok("/server");
+    assert_eq!(
+        (path.as_str(), host),
+        ("/server", Some(img.root().join("server")))
+    );
+}
+
+#[test]
+fn paths_that_climb_out_are_refused() {
+    let e = err_of(&one_layer(&[file("../../escaped", ELF)]));
+    assert_eq!(
+        e,
+        "layer 1 (sha256:".to_string()
+            + &e[16..80]
+            + "): entry '../../escaped': a path with '..', which would leave the image root"
+    );
+    let e = err_of(&one_layer(&[file("a/../../b", ELF)]));
+    assert!(
+        e.ends_with("a path with '..', which would leave the image root"),
+        "{e}"
+    );
+}
+
+#[test]
+fn absolute_paths_and_links_stay_inside_the_root() {
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().to_str().unwrap().to_string();
+    let img = read(&one_layer(&[
+        file("/abs", ELF),
+        entry("up", b'2', "../../../../../../..", b"", 0o777),
+        file("up/x", b"x"),
+        entry("host", b'2', &target, b"", 0o777),
+        file("host/escaped", b"x"),
+    ]))
+    .unwrap();
+    let r = img.root();
+    assert_eq!(img.content("/abs").unwrap(), ELF);
+    assert!(r.join("x").is_file());
+    // The absolute link is followed inside the root: the host directory stays empty.
+    assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+    let inside = r.join(target.trim_start_matches('/')).join("escaped");
+    assert!(inside.is_file(), "{}", inside.display());
+}
+
+#[test]
+fn looping_links_and_bad_hard_links_are_errors() {
+    let e = err_of(&one_layer(&[
+        entry("a", b'2', "b", b"", 0o777),
+        entry("b", b'2', "a", b"", 0o777),
+        file("a/x", b""),
+    ]));
+    assert!(
+        e.ends_with("entry 'a/x': its directory is a symlink loop"),
+        "{e}"
+    );
+    let e = err_of(&one_layer(&[entry("h", b'1', "../../etc/passwd", b"", 0)]));
+    assert!(
+        e.ends_with("entry 'h': a hard link that leaves the image root"),
+        "{e}"
+    );
+    // A hard link to a file that comes later (or never).
+    let e = err_of(&one_layer(&[
+        entry("h", b'1', "later", b"", 0),
+        file("later", b"x"),
+    ]));
+    assert!(
+        e.ends_with("entry 'h': a hard link to 'later', which no earlier entry created"),
+        "{e}"
+    );
+    // A hard link to a host file through an absolute path is looked up inside the root only.
+    let e = err_of(&one_layer(&[entry("h", b'1', "/etc/hostname", b"", 0)]));
+    assert!(e.contains("which no earlier entry created"), "{e}");
+}
+
+#[test]
+fn huge_sizes_and_truncation_are_errors_not_allocations() {
+    let mut h = tar::Header::new_gnu();
+    h.as_old_mut().name[..3].copy_from_slice(b"big");
+    h.set_size(1 << 50);
+    h.set_cksum();
+    let mut layer = h.as_bytes().to_vec();
+    layer.extend_from_slice(&[1; 512]);
+    let e = err_of(&docker_archive(
+        std::slice::from_ref(&layer),
+        &config_for(std::slice::from_ref(&layer), "/big"),
+    ));
+    assert!(
+        e.contains("entry 'big'") && e.contains("the tar stream ends inside an entry"),
+        "{e}"
+    );
+    // The outer archive itself cut short.
+    let good = one_layer(&[file("app", ELF)]);
+    let e = err_of(&good[..good.len() - 1100]);
+    assert!(e.contains("not a tar archive") || e.contains("ends"), "{e}");
+}
+
+#[test]
+fn gzip_bombs_stop_at_the_limit() {
+    let zeros = tar_of(&[file("zeros", &vec![0u8; 4 << 20])]);
+    let cfg = config_for(std::slice::from_ref(&zeros), "/zeros");
+    let archive = oci_archive(std::slice::from_ref(&zeros), &cfg, |_| {});
+    let limits = Limits {
+        max_uncompressed: 1 << 20,
+        ..Limits::default()
+    };
+    let err = read_with(&archive, &limits).unwrap_err();
+    assert!(matches!(err, ImageError::Limit(_)), "{err}");
+    assert!(
+        err.to_string().contains(
+            "the layer decompresses to more than 1048576 bytes: refusing to read further"
+        ),
+        "{err}"
+    );
+    let limits = Limits {
+        max_entries: 3,
+        ..Limits::default()
+    };
+    let many = one_layer(&[
+        file("a", b""),
+        file("b", b""),
+        file("c", b""),
+        file("d", b""),
+    ]);
+    let err = read_with(&many, &limits).unwrap_err();
+    assert!(err.to_string().contains("more than 3 files"), "{err}");
+}
+
+#[test]
+fn missing_blobs_and_digest_mismatches_are_errors() {
+    let l = tar_of(&[file("app", ELF)]);
+    let cfg = config_for(std::slice::from_ref(&l), "/app");
+    // A layer blob left out.
+    let e = err_of(&oci_archive(std::slice::from_ref(&l), &cfg, |b| {
+        b.remove(0);
+    }));
+    assert!(
+        e.starts_with("the image names 'blobs/sha256/")
+            && e.ends_with("which is not in it (an incomplete save?)"),
+        "{e}"
+    );
+    // A layer blob altered where gzip does not look (the header's time): only the digest
+    // catches it.
+    let e = err_of(&oci_archive(std::slice::from_ref(&l), &cfg, |b| {
+        b[0].1[5] ^= 1;
+    }));
+    assert!(e.contains("the archive is corrupt or was altered"), "{e}");
+    // diff_ids that do not match the uncompressed layer.
+    let mut bad = cfg.clone();
+    bad.rootfs.diff_ids[0] = spec::digest_of(b"other");
+    let e = err_of(&docker_archive(std::slice::from_ref(&l), &bad));
+    assert!(
+        e.starts_with("the uncompressed layer has digest sha256:")
+            && e.contains(&spec::digest_of(b"other")),
+        "{e}"
+    );
+    // A docker-archive config whose name is not its digest.
+    let a = docker_archive_named(
+        std::slice::from_ref(&l),
+        &cfg,
+        Some(&spec::digest_of(b"x")[7..]),
+    );
+    let e = err_of(&a);
+    assert_eq!(
+        e,
+        format!(
+            "{}.json has digest {}, but the image says {}: the archive is corrupt or was altered",
+            &spec::digest_of(b"x")[7..],
+            spec::digest_of(&serde_json::to_vec(&cfg).unwrap()),
+            spec::digest_of(b"x")
+        )
+    );
+    // Layer count and diff_ids disagree.
+    let mut two = cfg.clone();
+    two.rootfs.diff_ids.push(spec::digest_of(b""));
+    let e = err_of(&docker_archive(std::slice::from_ref(&l), &two));
+    assert_eq!(
+        e,
+        "the manifest has 1 layers but the config's rootfs.diff_ids lists 2"
+    );
+}
+
+#[test]
+fn oversized_json_and_non_images_are_errors() {
+    let l = tar_of(&[file("app", ELF)]);
+    let mut cfg = config_for(std::slice::from_ref(&l), "/app");
+    cfg.config.env = Some(vec!["X=".to_string() + &"y".repeat(5 << 20)]);
+    let e = err_of(&docker_archive(std::slice::from_ref(&l), &cfg));
+    assert!(
+        e.contains("more than the 4194304 a JSON document may have"),
+        "{e}"
+    );
+    let e = err_of(&tar_of(&[file("hello.txt", b"hi")]));
+    assert_eq!(
+        e,
+        "holds neither index.json nor manifest.json: not a docker save, podman save or \
+         oci-archive tar"
+    );
+    let e = err_of(&tar_of(&[file("manifest.json", b"{not json")]));
+    assert!(e.starts_with("manifest.json is not valid: "), "{e}");
+    assert!(matches!(read(b""), Err(ImageError::Invalid(_))));
+}
+
+#[test]
+fn entrypoint_cmd_and_path_lookup() {
+    let l = tar_of(&[
+        file("usr/bin/tool", ELF),
+        entry("srv/", b'5', "", b"", 0o755),
+    ]);
+    let mut cfg = config_for(std::slice::from_ref(&l), "tool");
+    cfg.config.env = Some(vec!["PATH=/nope:/usr/bin".into()]);
+    cfg.config.working_dir = Some("/srv".into());
+    let img = read(&docker_archive(std::slice::from_ref(&l), &cfg)).unwrap();
+    assert_eq!(img.entrypoint(), Some("tool"));
+    let (p, h) = img.locate_ok("tool");
+    assert_eq!((p.as_str(), h.is_some()), ("/usr/bin/tool", true));
+    let (p, h) = img.locate_ok("../usr/bin/tool");
+    assert_eq!((p.as_str(), h.is_some()), ("/srv/../usr/bin/tool", true));
+    assert_eq!(img.env("PATH"), Some("/nope:/usr/bin"));
+}
+
+impl MergedImage {
+    /// The content at an in-image path, as a check would see it (ghosts made on the way).
+    fn content(&self, p: &str) -> Option<Vec<u8>> {
+        self.resolve(p).unwrap().map(|h| fs::read(h).unwrap())
+    }
+
+    fn locate_ok(&self, p: &str) -> (String, Option<std::path::PathBuf>) {
+        self.locate(p).unwrap()
+    }
+}
+
+#[test]
+fn elf_content_of_uncompressed_layers_is_copied_when_a_check_needs_it() {
+    let mut big = ELF.to_vec();
+    big.extend((0..3000u32).map(|i| (i % 251) as u8 + 1));
+    let l = tar_of(&[
+        file("app", &big),
+        file("lib/libunrelated.so", &big),
+        entry("app2", b'1', "app", b"", 0),
+    ]);
+    let cfg = config_for(std::slice::from_ref(&l), "/app2");
+    let img = read(&docker_archive(std::slice::from_ref(&l), &cfg)).unwrap();
+    let r = img.root();
+    // Not made while the layer streamed by.
+    assert!(!r.join("app").exists() && !r.join("app2").exists());
+    let (path, host) = img.locate_ok("/app2");
+    assert_eq!(path, "/app2");
+    assert_eq!(host, Some(r.join("app2")));
+    assert_eq!(fs::read(r.join("app2")).unwrap(), big);
+    assert!(!r.join("lib/libunrelated.so").exists());
+    // A gzip layer streams by once: its ELF files go to the spool, and are made from there.
+    let img = read(&oci_archive(std::slice::from_ref(&l), &cfg, |_| {})).unwrap();
+    assert!(!img.root().join("lib/libunrelated.so").exists());
+    assert_eq!(img.content("/lib/libunrelated.so").unwrap(), big);
+    assert_eq!(img.content("/app2").unwrap(), big);
+    assert_eq!(img.content("/app").unwrap(), big);
+}
+
+#[test]
+fn an_index_of_two_platforms_gives_each_or_the_one_asked_for() {
+    let l = tar_of(&[file("server", ELF)]);
+    let gz = gzip(&l);
+    let mut entries = vec![file("oci-layout", spec::OCI_LAYOUT.as_bytes())];
+    let mut manifests = Vec::new();
+    for (arch, variant) in [("amd64", None), ("arm64", Some("v8"))] {
+        let mut cfg = config_for(std::slice::from_ref(&l), "/server");
+        cfg.architecture = arch.into();
+        cfg.variant = variant.map(str::to_string);
+        let cfg = serde_json::to_vec(&cfg).unwrap();
+        let desc = |media: &str, data: &[u8]| Descriptor {
+            media_type: media.into(),
+            digest: spec::digest_of(data),
+            size: data.len() as u64,
+            platform: None,
+            annotations: Default::default(),
+        };
+        let m = serde_json::to_vec(&Manifest {
+            schema_version: 2,
+            media_type: None,
+            config: desc(spec::MEDIA_CONFIG, &cfg),
+            layers: vec![desc(spec::MEDIA_LAYER_GZIP, &gz)],
+        })
+        .unwrap();
+        let mut d = desc(spec::MEDIA_MANIFEST, &m);
+        d.platform = Some(spec::PlatformSpec {
+            architecture: arch.into(),
+            os: "linux".into(),
+            variant: None,
+        });
+        manifests.push(d);
+        entries.push(file(&blob_name(&spec::digest_of(&cfg)).unwrap(), &cfg));
+        entries.push(file(&blob_name(&spec::digest_of(&m)).unwrap(), &m));
+    }
+    // An attestation manifest rides along; it is not an image to check.
+    let mut att = manifests[0].clone();
+    att.platform = Some(spec::PlatformSpec {
+        architecture: "unknown".into(),
+        os: "unknown".into(),
+        variant: None,
+    });
+    manifests.push(att);
+    entries.push(file(&blob_name(&spec::digest_of(&gz)).unwrap(), &gz));
+    let index = serde_json::to_vec(&Index {
+        schema_version: 2,
+        media_type: None,
+        manifests,
+    })
+    .unwrap();
+    entries.push(file("index.json", &index));
+    let archive = tar_of(&entries);
+    let open = |p: Option<&str>| {
+        let store = Store::spool(&mut &archive[..], &Limits::default()).unwrap();
+        read_store(Arc::new(store), p, &Limits::default())
+    };
+    let all: Vec<String> = open(None)
+        .unwrap()
+        .into_iter()
+        .map(|i| i.platform)
+        .collect();
+    assert_eq!(all, ["linux/amd64", "linux/arm64/v8"]);
+    let arm = open(Some("linux/arm64")).unwrap();
+    assert_eq!(arm.len(), 1);
+    assert_eq!(arm[0].platform, "linux/arm64/v8");
+    assert_eq!(
+        open(Some("linux/riscv64")).unwrap_err().to_string(),
+        "has no linux/riscv64 image (it has linux/amd64, linux/arm64/v8)"
+    );
+}
+
+#[test]
+fn docker_archive_layer_names_may_be_links_inside_the_archive() {
+    let l = tar_of(&[file("app", ELF)]);
+    let cfg = config_for(std::slice::from_ref(&l), "/app");
+    let cfg_b = serde_json::to_vec(&cfg).unwrap();
+    let cfg_name = format!("{}.json", &spec::digest_of(&cfg_b)[7..]);
+    let manifest = format!(r#"[{{"Config":"{cfg_name}","Layers":["id/layer.tar"]}}]"#);
+    let archive = tar_of(&[
+        file("blob.tar", &l),
+        entry("id/layer.tar", b'2', "../blob.tar", b"", 0o777),
+        file(&cfg_name, &cfg_b),
+        file("manifest.json", manifest.as_bytes()),
+    ]);
+    assert_eq!(read(&archive).unwrap().content("/app").unwrap(), ELF);
+    // A link that climbs out of the archive names nothing.
+    let archive = tar_of(&[
+        entry("id/layer.tar", b'2', "../../blob.tar", b"", 0o777),
+        file(&cfg_name, &cfg_b),
+        file("manifest.json", manifest.as_bytes()),
+    ]);
+    assert_eq!(
+        err_of(&archive),
+        "the image names 'id/layer.tar', which is not in it (an incomplete save?)"
+    );
+}

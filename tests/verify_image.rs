@@ -1,0 +1,727 @@
+//! `binslim verify --image`: the verdict on images built by `podman build` (FROM scratch + COPY)
+//! and saved by `podman save` as docker-archive and oci-archive tars must agree with whether
+//! `podman run` (runc) really starts them — and the failure must be the one podman shows.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command as Std, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{binslim, fixture};
+use serde_json::Value;
+
+/// The real loader and libc of this machine (Debian multiarch x86_64).
+const LOADER: &str = "/lib64/ld-linux-x86-64.so.2";
+const LIBC: &str = "/lib/x86_64-linux-gnu/libc.so.6";
+
+/// One image to build: the Containerfile, and the files of its build context.
+struct Case {
+    name: &'static str,
+    containerfile: String,
+    files: Vec<(PathBuf, &'static str)>,
+    /// What `podman run` does: `Ok(stdout)` when it starts, `Err(part of stderr)` when not.
+    podman: Result<&'static str, &'static str>,
+    /// binslim's first finding when it fails (checked in the JSON report): its code, or
+    /// `~TEXT` for a word its message must contain.
+    code: Option<&'static str>,
+}
+
+/// podman builds that run at once in one storage trip over each other ("identifier is not a
+/// container"): the tests of this file take turns.
+static PODMAN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn podman_turn() -> std::sync::MutexGuard<'static, ()> {
+    PODMAN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn podman_ready() -> bool {
+    common::have_tool("podman") && common::have_tool("runc")
+}
+
+fn podman(args: &[&str]) -> std::process::Output {
+    Std::new("podman")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run podman")
+}
+
+/// A tag no other test run uses.
+fn unique_tag(name: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "localhost/binslim-test-{name}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Builds the case, runs it with podman, saves it in both archive forms, and checks that
+/// binslim's verdict (and failure code) agrees with the run. The image is removed afterwards.
+fn check_case(case: &Case) {
+    let _turn = podman_turn();
+    let ctx = common::tempdir();
+    for (src, dest) in &case.files {
+        let to = ctx.path().join(dest);
+        fs::create_dir_all(to.parent().unwrap()).unwrap();
+        fs::copy(src, &to).unwrap_or_else(|e| panic!("copy {}: {e}", src.display()));
+    }
+    fs::write(ctx.path().join("Containerfile"), &case.containerfile).unwrap();
+    let tag = unique_tag(case.name);
+    let cf = ctx.path().join("Containerfile");
+    let out = podman(&[
+        "build",
+        "--runtime",
+        "runc",
+        "-q",
+        "-t",
+        &tag,
+        "-f",
+        cf.to_str().unwrap(),
+        ctx.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}: podman build: {out:?}", case.name);
+    let result = std::panic::catch_unwind(|| check_built(case, &tag, ctx.path()));
+    podman(&["rmi", "-f", &tag]);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+fn check_built(case: &Case, tag: &str, dir: &Path) {
+    let run = podman(&[
+        "--runtime",
+        "runc",
+        "run",
+        "--rm",
+        "--network=none",
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=1024:1024",
+        tag,
+    ]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    match case.podman {
+        Ok(expected) => assert!(
+            run.status.success() && stdout == expected,
+            "{}: podman run should start and print {expected:?}: {run:?}",
+            case.name
+        ),
+        Err(expected) => assert!(
+            !run.status.success() && stderr.contains(expected),
+            "{}: podman run should fail with {expected:?}: {run:?}",
+            case.name
+        ),
+    }
+    let started = run.status.success();
+
+    for format in ["docker-archive", "oci-archive"] {
+        let tar = dir.join(format!("{format}.tar"));
+        let out = podman(&[
+            "save",
+            "-q",
+            "--format",
+            format,
+            "-o",
+            tar.to_str().unwrap(),
+            tag,
+        ]);
+        assert!(out.status.success(), "podman save: {out:?}");
+        let v = binslim()
+            .args(["verify", "--json", "--image"])
+            .arg(&tar)
+            .output()
+            .unwrap();
+        let code = v.status.code().unwrap();
+        let what = format!(
+            "{} ({format}): podman started: {started}, binslim exit {code}\n{}{}",
+            case.name,
+            String::from_utf8_lossy(&v.stdout),
+            String::from_utf8_lossy(&v.stderr)
+        );
+        assert_eq!(code, if started { 0 } else { 1 }, "{what}");
+        let report: Value = serde_json::from_slice(&v.stdout).expect("JSON report");
+        // Messages speak of the image, never of the temporary directory it was merged into.
+        assert!(!report.to_string().contains("binslim-image-"), "{what}");
+        let problems = &report[0]["problems"];
+        match case.code {
+            Some(c) => match c.strip_prefix('~') {
+                Some(text) => assert!(
+                    problems[0]["message"].as_str().unwrap_or("").contains(text),
+                    "{what}"
+                ),
+                None => assert_eq!(problems[0]["code"], c, "{what}"),
+            },
+            None => assert_eq!(problems.as_array().map(Vec::len), Some(0), "{what}"),
+        }
+    }
+}
+
+/// Checks every case, then fails naming each case that disagreed.
+fn run_cases(cases: &[Case]) {
+    let failed: Vec<&str> = cases
+        .iter()
+        .filter(|c| std::panic::catch_unwind(|| check_case(c)).is_err())
+        .map(|c| c.name)
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "binslim disagrees with podman run on: {failed:?}"
+    );
+}
+
+fn containerfile(lines: &[&str]) -> String {
+    let mut s = String::from("FROM scratch\n");
+    for l in lines {
+        s.push_str(l);
+        s.push('\n');
+    }
+    s
+}
+
+/// A dynamic C program with the real loader and libc, at `libdir` (and `extra` lines after).
+fn dynamic_case(
+    name: &'static str,
+    libdir: &str,
+    extra: &[&str],
+    podman: Result<&'static str, &'static str>,
+    code: Option<&'static str>,
+) -> Case {
+    let copy_libc = format!("COPY libc.so.6 {libdir}/libc.so.6");
+    let mut lines = vec![
+        "COPY ld.so /lib64/ld-linux-x86-64.so.2",
+        copy_libc.as_str(),
+        "COPY app /app",
+    ];
+    lines.extend_from_slice(extra);
+    if !extra.iter().any(|l| l.starts_with("ENTRYPOINT")) {
+        lines.push("ENTRYPOINT [\"/app\"]");
+    }
+    Case {
+        name,
+        containerfile: containerfile(&lines),
+        files: vec![
+            (PathBuf::from(LOADER), "ld.so"),
+            (PathBuf::from(LIBC), "libc.so.6"),
+            (fixture("c-dynamic-pie"), "app"),
+        ],
+        podman,
+        code,
+    }
+}
+
+fn simple(
+    name: &'static str,
+    program: &str,
+    lines: &[&str],
+    podman: Result<&'static str, &'static str>,
+    code: Option<&'static str>,
+) -> Case {
+    Case {
+        name,
+        containerfile: containerfile(lines),
+        files: vec![(fixture(program), "app")],
+        podman,
+        code,
+    }
+}
+
+/// Every case whose verdict rests on the reading and merging of the image (and the loader
+/// resolution binslim already had).
+#[test]
+fn verdict_agrees_with_podman_run() {
+    if !podman_ready() {
+        return;
+    }
+    let cases = vec![
+        simple(
+            "go-static",
+            "go-static",
+            &["COPY app /server", "ENTRYPOINT [\"/server\"]"],
+            Ok("hello from go\n"),
+            None,
+        ),
+        simple(
+            "c-static",
+            "c-static",
+            &["COPY app /server", "ENTRYPOINT [\"/server\"]"],
+            Ok("hello from c-static\n"),
+            None,
+        ),
+        simple(
+            "go-pie",
+            "go-pie",
+            &["COPY app /server", "ENTRYPOINT [\"/server\"]"],
+            Err("exec /server: no such file or directory"),
+            Some("missing-interpreter"),
+        ),
+        simple(
+            "c-dynamic-bare",
+            "c-dynamic-pie",
+            &["COPY app /app", "ENTRYPOINT [\"/app\"]"],
+            Err("exec /app: no such file or directory"),
+            Some("missing-interpreter"),
+        ),
+        dynamic_case(
+            "c-dynamic-libs",
+            "/lib/x86_64-linux-gnu",
+            &[],
+            Ok("hello from c-dynamic-pie\n"),
+            None,
+        ),
+        dynamic_case(
+            "libs-in-opt",
+            "/opt/lib",
+            &[],
+            Err("error while loading shared libraries: libc.so.6"),
+            Some("missing-library"),
+        ),
+        // The library goes in a later layer: the whiteout file deletes it from the merged image.
+        Case {
+            name: "whiteout",
+            containerfile: containerfile(&[
+                "COPY ld.so /lib64/ld-linux-x86-64.so.2",
+                "COPY libc.so.6 /lib/x86_64-linux-gnu/libc.so.6",
+                "COPY app /app",
+                "COPY .wh.libc.so.6 /lib/x86_64-linux-gnu/.wh.libc.so.6",
+                "ENTRYPOINT [\"/app\"]",
+            ]),
+            files: vec![
+                (PathBuf::from(LOADER), "ld.so"),
+                (PathBuf::from(LIBC), "libc.so.6"),
+                (fixture("c-dynamic-pie"), "app"),
+                (fixture("empty"), ".wh.libc.so.6"),
+            ],
+            podman: Err("error while loading shared libraries: libc.so.6"),
+            code: Some("missing-library"),
+        },
+        // An opaque-directory marker hides everything lower layers put in that directory.
+        Case {
+            name: "opaque-dir",
+            containerfile: containerfile(&[
+                "COPY ld.so /lib64/ld-linux-x86-64.so.2",
+                "COPY libc.so.6 /lib/x86_64-linux-gnu/libc.so.6",
+                "COPY app /app",
+                "COPY .wh..wh..opq /lib/x86_64-linux-gnu/.wh..wh..opq",
+                "ENTRYPOINT [\"/app\"]",
+            ]),
+            files: vec![
+                (PathBuf::from(LOADER), "ld.so"),
+                (PathBuf::from(LIBC), "libc.so.6"),
+                (fixture("c-dynamic-pie"), "app"),
+                (fixture("empty"), ".wh..wh..opq"),
+            ],
+            podman: Err("error while loading shared libraries: libc.so.6"),
+            code: Some("missing-library"),
+        },
+        simple(
+            "no-entrypoint",
+            "c-static",
+            &["COPY app /server"],
+            Err("no command or entrypoint"),
+            Some("no-entrypoint"),
+        ),
+        simple(
+            "cmd-only",
+            "c-static",
+            &["COPY app /server", "CMD [\"/server\"]"],
+            Ok("hello from c-static\n"),
+            None,
+        ),
+        simple(
+            "relative-workdir",
+            "c-static",
+            &[
+                "WORKDIR /srv",
+                "COPY app /srv/server",
+                "ENTRYPOINT [\"./server\"]",
+            ],
+            Ok("hello from c-static\n"),
+            None,
+        ),
+        simple(
+            "bare-name-in-path",
+            "c-static",
+            &["COPY app /usr/bin/server", "ENTRYPOINT [\"server\"]"],
+            Ok("hello from c-static\n"),
+            None,
+        ),
+        simple(
+            "missing-entrypoint",
+            "c-static",
+            &["COPY app /server", "ENTRYPOINT [\"/srv/server\"]"],
+            Err("/srv/server: no such file or directory"),
+            Some("missing-entrypoint"),
+        ),
+        simple(
+            "mode-0644",
+            "c-static",
+            &["COPY --chmod=644 app /server", "ENTRYPOINT [\"/server\"]"],
+            Err("permission denied"),
+            Some("not-executable"),
+        ),
+        simple(
+            "foreign-arch",
+            "arm64-static",
+            &["COPY app /server", "ENTRYPOINT [\"/server\"]"],
+            Err("exec format error"),
+            Some("wrong-platform"),
+        ),
+    ];
+    run_cases(&cases);
+}
+
+/// Cases that need the loader-exact resolution (issue 11: the loader's real directories,
+/// LD_LIBRARY_PATH from the image's Env, symbol versions). Real podman outcomes; they pass
+/// once that resolution is merged.
+#[test]
+fn verdict_agrees_with_podman_run_loader_exact() {
+    if !podman_ready() || !common::have_tool("gcc") {
+        return;
+    }
+    let libs = common::tempdir();
+    let (v1, v2, app) = version_script_programs(libs.path());
+    let cases = vec![
+        dynamic_case(
+            "libs-in-usr-lib64",
+            "/usr/lib64",
+            &[],
+            Err("error while loading shared libraries: libc.so.6"),
+            Some("missing-library"),
+        ),
+        dynamic_case(
+            "ld-library-path",
+            "/opt/lib",
+            &["ENV LD_LIBRARY_PATH=/opt/lib"],
+            Ok("hello from c-dynamic-pie\n"),
+            None,
+        ),
+        Case {
+            name: "symbol-version",
+            containerfile: containerfile(&[
+                "COPY ld.so /lib64/ld-linux-x86-64.so.2",
+                "COPY libc.so.6 /lib/x86_64-linux-gnu/libc.so.6",
+                "COPY libvers.so /lib/x86_64-linux-gnu/libvers.so",
+                "COPY app /app",
+                "ENTRYPOINT [\"/app\"]",
+            ]),
+            files: vec![
+                (PathBuf::from(LOADER), "ld.so"),
+                (PathBuf::from(LIBC), "libc.so.6"),
+                (v1, "libvers.so"),
+                (app.clone(), "app"),
+            ],
+            podman: Err("version `VERS_2' not found"),
+            code: Some("~VERS_2"),
+        },
+        Case {
+            name: "symbol-version-ok",
+            containerfile: containerfile(&[
+                "COPY ld.so /lib64/ld-linux-x86-64.so.2",
+                "COPY libc.so.6 /lib/x86_64-linux-gnu/libc.so.6",
+                "COPY libvers.so /lib/x86_64-linux-gnu/libvers.so",
+                "COPY app /app",
+                "ENTRYPOINT [\"/app\"]",
+            ]),
+            files: vec![
+                (PathBuf::from(LOADER), "ld.so"),
+                (PathBuf::from(LIBC), "libc.so.6"),
+                (v2, "libvers.so"),
+                (app, "app"),
+            ],
+            podman: Ok("hello from vers 2\n"),
+            code: None,
+        },
+    ];
+    run_cases(&cases);
+}
+
+/// A library with versions VERS_1 and VERS_2 (the program is linked against it and uses f2 at
+/// VERS_2) and one with VERS_1 only.
+fn version_script_programs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let gcc = |args: &[&str]| {
+        let out = Std::new("gcc")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "gcc {args:?}: {out:?}");
+    };
+    fs::write(
+        dir.join("v2.c"),
+        "int f1(void){return 1;}\nint f2(void){return 2;}\n",
+    )
+    .unwrap();
+    fs::write(dir.join("v1.c"), "int f1(void){return 1;}\n").unwrap();
+    fs::write(
+        dir.join("v2.map"),
+        "VERS_1 { global: f1; local: *; };\nVERS_2 { global: f2; } VERS_1;\n",
+    )
+    .unwrap();
+    fs::write(dir.join("v1.map"), "VERS_1 { global: f1; local: *; };\n").unwrap();
+    fs::write(
+        dir.join("app.c"),
+        "#include <stdio.h>\nint f2(void);\nint main(void){printf(\"hello from vers %d\\n\", f2());return 0;}\n",
+    )
+    .unwrap();
+    fs::create_dir_all(dir.join("v1")).unwrap();
+    fs::create_dir_all(dir.join("v2")).unwrap();
+    gcc(&[
+        "-shared",
+        "-fPIC",
+        "-o",
+        "v2/libvers.so",
+        "-Wl,-soname,libvers.so",
+        "-Wl,--version-script=v2.map",
+        "v2.c",
+    ]);
+    gcc(&[
+        "-shared",
+        "-fPIC",
+        "-o",
+        "v1/libvers.so",
+        "-Wl,-soname,libvers.so",
+        "-Wl,--version-script=v1.map",
+        "v1.c",
+    ]);
+    gcc(&["-o", "app", "app.c", "-Lv2", "-lvers"]);
+    (
+        dir.join("v1/libvers.so"),
+        dir.join("v2/libvers.so"),
+        dir.join("app"),
+    )
+}
+
+/// Builds `c-static` as /server into an image, saves it, and returns the tag, the directory
+/// and the docker-archive path (the caller removes the image).
+fn static_image(dir: &Path) -> (String, PathBuf) {
+    fs::copy(fixture("c-static"), dir.join("app")).unwrap();
+    fs::write(
+        dir.join("Containerfile"),
+        containerfile(&["COPY app /server", "ENTRYPOINT [\"/server\"]"]),
+    )
+    .unwrap();
+    let tag = unique_tag("forms");
+    let cf = dir.join("Containerfile");
+    let out = podman(&[
+        "build",
+        "--runtime",
+        "runc",
+        "-q",
+        "-t",
+        &tag,
+        "-f",
+        cf.to_str().unwrap(),
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "podman build: {out:?}");
+    let tar = dir.join("image.tar");
+    let out = podman(&[
+        "save",
+        "-q",
+        "--format",
+        "docker-archive",
+        "-o",
+        tar.to_str().unwrap(),
+        &tag,
+    ]);
+    assert!(out.status.success(), "podman save: {out:?}");
+    (tag, tar)
+}
+
+/// `docker save app | binslim verify --image -`, an OCI layout directory, the text report, and
+/// PATHs named instead of the entrypoint.
+#[test]
+fn stdin_layout_directory_and_named_paths() {
+    if !podman_ready() {
+        return;
+    }
+    let _turn = podman_turn();
+    let dir = common::tempdir();
+    let (tag, tar) = static_image(dir.path());
+    let result = std::panic::catch_unwind(|| {
+        let out = binslim()
+            .args(["verify", "--image", "-"])
+            .pipe_stdin(&tar)
+            .unwrap()
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("PASS {tag}:latest:/server: static x86_64, 744.6 KiB\n")
+        );
+
+        // A FIFO (what `<(docker save app)` gives) is read once, like stdin.
+        let fifo = dir.path().join("fifo");
+        assert!(Std::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let (from, to) = (tar.clone(), fifo.clone());
+        let writer = std::thread::spawn(move || fs::copy(from, to).unwrap());
+        let out = binslim()
+            .args(["verify", "--image"])
+            .arg(&fifo)
+            .output()
+            .unwrap();
+        writer.join().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!(
+                "PASS {}:/server: static x86_64, 744.6 KiB\n",
+                fifo.display()
+            )
+        );
+
+        let layout = dir.path().join("layout");
+        let o = podman(&[
+            "save",
+            "-q",
+            "--format",
+            "oci-dir",
+            "-o",
+            layout.to_str().unwrap(),
+            &tag,
+        ]);
+        assert!(o.status.success(), "{o:?}");
+        let out = binslim()
+            .args(["verify", "--image"])
+            .arg(&layout)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!(
+                "PASS {}:/server: static x86_64, 744.6 KiB\n",
+                layout.display()
+            )
+        );
+
+        let out = binslim()
+            .args(["verify", "--image"])
+            .arg(&tar)
+            .args(["/server", "/bin/sh"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let t = tar.display();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!(
+                "PASS {t}:/server: static x86_64, 744.6 KiB\n\
+                 FAIL {t}:/bin/sh: /bin/sh is not in the image: starting it fails with \"no such \
+                 file or directory\"\n  fix: COPY the program to that path, or fix \
+                 ENTRYPOINT/CMD (and WORKDIR for a relative path)\n\
+                 checked 2: 1 passed, 1 failed\n"
+            )
+        );
+    });
+    podman(&["rmi", "-f", &tag]);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+/// What cannot be read is exit 2 with one line naming the image.
+#[test]
+fn unreadable_images_exit_2() {
+    let dir = common::tempdir();
+    let not_tar = dir.path().join("x.tar");
+    fs::write(&not_tar, vec![7u8; 2048]).unwrap();
+    let out = binslim()
+        .args(["verify", "--image"])
+        .arg(&not_tar)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "binslim: {}: not a tar archive: bad tar header at byte 0: bad checksum field\n",
+            not_tar.display()
+        )
+    );
+    let out = binslim()
+        .args(["verify", "--image", "/nonexistent/image.tar"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "binslim: /nonexistent/image.tar: cannot open: No such file or directory (os error 2)\n"
+    );
+    let out = binslim()
+        .args(["verify", "--image", "x.tar", "--root", "/"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+}
+
+/// One raw tar entry (the tar crate's builder refuses `..`, which is the point here).
+fn raw_entry(name: &str, data: &[u8]) -> Vec<u8> {
+    let mut h = tar::Header::new_gnu();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    h.set_size(data.len() as u64);
+    h.set_mode(0o755);
+    h.set_cksum();
+    let mut v = h.as_bytes().to_vec();
+    v.extend_from_slice(data);
+    v.resize(v.len().div_ceil(512) * 512, 0);
+    v
+}
+
+fn sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A layer entry that climbs out of the root: exit 2, one line naming the layer and the entry,
+/// and nothing written beside the temporary root.
+#[test]
+fn hostile_archive_exits_2_and_writes_nothing_outside() {
+    let dir = common::tempdir();
+    let marker = dir.path().join("escaped");
+    let depth = "../".repeat(12);
+    let evil = format!(
+        "{depth}{}",
+        marker.display().to_string().trim_start_matches('/')
+    );
+    let mut layer = raw_entry(&evil, b"x");
+    layer.extend_from_slice(&[0; 1024]);
+    let diff = sha256(&layer);
+    let cfg = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{"Entrypoint":["/x"]}},"rootfs":{{"type":"layers","diff_ids":["sha256:{diff}"]}}}}"#
+    );
+    let cfg_hex = sha256(cfg.as_bytes());
+    let manifest = format!(r#"[{{"Config":"{cfg_hex}.json","Layers":["l/layer.tar"]}}]"#);
+    let mut archive = raw_entry("l/layer.tar", &layer);
+    archive.extend(raw_entry(&format!("{cfg_hex}.json"), cfg.as_bytes()));
+    archive.extend(raw_entry("manifest.json", manifest.as_bytes()));
+    archive.extend_from_slice(&[0; 1024]);
+    let tar = dir.path().join("evil.tar");
+    fs::write(&tar, archive).unwrap();
+    let out = binslim()
+        .args(["verify", "--image"])
+        .arg(&tar)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "binslim: {}: layer 1 (sha256:{diff}): entry '{evil}': a path with '..', which would \
+             leave the image root\n",
+            tar.display()
+        )
+    );
+    assert!(out.stdout.is_empty());
+    assert!(!marker.exists());
+}
