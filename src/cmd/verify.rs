@@ -36,6 +36,17 @@ pub fn run(args: &VerifyArgs, style: Style) -> Status {
         }
     }
 
+    finish(&reports, skipped, args, style)
+}
+
+/// Prints the reports (errors on stderr, then text or JSON on stdout) and maps the worst verdict
+/// to the exit status; `verify --image` ends the same way.
+pub(super) fn finish(
+    reports: &[FileReport],
+    skipped: usize,
+    args: &VerifyArgs,
+    style: Style,
+) -> Status {
     for r in reports.iter().filter(|r| r.verdict == Verdict::Error) {
         let msg = r.problems.first().map(|p| p.message.as_str()).unwrap_or("");
         eprintln!("binslim: {}: {msg}", r.path);
@@ -44,7 +55,7 @@ pub fn run(args: &VerifyArgs, style: Style) -> Status {
         emit(&json::to_string(&reports));
     } else {
         let mut out = String::new();
-        for r in &reports {
+        for r in reports {
             if args.quiet && r.verdict != Verdict::Fail {
                 continue;
             }
@@ -53,9 +64,8 @@ pub fn run(args: &VerifyArgs, style: Style) -> Status {
                 out.push_str(&render_libraries(r));
             }
         }
-        let checked = reports.len();
-        if !args.quiet && (checked > 1 || skipped > 0) {
-            out.push_str(&summary(&reports, skipped));
+        if !args.quiet && (reports.len() > 1 || skipped > 0) {
+            out.push_str(&summary(reports, skipped));
         }
         emit(&out);
     }

@@ -3,10 +3,10 @@
 //! image's platform and `Env`. Reports name programs as `IMAGE:/path/in/image`.
 
 use binslim::image::read::{ImageSource, Limits, MergedImage, read_image};
-use binslim::report::{Style, json};
+use binslim::report::Style;
 use binslim::verify::{FileReport, Finding, Origin, Platform, Verdict, VerifyOptions, verify_path};
 
-use super::{Status, emit};
+use super::Status;
 use crate::cli::VerifyArgs;
 
 /// Runs `verify --image`.
@@ -44,35 +44,7 @@ pub fn run(args: &VerifyArgs, style: Style) -> Status {
         check_image(img, &label, args, &mut reports);
     }
 
-    for r in reports.iter().filter(|r| r.verdict == Verdict::Error) {
-        let msg = r.problems.first().map(|p| p.message.as_str()).unwrap_or("");
-        eprintln!("binslim: {}: {msg}", r.path);
-    }
-    if args.json {
-        emit(&json::to_string(&reports));
-    } else {
-        let mut out = String::new();
-        for r in &reports {
-            if args.quiet && r.verdict != Verdict::Fail {
-                continue;
-            }
-            out.push_str(&super::verify::render(r, style));
-            if args.verbose {
-                out.push_str(&super::verify::render_libraries(r));
-            }
-        }
-        if !args.quiet && reports.len() > 1 {
-            out.push_str(&super::verify::summary(&reports, 0));
-        }
-        emit(&out);
-    }
-    if reports.iter().any(|r| r.verdict == Verdict::Error) {
-        Status::Error
-    } else if reports.iter().any(|r| r.verdict == Verdict::Fail) {
-        Status::Fail
-    } else {
-        Status::Ok
-    }
+    super::verify::finish(&reports, 0, args, style)
 }
 
 fn options(img: &MergedImage, args: &VerifyArgs) -> VerifyOptions {

@@ -352,6 +352,23 @@ struct Resolver<'r> {
 }
 
 impl<'r> Resolver<'r> {
+    /// Records a library the search reached but the loader cannot load: the start stops there.
+    fn unloadable(&mut self, name: String, path: String, needer: String, reason: String) {
+        self.res.libraries.push(Library {
+            name: name.clone(),
+            path: Some(path.clone()),
+            found_via: None,
+            missing_versions: Vec::new(),
+            needed_by: needer.clone(),
+        });
+        self.res.bad_libraries.push(BadLibrary {
+            name,
+            path,
+            needed_by: needer,
+            reason,
+        });
+    }
+
     fn new(
         root: &'r Path,
         program: &ElfFile<'_>,
@@ -528,20 +545,8 @@ impl<'r> Resolver<'r> {
                         if loaded.is_some_and(|idx| self.objects[idx].flags_1 & DF_1_PIE != 0) {
                             self.objects.pop();
                             failed.insert(name.clone());
-                            self.res.libraries.push(Library {
-                                name: name.clone(),
-                                path: Some(path.clone()),
-                                found_via: None,
-                                missing_versions: Vec::new(),
-                                needed_by: needer.clone(),
-                            });
-                            self.res.bad_libraries.push(BadLibrary {
-                                name,
-                                path,
-                                needed_by: needer,
-                                reason: "cannot dynamically load position-independent executable"
-                                    .into(),
-                            });
+                            let reason = "cannot dynamically load position-independent executable";
+                            self.unloadable(name, path, needer, reason.into());
                             continue;
                         }
                         let Some(idx) = loaded else {
@@ -572,19 +577,7 @@ impl<'r> Resolver<'r> {
                     }
                     Search::Bad(path, reason) => {
                         failed.insert(name.clone());
-                        self.res.libraries.push(Library {
-                            name: name.clone(),
-                            path: Some(path.clone()),
-                            found_via: None,
-                            missing_versions: Vec::new(),
-                            needed_by: needer.clone(),
-                        });
-                        self.res.bad_libraries.push(BadLibrary {
-                            name,
-                            path,
-                            needed_by: needer,
-                            reason,
-                        });
+                        self.unloadable(name, path, needer, reason);
                     }
                     Search::Missing => {
                         failed.insert(name.clone());
