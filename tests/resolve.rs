@@ -434,15 +434,9 @@ fn loader_of_another_machine_fails_like_the_kernel() {
     }
 }
 
-/// DT_RPATH is inherited by the libraries an object loads; DT_RUNPATH serves only the object's
-/// own DT_NEEDED.
-#[test]
-fn rpath_is_inherited_and_runpath_is_not() {
-    if !chroot_permitted() {
-        return;
-    }
-    let build = common::tempdir();
-    let b = build.path();
+/// Builds `libgreet.so`, `libouter.so` (needs libgreet; `outer_flags` added to its link) and
+/// the sources of `app` (needs libouter) in `b`; the app is linked by the caller.
+fn build_chain(b: &Path, outer_flags: &[&str]) {
     write(b, "greet.c", GREET);
     write(
         b,
@@ -467,20 +461,22 @@ fn rpath_is_inherited_and_runpath_is_not() {
             "greet.c",
         ],
     );
-    cc(
-        "gcc",
-        b,
-        &[
-            "-shared",
-            "-fPIC",
-            "-Wl,-soname,libouter.so",
-            "-o",
-            "libouter.so",
-            "outer.c",
-            "-L.",
-            "-lgreet",
-        ],
-    );
+    let mut args = vec!["-shared", "-fPIC", "-Wl,-soname,libouter.so"];
+    args.extend_from_slice(outer_flags);
+    args.extend(["-o", "libouter.so", "outer.c", "-L.", "-lgreet"]);
+    cc("gcc", b, &args);
+}
+
+/// DT_RPATH is inherited by the libraries an object loads; DT_RUNPATH serves only the object's
+/// own DT_NEEDED.
+#[test]
+fn rpath_is_inherited_and_runpath_is_not() {
+    if !chroot_permitted() {
+        return;
+    }
+    let build = common::tempdir();
+    let b = build.path();
+    build_chain(b, &[]);
     for (tags, inherited) in [("--disable-new-dtags", true), ("--enable-new-dtags", false)] {
         cc(
             "gcc",
@@ -688,45 +684,7 @@ fn nodeflib_skips_cache_and_default_directories() {
     }
     let build = common::tempdir();
     let b = build.path();
-    write(b, "greet.c", GREET);
-    write(
-        b,
-        "outer.c",
-        "const char *greet(void);\nconst char *outer(void) { return greet(); }\n",
-    );
-    write(
-        b,
-        "app.c",
-        "#include <stdio.h>\nconst char *outer(void);\n\
-         int main(void) { printf(\"hello from app via %s\\n\", outer()); return 0; }\n",
-    );
-    cc(
-        "gcc",
-        b,
-        &[
-            "-shared",
-            "-fPIC",
-            "-Wl,-soname,libgreet.so",
-            "-o",
-            "libgreet.so",
-            "greet.c",
-        ],
-    );
-    cc(
-        "gcc",
-        b,
-        &[
-            "-shared",
-            "-fPIC",
-            "-Wl,-soname,libouter.so",
-            "-Wl,-z,nodefaultlib",
-            "-o",
-            "libouter.so",
-            "outer.c",
-            "-L.",
-            "-lgreet",
-        ],
-    );
+    build_chain(b, &["-Wl,-z,nodefaultlib"]);
     cc(
         "gcc",
         b,
