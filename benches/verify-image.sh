@@ -8,8 +8,10 @@
 #   - a docker-archive with the layer uncompressed (what `docker save` / `podman save` write), and
 #   - an oci-archive with the layer gzip-compressed (what a registry serves, `podman save
 #     --format oci-archive`),
-# then compares binslim with `tar -tf` of the archive and of the layer inside it (which lists
-# every file, as binslim must read every header), and `tar -tzf` of the gzip layer. Peak memory
+# then compares binslim (by default, which seeks over the uncompressed layer's payload, and with
+# --verify-digests, which reads and hashes all of it) with `tar -tf` of the archive and of the
+# layer inside it (which lists every file, as binslim must read every header), and `tar -tzf`
+# of the gzip layer. Peak memory
 # comes from /usr/bin/time -v. Needs hyperfine, GNU tar, gzip, sha256sum and GNU time
 # (apt-get install hyperfine tar gzip coreutils time).
 set -euo pipefail
@@ -67,6 +69,8 @@ ls -l "$work/docker.tar" "$work/oci.tar" | awk '{print $5, $9}'
 # Warm the page cache first; every tool then reads from memory.
 hyperfine --warmup 1 --runs 5 -N \
   -n "binslim verify --image docker.tar" "$bin verify --image $work/docker.tar" \
+  -n "binslim verify --image --verify-digests docker.tar" \
+  "$bin verify --image $work/docker.tar --verify-digests" \
   -n "tar -tf docker.tar" "tar -tf $work/docker.tar" \
   -n "tar -tf layer.tar" "tar -tf $work/layer.tar" \
   -n "sha256sum layer.tar" "sha256sum $work/layer.tar"
@@ -78,6 +82,9 @@ for a in docker.tar oci.tar; do
     sed -n 's/^\s*Maximum resident set size (kbytes): //p')
   echo "peak RSS, binslim verify --image $a: ${rss} KiB"
 done
+rss=$(/usr/bin/time -v "$bin" verify --image "$work/docker.tar" --verify-digests 2>&1 >/dev/null |
+  sed -n 's/^\s*Maximum resident set size (kbytes): //p')
+echo "peak RSS, binslim verify --image docker.tar --verify-digests: ${rss} KiB"
 rss=$(/usr/bin/time -v sh -c "cat $work/docker.tar | $bin verify --image - >/dev/null" 2>&1 |
   sed -n 's/^\s*Maximum resident set size (kbytes): //p')
 echo "peak RSS, cat docker.tar | binslim verify --image -: ${rss} KiB"

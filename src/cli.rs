@@ -135,6 +135,13 @@ pub struct VerifyArgs {
     /// PATH in it) is checked against the merged layers, with the image's platform and Env.
     #[arg(long, value_name = "IMAGE", conflicts_with = "root")]
     pub image: Option<String>,
+
+    /// With --image: also read every byte of uncompressed layers and check their sha256
+    /// against the manifest and the config's diff_ids, as docker load and skopeo copy do. By
+    /// default their payload is skipped (index, manifests, config and gzip layers are always
+    /// checked).
+    #[arg(long, requires = "image")]
+    pub verify_digests: bool,
 }
 
 fn parse_env(s: &str) -> Result<(String, String), String> {

@@ -725,3 +725,167 @@ fn hostile_archive_exits_2_and_writes_nothing_outside() {
     assert!(out.stdout.is_empty());
     assert!(!marker.exists());
 }
+
+/// A docker-archive of one uncompressed layer holding `c-static` as /server and, when `hole`
+/// is not zero, a file of `hole` bytes left as a hole in the archive file (sparse on disk, so
+/// it costs nothing to write, but `hole` bytes to read). Its config names `diff_id`.
+fn sparse_docker_archive(path: &Path, hole: u64, diff_id: &str) {
+    use std::io::{Seek, SeekFrom, Write};
+    let server = fs::read(fixture("c-static")).unwrap();
+    let mut head = raw_entry("server", &server);
+    if hole > 0 {
+        let mut h = tar::Header::new_gnu();
+        h.as_old_mut().name[..8].copy_from_slice(b"huge.bin");
+        h.set_size(hole);
+        h.set_mode(0o644);
+        h.set_cksum();
+        head.extend_from_slice(h.as_bytes());
+    }
+    let tail = [0u8; 1024];
+    let layer_len = head.len() as u64 + hole + tail.len() as u64;
+    let cfg = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{"Entrypoint":["/server"]}},"rootfs":{{"type":"layers","diff_ids":["{diff_id}"]}}}}"#
+    );
+    let cfg_hex = sha256(cfg.as_bytes());
+    let manifest = format!(r#"[{{"Config":"{cfg_hex}.json","Layers":["l/layer.tar"]}}]"#);
+    let mut outer = tar::Header::new_gnu();
+    outer.as_old_mut().name[..11].copy_from_slice(b"l/layer.tar");
+    outer.set_size(layer_len);
+    outer.set_mode(0o644);
+    outer.set_cksum();
+    let mut f = fs::File::create(path).unwrap();
+    f.write_all(outer.as_bytes()).unwrap();
+    f.write_all(&head).unwrap();
+    f.seek(SeekFrom::Current(hole as i64)).unwrap();
+    f.write_all(&tail).unwrap();
+    f.write_all(&raw_entry(&format!("{cfg_hex}.json"), cfg.as_bytes()))
+        .unwrap();
+    f.write_all(&raw_entry("manifest.json", manifest.as_bytes()))
+        .unwrap();
+    f.write_all(&[0; 1024]).unwrap();
+}
+
+/// By default an uncompressed layer's payload is passed over, not read or hashed: a layer
+/// holding a 48 GiB file is checked in well under the time reading it would take (copying
+/// 48 GiB out of the kernel alone takes seconds; hashing it in a debug build, minutes), and a
+/// wrong diff_id goes unnoticed. `--verify-digests` reads every byte and exits 2 on it.
+#[test]
+fn uncompressed_layers_are_skipped_unless_verify_digests() {
+    let dir = common::tempdir();
+    let wrong = format!("sha256:{}", sha256(b"not this layer"));
+    let big = dir.path().join("big.tar");
+    sparse_docker_archive(&big, 48 << 30, &wrong);
+    assert!(fs::metadata(&big).unwrap().len() > 48 << 30);
+    let started = std::time::Instant::now();
+    let out = binslim()
+        .args(["verify", "--image"])
+        .arg(&big)
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("PASS {}:/server: static x86_64, 744.6 KiB\n", big.display())
+    );
+    assert!(
+        took < std::time::Duration::from_secs(4),
+        "verify --image took {took:?}: the 48 GiB payload was read"
+    );
+
+    // The same image without the big file, checked in full: the wrong diff_id is exit 2.
+    let small = dir.path().join("small.tar");
+    sparse_docker_archive(&small, 0, &wrong);
+    let ok = binslim()
+        .args(["verify", "--image"])
+        .arg(&small)
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    let out = binslim()
+        .args(["verify", "--verify-digests", "--image"])
+        .arg(&small)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let mut layer = raw_entry("server", &fs::read(fixture("c-static")).unwrap());
+    layer.extend_from_slice(&[0; 1024]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "binslim: {}: the uncompressed layer has digest sha256:{}, but the image says \
+             {wrong}: the archive is corrupt or was altered\n",
+            small.display(),
+            sha256(&layer)
+        )
+    );
+    assert!(out.stdout.is_empty());
+    // With the right diff_id, --verify-digests passes.
+    let right = dir.path().join("right.tar");
+    sparse_docker_archive(&right, 0, &format!("sha256:{}", sha256(&layer)));
+    let out = binslim()
+        .args(["verify", "--verify-digests", "--image"])
+        .arg(&right)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
+
+/// A gzip layer is decompressed from its first byte anyway, so its digests are always checked:
+/// a wrong diff_id is exit 2 without `--verify-digests`.
+#[test]
+fn gzip_layer_digests_are_checked_by_default() {
+    use std::io::Write;
+    let dir = common::tempdir();
+    let mut layer = raw_entry("server", &fs::read(fixture("c-static")).unwrap());
+    layer.extend_from_slice(&[0; 1024]);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&layer).unwrap();
+    let gz = gz.finish().unwrap();
+    let wrong = format!("sha256:{}", sha256(b"not this layer"));
+    let cfg = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{"Entrypoint":["/server"]}},"rootfs":{{"type":"layers","diff_ids":["{wrong}"]}}}}"#
+    );
+    let desc = |media: &str, data: &[u8]| {
+        format!(
+            r#"{{"mediaType":"{media}","digest":"sha256:{}","size":{}}}"#,
+            sha256(data),
+            data.len()
+        )
+    };
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[{}]}}"#,
+        desc("application/vnd.oci.image.config.v1+json", cfg.as_bytes()),
+        desc("application/vnd.oci.image.layer.v1.tar+gzip", &gz)
+    );
+    let index = format!(
+        r#"{{"schemaVersion":2,"manifests":[{}]}}"#,
+        desc(
+            "application/vnd.oci.image.manifest.v1+json",
+            manifest.as_bytes()
+        )
+    );
+    let mut archive = raw_entry("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#);
+    for blob in [&gz[..], cfg.as_bytes(), manifest.as_bytes()] {
+        archive.extend(raw_entry(&format!("blobs/sha256/{}", sha256(blob)), blob));
+    }
+    archive.extend(raw_entry("index.json", index.as_bytes()));
+    archive.extend_from_slice(&[0; 1024]);
+    let tar = dir.path().join("oci.tar");
+    fs::write(&tar, archive).unwrap();
+    let out = binslim()
+        .args(["verify", "--image"])
+        .arg(&tar)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "binslim: {}: the uncompressed layer has digest sha256:{}, but the image says \
+             {wrong}: the archive is corrupt or was altered\n",
+            tar.display(),
+            sha256(&layer)
+        )
+    );
+}

@@ -24,7 +24,9 @@ pub fn run(args: &VerifyArgs, style: Style) -> Status {
         return Status::Error;
     }
     let shown = if image == "-" { "stdin" } else { image };
-    let images = match read_image(&source, args.platform.as_deref(), &Limits::default()) {
+    let mut limits = Limits::default();
+    limits.verify_digests = args.verify_digests;
+    let images = match read_image(&source, args.platform.as_deref(), &limits) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("binslim: {shown}: {e}");

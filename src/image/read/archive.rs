@@ -98,6 +98,76 @@ impl<'a> Section<'a> {
         }
         Ok(())
     }
+
+    /// The first bytes of the blob (fewer when it is shorter), without moving the read position.
+    pub fn head(&self, n: usize) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; n.min(self.len() as usize)];
+        self.file.read_exact_at(&mut buf, self.pos)?;
+        Ok(buf)
+    }
+}
+
+/// An uncompressed layer blob read header by header: small buffered reads for headers and the
+/// few payloads a check needs, and every other payload passed over by moving the read position,
+/// so the bytes are never read. A skip past the blob's end is the error a short stream gives.
+pub(super) struct Seeking<'a> {
+    section: Section<'a>,
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+}
+
+/// Buffer of [`Seeking`]: a header and the 512 bytes that tell a file's format, with room for
+/// the small entries that often follow each other (directories, links, short files).
+const SEEK_BUF: usize = 16 << 10;
+
+impl<'a> Seeking<'a> {
+    /// Reads `section` from its start.
+    pub fn new(section: Section<'a>) -> Self {
+        Seeking {
+            section,
+            buf: vec![0u8; SEEK_BUF].into_boxed_slice(),
+            start: 0,
+            end: 0,
+        }
+    }
+}
+
+impl Read for Seeking<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.start == self.end {
+            if out.len() >= self.buf.len() {
+                return self.section.read(out);
+            }
+            self.start = 0;
+            self.end = self.section.read(&mut self.buf)?;
+        }
+        let n = out.len().min(self.end - self.start);
+        out[..n].copy_from_slice(&self.buf[self.start..self.start + n]);
+        self.start += n;
+        Ok(n)
+    }
+}
+
+impl Source for Seeking<'_> {
+    fn skip(&mut self, n: u64) -> io::Result<()> {
+        let buffered = (self.end - self.start) as u64;
+        if n <= buffered {
+            self.start += n as usize;
+            return Ok(());
+        }
+        let rest = n - buffered;
+        self.start = 0;
+        self.end = 0;
+        if rest > self.section.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the tar stream ends inside an entry",
+            ));
+        }
+        self.section.pos += rest;
+        Ok(())
+    }
 }
 
 impl Read for Section<'_> {

@@ -22,7 +22,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::tarstream::{Header, Kind, Source, TarReader};
+use super::tarstream::{EntryData, Header, Kind, Source, TarReader};
 use super::{ImageError, Limits};
 
 /// Files under `/etc` up to this size are written whole (ld.so.cache is tens of KiB).
@@ -406,10 +406,10 @@ enum Written {
 /// An ELF file is left a ghost: in an uncompressed layer (which can be read again) as it is, in
 /// a compressed one (`spool` given) with its bytes appended to the spool. With `spool`, other
 /// files keep their first bytes; without, they get none.
-fn write_file(
+fn write_file<S: Source>(
     host: &Path,
     h: &Header,
-    mut data: impl Read,
+    mut data: EntryData<'_, S>,
     under_etc: bool,
     spool: Option<&mut Deferred>,
 ) -> Result<Written, ImageError> {
@@ -429,14 +429,16 @@ fn write_file(
     let head = &prefix[..got];
     let elf = head.starts_with(b"\x7fELF");
     let whole = !elf && (head.starts_with(b"#!") || (under_etc && h.size <= ETC_FILE_MAX));
-    // Read past the payload first: a size the stream does not hold is an error before any
-    // file is made that large (a sparse one, but still).
-    let skip = |mut data: &mut dyn Read| {
-        io::copy(&mut data, &mut io::sink()).map_err(|e| io_err("cannot read the layer", e))
+    // Pass over the payload first (a seek in an uncompressed layer, whose bytes are never
+    // read): a size the stream does not hold is an error before any file is made that large
+    // (a sparse one, but still).
+    let skip = |data: EntryData<'_, S>| {
+        data.skip_rest()
+            .map_err(|e| io_err("cannot read the layer", e))
     };
     if elf {
         let Some(d) = spool else {
-            skip(&mut data)?;
+            skip(data)?;
             return Ok(Written::Ghost);
         };
         if d.spool.is_none() {
@@ -462,7 +464,7 @@ fn write_file(
     if !defer {
         f.write_all(head).map_err(|e| io_err("cannot write", e))?;
     }
-    skip(&mut data)?;
+    skip(data)?;
     f.set_len(h.size)
         .map_err(|e| io_err("cannot size a file", e))?;
     Ok(Written::Placeholder)

@@ -5,7 +5,8 @@
 //! (`L`/`K` long names, base-256 sizes) and PAX (`path`, `linkpath`, `size`) headers, every
 //! checksum checked, every variable-length record capped. The payload of an entry is read
 //! through [`TarReader::data`]; whatever the caller leaves unread is skipped with
-//! [`Source::skip`] (a seek in an archive file, a read through the digest in a layer stream).
+//! [`Source::skip`] (a seek in an archive file or an uncompressed layer blob, a read through
+//! the decompressor, and the digest when one is checked, in a layer stream).
 
 use std::io::{self, Read};
 
@@ -261,6 +262,28 @@ impl<S: Source> TarReader<S> {
 /// The payload of the current entry.
 pub struct EntryData<'a, S> {
     tar: &'a mut TarReader<S>,
+}
+
+impl<S: Source> EntryData<'_, S> {
+    /// Passes over what is left of the payload with [`Source::skip`]: a seek where the source
+    /// can seek (an uncompressed layer in a file), a read otherwise. A payload the stream does
+    /// not hold to its end is an error here, before anything is made of its size.
+    pub fn skip_rest(self) -> io::Result<()> {
+        let n = self.tar.remaining;
+        self.tar.src.skip(n).map_err(|e| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the tar stream ends inside an entry",
+                )
+            } else {
+                e
+            }
+        })?;
+        self.tar.remaining = 0;
+        self.tar.pos += n;
+        Ok(())
+    }
 }
 
 impl<S: Source> Read for EntryData<'_, S> {

@@ -124,6 +124,16 @@ fn oci_archive(
     tar_of(&entries)
 }
 
+/// [`Limits`] with the full digest check of uncompressed layers (`--verify-digests`).
+const VERIFY_DIGESTS: Limits = Limits {
+    max_json: 4 << 20,
+    max_entries: 4_000_000,
+    max_layers: 512,
+    max_uncompressed: 64 << 30,
+    max_ratio: 200,
+    verify_digests: true,
+};
+
 fn read(archive: &[u8]) -> Result<MergedImage, ImageError> {
     read_with(archive, &Limits::default())
 }
@@ -148,8 +158,14 @@ fn one_layer(entries: &[Vec<u8>]) -> Vec<u8> {
 
 const ELF: &[u8] = b"\x7fELF\x02\x01\x01\0rest-of-an-elf";
 
+/// The same merge whether an uncompressed layer is read by seeking (the default) or in full.
 #[test]
 fn layers_merge_as_an_engine_merges_them() {
+    merges_as_an_engine_merges(&Limits::default());
+    merges_as_an_engine_merges(&VERIFY_DIGESTS);
+}
+
+fn merges_as_an_engine_merges(limits: &Limits) {
     let lower = tar_of(&[
         entry("lib/", b'5', "", b"", 0o755),
         file("lib/libc.so.6", ELF),
@@ -174,7 +190,11 @@ fn layers_merge_as_an_engine_merges_them() {
         file("lib64/ld.so", ELF),
     ]);
     let layers = [lower, upper];
-    let img = read(&docker_archive(&layers, &config_for(&layers, "/app"))).unwrap();
+    let img = read_with(
+        &docker_archive(&layers, &config_for(&layers, "/app")),
+        limits,
+    )
+    .unwrap();
     let r = img.root();
     assert_eq!(img.content("/lib/libc.so.6").unwrap(), ELF);
     assert_eq!(img.content("/lib/libm.so.6"), None);
@@ -322,6 +342,21 @@ fn gzip_bombs_stop_at_the_limit() {
         ),
         "{err}"
     );
+    // An uncompressed layer read by seeking is held to the same budget, by its size.
+    let big = tar_of(&[file("a", &vec![1; 2 << 20])]);
+    let archive = docker_archive(
+        std::slice::from_ref(&big),
+        &config_for(std::slice::from_ref(&big), "/a"),
+    );
+    let err = read_with(&archive, &limits).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "layer 1 ({}): the layer decompresses to more than 1048576 bytes: refusing to read \
+             further (a hostile or broken archive?)",
+            spec::digest_of(&big)
+        )
+    );
     let limits = Limits {
         max_entries: 3,
         ..Limits::default()
@@ -355,14 +390,36 @@ fn missing_blobs_and_digest_mismatches_are_errors() {
         b[0].1[5] ^= 1;
     }));
     assert!(e.contains("the archive is corrupt or was altered"), "{e}");
-    // diff_ids that do not match the uncompressed layer.
+    // diff_ids that do not match the uncompressed layer: checked with verify_digests...
     let mut bad = cfg.clone();
     bad.rootfs.diff_ids[0] = spec::digest_of(b"other");
-    let e = err_of(&docker_archive(std::slice::from_ref(&l), &bad));
-    assert!(
-        e.starts_with("the uncompressed layer has digest sha256:")
-            && e.contains(&spec::digest_of(b"other")),
-        "{e}"
+    let bad_archive = docker_archive(std::slice::from_ref(&l), &bad);
+    let e = read_with(&bad_archive, &VERIFY_DIGESTS)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        format!(
+            "the uncompressed layer has digest {}, but the image says {}: the archive is \
+             corrupt or was altered",
+            spec::digest_of(&l),
+            spec::digest_of(b"other")
+        )
+    );
+    // ... and not by default, where the layer's payload is never read.
+    let img = read(&bad_archive).unwrap();
+    assert_eq!(img.locate_ok("/app").0, "/app");
+    assert_eq!(img.content("/app").unwrap(), ELF);
+    // A gzip layer is decompressed anyway: its diff_id is checked by default.
+    let e = err_of(&oci_archive(std::slice::from_ref(&l), &bad, |_| {}));
+    assert_eq!(
+        e,
+        format!(
+            "the uncompressed layer has digest {}, but the image says {}: the archive is \
+             corrupt or was altered",
+            spec::digest_of(&l),
+            spec::digest_of(b"other")
+        )
     );
     // A docker-archive config whose name is not its digest.
     let a = docker_archive_named(
