@@ -73,6 +73,7 @@ Examples:
                                                  as the loader will search, showing each library
   binslim verify --image app.tar                 the image's entrypoint, in its merged layers
   docker save app | binslim verify --image -     the CI gate on what ships
+  binslim verify --image app.tar --verify-digests   also hash every byte of every layer
   In a Dockerfile:  RUN [\"/binslim\", \"verify\", \"/server\"]
 
 Exit status: 0 every checked program will start, 1 at least one will not (or breaks a policy \
