@@ -96,6 +96,15 @@ printf 'This is not an ELF file.\n' >"$out/not-elf.txt"
 # The first 4 KiB of c-static: the ELF header promises section headers far past the end.
 head -c 4096 "$out/c-static" >"$out/truncated-elf"
 
+# --- Images binslim writes (golden files; needs binslim built: cargo build) -------------------
+binslim="${BINSLIM:-$(dirname "$0")/../target/debug/binslim}"
+if [ -x "$binslim" ]; then
+  mkdir -p "$out/images"
+  (cd "$out" && env -u SOURCE_DATE_EPOCH "$binslim" image arm64-static -o images/arm64-static-docker.tar --force >/dev/null)
+  (cd "$out" && env -u SOURCE_DATE_EPOCH "$binslim" image arm64-static --format oci --ca-certs no --tzdata no \
+    -o images/arm64-static-oci.tar --force >/dev/null)
+fi
+
 # --- Checks: facts the tests rely on, so a toolchain change fails here first ----------------
 readelf -l "$out/go-pie" | grep -q 'Requesting program interpreter' || { echo "go-pie: no PT_INTERP" >&2; exit 1; }
 if readelf -d "$out/go-pie" | grep -q NEEDED; then echo "go-pie: has DT_NEEDED" >&2; exit 1; fi

@@ -895,3 +895,42 @@ fn auto_adds_nothing_a_go_program_embeds() {
         ]
     );
 }
+
+/// The committed images in testdata/images/ are what this build writes, byte for byte (a
+/// change of format shows here first, and must be reviewed like a snapshot), and
+/// `verify --image` reads them without an engine.
+#[test]
+fn committed_images_are_reproduced_byte_for_byte() {
+    let dir = tempdir();
+    for (name, extra) in [
+        ("arm64-static-docker.tar", &[][..]),
+        (
+            "arm64-static-oci.tar",
+            &["--format", "oci", "--ca-certs", "no", "--tzdata", "no"][..],
+        ),
+    ] {
+        let out = dir.path().join(name);
+        binslim()
+            .current_dir(fixture(""))
+            .env_remove("SOURCE_DATE_EPOCH")
+            .args(["image", "arm64-static", "-o"])
+            .arg(&out)
+            .args(extra)
+            .assert()
+            .success();
+        assert!(
+            fs::read(&out).unwrap() == fs::read(fixture("images").join(name)).unwrap(),
+            "{name} differs from testdata/images/{name}: rebuild it with testdata/build.sh \
+             and review the change"
+        );
+        let assert = binslim()
+            .args(["verify", "--image"])
+            .arg(format!("testdata/images/{name}"))
+            .assert()
+            .success();
+        assert_eq!(
+            String::from_utf8_lossy(&assert.get_output().stdout),
+            format!("PASS testdata/images/{name}:/arm64-static: static aarch64, 1.6 KiB\n")
+        );
+    }
+}
