@@ -216,6 +216,11 @@ impl MergedImage {
     /// exists, its real location on the host (symlinks resolved inside the root), with its
     /// content and that of every library it may load copied in.
     pub fn locate(&self, program: &str) -> Result<(String, Option<PathBuf>), ImageError> {
+        // The files verify looks for by path (run-time files, the loader's cache), made now if
+        // they are ghosts, wherever their symlinks lead inside the image.
+        for probe in RUNTIME_PROBES {
+            self.resolve(probe)?;
+        }
         let (path, host) = self.find(program)?;
         if let Some(h) = &host {
             self.complete(h)?;
@@ -396,6 +401,17 @@ impl DeferredContent {
         })
     }
 }
+
+/// Paths whose existence verify checks inside the root (`verify::runtime_file_warnings`, the
+/// loader's cache): made before a check when they are ghosts.
+const RUNTIME_PROBES: [&str; 6] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/nsswitch.conf",
+    "/etc/ld.so.cache",
+    "/usr/share/zoneinfo",
+];
 
 /// The `PATH` engines set when an image names none.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -396,16 +396,16 @@ enum Written {
     /// A file of the right size and mode without its content (the first bytes where the layer
     /// streams by only once).
     Placeholder,
-    /// Nothing yet: an ELF file of an uncompressed layer.
+    /// Nothing yet: a file of an uncompressed layer whose content no check has read yet.
     Ghost,
     /// Nothing yet: an ELF file of a compressed layer, its bytes at this offset of the spool.
     Spooled(u64),
 }
 
 /// Writes a regular file: whole when a check reads it (`#!` scripts, small files under /etc).
-/// An ELF file is left a ghost: in an uncompressed layer (which can be read again) as it is, in
-/// a compressed one (`spool` given) with its bytes appended to the spool. With `spool`, other
-/// files keep their first bytes; without, they get none.
+/// In an uncompressed layer (which can be read again; no `spool`) every other file is left a
+/// ghost; in a compressed one (`spool` given) an ELF file is a ghost whose bytes are appended to
+/// the spool, and other files are placeholders keeping their first bytes.
 fn write_file<S: Source>(
     host: &Path,
     h: &Header,
@@ -414,6 +414,15 @@ fn write_file<S: Source>(
     spool: Option<&mut Deferred>,
 ) -> Result<Written, ImageError> {
     let defer = spool.is_none();
+    // An uncompressed layer can be read again at an offset: a file whose content no check reads
+    // while the layers stream by is left a ghost without reading a byte of it, and made only if
+    // a check reaches it (by path, or by a library name). Reading and creating thousands of
+    // files no check looks at was most of the cost of a large image.
+    if defer && !(under_etc && h.size <= ETC_FILE_MAX) {
+        data.skip_rest()
+            .map_err(|e| io_err("cannot read the layer", e))?;
+        return Ok(Written::Ghost);
+    }
     let mut prefix = [0u8; PREFIX];
     let want = (h.size as usize).min(PREFIX);
     let mut got = 0;

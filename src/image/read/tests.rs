@@ -199,19 +199,19 @@ fn merges_as_an_engine_merges(limits: &Limits) {
     assert_eq!(img.content("/lib/libc.so.6").unwrap(), ELF);
     assert_eq!(img.content("/lib/libm.so.6"), None);
     assert!(!r.join("opt/old").exists());
-    // An uncompressed layer's non-ELF files are placeholders of the right size.
-    assert_eq!(fs::read(r.join("opt/new")).unwrap(), b"\0\0\0");
+    // An uncompressed layer's files are ghosts (nothing on disk) until a check reaches them.
+    assert!(!r.join("opt/new").exists());
+    assert_eq!(img.content("/opt/new").unwrap(), b"new");
     assert_eq!(img.content("/app").unwrap(), ELF);
     assert_eq!(img.content("/lib/ld.so").unwrap(), ELF);
     assert_eq!(img.content("/lib64/ld.so").unwrap(), ELF);
     assert!(!r.join("lib/.wh.libm.so.6").exists());
-    // /etc is kept whole; other files keep their size and first 512 bytes only.
+    // /etc is kept whole; other files are not made (nor read) while the layers stream by.
     assert_eq!(
         fs::read(r.join("etc/passwd")).unwrap(),
         b"root:x:0:0::/:/sbin/nologin\n"
     );
-    let big = fs::read(r.join("usr/share/big.txt")).unwrap();
-    assert_eq!(big, vec![0; 5000]);
+    assert!(!r.join("usr/share/big.txt").exists());
     // Found by locate, a file gets its content.
     let (_, host) = img.locate_ok("/usr/share/big.txt");
     assert_eq!(fs::read(host.unwrap()).unwrap(), vec![b'x'; 5000]);
@@ -266,7 +266,9 @@ fn absolute_paths_and_links_stay_inside_the_root() {
     .unwrap();
     let r = img.root();
     assert_eq!(img.content("/abs").unwrap(), ELF);
-    assert!(r.join("x").is_file());
+    assert_eq!(img.content("/x").unwrap(), b"x");
+    assert_eq!(img.content("/up/x").unwrap(), b"x");
+    assert_eq!(img.content("/host/escaped").unwrap(), b"x");
     // The absolute link is followed inside the root: the host directory stays empty.
     assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
     let inside = r.join(target.trim_start_matches('/')).join("escaped");
@@ -619,4 +621,39 @@ fn docker_archive_layer_names_may_be_links_inside_the_archive() {
         err_of(&archive),
         "the image names 'id/layer.tar', which is not in it (an incomplete save?)"
     );
+}
+
+/// Files verify looks for by path are made before a check even when they are ghosts reached
+/// through a symlink (a CA bundle linked into /usr/share, as Fedora lays it out), and files no
+/// check reaches are never made.
+#[test]
+fn runtime_files_behind_symlinks_are_made_for_the_checks() {
+    let img = read(&one_layer(&[
+        file("app", ELF),
+        entry(
+            "etc/ssl/certs/ca-certificates.crt",
+            b'2',
+            "/usr/share/pki/tls/ca-bundle.crt",
+            b"",
+            0o777,
+        ),
+        file(
+            "usr/share/pki/tls/ca-bundle.crt",
+            b"-----BEGIN CERTIFICATE-----\n",
+        ),
+        file("usr/share/doc/unread.txt", b"never made"),
+    ]))
+    .unwrap();
+    let r = img.root().to_path_buf();
+    assert_eq!(
+        crate::resolve::resolve_in_root(&r, "/etc/ssl/certs/ca-certificates.crt"),
+        None
+    );
+    img.locate_ok("/app");
+    let bundle = crate::resolve::resolve_in_root(&r, "/etc/ssl/certs/ca-certificates.crt");
+    assert_eq!(
+        fs::read(bundle.expect("made by locate")).unwrap(),
+        b"-----BEGIN CERTIFICATE-----\n"
+    );
+    assert!(!r.join("usr/share/doc/unread.txt").exists());
 }
