@@ -88,6 +88,10 @@ pub(super) struct Merger<'a> {
     defer: bool,
     /// What was deferred.
     pub deferred: Deferred,
+    /// Parent directories already resolved (in-image components → host directory): most
+    /// entries share a parent, and each component would cost an `lstat`. Cleared whenever an
+    /// entry is removed or replaced, which could change what a path resolves to.
+    dirs: HashMap<Vec<OsString>, PathBuf>,
 }
 
 impl<'a> Merger<'a> {
@@ -100,6 +104,7 @@ impl<'a> Merger<'a> {
             layer: 0,
             defer: false,
             deferred: Deferred::default(),
+            dirs: HashMap::new(),
         }
     }
 
@@ -117,6 +122,7 @@ impl<'a> Merger<'a> {
         defer: bool,
     ) -> Result<(), ImageError> {
         self.added.clear();
+        self.dirs.clear();
         self.layer = layer;
         self.defer = defer;
         while let Some(h) = tar
@@ -155,6 +161,7 @@ impl<'a> Merger<'a> {
             let victim = dir.join(OsStr::from_bytes(hidden));
             if !self.added.contains(&victim) {
                 let was_dir = fs::symlink_metadata(&victim).is_ok_and(|m| m.is_dir());
+                self.dirs.clear();
                 remove_any(&victim)?;
                 self.deferred.forget(&victim, was_dir, &self.added);
             }
@@ -168,6 +175,7 @@ impl<'a> Merger<'a> {
                 return Ok(());
             }
             was_dir = old.is_dir();
+            self.dirs.clear();
             remove_any(&host)?;
         }
         self.deferred.forget(&host, was_dir, &self.added);
@@ -263,6 +271,7 @@ impl<'a> Merger<'a> {
 
     /// `.wh..wh..opq`: everything in `dir` from lower layers goes; this layer's entries stay.
     fn opaque(&mut self, dir: &Path) -> Result<(), ImageError> {
+        self.dirs.clear();
         let added = &self.added;
         self.deferred
             .ghosts
@@ -285,7 +294,22 @@ impl<'a> Merger<'a> {
 
     /// The host directory for the in-image directory `comps`, following symlinks inside the
     /// root; missing directories are created when `create` (as engines do), else `None`.
-    fn resolve_dir(&self, comps: &[OsString], create: bool) -> Result<Option<PathBuf>, ImageError> {
+    fn resolve_dir(
+        &mut self,
+        comps: &[OsString],
+        create: bool,
+    ) -> Result<Option<PathBuf>, ImageError> {
+        if let Some(dir) = self.dirs.get(comps) {
+            return Ok(Some(dir.clone()));
+        }
+        let found = self.walk_dir(comps, create)?;
+        if let Some(dir) = &found {
+            self.dirs.insert(comps.to_vec(), dir.clone());
+        }
+        Ok(found)
+    }
+
+    fn walk_dir(&self, comps: &[OsString], create: bool) -> Result<Option<PathBuf>, ImageError> {
         let mut queue: VecDeque<OsString> = comps.iter().cloned().collect();
         let mut cur: Vec<OsString> = Vec::new();
         let mut hops = 0;

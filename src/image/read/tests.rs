@@ -657,3 +657,28 @@ fn runtime_files_behind_symlinks_are_made_for_the_checks() {
     );
     assert!(!r.join("usr/share/doc/unread.txt").exists());
 }
+
+/// A directory replaced by a symlink within one layer: later entries under it follow the link
+/// (the resolved-directory cache is dropped when an entry is replaced).
+#[test]
+fn a_directory_replaced_by_a_symlink_is_followed_by_later_entries() {
+    let img = read(&one_layer(&[
+        entry("d/", b'5', "", b"", 0o755),
+        file("d/f1", b"one"),
+        entry("e/", b'5', "", b"", 0o755),
+        entry("d", b'2', "/e", b"", 0o777),
+        file("d/f2", b"two"),
+        file("app", ELF),
+    ]))
+    .unwrap();
+    let r = img.root();
+    assert!(
+        fs::symlink_metadata(r.join("d"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(img.content("/e/f2").unwrap(), b"two");
+    assert_eq!(img.content("/d/f2").unwrap(), b"two");
+    assert_eq!(img.content("/d/f1"), None);
+}
