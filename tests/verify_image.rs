@@ -561,11 +561,7 @@ fn stdin_layout_directory_and_named_paths() {
         assert!(Std::new("mkfifo").arg(&fifo).status().unwrap().success());
         let (from, to) = (tar.clone(), fifo.clone());
         let writer = std::thread::spawn(move || fs::copy(from, to).unwrap());
-        let out = binslim()
-            .args(["verify", "--image"])
-            .arg(&fifo)
-            .output()
-            .unwrap();
+        let out = verify_image(&fifo, &[]);
         writer.join().unwrap();
         assert_eq!(out.status.code(), Some(0), "{out:?}");
         assert_eq!(
@@ -587,11 +583,7 @@ fn stdin_layout_directory_and_named_paths() {
             &tag,
         ]);
         assert!(o.status.success(), "{o:?}");
-        let out = binslim()
-            .args(["verify", "--image"])
-            .arg(&layout)
-            .output()
-            .unwrap();
+        let out = verify_image(&layout, &[]);
         assert_eq!(out.status.code(), Some(0), "{out:?}");
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
@@ -601,12 +593,7 @@ fn stdin_layout_directory_and_named_paths() {
             )
         );
 
-        let out = binslim()
-            .args(["verify", "--image"])
-            .arg(&tar)
-            .args(["/server", "/bin/sh"])
-            .output()
-            .unwrap();
+        let out = verify_image(&tar, &["/server", "/bin/sh"]);
         assert_eq!(out.status.code(), Some(1), "{out:?}");
         let t = tar.display();
         assert_eq!(
@@ -632,11 +619,7 @@ fn unreadable_images_exit_2() {
     let dir = common::tempdir();
     let not_tar = dir.path().join("x.tar");
     fs::write(&not_tar, vec![7u8; 2048]).unwrap();
-    let out = binslim()
-        .args(["verify", "--image"])
-        .arg(&not_tar)
-        .output()
-        .unwrap();
+    let out = verify_image(&not_tar, &[]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
@@ -663,6 +646,16 @@ fn unreadable_images_exit_2() {
 }
 
 /// One raw tar entry (the tar crate's builder refuses `..`, which is the point here).
+/// `binslim verify --image IMAGE EXTRA...`, run to completion.
+fn verify_image(image: &Path, extra: &[&str]) -> std::process::Output {
+    binslim()
+        .args(["verify", "--image"])
+        .arg(image)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
 fn raw_entry(name: &str, data: &[u8]) -> Vec<u8> {
     let mut h = tar::Header::new_gnu();
     h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
@@ -708,11 +701,7 @@ fn hostile_archive_exits_2_and_writes_nothing_outside() {
     archive.extend_from_slice(&[0; 1024]);
     let tar = dir.path().join("evil.tar");
     fs::write(&tar, archive).unwrap();
-    let out = binslim()
-        .args(["verify", "--image"])
-        .arg(&tar)
-        .output()
-        .unwrap();
+    let out = verify_image(&tar, &[]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
@@ -777,11 +766,7 @@ fn uncompressed_layers_are_skipped_unless_verify_digests() {
     sparse_docker_archive(&big, 48 << 30, &wrong);
     assert!(fs::metadata(&big).unwrap().len() > 48 << 30);
     let started = std::time::Instant::now();
-    let out = binslim()
-        .args(["verify", "--image"])
-        .arg(&big)
-        .output()
-        .unwrap();
+    let out = verify_image(&big, &[]);
     let took = started.elapsed();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert_eq!(
@@ -796,11 +781,7 @@ fn uncompressed_layers_are_skipped_unless_verify_digests() {
     // The same image without the big file, checked in full: the wrong diff_id is exit 2.
     let small = dir.path().join("small.tar");
     sparse_docker_archive(&small, 0, &wrong);
-    let ok = binslim()
-        .args(["verify", "--image"])
-        .arg(&small)
-        .output()
-        .unwrap();
+    let ok = verify_image(&small, &[]);
     assert_eq!(ok.status.code(), Some(0), "{ok:?}");
     let out = binslim()
         .args(["verify", "--verify-digests", "--image"])
@@ -873,11 +854,7 @@ fn gzip_layer_digests_are_checked_by_default() {
     archive.extend_from_slice(&[0; 1024]);
     let tar = dir.path().join("oci.tar");
     fs::write(&tar, archive).unwrap();
-    let out = binslim()
-        .args(["verify", "--image"])
-        .arg(&tar)
-        .output()
-        .unwrap();
+    let out = verify_image(&tar, &[]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
