@@ -589,16 +589,11 @@ fn go_file_warnings(
     in_root: &dyn Fn(&str) -> bool,
     out: &mut Vec<Finding>,
 ) {
-    let Some(funcs) = elf::gofuncs::function_names(elf) else {
+    let Some(needs) = elf::needs::go_needs(elf) else {
         return;
     };
-    let has = |n: &str| funcs.contains(n);
-    let has_prefix = |p: &str| funcs.iter().any(|f| f.starts_with(p));
     let certs = "/etc/ssl/certs/ca-certificates.crt";
-    if (has("crypto/x509.loadSystemRoots") || has("crypto/x509.initSystemRoots"))
-        && !has("crypto/x509.SetFallbackRoots")
-        && !in_root(certs)
-    {
+    if needs.certs && !in_root(certs) {
         out.push(Finding::new(
             "needs-ca-certificates",
             format!("loads the system root certificates ({certs}), which scratch lacks: TLS connections will fail"),
@@ -607,10 +602,7 @@ fn go_file_warnings(
             )),
         ));
     }
-    if (has("time.loadLocation") || has("time.LoadLocation"))
-        && !has_prefix("time/tzdata.")
-        && !in_root("/usr/share/zoneinfo")
-    {
+    if needs.zoneinfo && !in_root("/usr/share/zoneinfo") {
         out.push(Finding::new(
             "needs-zoneinfo",
             "loads time zones from /usr/share/zoneinfo, which scratch lacks: LoadLocation fails",
@@ -621,7 +613,7 @@ fn go_file_warnings(
             ),
         ));
     }
-    if has_prefix("os/user.") && !in_root("/etc/passwd") {
+    if needs.users && !in_root("/etc/passwd") {
         let cgo =
             a.go.as_ref()
                 .and_then(|g| g.settings.get("CGO_ENABLED"))

@@ -9,6 +9,7 @@ pub mod file;
 pub mod go;
 pub mod gofuncs;
 pub mod linkage;
+pub mod needs;
 pub mod notes;
 pub mod packed;
 pub mod sections;

@@ -16,11 +16,11 @@ use serde::Serialize;
 
 use super::layer::{self, LayerEntry, Tree};
 use super::layout::{self, Blobs, Format};
-use super::needs::{self, RuntimeNeeds};
 use super::spec::{
     self, Descriptor, History, ImageConfig, MEDIA_CONFIG, MEDIA_LAYER_GZIP, MEDIA_MANIFEST,
     Manifest, RootFs, RunConfig,
 };
+use crate::elf::needs::{self, RuntimeNeeds};
 use crate::elf::{self, Analysis, ElfFile, Linkage};
 use crate::input::Input;
 use crate::resolve;

@@ -8,6 +8,5 @@
 pub mod build;
 pub mod layer;
 pub mod layout;
-pub mod needs;
 pub mod read;
 pub mod spec;
