@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Std;
 use std::time::Duration;
 
-use common::binslim;
+use common::{binslim, chroot_permitted, codes};
 use serde_json::Value;
 
 const LOADER: &str = "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2";
@@ -109,14 +109,6 @@ fn verify_in(root: &Path, prog: &str, extra: &[&str]) -> (i32, Value) {
     verify_json(&args)
 }
 
-fn codes(list: &Value) -> Vec<String> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_string())
-        .collect()
-}
-
 /// The verdict agrees with the start: exit 0 and the greeting <=> verify exit 0.
 fn agree(root: &Path, prog: &str, env: &[(&str, &str)], verdict: &(i32, Value)) -> bool {
     let (code, out, err) = start(root, prog, env);
@@ -128,24 +120,6 @@ fn agree(root: &Path, prog: &str, env: &[(&str, &str)], verdict: &(i32, Value)) 
         verdict.1
     );
     started
-}
-
-fn chroot_permitted() -> bool {
-    let dir = common::tempdir();
-    fs::copy(
-        common::fixture("musl-static"),
-        dir.path().join("musl-static"),
-    )
-    .unwrap();
-    let ok = Std::new("chroot")
-        .arg(dir.path())
-        .arg("/musl-static")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        common::skip("chroot is not permitted here (needs root)");
-    }
-    ok
 }
 
 /// Builds libgreet.so (SONAME libgreet.so) and `app` linked against it in a build directory,

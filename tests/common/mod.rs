@@ -117,3 +117,28 @@ pub fn go_build(
     assert!(output.status.success(), "go build {src}: {output:?}");
     Some((dir, exe))
 }
+
+/// True when this process may chroot (root): starts the static musl fixture alone in an empty
+/// directory. Otherwise [`skip`]s (failing under `BINSLIM_REQUIRE_TOOLS`).
+pub fn chroot_permitted() -> bool {
+    let dir = tempdir();
+    std::fs::copy(fixture("musl-static"), dir.path().join("musl-static")).unwrap();
+    let ok = std::process::Command::new("chroot")
+        .arg(dir.path())
+        .arg("/musl-static")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        skip("chroot is not permitted here (needs root)");
+    }
+    ok
+}
+
+/// The `code` of each finding in a JSON list of findings.
+pub fn codes(list: &serde_json::Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
