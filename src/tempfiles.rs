@@ -19,8 +19,10 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-/// The prefix of this process's temporary files and directories.
-pub fn prefix() -> String {
+/// The prefix of this process's temporary files and directories. Private: every temporary
+/// entry must be made through [`TempFile`] or [`TempDir`], which lock it, or a clean-up in
+/// another process would take it for a dead run's leftover.
+fn prefix() -> String {
     format!(".binslim-{}-", std::process::id())
 }
 
@@ -124,6 +126,32 @@ impl TempFile {
     pub fn persist_noclobber(self, dest: &Path) -> io::Result<()> {
         self.path.persist_noclobber(dest).map_err(|e| e.error)
     }
+
+    /// Puts the complete file in place durably: its data synced, renamed to `dest` (only when
+    /// nothing is there if `noclobber`; else replacing it), then the directory synced, so a
+    /// crash leaves the old `dest` or the complete new one.
+    pub fn commit(self, dest: &Path, noclobber: bool) -> io::Result<()> {
+        self.file().sync_all()?;
+        if noclobber {
+            self.persist_noclobber(dest)?;
+        } else {
+            self.persist(dest)?;
+        }
+        sync_dir(&dir_of(dest))
+    }
+}
+
+/// The directory `dest` is (or will be) in: its parent, or `.` for a bare name.
+pub fn dir_of(dest: &Path) -> PathBuf {
+    match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Syncs a directory, so a rename in it survives a crash.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
 }
 
 /// A temporary directory beside a destination (for tools such as upx that refuse to write over
@@ -167,6 +195,12 @@ impl TempDir {
     /// The directory's path.
     pub fn path(&self) -> &Path {
         self.inner.path()
+    }
+
+    /// Keeps the directory (it is not removed on drop) and returns its path, for a caller that
+    /// renames it into place.
+    pub fn keep(self) -> PathBuf {
+        self.inner.keep()
     }
 }
 

@@ -8,6 +8,7 @@ use binslim::image::build::{self, ImageError, ImageOptions, ImageReport, Provide
 use binslim::image::layout::Format;
 use binslim::report::{Style, human, json};
 use binslim::shrink::{PipelineOptions, UpxStep};
+use binslim::tempfiles::TempDir;
 use binslim::upx;
 use serde::Serialize;
 use serde_json::Value;
@@ -108,14 +109,8 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
 /// Shrinks a copy of the program with the library's shrink pipeline (the same steps and ledger
 /// as `binslim shrink -o`, printed as it goes unless `--json`), into a temporary directory beside
 /// the output. The input is only read. Returns the directory, the copy and the ledger's steps.
-fn shrink_copy(
-    args: &ImageArgs,
-    style: Style,
-) -> Result<(tempfile::TempDir, PathBuf, Vec<Value>), Status> {
-    let dir = match args.output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+fn shrink_copy(args: &ImageArgs, style: Style) -> Result<(TempDir, PathBuf, Vec<Value>), Status> {
+    let dir = binslim::tempfiles::dir_of(&args.output);
     let mut opts = PipelineOptions::default();
     if args.upx {
         match upx::find(None) {
@@ -131,16 +126,13 @@ fn shrink_copy(
             }
         }
     }
-    let tmp = tempfile::Builder::new()
-        .prefix(&binslim::tempfiles::prefix())
-        .tempdir_in(&dir)
-        .map_err(|e| {
-            eprintln!(
-                "binslim: cannot create a temporary directory in {}: {e}",
-                dir.display()
-            );
-            Status::Error
-        })?;
+    let tmp = TempDir::new_in(&dir).map_err(|e| {
+        eprintln!(
+            "binslim: cannot create a temporary directory in {}: {e}",
+            dir.display()
+        );
+        Status::Error
+    })?;
     let copy = tmp.path().join(
         args.program
             .file_name()

@@ -24,6 +24,7 @@ use crate::elf::needs::{self, RuntimeNeeds};
 use crate::elf::{self, Analysis, ElfFile, Linkage};
 use crate::input::Input;
 use crate::resolve;
+use crate::tempfiles::{self, TempDir, TempFile};
 use crate::verify::{self, Finding, Origin, Verdict, VerifyOptions};
 
 /// Where the CA bundle is read from on the build machine and placed in the image.
@@ -947,21 +948,14 @@ fn assemble(
     }
 }
 
-/// Writes the chosen form to a temporary name beside the output and renames it into place.
+/// Writes the chosen form to a locked temporary name beside the output and puts it in place
+/// (synced, renamed, the directory synced).
 fn write_output(opts: &ImageOptions, blobs: &Blobs) -> Result<(), ImageError> {
     let out = &opts.output;
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    crate::tempfiles::clean_stale(&dir);
+    let dir = tempfiles::dir_of(out);
     let ctx = || format!("writing {}", out.display());
-    let prefix = crate::tempfiles::prefix();
     if opts.format == Format::OciDir {
-        let tmp = tempfile::Builder::new()
-            .prefix(&prefix)
-            .tempdir_in(&dir)
-            .map_err(io_err(ctx()))?;
+        let tmp = TempDir::new_in(&dir).map_err(io_err(ctx()))?;
         layout::write_dir(tmp.path(), blobs).map_err(io_err(ctx()))?;
         fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755))
             .map_err(io_err(ctx()))?;
@@ -969,16 +963,14 @@ fn write_output(opts: &ImageOptions, blobs: &Blobs) -> Result<(), ImageError> {
         let result = (|| {
             if out.exists() {
                 // rename() cannot replace a non-empty directory: move the old one aside first.
-                let old = tempfile::Builder::new()
-                    .prefix(&prefix)
-                    .tempdir_in(&dir)?
-                    .keep();
+                let old = TempDir::new_in(&dir)?.keep();
                 fs::rename(out, old.join("old"))?;
                 fs::rename(&tmp_path, out)?;
-                fs::remove_dir_all(&old)
+                fs::remove_dir_all(&old)?;
             } else {
-                fs::rename(&tmp_path, out)
+                fs::rename(&tmp_path, out)?;
             }
+            tempfiles::sync_dir(&dir)
         })();
         if let Err(e) = result {
             let _ = fs::remove_dir_all(&tmp_path);
@@ -986,19 +978,15 @@ fn write_output(opts: &ImageOptions, blobs: &Blobs) -> Result<(), ImageError> {
         }
         return Ok(());
     }
-    let tmp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .tempfile_in(&dir)
-        .map_err(io_err(ctx()))?;
-    let w = BufWriter::with_capacity(1 << 20, tmp.as_file());
+    let tmp = TempFile::new_in(&dir).map_err(io_err(ctx()))?;
+    let w = BufWriter::with_capacity(1 << 20, tmp.file());
     let mut w = layout::write_archive(w, blobs, opts.format, opts.mtime).map_err(io_err(ctx()))?;
     w.flush().map_err(io_err(ctx()))?;
     drop(w);
-    tmp.as_file()
+    tmp.file()
         .set_permissions(fs::Permissions::from_mode(0o644))
         .map_err(io_err(ctx()))?;
-    tmp.persist(out).map_err(|e| io_err(ctx())(e.error))?;
-    Ok(())
+    tmp.commit(out, false).map_err(io_err(ctx()))
 }
 
 #[cfg(test)]

@@ -158,11 +158,6 @@ pub enum WriteMethod {
     Overwritten,
 }
 
-/// Syncs a directory, so a rename in it survives a crash.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
 /// Puts the complete file `from` (a temporary name in `dest`'s directory, attributes already
 /// applied) in place of `dest`; see the module documentation. `hard_links` is the input's
 /// `(st_dev, st_ino)` when the destination is an in-place input with other names: the file
@@ -178,7 +173,7 @@ pub(crate) fn replace(
     let dir = dest.parent().unwrap_or(Path::new("."));
     let Some((dev, ino)) = hard_links else {
         fs::rename(from, dest)?;
-        sync_dir(dir)?;
+        crate::tempfiles::sync_dir(dir)?;
         return Ok((WriteMethod::Renamed, Vec::new()));
     };
     let mut out = fs::OpenOptions::new().write(true).open(dest)?;

@@ -23,7 +23,7 @@ use crate::input::Input;
 use crate::report::shrink::{ShrinkReport, UpxReport};
 use crate::smoke::{self, Comparison};
 use crate::strip::{self, DebugLink};
-use crate::tempfiles::{TempDir, TempFile};
+use crate::tempfiles::{TempDir, TempFile, dir_of};
 use crate::upx::{self, Outcome};
 
 pub use super::attrs::WriteMethod;
@@ -166,13 +166,6 @@ fn absolute(p: &Path) -> PathBuf {
     }
 }
 
-fn parent_of(p: &Path) -> PathBuf {
-    match p.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
 fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
     let context = context.into();
     move |e| Error::Io { context, source: e }
@@ -240,7 +233,7 @@ fn run(
         input_path: path,
         input_name,
         output_name,
-        dir: parent_of(&dest),
+        dir: dir_of(&dest),
         dest,
         in_place,
         attrs,
@@ -284,7 +277,7 @@ impl Run<'_, '_> {
     /// `replace_debug_file`), mode 0644.
     fn write_debug_file(&mut self, dbg: &Path) -> Result<DebugLink> {
         let layout = strip::plan_debug_file_parsed(&self.elf)?;
-        let dir = parent_of(&absolute(dbg));
+        let dir = dir_of(&absolute(dbg));
         let tmp = TempFile::new_in(&dir).map_err(io_err(format!(
             "cannot create a temporary file in '{}'",
             dir.display()
@@ -298,28 +291,17 @@ impl Run<'_, '_> {
             .map_err(io_err("cannot write the debug file"))?;
         let sum = crc.crc.sum();
         drop(crc);
-        let finish = |tmp: &TempFile| -> io::Result<()> {
-            use std::os::unix::fs::PermissionsExt;
-            tmp.file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-            tmp.file().sync_all()
-        };
-        finish(&tmp).map_err(io_err("cannot write the debug file"))?;
-        let placed = if self.opts.replace_debug_file {
-            tmp.persist(dbg)
-        } else {
-            tmp.persist_noclobber(dbg)
-        };
-        match placed {
-            Ok(_) => {}
+        use std::os::unix::fs::PermissionsExt;
+        tmp.file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io_err("cannot write the debug file"))?;
+        match tmp.commit(dbg, !self.opts.replace_debug_file) {
+            Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 return Err(Error::Unsupported(debug_file_exists_message(dbg)));
             }
             Err(e) => return Err(io_err(format!("cannot write '{}'", dbg.display()))(e)),
         }
-        File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io_err(format!("cannot sync '{}'", dir.display())))?;
         let name = dbg
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
