@@ -374,8 +374,10 @@ fn normalize_abs(p: &str) -> Option<String> {
     Some(format!("/{}", parts.join("/")))
 }
 
-/// The program, analyzed.
+/// The program, opened once and analyzed.
 struct Program {
+    /// The program as named (mapped): the gate and the library resolution read it from here.
+    input: Input,
     source: PathBuf,
     display: String,
     analysis: Analysis,
@@ -404,6 +406,7 @@ fn analyze_program(opts: &ImageOptions) -> Result<Program, ImageError> {
         None => (opts.program.clone(), input.bytes().len() as u64),
     };
     Ok(Program {
+        input,
         size,
         source,
         display,
@@ -415,9 +418,12 @@ fn analyze_program(opts: &ImageOptions) -> Result<Program, ImageError> {
 /// The gate: the program must start in the image. Without `--with-libs` that is verify's
 /// verdict for FROM scratch; with it, a dynamic program is fine as long as the rest passes.
 fn gate(opts: &ImageOptions, prog: &Program) -> Result<(), ImageError> {
-    let report = verify::verify_path(
+    // The bytes, not the file: the image gives the program mode 0755 whatever its mode on
+    // disk, so verify's execute-bit check of the file does not apply.
+    let report = verify::verify_bytes(
         &opts.program,
         &prog.display,
+        prog.input.bytes(),
         &VerifyOptions::default(),
         Origin::Named,
     );
@@ -431,8 +437,6 @@ fn gate(opts: &ImageOptions, prog: &Program) -> Result<(), ImageError> {
     let findings: Vec<Finding> = report
         .problems
         .into_iter()
-        // The image gives the program mode 0755 whatever its mode on disk.
-        .filter(|f| f.code != "not-executable")
         .filter(|f| !(opts.with_libs && f.code == "dynamic"))
         .map(|mut f| {
             if f.code == "dynamic" {
@@ -480,8 +484,9 @@ fn add_libraries(
             .map(str::to_string),
         ..resolve::ResolveOptions::default()
     };
-    let res = resolve::resolve_file(&root, &opts.program, path, &ropts)
+    let parsed = ElfFile::parse(prog.input.bytes())
         .map_err(|e| ImageError::Usage(format!("{}: {e}", prog.display)))?;
+    let res = resolve::resolve(&root, &parsed, path, &ropts);
     let mut findings = Vec::new();
     let mut warnings = Vec::new();
     verify::root_findings(&root, a, &res, &mut findings, &mut warnings);
@@ -516,29 +521,22 @@ fn add_libraries(
     if let Some(interp) = &a.interpreter {
         place(tree, interp, format!("loader of {path}"))?;
     }
-    // Who asked for each library: the first object (program, then libraries in the order
-    // found) whose DT_NEEDED names it.
-    let mut objects: Vec<(String, Vec<String>)> = vec![(path.to_string(), a.needed.clone())];
     // The image has no ld.so.cache: a library the root's cache found outside the loader's
     // default directories gets its directory in LD_LIBRARY_PATH (the other search steps work
     // the same in the image as in the root).
-    let via_cache: Vec<&str> = res
+    let mut extra_dirs = Vec::new();
+    let found = res
         .libraries
         .iter()
-        .filter(|l| l.found_via == Some(resolve::FoundVia::Cache))
-        .filter_map(|l| l.path.as_deref())
-        .collect();
-    let mut extra_dirs = Vec::new();
-    for found in &res.found {
-        let norm = normalize_abs(found).unwrap_or_else(|| found.clone());
-        let name = norm.rsplit('/').next().unwrap_or(&norm).to_string();
-        let by = objects
-            .iter()
-            .find(|(_, needed)| needed.iter().any(|n| *n == name || *n == *found))
-            .map_or_else(|| path.to_string(), |(o, _)| o.clone());
-        place(tree, &norm, format!("DT_NEEDED of {by}"))?;
+        .filter_map(|l| Some((l, l.path.as_deref()?, l.found_via?)));
+    for (lib, found, via) in found {
+        if via == resolve::FoundVia::Loader {
+            continue; // the loader itself, placed above
+        }
+        let norm = normalize_abs(found).unwrap_or_else(|| found.to_string());
+        place(tree, &norm, format!("DT_NEEDED of {}", lib.needed_by))?;
         let dir = norm[..norm.rfind('/').unwrap_or(0).max(1)].to_string();
-        if via_cache.contains(&found.as_str())
+        if via == resolve::FoundVia::Cache
             && !res
                 .default_dirs
                 .iter()
@@ -547,23 +545,13 @@ fn add_libraries(
         {
             extra_dirs.push(dir);
         }
-        if let Some(host) = resolve::resolve_in_root(&root, &norm)
-            && let Ok(input) = Input::open(&host)
-            && let Ok(parsed) = ElfFile::parse(input.bytes())
-        {
-            objects.push((
-                norm.clone(),
-                elf::analyze_with(&parsed, elf::Detail::Summary).needed,
-            ));
-        }
     }
-    let musl = a
-        .interpreter
-        .as_deref()
-        .is_some_and(|i| i.contains("ld-musl"));
-    if musl {
-        let conf = format!("/etc/ld-musl-{}.path", a.machine);
-        if let Some(host) = resolve::resolve_in_root(&root, &conf) {
+    if let Some(interp) = a.interpreter.as_deref().filter(|i| i.contains("ld-musl")) {
+        // The loader's own search path file, the one the resolution read.
+        let (_, conf) = resolve::loader::musl_dirs(&root, interp, &a.machine);
+        if let Some(conf) = conf
+            && let Some(host) = resolve::resolve_in_root(&root, &conf)
+        {
             let size = fs::metadata(&host).map_err(io_err(conf.clone()))?.len();
             tree.insert(
                 &conf,

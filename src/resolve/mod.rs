@@ -325,18 +325,6 @@ pub fn resolve(
     r.res
 }
 
-/// Opens `file` (a host path), parses it and resolves it as [`resolve`] does.
-pub fn resolve_file(
-    root: &Path,
-    file: &Path,
-    program_path: &str,
-    opts: &ResolveOptions,
-) -> crate::error::Result<Resolution> {
-    let input = Input::open(file)?;
-    let elf = ElfFile::parse(input.bytes())?;
-    Ok(resolve(root, &elf, program_path, opts))
-}
-
 struct Resolver<'r> {
     root: &'r Path,
     opts: &'r ResolveOptions,
