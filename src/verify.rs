@@ -843,7 +843,6 @@ mod tests {
     fn glibc_version_findings_name_the_newest_on_both_sides() {
         let m = resolve::MissingVersions {
             library: "libc.so.6".into(),
-            library_path: "/lib/x86_64-linux-gnu/libc.so.6".into(),
             needed_by: "/app".into(),
             missing: vec!["GLIBC_2.38".into(), "GLIBC_2.37".into()],
             defined: [

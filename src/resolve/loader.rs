@@ -273,10 +273,10 @@ mod tests {
 
     /// The list read from this machine's loader is what `ld.so --list-diagnostics` prints.
     #[test]
+    #[cfg(all(target_arch = "x86_64", target_os = "linux", target_env = "gnu"))]
     fn reads_system_dirs_from_the_hosts_loader() {
-        let Ok(data) = fs::read("/lib64/ld-linux-x86-64.so.2") else {
-            return;
-        };
+        // A glibc x86_64 host has this loader: its absence is a broken test machine.
+        let data = fs::read("/lib64/ld-linux-x86-64.so.2").expect("the host's glibc loader");
         let out = std::process::Command::new("/lib64/ld-linux-x86-64.so.2")
             .arg("--list-diagnostics")
             .output()

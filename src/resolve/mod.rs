@@ -140,8 +140,6 @@ pub struct Library {
 pub struct MissingVersions {
     /// The library as named (`libc.so.6`).
     pub library: String,
-    /// Where it was found in the root.
-    pub library_path: String,
     /// The root-absolute path of the object that needs the versions (the program or a library).
     pub needed_by: String,
     /// The missing version names, in the needer's order.
@@ -200,17 +198,6 @@ pub struct Resolution {
     pub warnings: Vec<ResolveWarning>,
     /// The loader's default directories, as used.
     pub default_dirs: Vec<String>,
-}
-
-impl Resolution {
-    /// True when the loader and every library were found, loadable and with every version.
-    pub fn is_complete(&self) -> bool {
-        self.missing_interpreter.is_none()
-            && self.bad_interpreter.is_none()
-            && self.missing_libraries.is_empty()
-            && self.bad_libraries.is_empty()
-            && self.missing_versions.is_empty()
-    }
 }
 
 /// One loaded object, as far as resolution cares.
@@ -539,12 +526,7 @@ impl<'r> Resolver<'r> {
                         }
                         let Some(idx) = loaded else {
                             failed.insert(name.clone());
-                            self.res.bad_libraries.push(BadLibrary {
-                                name: name.clone(),
-                                path: path.clone(),
-                                needed_by: needer,
-                                reason: "cannot be read".into(),
-                            });
+                            self.unloadable(name, path, needer, "cannot be read".into());
                             continue;
                         };
                         self.names.insert(name.clone(), idx);
@@ -898,7 +880,6 @@ impl<'r> Resolver<'r> {
                 if !missing.is_empty() {
                     problems.push(MissingVersions {
                         library: need.file.clone(),
-                        library_path: lib.path.clone(),
                         needed_by: obj.path.clone(),
                         missing,
                         defined: lib.versions.defined.clone(),
