@@ -4,17 +4,20 @@
 //! Layers are applied bottom first, as overlayfs presents them: `.wh.NAME` deletes NAME from
 //! lower layers, `.wh..wh..opq` hides a directory's lower content, a later entry replaces an
 //! earlier one. Directories, symlinks (stored verbatim; [`crate::resolve::resolve_in_root`]
-//! follows them inside the root) and hard links are made as such. Regular files keep their
-//! mode (without set-id bits) and size, but only ELF files, `#!` scripts and small files under
-//! `/etc` (ld.so.cache, ld.so.conf, ld-musl paths, passwd, group, nsswitch.conf) get their
-//! content; every other file is its first 512 bytes in a sparse file of the right size, which
-//! is all a check of its existence or format needs.
+//! follows them inside the root) and hard links are made as such. Small files under `/etc`
+//! (ld.so.cache, ld.so.conf, ld-musl paths, passwd, group, nsswitch.conf) are written whole.
+//! Every other file of an uncompressed layer is a *ghost* ([`Deferred::ghosts`]): neither read
+//! nor made until a check reaches it, then copied from the layer at its offset. A compressed
+//! layer streams by once: its `#!` scripts are written whole, its ELF files spooled (ghosts
+//! whose bytes sit in one temporary file), and its other files are their first 512 bytes in a
+//! sparse file of the right size, which is all a check of their existence or format needs. Regular files keep their
+//! mode (without set-id bits).
 //!
 //! Nothing is ever created outside the root: entry paths with `..` are refused, parent
 //! directories are resolved component by component with `lstat`, symlinks among them are
 //! followed *inside* the root (as engines do), and files are created with `O_EXCL|O_NOFOLLOW`.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -30,18 +33,17 @@ const ETC_FILE_MAX: u64 = 4 << 20;
 /// Bytes kept of a file whose content is not needed (enough to tell its format).
 const PREFIX: usize = 512;
 
-/// ELF files whose content was not copied while the layers streamed by (they sit in an
-/// uncompressed layer, so they can be read again at their offset when a check needs them).
+/// Files whose content was not copied while the layers streamed by: every file of an
+/// uncompressed layer (it can be read again at its offset) but small `/etc` files, and the ELF
+/// files of compressed layers (spooled).
 #[derive(Debug, Default)]
 pub(super) struct Deferred {
-    /// Host path → (layer number, payload offset in the layer blob, size).
-    pub pending: HashMap<PathBuf, (usize, u64, u64)>,
     /// File name → host paths of the files and links of that name (for finding libraries).
     pub names: HashMap<OsString, Vec<PathBuf>>,
-    /// ELF files not made at all yet: host path → where their bytes are. Most of a large
-    /// image is libraries no check will read; each costs no file until [`Deferred::names`]
-    /// leads a check to it.
-    pub ghosts: HashMap<PathBuf, Ghost>,
+    /// Files not made at all yet: host path → where their bytes are. Most of a large image is
+    /// files no check will read; each costs no file until a check reaches it. Ordered, so the
+    /// ghosts below a removed directory are one range.
+    pub ghosts: BTreeMap<PathBuf, Ghost>,
     /// The bytes of the ELF files of compressed layers (which cannot be read again at an
     /// offset), one after another in one unnamed temporary file.
     pub spool: Option<File>,
@@ -67,11 +69,25 @@ pub(super) struct Ghost {
 impl Deferred {
     /// Forgets what lay at `path` and, when it was a directory, below it.
     fn forget(&mut self, path: &Path, was_dir: bool, keep: &HashSet<PathBuf>) {
-        self.pending.remove(path);
         self.ghosts.remove(path);
         if was_dir {
-            self.ghosts
-                .retain(|g, _| !g.starts_with(path) || keep.contains(g));
+            self.forget_below(path, keep);
+        }
+    }
+
+    /// Forgets the ghosts below `dir` but those in `keep`: one range of the ordered map (a
+    /// path sorts right before its descendants), so a hostile run of whiteouts stays linear.
+    fn forget_below(&mut self, dir: &Path, keep: &HashSet<PathBuf>) {
+        let gone: Vec<PathBuf> = self
+            .ghosts
+            .range(dir.to_path_buf()..)
+            .map(|(g, _)| g)
+            .take_while(|g| g.starts_with(dir))
+            .filter(|g| !keep.contains(*g))
+            .cloned()
+            .collect();
+        for g in gone {
+            self.ghosts.remove(&g);
         }
     }
 }
@@ -89,8 +105,8 @@ pub(super) struct Merger<'a> {
     /// What was deferred.
     pub deferred: Deferred,
     /// Parent directories already resolved (in-image components → host directory): most
-    /// entries share a parent, and each component would cost an `lstat`. Cleared whenever an
-    /// entry is removed or replaced, which could change what a path resolves to.
+    /// entries share a parent, and each component would cost an `lstat`. Cleared whenever a
+    /// directory or symlink is removed or replaced, which could change what a path resolves to.
     dirs: HashMap<Vec<OsString>, PathBuf>,
 }
 
@@ -113,7 +129,7 @@ impl<'a> Merger<'a> {
         self.entries
     }
 
-    /// Applies one layer's tar stream. With `defer`, ELF content is not copied but noted in
+    /// Applies one layer's tar stream. With `defer`, file content is not copied but noted in
     /// [`Deferred`] (the stream is the uncompressed blob of layer number `layer`).
     pub fn apply<S: Source>(
         &mut self,
@@ -160,8 +176,11 @@ impl<'a> Merger<'a> {
             }
             let victim = dir.join(OsStr::from_bytes(hidden));
             if !self.added.contains(&victim) {
-                let was_dir = fs::symlink_metadata(&victim).is_ok_and(|m| m.is_dir());
-                self.dirs.clear();
+                let old = fs::symlink_metadata(&victim);
+                let was_dir = old.as_ref().is_ok_and(|m| m.is_dir());
+                if old.is_ok_and(|m| m.is_dir() || m.file_type().is_symlink()) {
+                    self.dirs.clear();
+                }
                 remove_any(&victim)?;
                 self.deferred.forget(&victim, was_dir, &self.added);
             }
@@ -175,7 +194,9 @@ impl<'a> Merger<'a> {
                 return Ok(());
             }
             was_dir = old.is_dir();
-            self.dirs.clear();
+            if was_dir || old.file_type().is_symlink() {
+                self.dirs.clear();
+            }
             remove_any(&host)?;
         }
         self.deferred.forget(&host, was_dir, &self.added);
@@ -202,7 +223,6 @@ impl<'a> Merger<'a> {
                 let rel_etc = host
                     .strip_prefix(self.root)
                     .is_ok_and(|r| r.starts_with("etc"));
-                let origin = (self.layer, h.data_offset, h.size);
                 let spool = if self.defer {
                     None
                 } else {
@@ -218,9 +238,6 @@ impl<'a> Merger<'a> {
                             size: h.size,
                         };
                         self.deferred.ghosts.insert(host.clone(), g);
-                    }
-                    Written::Placeholder if self.defer => {
-                        self.deferred.pending.insert(host.clone(), origin);
                     }
                     Written::Placeholder => {}
                     Written::Ghost => {
@@ -263,19 +280,13 @@ impl<'a> Merger<'a> {
             )));
         };
         fs::hard_link(&target, host).map_err(|e| io_err("cannot create a hard link", e))?;
-        if let Some(&origin) = self.deferred.pending.get(&target) {
-            self.deferred.pending.insert(host.to_path_buf(), origin);
-        }
         Ok(())
     }
 
     /// `.wh..wh..opq`: everything in `dir` from lower layers goes; this layer's entries stay.
     fn opaque(&mut self, dir: &Path) -> Result<(), ImageError> {
         self.dirs.clear();
-        let added = &self.added;
-        self.deferred
-            .ghosts
-            .retain(|g, _| !g.starts_with(dir) || added.contains(g));
+        self.deferred.forget_below(dir, &self.added);
         self.opaque_disk(dir)
     }
 
@@ -417,8 +428,7 @@ pub(super) fn create(host: &Path, mode: u32) -> Result<File, ImageError> {
 enum Written {
     /// The whole content.
     Whole,
-    /// A file of the right size and mode without its content (the first bytes where the layer
-    /// streams by only once).
+    /// A file of a compressed layer: the right size and mode, and its first bytes only.
     Placeholder,
     /// Nothing yet: a file of an uncompressed layer whose content no check has read yet.
     Ghost,
@@ -494,9 +504,7 @@ fn write_file<S: Source>(
             .map_err(|e| io_err("cannot copy a file out of the layer", e))?;
         return Ok(Written::Whole);
     }
-    if !defer {
-        f.write_all(head).map_err(|e| io_err("cannot write", e))?;
-    }
+    f.write_all(head).map_err(|e| io_err("cannot write", e))?;
     skip(data)?;
     f.set_len(h.size)
         .map_err(|e| io_err("cannot size a file", e))?;
