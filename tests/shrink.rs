@@ -956,3 +956,36 @@ fn shrink_to_reports_events_in_order_and_leaves_the_input_untouched() {
     names.sort();
     assert_eq!(names, ["c-static", "copy"]);
 }
+
+/// Shrinking in place a set-uid file someone else owns (here root's, in nobody's directory):
+/// the result cannot keep the owner, so it must not keep the set-id bits either (as `cp -p`
+/// does); the warning says both.
+#[test]
+fn set_id_bits_do_not_move_to_another_owner() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    if !common::have_tool("setpriv") {
+        return;
+    }
+    let dir = common::tempdir();
+    let d = dir.path();
+    std::os::unix::fs::chown(d, Some(65534), Some(65534)).unwrap();
+    let f = d.join("server");
+    fs::copy(testdata("c-debug"), &f).unwrap();
+    fs::set_permissions(&f, fs::Permissions::from_mode(0o4755)).unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(assert_cmd::cargo::cargo_bin("binslim"))
+        .args(["--color=never", "shrink", "--no-gzip", "--json"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let m = fs::metadata(&f).unwrap();
+    assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (65534, 65534, 0o755));
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        j["warnings"][0],
+        "cannot keep owner 0:0 (Operation not permitted (os error 1)); the result belongs to \
+         65534:65534, without its set-id bits"
+    );
+}

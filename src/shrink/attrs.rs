@@ -107,6 +107,7 @@ impl Attrs {
         let fd = f.as_raw_fd();
         let mut warnings = Vec::new();
         let meta = f.metadata()?;
+        let mut mode = self.mode;
         if meta.uid() != self.uid || meta.gid() != self.gid {
             // SAFETY: plain system call on a descriptor we own.
             if let Err(e) = cvt(unsafe { libc::fchown(fd, self.uid, self.gid) }) {
@@ -114,8 +115,15 @@ impl Attrs {
                 if e.raw_os_error() != Some(libc::EPERM) {
                     return Err(e);
                 }
+                // A set-id bit must not move to another owner (as cp -p and install do).
+                let dropped = if mode & 0o6000 != 0 {
+                    mode &= !0o6000;
+                    ", without its set-id bits"
+                } else {
+                    ""
+                };
                 warnings.push(format!(
-                    "cannot keep owner {}:{} ({e}); the result belongs to {}:{}",
+                    "cannot keep owner {}:{} ({e}); the result belongs to {}:{}{dropped}",
                     self.uid,
                     self.gid,
                     meta.uid(),
@@ -125,7 +133,7 @@ impl Attrs {
         }
         // After chown, which clears set-id bits.
         // SAFETY: plain system call on a descriptor we own.
-        cvt(unsafe { libc::fchmod(fd, self.mode as libc::mode_t) })?;
+        cvt(unsafe { libc::fchmod(fd, mode as libc::mode_t) })?;
         for (name, value) in &self.xattrs {
             // SAFETY: name is NUL-terminated, value is a live buffer of the given length.
             let r = unsafe {

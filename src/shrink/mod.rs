@@ -80,16 +80,9 @@ pub struct PlannedStep {
     pub duration: Duration,
 }
 
-/// Plans the three strip steps over `data`, each one cumulative.
-pub fn plan_strip_steps(data: &[u8], opts: &ShrinkOptions) -> Result<Vec<PlannedStep>> {
-    plan_strip_steps_parsed(&ElfFile::parse(data)?, opts)
-}
-
-/// [`plan_strip_steps`] on a file already parsed: the three steps from one parse.
-pub fn plan_strip_steps_parsed(
-    elf: &ElfFile<'_>,
-    opts: &ShrinkOptions,
-) -> Result<Vec<PlannedStep>> {
+/// Plans the three strip steps over a parsed file, each one cumulative: all three from one
+/// parse.
+pub fn plan_strip_steps(elf: &ElfFile<'_>, opts: &ShrinkOptions) -> Result<Vec<PlannedStep>> {
     let mut steps = Vec::with_capacity(3);
     for (kind, symbols, other) in [
         (StepKind::StripDebug, false, false),

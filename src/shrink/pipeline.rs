@@ -320,7 +320,7 @@ impl Run<'_, '_> {
             remove_debuglink: self.opts.remove_debuglink,
             add_debuglink: debuglink,
         };
-        let steps = super::plan_strip_steps_parsed(&self.elf, &so)?;
+        let steps = super::plan_strip_steps(&self.elf, &so)?;
         let (input_name, output_name) = (self.input_name.clone(), self.output_name.clone());
         self.emit(&Event::Planned {
             input: &input_name,
