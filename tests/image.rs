@@ -864,6 +864,27 @@ fn ld_so_conf_directories_become_ld_library_path() {
         ("hello from greeter\n", 0),
         "{err}"
     );
+    // A LD_LIBRARY_PATH of the user's own comes first, and the cache's directory still follows.
+    let tar2 = dir.path().join("image2.tar");
+    let name2 = format!("{name}-env");
+    build(
+        &prog,
+        &tar2,
+        &name2,
+        &[
+            "--with-libs",
+            "--root",
+            root.to_str().unwrap(),
+            "--env",
+            "LD_LIBRARY_PATH=/usr/local/lib",
+        ],
+    );
+    let (stdout, err, code) = load_and_run(&tar2, &format!("{name2}:latest"));
+    assert_eq!(
+        (stdout.as_str(), code),
+        ("hello from greeter\n", 0),
+        "{err}"
+    );
 }
 
 /// `auto` adds nothing a Go program embeds: go-tls-embedded carries its roots

@@ -807,8 +807,12 @@ pub fn build(opts: &ImageOptions) -> Result<ImageReport, ImageError> {
     let mut env = checked.env.clone();
     if opts.with_libs {
         let dirs = add_libraries(&mut tree, opts, &prog, &path)?;
-        if !dirs.is_empty() && !env.iter().any(|e| e.starts_with("LD_LIBRARY_PATH=")) {
-            env.push(format!("LD_LIBRARY_PATH={}", dirs.join(":")));
+        if !dirs.is_empty() {
+            // After the user's own LD_LIBRARY_PATH (searched first, as given), never instead.
+            match env.iter_mut().find(|e| e.starts_with("LD_LIBRARY_PATH=")) {
+                Some(e) => e.push_str(&format!(":{}", dirs.join(":"))),
+                None => env.push(format!("LD_LIBRARY_PATH={}", dirs.join(":"))),
+            }
         }
     }
     add_runtime_files(&mut tree, opts, &prog)?;
