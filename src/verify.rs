@@ -592,7 +592,7 @@ fn go_file_warnings(
     let Some(needs) = elf::needs::go_needs(elf) else {
         return;
     };
-    let certs = "/etc/ssl/certs/ca-certificates.crt";
+    let certs = elf::needs::CA_BUNDLE;
     if needs.certs && !in_root(certs) {
         out.push(Finding::new(
             "needs-ca-certificates",
@@ -602,7 +602,7 @@ fn go_file_warnings(
             )),
         ));
     }
-    if needs.zoneinfo && !in_root("/usr/share/zoneinfo") {
+    if needs.zoneinfo && !in_root(elf::needs::ZONEINFO) {
         out.push(Finding::new(
             "needs-zoneinfo",
             "loads time zones from /usr/share/zoneinfo, which scratch lacks: LoadLocation fails",

@@ -9,6 +9,11 @@
 
 use super::{Analysis, ElfFile, gofuncs};
 
+/// Where a program loads the system root certificates from (Go, OpenSSL on Debian).
+pub const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+/// Where a program loads time zones from.
+pub const ZONEINFO: &str = "/usr/share/zoneinfo";
+
 /// Run-time files a program needs, as far as its bytes tell.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RuntimeNeeds {

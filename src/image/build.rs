@@ -27,12 +27,7 @@ use crate::resolve;
 use crate::tempfiles::{self, TempDir, TempFile};
 use crate::verify::{self, Finding, Origin, Verdict, VerifyOptions};
 
-/// Where the CA bundle is read from on the build machine and placed in the image.
-pub const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
-/// Where time zones are read from on the build machine and placed in the image.
-pub const ZONEINFO: &str = "/usr/share/zoneinfo";
-/// Docker's default `PATH`.
-pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub use crate::elf::needs::{CA_BUNDLE, ZONEINFO};
 /// The uid and gid of `nonroot`, as distroless and ko use them.
 pub const NONROOT: u32 = 65532;
 
@@ -235,7 +230,7 @@ impl ImageOptions {
             None => format!("/{file_name}"),
         };
         let (user, _ids) = parse_user(self.user.as_deref().unwrap_or("nonroot"))?;
-        let mut env = vec![DEFAULT_PATH.to_string()];
+        let mut env = vec![format!("PATH={}", spec::DEFAULT_PATH)];
         for kv in &self.env {
             let Some((k, _)) = kv.split_once('=').filter(|(k, _)| !k.is_empty()) else {
                 return usage(format!("--env '{kv}': use KEY=VALUE"));

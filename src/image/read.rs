@@ -401,16 +401,15 @@ impl DeferredContent {
 /// Paths whose existence verify checks inside the root (`verify::runtime_file_warnings`, the
 /// loader's cache): made before a check when they are ghosts.
 const RUNTIME_PROBES: [&str; 6] = [
-    "/etc/ssl/certs/ca-certificates.crt",
+    crate::elf::needs::CA_BUNDLE,
     "/etc/passwd",
     "/etc/group",
     "/etc/nsswitch.conf",
     "/etc/ld.so.cache",
-    "/usr/share/zoneinfo",
+    crate::elf::needs::ZONEINFO,
 ];
 
-/// The `PATH` engines set when an image names none.
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub use super::spec::DEFAULT_PATH;
 
 /// One image found in the archive, before its layers are read.
 struct Candidate {
