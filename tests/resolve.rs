@@ -610,8 +610,9 @@ fn musl_path_file_replaces_the_defaults() {
     assert_eq!(v.1["libraries"][0]["path"], "/opt/m/libgreet.so");
 }
 
-/// A library whose OS/ABI byte is not SYSV or GNU stops the glibc loader where it is found,
-/// even when a good copy comes later in the search.
+/// A candidate of another machine is skipped and the search goes on; a library whose OS/ABI
+/// byte is not SYSV or GNU stops the glibc loader where it is found, even when a good copy
+/// comes later in the search.
 #[test]
 fn unloadable_library_stops_the_search() {
     if !chroot_permitted() {
@@ -626,9 +627,20 @@ fn unloadable_library_stops_the_search() {
     put(r, &lib, "/opt/second/libgreet.so");
     let v = verify_in(r, "/app", &[]);
     assert!(agree(r, "/app", &[], &v));
+    // A candidate of another machine is skipped, and the search goes on to /opt/second.
+    put(r, common::fixture("arm64-static"), "/opt/first/libgreet.so");
+    let v = verify_in(r, "/app", &[]);
+    assert!(agree(r, "/app", &[], &v));
+    let greet = &v.1["libraries"][0];
+    assert_eq!(
+        (&greet["path"], &greet["found_via"]),
+        (
+            &Value::from("/opt/second/libgreet.so"),
+            &Value::from("runpath")
+        )
+    );
     let mut bad = fs::read(&lib).unwrap();
     bad[7] = 9; // ELFOSABI_FREEBSD
-    fs::create_dir_all(r.join("opt/first")).unwrap();
     fs::write(r.join("opt/first/libgreet.so"), bad).unwrap();
     let v = verify_in(r, "/app", &[]);
     assert!(!agree(r, "/app", &[], &v));
