@@ -267,7 +267,8 @@ enum Family {
 
 /// The outcome of searching for one name.
 enum Search {
-    Found(String, FoundVia, PathBuf),
+    /// The path as found, how, and the file (mapped once: probed, then parsed).
+    Found(String, FoundVia, Input),
     Bad(String, String),
     Missing,
 }
@@ -288,8 +289,8 @@ enum Probe {
     OtherKind,
     /// The loader stops here with this reason.
     Bad(String),
-    /// Loadable; its host path.
-    Ok(PathBuf),
+    /// Loadable; the opened file.
+    Ok(Input),
 }
 
 /// Resolves `program` (located at `program_path` inside `root`, a root-absolute path such as
@@ -514,8 +515,8 @@ impl<'r> Resolver<'r> {
                     self.search_glibc(i, &name)
                 };
                 match outcome {
-                    Search::Found(path, via, host) => {
-                        let loaded = self.load_library(&path, &host, i);
+                    Search::Found(path, via, input) => {
+                        let loaded = self.load_library(&path, &input, i);
                         // _dl_map_object_from_fd refuses a PIE (DF_1_PIE) as a dependency.
                         if loaded.is_some_and(|idx| self.objects[idx].flags_1 & DF_1_PIE != 0) {
                             self.objects.pop();
@@ -567,8 +568,7 @@ impl<'r> Resolver<'r> {
         }
     }
 
-    fn load_library(&mut self, path: &str, host: &Path, loaded_by: usize) -> Option<usize> {
-        let input = Input::open(host).ok()?;
+    fn load_library(&mut self, path: &str, input: &Input, loaded_by: usize) -> Option<usize> {
         let elf = ElfFile::parse(input.bytes()).ok()?;
         let o = Object::read(&elf, path.to_string(), Some(loaded_by));
         self.objects.push(o);
@@ -609,7 +609,7 @@ impl<'r> Resolver<'r> {
         if name.contains('/') {
             let path = self.absolute(name);
             return match self.probe(&path) {
-                Probe::Ok(host) => Search::Found(path, FoundVia::Path, host),
+                Probe::Ok(input) => Search::Found(path, FoundVia::Path, input),
                 Probe::Bad(why) => Search::Bad(path, why),
                 Probe::Absent | Probe::OtherKind => Search::Missing,
             };
@@ -651,7 +651,7 @@ impl<'r> Resolver<'r> {
             for d in dirs {
                 let path = join(&d, name);
                 match self.probe(&path) {
-                    Probe::Ok(host) => return Search::Found(path, via, host),
+                    Probe::Ok(input) => return Search::Found(path, via, input),
                     Probe::Bad(why) => return Search::Bad(path, why),
                     Probe::Absent | Probe::OtherKind => {}
                 }
@@ -673,7 +673,7 @@ impl<'r> Resolver<'r> {
             .filter(|p| !(nodeflib && default_dirs.iter().any(|d| p.starts_with(d.as_str()))))
         {
             match self.probe(path) {
-                Probe::Ok(host) => return Search::Found(path.to_string(), FoundVia::Cache, host),
+                Probe::Ok(input) => return Search::Found(path.to_string(), FoundVia::Cache, input),
                 Probe::Bad(why) => return Search::Bad(path.to_string(), why),
                 Probe::Absent | Probe::OtherKind => {}
             }
@@ -682,7 +682,7 @@ impl<'r> Resolver<'r> {
             for d in default_dirs {
                 let path = join(d, name);
                 match self.probe(&path) {
-                    Probe::Ok(host) => return Search::Found(path, FoundVia::Default, host),
+                    Probe::Ok(input) => return Search::Found(path, FoundVia::Default, input),
                     Probe::Bad(why) => return Search::Bad(path, why),
                     Probe::Absent | Probe::OtherKind => {}
                 }
@@ -696,7 +696,7 @@ impl<'r> Resolver<'r> {
         let take = |path: String, via: FoundVia| -> Option<Search> {
             match self.probe(&path) {
                 Probe::Absent => None,
-                Probe::Ok(host) => Some(Search::Found(path, via, host)),
+                Probe::Ok(input) => Some(Search::Found(path, via, input)),
                 Probe::OtherKind => Some(Search::Bad(path, "Exec format error".into())),
                 Probe::Bad(why) => Some(Search::Bad(path, why)),
             }
@@ -796,22 +796,17 @@ impl<'r> Resolver<'r> {
         let Some(host) = resolve_in_root(self.root, path) else {
             return Probe::Absent;
         };
-        let mut head = [0u8; 64];
-        let n = match fs::File::open(&host).and_then(|f| {
-            use std::io::Read;
-            let mut f = f;
-            let mut n = 0;
-            while n < head.len() {
-                match f.read(&mut head[n..])? {
-                    0 => break,
-                    k => n += k,
-                }
+        // Opened (mapped) once: the header is checked here, the file parsed when loaded.
+        let input = match Input::open(&host) {
+            Ok(input) => input,
+            // open() of a directory succeeds in the loader; its read() fails.
+            Err(crate::error::Error::IsDirectory) => {
+                return Probe::Bad("cannot read file data: Is a directory".into());
             }
-            Ok(n)
-        }) {
-            Ok(n) => n,
             Err(e) => return Probe::Bad(format!("cannot read file data: {e}")),
         };
+        let head = &input.bytes()[..input.bytes().len().min(64)];
+        let n = head.len();
         // glibc compares the length with its own ELF header size before anything else.
         let ehsize = if self.ident.class == 2 { 64 } else { 52 };
         if n < ehsize {
@@ -838,13 +833,12 @@ impl<'r> Resolver<'r> {
             return Probe::Bad("ELF file OS ABI invalid".into());
         }
         let little = self.ident.data == 1;
-        let rd16 =
-            |at: usize| crate::elf::file::read_uint(&head, at, 2, little).unwrap_or(0) as u16;
+        let rd16 = |at: usize| crate::elf::file::read_uint(head, at, 2, little).unwrap_or(0) as u16;
         if rd16(18) != self.ident.machine {
             return Probe::OtherKind;
         }
         match rd16(16) {
-            ET_DYN => Probe::Ok(host),
+            ET_DYN => Probe::Ok(input),
             ET_EXEC => Probe::Bad("cannot dynamically load executable".into()),
             _ => Probe::Bad("only ET_DYN and ET_EXEC can be loaded".into()),
         }
