@@ -689,7 +689,7 @@ fn wanted(
 /// links, absolute ones are replaced by what they point at. Only the top entry carries `why`
 /// (a directory's `size` is then the bytes of its files), so the report lists a tree once.
 fn add_tree(tree: &mut Tree, src: &Path, dest: &str, why: &str) -> Result<(), ImageError> {
-    let total = add_tree_at(tree, src, dest, why, 0)?;
+    let total = add_tree_at(tree, src, dest, why, 0, false)?;
     if let Some(top) = tree.get_mut(dest) {
         top.why = Some(why.to_string());
         if top.is_dir() {
@@ -705,8 +705,9 @@ fn add_tree_at(
     dest: &str,
     why: &str,
     depth: usize,
+    inside: bool,
 ) -> Result<u64, ImageError> {
-    // Absolute symlinks to directories are followed: a link to an ancestor would never end.
+    // A named SRC that is a symlink is followed, and a chain of them could loop.
     if depth > 64 {
         return usage(format!(
             "{}: more than 64 directory levels (a symbolic link loop?)",
@@ -721,13 +722,16 @@ fn add_tree_at(
     };
     if ft.is_symlink() {
         let target = fs::read_link(src).map_err(io_err(src.display().to_string()))?;
-        if target.is_relative() {
+        // Inside a tree a link is copied as a link, whatever it points at, as COPY does: an
+        // absolute one (zoneinfo's `localtime -> /etc/localtime`) names a path of the image,
+        // and following it would copy the build machine's files (or fail where it dangles).
+        if target.is_relative() || inside {
             let link = LayerEntry::symlink(target.to_string_lossy().into_owned(), why);
             tree.insert(dest, quiet(link)).map_err(ImageError::Usage)?;
             return Ok(0);
         }
         let real = fs::canonicalize(src).map_err(io_err(src.display().to_string()))?;
-        return add_tree_at(tree, &real, dest, why, depth + 1);
+        return add_tree_at(tree, &real, dest, why, depth + 1, false);
     }
     let mode = meta.permissions().mode() & 0o7777;
     if ft.is_dir() {
@@ -741,7 +745,7 @@ fn add_tree_at(
         let mut total = 0;
         for n in names {
             let d = format!("{}/{}", dest.trim_end_matches('/'), n.to_string_lossy());
-            total += add_tree_at(tree, &src.join(&n), &d, why, depth + 1)?;
+            total += add_tree_at(tree, &src.join(&n), &d, why, depth + 1, true)?;
         }
         Ok(total)
     } else if ft.is_file() {
