@@ -247,6 +247,18 @@ fn go_runtime_files_work_in_the_image_and_not_in_bare_scratch() {
 fn dynamic_program_without_with_libs_is_refused() {
     let dir = tempdir();
     let out = dir.path().join("c.tar");
+    // Also with --shrink: the refusal comes before any shrinking (no ledger on stdout).
+    for shrink in [&[][..], &["--shrink"][..]] {
+        binslim()
+            .arg("image")
+            .arg(fixture("c-dynamic-pie"))
+            .arg("-o")
+            .arg(&out)
+            .args(shrink)
+            .assert()
+            .code(1)
+            .stdout("");
+    }
     binslim()
         .arg("image")
         .arg(fixture("c-dynamic-pie"))

@@ -54,30 +54,25 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
     opts.root = args.root.clone();
     opts.mtime = mtime;
 
-    // --shrink / --upx: the image gets a shrunk copy; the temporary directory lives until the
-    // layer is written.
-    let mut steps = Vec::new();
-    let mut _shrunk_dir = None;
-    if args.shrink || args.upx {
-        if args.output.exists() && !args.force {
-            eprintln!(
-                "binslim: {} already exists: pass --force to replace it",
-                args.output.display()
-            );
-            return Status::Error;
+    // Options, analysis and the gate first: a refusal costs no shrinking.
+    let mut shrink_status = Status::Ok;
+    let result = build::prepare(&opts).and_then(|prepared| {
+        if !(args.shrink || args.upx) {
+            return prepared.write(None).map(|r| Some((r, Vec::new())));
         }
+        // --shrink / --upx: the image gets a shrunk copy, in a temporary directory that lives
+        // until the layer is written. A failed shrink has said why on stderr.
         match shrink_copy(args, style) {
-            Ok((dir, path, s)) => {
-                opts.program_bytes = Some(path);
-                _shrunk_dir = Some(dir);
-                steps = s;
+            Ok((_dir, copy, steps)) => prepared.write(Some(&copy)).map(|r| Some((r, steps))),
+            Err(status) => {
+                shrink_status = status;
+                Ok(None)
             }
-            Err(status) => return status,
         }
-    }
-
-    match build::build(&opts) {
-        Ok(report) => {
+    });
+    match result {
+        Ok(None) => shrink_status,
+        Ok(Some((report, steps))) => {
             let text = if args.json {
                 json::to_string(&JsonReport {
                     image: &report,

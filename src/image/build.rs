@@ -63,8 +63,6 @@ impl Provide {
 pub struct ImageOptions {
     /// The program, as the user named it (its file name gives the default tag and path).
     pub program: PathBuf,
-    /// The file whose bytes go into the image (a shrunk copy), when not `program` itself.
-    pub program_bytes: Option<PathBuf>,
     /// Where to write the image.
     pub output: PathBuf,
     /// The on-disk form.
@@ -100,7 +98,6 @@ impl ImageOptions {
     pub fn new(program: PathBuf, output: PathBuf) -> Self {
         ImageOptions {
             program,
-            program_bytes: None,
             output,
             format: Format::Docker,
             tag: None,
@@ -373,11 +370,9 @@ fn normalize_abs(p: &str) -> Option<String> {
 struct Program {
     /// The program as named (mapped): the gate and the library resolution read it from here.
     input: Input,
-    source: PathBuf,
     display: String,
     analysis: Analysis,
     needs: RuntimeNeeds,
-    size: u64,
 }
 
 /// Analyzes the program as the user named it (a shrunk or packed copy links the same way and
@@ -391,19 +386,8 @@ fn analyze_program(opts: &ImageOptions) -> Result<Program, ImageError> {
         ElfFile::parse(input.bytes()).map_err(|e| ImageError::Usage(format!("{display}: {e}")))?;
     let analysis = elf::analyze_with(&parsed, elf::Detail::Summary);
     let needs = needs::runtime_needs(&parsed, &analysis, input.bytes());
-    let (source, size) = match &opts.program_bytes {
-        Some(p) => (
-            p.clone(),
-            fs::metadata(p)
-                .map_err(io_err(p.display().to_string()))?
-                .len(),
-        ),
-        None => (opts.program.clone(), input.bytes().len() as u64),
-    };
     Ok(Program {
         input,
-        size,
-        source,
         display,
         analysis,
         needs,
@@ -784,6 +768,22 @@ fn rfc3339(secs: u64) -> String {
 
 /// Builds the image and writes it to `opts.output`. Nothing is written when it fails.
 pub fn build(opts: &ImageOptions) -> Result<ImageReport, ImageError> {
+    prepare(opts)?.write(None)
+}
+
+/// Everything a build decides before it makes a file: the options checked, the program
+/// analyzed (as named) and passed through the gate. A caller that puts a shrunk copy into the
+/// image (`--shrink`) prepares first, so a refusal costs no shrinking.
+pub struct Prepared<'o> {
+    opts: &'o ImageOptions,
+    checked: Checked,
+    prog: Program,
+    arch: &'static str,
+    variant: Option<&'static str>,
+}
+
+/// The checks of [`build`], without writing anything.
+pub fn prepare(opts: &ImageOptions) -> Result<Prepared<'_>, ImageError> {
     let checked = opts.validate()?;
     let prog = analyze_program(opts)?;
     let a = &prog.analysis;
@@ -794,18 +794,55 @@ pub fn build(opts: &ImageOptions) -> Result<ImageReport, ImageError> {
         ))
     })?;
     gate(opts, &prog)?;
+    Ok(Prepared {
+        opts,
+        checked,
+        prog,
+        arch,
+        variant,
+    })
+}
 
+impl Prepared<'_> {
+    /// Builds and writes the image, with the bytes of `program_bytes` (a shrunk copy) as the
+    /// program when given, else the program as named.
+    pub fn write(self, program_bytes: Option<&Path>) -> Result<ImageReport, ImageError> {
+        let Prepared {
+            opts,
+            checked,
+            prog,
+            arch,
+            variant,
+        } = self;
+        write_image(opts, checked, &prog, arch, variant, program_bytes)
+    }
+}
+
+fn write_image(
+    opts: &ImageOptions,
+    checked: Checked,
+    prog: &Program,
+    arch: &'static str,
+    variant: Option<&'static str>,
+    program_bytes: Option<&Path>,
+) -> Result<ImageReport, ImageError> {
     // Phase: the files.
+    let (source, size) = match program_bytes {
+        Some(p) => (
+            p.to_path_buf(),
+            fs::metadata(p)
+                .map_err(io_err(p.display().to_string()))?
+                .len(),
+        ),
+        None => (opts.program.clone(), prog.input.bytes().len() as u64),
+    };
     let mut tree = Tree::new();
     let path = checked.path.clone();
-    tree.insert(
-        &path,
-        LayerEntry::file(prog.source.clone(), prog.size, 0o755, "program"),
-    )
-    .map_err(ImageError::Usage)?;
+    tree.insert(&path, LayerEntry::file(source, size, 0o755, "program"))
+        .map_err(ImageError::Usage)?;
     let mut env = checked.env.clone();
     if opts.with_libs {
-        let dirs = add_libraries(&mut tree, opts, &prog, &path)?;
+        let dirs = add_libraries(&mut tree, opts, prog, &path)?;
         if !dirs.is_empty() {
             // After the user's own LD_LIBRARY_PATH (searched first, as given), never instead.
             match env.iter_mut().find(|e| e.starts_with("LD_LIBRARY_PATH=")) {
@@ -814,7 +851,7 @@ pub fn build(opts: &ImageOptions) -> Result<ImageReport, ImageError> {
             }
         }
     }
-    add_runtime_files(&mut tree, opts, &prog)?;
+    add_runtime_files(&mut tree, opts, prog)?;
     for (src, dest) in &checked.adds {
         if *dest == path {
             return usage(format!(
