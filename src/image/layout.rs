@@ -3,6 +3,7 @@
 //! `blobs/sha256/<hex>`); the docker form adds the `manifest.json` that `docker load` reads,
 //! pointing at the same blobs, as `docker save` writes it since Docker 25.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
@@ -53,8 +54,9 @@ pub struct Blobs {
     pub reference: String,
 }
 
-/// The files of the layout in tar order (sorted by path), with their bytes.
-fn files(b: &Blobs, format: Format) -> Vec<(String, Vec<u8>)> {
+/// The files of the layout in tar order (sorted by path), with their bytes: the blobs borrowed
+/// (the layer is the largest thing binslim holds), the small JSON documents made here.
+fn files(b: &Blobs, format: Format) -> Vec<(String, Cow<'_, [u8]>)> {
     let blob_path = |d: &str| format!("blobs/sha256/{}", d.trim_start_matches("sha256:"));
     let mut annotations = BTreeMap::new();
     annotations.insert(ANNOTATION_REF_NAME.to_string(), b.reference.clone());
@@ -75,15 +77,15 @@ fn files(b: &Blobs, format: Format) -> Vec<(String, Vec<u8>)> {
             annotations,
         }],
     };
-    let mut out: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    out.insert(blob_path(&b.digests[0]), b.config.clone());
-    out.insert(blob_path(&b.digests[1]), b.manifest.clone());
-    out.insert(blob_path(&b.digests[2]), b.layer.clone());
+    let mut out: BTreeMap<String, Cow<'_, [u8]>> = BTreeMap::new();
+    out.insert(blob_path(&b.digests[0]), Cow::Borrowed(&b.config));
+    out.insert(blob_path(&b.digests[1]), Cow::Borrowed(&b.manifest));
+    out.insert(blob_path(&b.digests[2]), Cow::Borrowed(&b.layer));
     out.insert(
         "index.json".into(),
-        serde_json::to_vec(&index).expect("index serializes"),
+        Cow::Owned(serde_json::to_vec(&index).expect("index serializes")),
     );
-    out.insert("oci-layout".into(), OCI_LAYOUT.as_bytes().to_vec());
+    out.insert("oci-layout".into(), Cow::Borrowed(OCI_LAYOUT.as_bytes()));
     if format == Format::Docker {
         let entry = DockerManifestEntry {
             config: blob_path(&b.digests[0]),
@@ -92,7 +94,7 @@ fn files(b: &Blobs, format: Format) -> Vec<(String, Vec<u8>)> {
         };
         out.insert(
             "manifest.json".into(),
-            serde_json::to_vec(&[entry]).expect("manifest.json serializes"),
+            Cow::Owned(serde_json::to_vec(&[entry]).expect("manifest.json serializes")),
         );
     }
     out.into_iter().collect()
@@ -132,7 +134,7 @@ pub fn write_archive<W: Write>(w: W, b: &Blobs, format: Format, mtime: u64) -> i
     }
     for (path, data) in files(b, format) {
         let mut h = header(EntryType::Regular, 0o644, data.len() as u64);
-        builder.append_data(&mut h, path, data.as_slice())?;
+        builder.append_data(&mut h, path, &*data)?;
     }
     builder.into_inner()
 }
