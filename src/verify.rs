@@ -84,6 +84,8 @@ pub struct VerifyOptions {
     /// `LD_LIBRARY_PATH` as the program will see it (`--env`, or an image's `Env`); only
     /// meaningful with `root`.
     pub ld_library_path: Option<String>,
+    /// What `root`'s loader searches, read once for every file these options check.
+    pub root_facts: resolve::RootFacts,
     /// The working directory the program starts in (an image's `WorkingDir`; `/` when None):
     /// relative library search path elements are taken from it. Only meaningful with `root`.
     pub working_dir: Option<String>,
@@ -319,6 +321,7 @@ pub fn check(
                     let ropts = resolve::ResolveOptions {
                         ld_library_path: opts.ld_library_path.clone(),
                         working_dir: opts.working_dir.clone().unwrap_or(defaults.working_dir),
+                        facts: opts.root_facts.clone(),
                     };
                     let res = resolve::resolve(root, elf, path_in_root, &ropts);
                     root_findings(root, a, &res, &mut problems, &mut warnings);

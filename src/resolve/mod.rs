@@ -44,6 +44,7 @@ pub mod loader;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
@@ -71,6 +72,8 @@ pub struct ResolveOptions {
     /// The working directory the program starts in (an image's `WorkingDir`): empty and
     /// relative search path elements are taken from it. Default `/`.
     pub working_dir: String,
+    /// Facts of the root already read, shared by every resolution given a clone of it.
+    pub facts: RootFacts,
 }
 
 impl Default for ResolveOptions {
@@ -78,7 +81,65 @@ impl Default for ResolveOptions {
         ResolveOptions {
             ld_library_path: None,
             working_dir: "/".into(),
+            facts: RootFacts::default(),
         }
+    }
+}
+
+/// What a glibc loader in a root searches, whatever program it loads: its default
+/// directories, the root's `/etc/ld.so.cache` and the directories `/etc/ld.so.conf` names.
+#[derive(Debug)]
+struct GlibcFacts {
+    default_dirs: Vec<String>,
+    source: loader::DirsSource,
+    cache: Option<Vec<ldcache::CacheEntry>>,
+    conf_dirs: Vec<String>,
+}
+
+/// The program-independent facts of roots, read once per (root, loader, machine, class) and
+/// shared by the clones of one value: a `verify --root` walk resolves hundreds of programs
+/// against the same loader and cache, and reading them (the loader is 200 KiB) for each was
+/// most of the walk's I/O.
+#[derive(Debug, Clone, Default)]
+pub struct RootFacts(Arc<Mutex<GlibcFactsMap>>);
+
+type GlibcFactsMap = HashMap<(PathBuf, Option<String>, String, &'static str), Arc<GlibcFacts>>;
+
+impl RootFacts {
+    fn glibc(
+        &self,
+        root: &Path,
+        loader_real: Option<&str>,
+        machine: &str,
+        class: &'static str,
+    ) -> Arc<GlibcFacts> {
+        let key = (
+            root.to_path_buf(),
+            loader_real.map(str::to_string),
+            machine.to_string(),
+            class,
+        );
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let facts = map.entry(key).or_insert_with(|| {
+            let (default_dirs, source) = loader::glibc_dirs(root, loader_real, machine, class);
+            let cache = resolve_in_root(root, "/etc/ld.so.cache")
+                .and_then(|p| fs::read(p).ok())
+                .and_then(|d| ldcache::parse(&d));
+            let mut conf_dirs = Vec::new();
+            read_ld_so_conf(
+                root,
+                "/etc/ld.so.conf",
+                &mut conf_dirs,
+                &mut BTreeSet::new(),
+            );
+            Arc::new(GlibcFacts {
+                default_dirs,
+                source,
+                cache,
+                conf_dirs,
+            })
+        });
+        Arc::clone(facts)
     }
 }
 
@@ -255,9 +316,8 @@ impl Object {
 #[derive(Debug, Clone)]
 enum Family {
     Glibc {
-        default_dirs: Vec<String>,
+        facts: Arc<GlibcFacts>,
         lib: Option<String>,
-        cache: Option<Vec<ldcache::CacheEntry>>,
         flags: &'static [i32],
     },
     Musl {
@@ -307,7 +367,7 @@ pub fn resolve(
     r.check_versions();
     r.conf_warnings();
     r.res.default_dirs = match &r.family {
-        Family::Glibc { default_dirs, .. } => default_dirs.clone(),
+        Family::Glibc { facts, .. } => facts.default_dirs.clone(),
         Family::Musl { dirs } => dirs.clone(),
     };
     r.res
@@ -389,8 +449,8 @@ impl<'r> Resolver<'r> {
             let (dirs, _) = loader::musl_dirs(root, interp.as_deref().unwrap_or(""), &machine);
             Family::Musl { dirs }
         } else {
-            let (default_dirs, source) = loader::glibc_dirs(root, real.as_deref(), &machine, class);
-            if source == loader::DirsSource::Unknown && real.is_some() {
+            let facts = opts.facts.glibc(root, real.as_deref(), &machine, class);
+            if facts.source == loader::DirsSource::Unknown && real.is_some() {
                 r.res.warnings.push(ResolveWarning {
                     code: "unknown-loader-dirs",
                     message: format!(
@@ -403,17 +463,14 @@ impl<'r> Resolver<'r> {
                         .into(),
                 });
             }
-            let lib = default_dirs
+            let lib = facts
+                .default_dirs
                 .first()
                 .map(|d| d.trim_matches('/').to_string())
                 .filter(|d| !d.is_empty());
-            let cache = resolve_in_root(root, "/etc/ld.so.cache")
-                .and_then(|p| fs::read(p).ok())
-                .and_then(|d| ldcache::parse(&d));
             Family::Glibc {
-                default_dirs,
+                facts,
                 lib,
-                cache,
                 flags: ldcache::accepted_flags(&machine, class),
             }
         };
@@ -657,15 +714,10 @@ impl<'r> Resolver<'r> {
                 }
             }
         }
-        let Family::Glibc {
-            default_dirs,
-            cache,
-            flags,
-            ..
-        } = &self.family
-        else {
+        let Family::Glibc { facts, flags, .. } = &self.family else {
             return Search::Missing;
         };
+        let (default_dirs, cache) = (&facts.default_dirs, &facts.cache);
         let nodeflib = obj.flags_1 & DF_1_NODEFLIB != 0;
         if let Some(path) = cache
             .as_deref()
@@ -903,17 +955,11 @@ impl<'r> Resolver<'r> {
     /// `/etc/ld.so.conf` is read by `ldconfig`, never by the loader: directories it names count
     /// only through a cache that lists their libraries.
     fn conf_warnings(&mut self) {
-        let Family::Glibc {
-            default_dirs,
-            cache,
-            ..
-        } = &self.family
-        else {
+        let Family::Glibc { facts, .. } = &self.family else {
             return;
         };
-        let mut dirs = Vec::new();
-        let mut visited = BTreeSet::new();
-        read_ld_so_conf(self.root, "/etc/ld.so.conf", &mut dirs, &mut visited);
+        let (default_dirs, cache) = (&facts.default_dirs, &facts.cache);
+        let dirs = facts.conf_dirs.clone();
         let norm = |d: &str| format!("{}/", d.trim_end_matches('/'));
         let mut extra: Vec<String> = Vec::new();
         for d in dirs {
