@@ -27,8 +27,6 @@ pub struct DynamicInfo {
     pub runpath: Vec<String>,
     /// DT_FLAGS_1 has DF_1_PIE.
     pub pie_flag: bool,
-    /// DT_FLAGS_1 (0 when absent): the loader reads DF_1_NODEFLIB from it.
-    pub flags_1: u64,
 }
 
 /// The raw dynamic table: `(tag, value)` pairs up to DT_NULL, and the dynamic string table.
@@ -140,6 +138,5 @@ pub fn dynamic_info(elf: &ElfFile<'_>) -> DynamicInfo {
         rpath: split(strings(DT_RPATH)),
         runpath: split(strings(DT_RUNPATH)),
         pie_flag: flags_1 & DF_1_PIE != 0,
-        flags_1,
     }
 }

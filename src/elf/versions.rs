@@ -5,17 +5,11 @@
 //! image's libc defines only up to `GLIBC_2.36`, the loader stops with "version `GLIBC_2.38' not
 //! found". Reading both tables from the headers tells that before the container dies.
 
+use goblin::elf::dynamic::{DT_VERDEF, DT_VERDEFNUM, DT_VERNEED, DT_VERNEEDNUM};
+
 use super::dynamic::DynamicTable;
 use super::file::ElfFile;
 
-/// DT_VERDEF: address of the version definitions.
-const DT_VERDEF: u64 = 0x6fff_fffc;
-/// DT_VERDEFNUM: number of version definitions.
-const DT_VERDEFNUM: u64 = 0x6fff_fffd;
-/// DT_VERNEED: address of the version needs.
-const DT_VERNEED: u64 = 0x6fff_fffe;
-/// DT_VERNEEDNUM: number of version needs.
-const DT_VERNEEDNUM: u64 = 0x6fff_ffff;
 /// `vna_flags`: a weak version reference, which the loader does not insist on.
 pub const VER_FLG_WEAK: u16 = 0x2;
 /// More entries than any real file has: a bound against crafted loops.

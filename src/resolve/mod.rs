@@ -53,15 +53,9 @@ use crate::elf::versions::{SymbolVersions, symbol_versions};
 use crate::elf::{ElfFile, machine_name};
 use crate::input::Input;
 
-/// DF_1_NODEFLIB: the object's dependencies are not looked up in the cache or default dirs.
-const DF_1_NODEFLIB: u64 = 0x800;
-/// DF_1_PIE: a position-independent executable, which glibc refuses to load as a library.
-const DF_1_PIE: u64 = 0x0800_0000;
-const DT_RPATH: u64 = 15;
-const DT_RUNPATH: u64 = 29;
-const DT_NEEDED: u64 = 1;
-const DT_SONAME: u64 = 14;
-const DT_FLAGS_1: u64 = 0x6fff_fffb;
+use goblin::elf::dynamic::{
+    DF_1_NODEFLIB, DF_1_PIE, DT_FLAGS_1, DT_NEEDED, DT_RPATH, DT_RUNPATH, DT_SONAME,
+};
 
 /// What the loader sees of the process: its environment and working directory.
 #[derive(Debug, Clone)]
