@@ -11,6 +11,7 @@ pub mod elf;
 pub mod error;
 pub mod image;
 pub mod input;
+pub mod packages;
 pub mod report;
 pub mod resolve;
 pub mod shrink;
