@@ -10,6 +10,10 @@
 //! never hides bytes. Reading the function table costs O(functions): plain `inspect` never
 //! calls this, only `--packages`, `--treemap` and `diff`.
 
+pub mod c;
+pub mod go;
+pub mod rust;
+
 use serde::Serialize;
 
 use crate::elf::{Analysis, ElfFile};
@@ -78,8 +82,16 @@ pub struct Packages {
 
 /// Attributes a file's code (and data, where symbols allow) to packages, crates or functions.
 pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Packages {
-    let _ = (elf, analysis);
-    Packages::default()
+    let found = if analysis.go.is_some() {
+        go::packages(elf, analysis)
+    } else if analysis.rust.is_some() {
+        rust::packages(elf, analysis)
+    } else {
+        None
+    };
+    found
+        .or_else(|| c::packages(elf, analysis))
+        .unwrap_or_default()
 }
 
 /// Sorts rows largest first, ties by name.
