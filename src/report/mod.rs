@@ -6,6 +6,7 @@ pub mod json;
 pub mod shrink;
 pub mod style;
 pub mod text;
+pub mod treemap;
 
 pub use style::Style;
 
