@@ -239,6 +239,7 @@ Examples:
   binslim inspect ./server
   binslim inspect --sections ./server        list every section too
   binslim inspect --json ./a ./b            one JSON array, one object per file
+  binslim inspect --treemap size.svg ./server   also draw where the bytes go (or size.html)
 
 Exit status: 0 every file analyzed, 2 at least one could not be (each failure is one line on \
 stderr).";
@@ -257,6 +258,24 @@ pub struct InspectArgs {
     /// List every section with its size and category.
     #[arg(long)]
     pub sections: bool,
+
+    /// Also draw FILE's bytes as a treemap (categories, with the packages inside code) to OUT:
+    /// an SVG image for .svg, an HTML page for .html. Self-contained (no scripts, nothing
+    /// fetched), names and sizes on hover. Boxes are bytes in the file, so bss (memory only)
+    /// is not drawn; the caption names it. One FILE only; OUT is replaced atomically.
+    #[arg(long, value_name = "OUT.svg|OUT.html", value_parser = parse_treemap)]
+    pub treemap: Option<PathBuf>,
+}
+
+fn parse_treemap(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    match binslim::report::treemap::Format::from_path(&p) {
+        Some(_) => Ok(p),
+        None => Err(format!(
+            "'{s}' does not end in .svg or .html: the extension chooses the format \
+             (e.g. --treemap size.svg)"
+        )),
+    }
 }
 
 const IMAGE_EXAMPLES: &str = "\
