@@ -83,7 +83,8 @@ fn write_treemap(file: &Path, out: &Path) -> Result<(), (PathBuf, binslim::Error
     let format = Format::from_path(out).unwrap_or(Format::Svg);
     let doc = treemap::render(format, &file.display().to_string(), &analysis, &packages);
     let dir = tempfiles::dir_of(out);
-    let io_err = |source| {
+    let io_err = |source: std::io::Error| {
+        let source = bare_os_error(source);
         let context = format!("cannot write the treemap in '{}'", dir.display());
         (out.to_path_buf(), binslim::Error::Io { context, source })
     };
@@ -93,4 +94,16 @@ fn write_treemap(file: &Path, out: &Path) -> Result<(), (PathBuf, binslim::Error
         .set_permissions(fs::Permissions::from_mode(0o644))
         .map_err(io_err)?;
     tmp.commit(out, false).map_err(io_err)
+}
+
+/// `e` without the temporary file's path that tempfile's errors end with (`... at path
+/// "DIR/.binslim-..."`): the message names the destination and its directory already.
+fn bare_os_error(e: std::io::Error) -> std::io::Error {
+    if e.raw_os_error().is_some() {
+        return e;
+    }
+    match e.to_string().split_once(" at path ") {
+        Some((head, _)) => std::io::Error::new(e.kind(), head.to_string()),
+        None => e,
+    }
 }
