@@ -296,11 +296,12 @@ fn stdout_is_the_usual_report() {
     let dir = tempdir();
     let out = dir.path().join("t.svg");
     let with = draw(&out, "go-static");
-    let plain = common::stdout_of(
-        &mut std::process::Command::new(assert_cmd::cargo::cargo_bin("binslim"))
-            .current_dir(common::root())
-            .args(["--color=never", "inspect", "testdata/go-static"]),
-    );
+    let plain = binslim()
+        .args(["inspect", "testdata/go-static"])
+        .output()
+        .unwrap();
+    assert_eq!(plain.status.code(), Some(0));
+    let plain = String::from_utf8(plain.stdout).unwrap();
     assert_eq!(with, plain);
     let json = binslim()
         .args(["inspect", "--json", "--treemap"])
