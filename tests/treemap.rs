@@ -431,3 +431,61 @@ fn help_shows_the_example() {
     assert!(help.contains("binslim inspect --treemap size.svg ./server"));
     assert!(help.contains("bss (memory only) is not drawn"));
 }
+
+/// Packages (constructed here until the readers fill them in) nest inside the code box, in
+/// lighter shades of its colour, in the browser too.
+#[test]
+fn packages_nest_inside_code_in_the_rendering() {
+    use binslim::packages::{Language, Package, Packages, REMAINDER};
+    if !have_tool("chromium") {
+        return;
+    }
+    let bytes = fs::read(fixture("go-static")).unwrap();
+    let a = binslim::elf::analyze(&bytes).unwrap();
+    let row = |name: &str, code| Package {
+        name: name.into(),
+        language: Language::Go,
+        code,
+        data: 0,
+    };
+    let p = Packages {
+        rows: vec![
+            row("runtime", 250_000),
+            row("fmt", 120_000),
+            row("<T as Trait>&co", 60_000),
+            row(REMAINDER, 40_000),
+        ],
+        text_size: 470_000,
+        notes: Vec::new(),
+    };
+    let doc = binslim::report::treemap::svg("testdata/go-static", &a, &p);
+    let dir = tempdir();
+    let path = dir.path().join("p.svg");
+    fs::write(&path, &doc).unwrap();
+    let drawn = boxes(&doc);
+    let code = drawn.iter().find(|b| b.name == "code").unwrap();
+    let kids: Vec<&Drawn> = drawn.iter().filter(|b| b.depth == 2).collect();
+    let names: Vec<&str> = kids.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "code/runtime",
+            "code/fmt",
+            "code/<T as Trait>&co",
+            "code/(unattributed)",
+            "code/(outside .text)"
+        ]
+    );
+    for k in &kids {
+        assert!(
+            k.x >= code.x && k.y >= code.y + 17.0,
+            "{k:?} inside {code:?}"
+        );
+        assert!(k.x + k.w <= code.x + code.w + 0.2 && k.y + k.h <= code.y + code.h + 0.2);
+    }
+    let (info, buf) = screenshot(&path);
+    for (k, want) in kids[..3].iter().zip(["#8ca8c6", "#afc3d7", "#8ca8c6"]) {
+        assert_eq!(k.fill, want, "{}", k.name);
+        assert_eq!(pixel(&info, &buf, k.centre()), rgb(want), "{}", k.name);
+    }
+}
