@@ -574,10 +574,16 @@ fn write_tiles(out: &mut String, tiles: &[Tile<'_>], file_size: u64) {
             r.h
         );
         let colour = ink(&fill);
+        // Category names in bold, so they stand out above their packages.
+        let weight = if tile.depth == 1 {
+            " font-weight=\"bold\""
+        } else {
+            ""
+        };
         for (line, y) in labels(tile) {
             let _ = writeln!(
                 out,
-                "<text x=\"{:.1}\" y=\"{y:.1}\" fill=\"{colour}\">{}</text>",
+                "<text x=\"{:.1}\" y=\"{y:.1}\" fill=\"{colour}\"{weight}>{}</text>",
                 r.x + 4.0,
                 escape(&line)
             );
