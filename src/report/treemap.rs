@@ -35,6 +35,8 @@ const PAD: f64 = 3.0;
 const FONT: f64 = 12.0;
 /// Estimated average glyph width of a sans-serif font, in ems: decides whether a label fits.
 const GLYPH: f64 = 0.62;
+/// The same for bold (category names).
+const GLYPH_BOLD: f64 = 0.68;
 /// At most this many package boxes in the code box; the rest become one box.
 const MAX_PACKAGES: usize = 100;
 /// Packages smaller than this share of the code (per mille) join the grouped box.
@@ -427,9 +429,10 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// How many characters of text fit in `width` pixels.
-fn fits(width: f64) -> usize {
-    (width / (FONT * GLYPH)).floor().max(0.0) as usize
+/// How many characters of text (bold or not) fit in `width` pixels.
+fn fits(width: f64, bold: bool) -> usize {
+    let glyph = if bold { GLYPH_BOLD } else { GLYPH };
+    (width / (FONT * glyph)).floor().max(0.0) as usize
 }
 
 /// `s`, or its start with an ellipsis, in at most `n` characters; `None` below 4.
@@ -448,7 +451,7 @@ fn clip(s: &str, n: usize) -> Option<String> {
 /// a leaf shows its name, then its size on a second line when there is room.
 fn labels(tile: &Tile<'_>) -> Vec<(String, f64)> {
     let r = tile.rect;
-    let n = fits(r.w - 8.0);
+    let n = fits(r.w - 8.0, tile.depth == 1);
     let size = human(tile.node.size);
     let first = r.y + FONT + 2.0;
     if r.h < FONT + 4.0 {
