@@ -435,16 +435,26 @@ fn fits(width: f64, bold: bool) -> usize {
     (width / (FONT * glyph)).floor().max(0.0) as usize
 }
 
-/// `s`, or its start with an ellipsis, in at most `n` characters; `None` below 4.
+/// `s` in at most `n` characters, or `None` below 4. A path (`internal/bisect`,
+/// `github.com/a/b`) keeps its last segments (`…/bisect`), which tell packages apart; other
+/// names keep their start (`headers+…`).
 fn clip(s: &str, n: usize) -> Option<String> {
     let len = s.chars().count();
     if len <= n {
-        Some(s.to_string())
-    } else if n >= 4 {
-        Some(s.chars().take(n - 1).chain(['…']).collect())
-    } else {
-        None
+        return Some(s.to_string());
     }
+    if n < 4 {
+        return None;
+    }
+    let tail = s
+        .char_indices()
+        .filter(|&(_, c)| c == '/')
+        .map(|(i, _)| &s[i..])
+        .find(|t| t.chars().count() < n && t.len() > 1);
+    if let Some(t) = tail {
+        return Some(format!("…{t}"));
+    }
+    Some(s.chars().take(n - 1).chain(['…']).collect())
 }
 
 /// The labels of a tile: (line, baseline y). A parent's name and size share its name band;
@@ -569,7 +579,7 @@ fn write_tiles(out: &mut String, tiles: &[Tile<'_>], file_size: u64) {
             out,
             "<rect class=\"box\" data-name=\"{}\" data-depth=\"{}\" x=\"{:.1}\" y=\"{:.1}\" \
              width=\"{:.1}\" height=\"{:.1}\" fill=\"{fill}\"/>",
-            escape(&tile.path.join("/")),
+            escape(&tile.node.name),
             tile.depth,
             r.x,
             r.y,
@@ -937,8 +947,16 @@ mod tests {
             labels(&tile(400.0, 20.0)),
             [("github.com/some/package".to_string(), 14.0)]
         );
-        assert_eq!(labels(&tile(82.0, 20.0)), [("github.c…".to_string(), 14.0)]);
+        assert_eq!(labels(&tile(60.0, 20.0)), [("githu…".to_string(), 14.0)]);
         assert!(labels(&tile(30.0, 100.0)).is_empty());
+        assert_eq!(
+            labels(&tile(120.0, 20.0)),
+            [("…/some/package".to_string(), 14.0)]
+        );
+        assert_eq!(labels(&tile(90.0, 20.0)), [("…/package".to_string(), 14.0)]);
+        assert_eq!(clip("internal/bisect", 9).as_deref(), Some("…/bisect"));
+        assert_eq!(clip("a/verylongname", 9).as_deref(), Some("a/verylo…"));
+        assert_eq!(clip("trailing/", 5).as_deref(), Some("trai…"));
         assert!(labels(&tile(400.0, 10.0)).is_empty());
     }
 
