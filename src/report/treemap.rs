@@ -38,9 +38,10 @@ const GLYPH: f64 = 0.62;
 /// The same for bold (category names).
 const GLYPH_BOLD: f64 = 0.68;
 /// At most this many package boxes in the code box; the rest become one box.
-const MAX_PACKAGES: usize = 100;
-/// Packages smaller than this share of the code (per mille) join the grouped box.
-const MIN_PACKAGE_PER_MILLE: u64 = 1;
+const MAX_PACKAGES: usize = 500;
+/// Packages smaller than 1/this of the file (about 46 square pixels of the picture, too
+/// small to find with the mouse) join the grouped box.
+const MIN_PACKAGE_SHARE: u64 = 20_000;
 
 /// The name of the box for the bytes no section accounts for (as in the text report).
 pub const HEADERS_PADDING: &str = "headers+padding";
@@ -133,7 +134,7 @@ pub fn tree(name: &str, a: &Analysis, p: &Packages) -> Node {
             in_file = in_file.saturating_add(size);
             let mut node = Node::leaf(cat.as_str(), size);
             if cat == Category::Code {
-                node.children = package_boxes(&p.rows, size);
+                node.children = package_boxes(&p.rows, size, a.file_size);
             }
             children.push(node);
         }
@@ -155,14 +156,14 @@ pub fn tree(name: &str, a: &Analysis, p: &Packages) -> Node {
 
 /// The package boxes inside a code box of `code` bytes: the largest rows, the small ones as
 /// one box, and the code outside `.text` (`.plt`, `.init`...). None without rows.
-fn package_boxes(rows: &[Package], code: u64) -> Vec<Node> {
+fn package_boxes(rows: &[Package], code: u64, file_size: u64) -> Vec<Node> {
     let mut rows: Vec<&Package> = rows.iter().filter(|r| r.code > 0).collect();
     if rows.is_empty() {
         return Vec::new();
     }
     rows.sort_by(|a, b| b.code.cmp(&a.code).then_with(|| a.name.cmp(&b.name)));
     let text: u64 = rows.iter().fold(0u64, |acc, r| acc.saturating_add(r.code));
-    let min = text.saturating_mul(MIN_PACKAGE_PER_MILLE) / 1000;
+    let min = file_size / MIN_PACKAGE_SHARE;
     let keep = rows
         .iter()
         .take(MAX_PACKAGES)
@@ -186,7 +187,8 @@ fn package_boxes(rows: &[Package], code: u64) -> Vec<Node> {
         let size = small.iter().fold(0u64, |acc, r| acc.saturating_add(r.code));
         out.push(Node {
             detail: Some(format!(
-                "each under 0.1% of the code, or beyond the {MAX_PACKAGES} largest"
+                "each under 1/{MIN_PACKAGE_SHARE} of the file, or beyond the {MAX_PACKAGES} \
+                 largest"
             )),
             ..Node::leaf(format!("({} smaller packages)", small.len()), size)
         });
@@ -436,8 +438,8 @@ fn fits(width: f64, bold: bool) -> usize {
 }
 
 /// `s` in at most `n` characters, or `None` below 4. A path (`internal/bisect`,
-/// `github.com/a/b`) keeps its last segments (`…/bisect`), which tell packages apart; other
-/// names keep their start (`headers+…`).
+/// `github.com/a/b`) keeps its last segments (`…/bisect`, else `bisect`, else `bis…`), which
+/// tell packages apart; other names keep their start (`headers+…`).
 fn clip(s: &str, n: usize) -> Option<String> {
     let len = s.chars().count();
     if len <= n {
@@ -454,7 +456,12 @@ fn clip(s: &str, n: usize) -> Option<String> {
     if let Some(t) = tail {
         return Some(format!("…{t}"));
     }
-    Some(s.chars().take(n - 1).chain(['…']).collect())
+    // Too narrow for "…/last": the last segment alone, clipped if need be.
+    let last = s.rsplit('/').find(|seg| !seg.is_empty()).unwrap_or(s);
+    if last.chars().count() <= n {
+        return Some(last.to_string());
+    }
+    Some(last.chars().take(n - 1).chain(['…']).collect())
 }
 
 /// The labels of a tile: (line, baseline y). A parent's name and size share its name band;
@@ -870,18 +877,35 @@ mod tests {
 
     #[test]
     fn many_small_packages_become_one_box() {
+        // Beyond the 500 largest.
         let mut rows = vec![row("big", Language::Go, 1_000_000, 0)];
-        for i in 0..150 {
+        for i in 0..600 {
             rows.push(row(&format!("p{i:03}"), Language::Go, 5_000 - i, 0));
         }
-        rows.push(row("dust", Language::C, 10, 0));
         let text: u64 = rows.iter().map(|r| r.code).sum();
-        let boxes = package_boxes(&rows, text);
+        let boxes = package_boxes(&rows, text, text);
         assert_eq!(boxes.len(), MAX_PACKAGES + 1);
-        assert_eq!(boxes[MAX_PACKAGES - 1].name, "p098");
-        let last = &boxes[MAX_PACKAGES];
-        assert_eq!(last.name, "(52 smaller packages)");
+        assert_eq!(boxes[MAX_PACKAGES - 1].name, "p498");
+        assert_eq!(boxes[MAX_PACKAGES].name, "(101 smaller packages)");
         assert_eq!(boxes.iter().map(|b| b.size).sum::<u64>(), text);
+        // Under 1/20000 of the file: 100 bytes of a 2,000,000-byte file.
+        let rows = vec![
+            row("big", Language::Go, 1_000_000, 0),
+            row("edge", Language::Go, 100, 0),
+            row("dust", Language::C, 99, 0),
+            row("more dust", Language::C, 1, 0),
+        ];
+        let boxes = package_boxes(&rows, 1_000_300, 2_000_000);
+        let got: Vec<(&str, u64)> = boxes.iter().map(|b| (b.name.as_str(), b.size)).collect();
+        assert_eq!(
+            got,
+            [
+                ("big", 1_000_000),
+                ("edge", 100),
+                ("(2 smaller packages)", 100),
+                ("(outside .text)", 100)
+            ]
+        );
     }
 
     #[test]
@@ -947,7 +971,7 @@ mod tests {
             labels(&tile(400.0, 20.0)),
             [("github.com/some/package".to_string(), 14.0)]
         );
-        assert_eq!(labels(&tile(60.0, 20.0)), [("githu…".to_string(), 14.0)]);
+        assert_eq!(labels(&tile(60.0, 20.0)), [("packa…".to_string(), 14.0)]);
         assert!(labels(&tile(30.0, 100.0)).is_empty());
         assert_eq!(
             labels(&tile(120.0, 20.0)),
@@ -955,8 +979,12 @@ mod tests {
         );
         assert_eq!(labels(&tile(90.0, 20.0)), [("…/package".to_string(), 14.0)]);
         assert_eq!(clip("internal/bisect", 9).as_deref(), Some("…/bisect"));
-        assert_eq!(clip("a/verylongname", 9).as_deref(), Some("a/verylo…"));
+        assert_eq!(clip("internal/bisect", 6).as_deref(), Some("bisect"));
+        assert_eq!(clip("github.com/spf13/cobra", 5).as_deref(), Some("cobra"));
+        assert_eq!(clip("github.com/spf13/cobra", 4).as_deref(), Some("cob…"));
+        assert_eq!(clip("a/verylongname", 9).as_deref(), Some("verylong…"));
         assert_eq!(clip("trailing/", 5).as_deref(), Some("trai…"));
+        assert_eq!(clip("headers+padding", 9).as_deref(), Some("headers+…"));
         assert!(labels(&tile(400.0, 10.0)).is_empty());
     }
 
