@@ -615,12 +615,13 @@ fn write_tiles(out: &mut String, tiles: &[Tile<'_>], file_size: u64) {
     }
 }
 
-/// Renders the treemap as a standalone HTML page: the same SVG inline, no script.
+/// Renders the treemap as a standalone HTML page: the same SVG inline, scaled to the window
+/// width, no script.
 pub fn html(name: &str, a: &Analysis, p: &Packages) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <title>{}</title>\n<style>html,body{{margin:0;padding:0;background:#ffffff}}\
-         svg{{display:block}}</style>\n</head>\n<body>\n{}</body>\n</html>\n",
+         svg{{display:block;width:100%;height:auto}}</style>\n</head>\n<body>\n{}</body>\n</html>\n",
         escape(&format!("binslim treemap of {name}")),
         svg(name, a, p)
     )
