@@ -58,7 +58,7 @@ impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Source::Go { key, value } => write!(f, "{key}={value} in the Go build info"),
-            Source::GnuProperty => f.write_str("ISA_1_NEEDED in .note.gnu.property"),
+            Source::GnuProperty => f.write_str("x86 ISA needed in .note.gnu.property"),
             Source::ArmAttributes(_) => f.write_str("Tag_CPU_arch in .ARM.attributes"),
         }
     }
