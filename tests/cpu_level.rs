@@ -446,3 +446,68 @@ fn image_config_variant_is_checked() {
         (1, vec!["wrong-platform".to_string()])
     );
 }
+
+/// Builds testdata/src/rust/main.rs static (+crt-static) with `flags`; `None` without rustc.
+fn rust_build(dir: &Path, name: &str, flags: &[&str]) -> Option<std::path::PathBuf> {
+    if !have_tool("rustc") {
+        return None;
+    }
+    let exe = dir.join(name);
+    let out = Std::new("rustc")
+        .args([
+            "--edition",
+            "2021",
+            "-C",
+            "opt-level=s",
+            "-C",
+            "panic=abort",
+        ])
+        .args(["-C", "target-feature=+crt-static"])
+        .args(flags)
+        .arg("-o")
+        .arg(&exe)
+        .arg(fixture("src/rust/main.rs"))
+        .env("FIXTURE_NAME", name)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "rustc {flags:?}: {out:?}");
+    Some(exe)
+}
+
+/// Rust: `-C target-cpu=x86-64-v3` alone records nothing (so nothing can fail); linked by GNU
+/// ld with `-z x86-64-v3` (rustc's default linker, lld, drops the option) the note says v3, and
+/// the fix is given in rustc's terms.
+#[test]
+fn rust_level_only_when_the_linker_records_it() {
+    let dir = common::tempdir();
+    let Some(plain) = rust_build(dir.path(), "rust-v3", &["-C", "target-cpu=x86-64-v3"]) else {
+        return;
+    };
+    assert!(inspect_json(&plain)["cpu_level"].is_null());
+    assert_passes("linux/amd64/v2", &plain);
+    let flags = [
+        "-C",
+        "target-cpu=x86-64-v3",
+        "-C",
+        "linker-features=-lld",
+        "-C",
+        "link-self-contained=-linker",
+        "-C",
+        "link-arg=-Wl,-z,x86-64-v3",
+    ];
+    let Some(noted) = rust_build(dir.path(), "rust-v3-noted", &flags) else {
+        return;
+    };
+    assert_eq!(inspect_json(&noted)["cpu_level"], "x86-64-v3");
+    assert_eq!(readelf_level(&noted).as_deref(), Some("x86-64-v3"));
+    assert_level_failure(
+        "linux/amd64/v2",
+        &noted,
+        "needs x86-64-v3 (x86 ISA needed in .note.gnu.property), but the target platform \
+         linux/amd64/v2 promises only x86-64-v2: on a CPU of that level it fails with SIGILL \
+         (illegal instruction)",
+        "build with RUSTFLAGS='-C target-cpu=x86-64-v2' (and link with -z x86-64-v2, not -z \
+         x86-64-v3)",
+    );
+    assert_passes("linux/amd64/v3", &noted);
+}
