@@ -511,3 +511,27 @@ fn rust_level_only_when_the_linker_records_it() {
     );
     assert_passes("linux/amd64/v3", &noted);
 }
+
+/// Both inspect renderers of the CPU level fixtures.
+#[test]
+fn snapshots_of_the_level_fixtures() {
+    for name in ["musl-x86-64-v3", "arm-v6", "arm-v7"] {
+        let out = binslim()
+            .args(["inspect", "--sections"])
+            .arg(format!("testdata/{name}"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{name}");
+        insta::assert_snapshot!(
+            format!("inspect-text-{name}"),
+            String::from_utf8(out.stdout).unwrap()
+        );
+        let json = binslim()
+            .args(["inspect", "--json"])
+            .arg(format!("testdata/{name}"))
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+        insta::assert_json_snapshot!(format!("inspect-json-{name}"), v[0]);
+    }
+}
