@@ -331,17 +331,45 @@ fn cpu_level_finding(a: &Analysis, p: &Platform) -> Option<Finding> {
     if level.family != max.family || level.rank <= max.rank {
         return None;
     }
-    let want = max.name();
     let message = format!(
-        "needs {level} ({}), but the target platform {} promises only {want}: on a CPU of that \
-         level it fails with SIGILL (illegal instruction)",
-        level.source, p.name
+        "needs {level} ({}), but the target platform {} promises only {}: on such a CPU {}",
+        level.source,
+        p.name,
+        max.name(),
+        cpu_level_consequence(a, level)
     );
     Some(Finding::new(
         "wrong-cpu-level",
         message,
         Some(cpu_level_hint(a, level, max)),
     ))
+}
+
+/// What happens on a CPU below `level`: Go's runtime checks GOAMD64 (and GOARM's VFPv3) at
+/// start and says so; glibc's loader refuses a dynamic program whose ISA note the CPU lacks;
+/// everything else runs until the first newer instruction.
+fn cpu_level_consequence(a: &Analysis, level: &elf::CpuLevel) -> String {
+    use elf::cpu::Source;
+    const SIGILL: &str = "it fails with SIGILL (illegal instruction)";
+    match &level.source {
+        Source::Go { key: "GOAMD64", .. } => format!(
+            "the Go runtime stops it at start (\"This program can only be run on AMD64 \
+             processors with v{} microarchitecture support.\")",
+            level.rank
+        ),
+        Source::Go {
+            key: "GOARM",
+            value,
+        } if level.rank >= 7 && !value.contains("softfloat") => {
+            "the Go runtime stops it at start (\"this CPU has no VFPv3 floating point \
+             hardware\") or it fails with SIGILL (illegal instruction)"
+                .to_string()
+        }
+        Source::GnuProperty if a.linkage == Linkage::Dynamic => {
+            "glibc's loader refuses it (\"CPU ISA level is lower than required\")".to_string()
+        }
+        _ => SIGILL.to_string(),
+    }
 }
 
 /// How to build for level `max`, in the build's language.

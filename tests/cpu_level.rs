@@ -144,7 +144,7 @@ fn c_x86_64_v3_fails_below_v3() {
         "linux/amd64/v2",
         &path,
         "needs x86-64-v3 (x86 ISA needed in .note.gnu.property), but the target platform \
-         linux/amd64/v2 promises only x86-64-v2: on a CPU of that level it fails with SIGILL \
+         linux/amd64/v2 promises only x86-64-v2: on such a CPU it fails with SIGILL \
          (illegal instruction)",
         "compile with -march=x86-64-v2 and link with -Wl,-z,x86-64-v2 (the note says x86-64-v3: \
          from -Wl,-z,x86-64-v3 or gcc -mneeded)",
@@ -153,8 +153,8 @@ fn c_x86_64_v3_fails_below_v3() {
         "linux/amd64/v1",
         &path,
         "needs x86-64-v3 (x86 ISA needed in .note.gnu.property), but the target platform \
-         linux/amd64/v1 promises only x86-64-baseline: on a CPU of that level it fails with \
-         SIGILL (illegal instruction)",
+         linux/amd64/v1 promises only x86-64-baseline: on such a CPU it fails with SIGILL \
+         (illegal instruction)",
         "compile with -march=x86-64 and link with -Wl,-z,x86-64-baseline (the note says \
          x86-64-v3: from -Wl,-z,x86-64-v3 or gcc -mneeded)",
     );
@@ -201,7 +201,7 @@ fn c_arm_levels_from_attributes() {
         "linux/arm/v6",
         &v7,
         "needs armv7 (Tag_CPU_arch in .ARM.attributes), but the target platform linux/arm/v6 \
-         promises only armv6: on a CPU of that level it fails with SIGILL (illegal instruction)",
+         promises only armv6: on such a CPU it fails with SIGILL (illegal instruction)",
         "compile with -march=armv6+fp (-march=armv6 for soft-float) and libraries built for it: \
          Debian's armhf is ARMv7, armel ARMv5",
     );
@@ -212,7 +212,7 @@ fn c_arm_levels_from_attributes() {
         "linux/arm/v5",
         &v6,
         "needs armv6 (Tag_CPU_arch in .ARM.attributes), but the target platform linux/arm/v5 \
-         promises only armv5: on a CPU of that level it fails with SIGILL (illegal instruction)",
+         promises only armv5: on such a CPU it fails with SIGILL (illegal instruction)",
         "compile with -march=armv5+fp (-march=armv5 for soft-float) and libraries built for it: \
          Debian's armhf is ARMv7, armel ARMv5",
     );
@@ -248,8 +248,8 @@ fn go_amd64_v3() {
         "linux/amd64/v2",
         &exe,
         "needs x86-64-v3 (GOAMD64=v3 in the Go build info), but the target platform \
-         linux/amd64/v2 promises only x86-64-v2: on a CPU of that level it fails with SIGILL \
-         (illegal instruction)",
+         linux/amd64/v2 promises only x86-64-v2: on such a CPU the Go runtime stops it at start (\"This \
+         program can only be run on AMD64 processors with v3 microarchitecture support.\")",
         "build with GOAMD64=v2",
     );
     assert_passes("linux/amd64/v3", &exe);
@@ -268,7 +268,8 @@ fn go_arm_v7_and_v6() {
         "linux/arm/v6",
         &v7,
         "needs armv7 (GOARM=7 in the Go build info), but the target platform linux/arm/v6 \
-         promises only armv6: on a CPU of that level it fails with SIGILL (illegal instruction)",
+         promises only armv6: on such a CPU the Go runtime stops it at start (\"this CPU has no \
+         VFPv3 floating point hardware\") or it fails with SIGILL (illegal instruction)",
         "build with GOARM=6",
     );
     assert_passes("linux/arm/v7", &v7);
@@ -291,7 +292,7 @@ fn go_arm64_levels() {
         "linux/arm64/v8",
         &exe,
         "needs armv8.2-a (GOARM64=v8.2 in the Go build info), but the target platform \
-         linux/arm64/v8 promises only armv8.0-a: on a CPU of that level it fails with SIGILL \
+         linux/arm64/v8 promises only armv8.0-a: on such a CPU it fails with SIGILL \
          (illegal instruction)",
         "build with GOARM64=v8.0",
     );
@@ -504,7 +505,7 @@ fn rust_level_only_when_the_linker_records_it() {
         "linux/amd64/v2",
         &noted,
         "needs x86-64-v3 (x86 ISA needed in .note.gnu.property), but the target platform \
-         linux/amd64/v2 promises only x86-64-v2: on a CPU of that level it fails with SIGILL \
+         linux/amd64/v2 promises only x86-64-v2: on such a CPU it fails with SIGILL \
          (illegal instruction)",
         "build with RUSTFLAGS='-C target-cpu=x86-64-v2' (and link with -z x86-64-v2, not -z \
          x86-64-v3)",
@@ -534,4 +535,51 @@ fn snapshots_of_the_level_fixtures() {
         let v: Value = serde_json::from_slice(&json.stdout).unwrap();
         insta::assert_json_snapshot!(format!("inspect-json-{name}"), v[0]);
     }
+}
+
+/// A dynamic glibc program linked with `-z x86-64-v3`: glibc's loader (2.33 and later) refuses
+/// it on an older CPU, and the reason says so; against this machine's root it is the only
+/// problem.
+#[test]
+fn dynamic_glibc_program_names_the_loader_check() {
+    if !have_tool("gcc") {
+        return;
+    }
+    let dir = common::tempdir();
+    let exe = dir.path().join("dyn-v3");
+    let out = Std::new("gcc")
+        .args([
+            "-O2",
+            "-march=x86-64-v3",
+            "-Wl,-z,x86-64-v3",
+            "-DNAME=\"dyn-v3\"",
+            "-o",
+        ])
+        .arg(&exe)
+        .arg(fixture("src/hello.c"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(readelf_level(&exe).as_deref(), Some("x86-64-v3"));
+    let out = binslim()
+        .args([
+            "verify",
+            "--json",
+            "--root",
+            "/",
+            "--platform",
+            "linux/amd64/v2",
+        ])
+        .arg(&exe)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(codes(&v[0]["problems"]), ["wrong-cpu-level"]);
+    assert_eq!(
+        v[0]["problems"][0]["message"],
+        "needs x86-64-v3 (x86 ISA needed in .note.gnu.property), but the target platform \
+         linux/amd64/v2 promises only x86-64-v2: on such a CPU glibc's loader refuses it (\"CPU \
+         ISA level is lower than required\")"
+    );
 }
