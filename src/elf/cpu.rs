@@ -391,4 +391,39 @@ mod tests {
         assert_eq!(find_attribute(&[5, b'x'], TAG_CPU_ARCH), None);
         assert_eq!(uleb128(&[0xe5, 0x8e, 0x26]), Some((624_485, &[][..])));
     }
+
+    /// The attributes of testdata/arm-v7, whole and cut at every length: the whole gives v7,
+    /// no cut panics, and odd lengths give nothing rather than garbage.
+    #[test]
+    fn cut_attribute_sections_never_panic() {
+        let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/arm-v7")).unwrap();
+        let elf = ElfFile::parse(&data).unwrap();
+        let sh = elf
+            .shdrs
+            .iter()
+            .find(|sh| sh.sh_type == SHT_ARM_ATTRIBUTES)
+            .unwrap();
+        let attrs = elf.section_data(sh);
+        assert_eq!(cpu_arch_attribute(&elf, attrs), Some(10));
+        for cut in 0..attrs.len() {
+            let _ = cpu_arch_attribute(&elf, &attrs[..cut]);
+        }
+        let mut bad = attrs.to_vec();
+        bad[1..5].copy_from_slice(&2u32.to_le_bytes());
+        assert_eq!(cpu_arch_attribute(&elf, &bad), None);
+        // GNU property descriptors cut short or with a huge size.
+        let desc = [2u8, 0x80, 0, 0xc0, 4, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(
+            gnu_property(&elf, &desc, GNU_PROPERTY_X86_ISA_1_NEEDED),
+            Some(4)
+        );
+        for cut in 0..desc.len() {
+            let _ = gnu_property(&elf, &desc[..cut], GNU_PROPERTY_X86_ISA_1_NEEDED);
+        }
+        let huge = [0u8, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
+        assert_eq!(
+            gnu_property(&elf, &huge, GNU_PROPERTY_X86_ISA_1_NEEDED),
+            None
+        );
+    }
 }
