@@ -13,7 +13,8 @@
 //!   objects built with `gcc -mneeded`; glibc's loader (2.33 and later) refuses a program whose
 //!   level the CPU lacks. `-march` alone records nothing, and neither does lld (rustc's default
 //!   linker). The older `0xc0000001` property (binutils 2.29 to 2.35) is ignored, as glibc
-//!   ignores it; so is `ISA_1_USED`, which static glibc's ifunc variants inflate.
+//!   ignores it; so is `ISA_1_USED` (`-Wa,-mx86-used-note=yes`), which lists every instruction
+//!   set present, including code only chosen at run time (ifunc variants), not what is needed.
 //! - The ARM attributes section (`.ARM.attributes`, `aeabi` vendor): `Tag_CPU_arch` (tag 6).
 //!
 //! A file that records none of these says nothing about its level: it is reported as not
