@@ -41,6 +41,17 @@ pub struct PlatformLevel {
 }
 
 impl PlatformLevel {
+    /// True when every CPU of this level runs a program that needs level `rank` of the same
+    /// family. Levels are ordered, except that Armv9.x is based on Armv8.(x+5): a v9.0 CPU has
+    /// what v8.5 requires, and nothing of v8.6.
+    pub fn covers(&self, rank: u32) -> bool {
+        let (major, minor) = (rank / 10, rank % 10);
+        match (self.family, self.rank / 10, major) {
+            (elf::cpu::Family::Arm64, 9, 8) => minor <= self.rank % 10 + 5,
+            _ => rank <= self.rank,
+        }
+    }
+
     /// The level's name as [`elf::CpuLevel::name`] spells it (`x86-64-v2`, `armv6`, `armv8.0-a`).
     pub fn name(&self) -> String {
         use elf::cpu::Family;
@@ -328,7 +339,7 @@ fn link_hint(a: &Analysis) -> String {
 fn cpu_level_finding(a: &Analysis, p: &Platform) -> Option<Finding> {
     let level = a.cpu_level.as_ref()?;
     let max = p.max_level?;
-    if level.family != max.family || level.rank <= max.rank {
+    if level.family != max.family || max.covers(level.rank) {
         return None;
     }
     let message = format!(
@@ -1071,6 +1082,14 @@ mod tests {
         assert_eq!(level("linux/arm/7").name(), "armv7");
         assert_eq!(level("linux/arm64/v8").name(), "armv8.0-a");
         assert_eq!(level("linux/arm64/v8.2").name(), "armv8.2-a");
+        // Armv9.0 is based on Armv8.5; v9 has features no v8.x requires.
+        assert!(level("linux/arm64/v9").covers(85));
+        assert!(!level("linux/arm64/v9").covers(86));
+        assert!(level("linux/arm64/v9.1").covers(86));
+        assert!(!level("linux/arm64/v8.9").covers(90));
+        assert!(level("linux/arm64/v8.2").covers(82));
+        assert!(!level("linux/arm64/v8.2").covers(83));
+        assert!(level("linux/amd64/v3").covers(3) && !level("linux/amd64/v3").covers(4));
         assert_eq!(
             "linux/amd64/v5".parse::<Platform>().unwrap_err(),
             "unknown variant 'v5' in platform 'linux/amd64/v5': linux/amd64 has v1, v2, v3 \

@@ -299,6 +299,21 @@ fn go_arm64_levels() {
     assert_passes("linux/arm64/v8.2", &exe);
     assert_passes("linux/arm64/v9", &exe);
     assert_passes("linux/arm64", &exe);
+    // `v8.0,lse` needs the atomics Armv8.1 made mandatory: no v8.0 CPU is promised them.
+    let env = [("GOARCH", "arm64"), ("GOARM64", "v8.0,lse")];
+    let Some((_dir, lse)) = go_hello(&env, "GOARM64=v8.0,lse") else {
+        return;
+    };
+    assert_eq!(inspect_json(&lse)["cpu_level"], "armv8.0-a+lse");
+    assert_level_failure(
+        "linux/arm64/v8",
+        &lse,
+        "needs armv8.0-a+lse (GOARM64=v8.0,lse in the Go build info), but the target platform \
+         linux/arm64/v8 promises only armv8.0-a: on such a CPU it fails with SIGILL (illegal \
+         instruction)",
+        "build with GOARM64=v8.0",
+    );
+    assert_passes("linux/arm64/v8.1", &lse);
 }
 
 /// BuildKit's `TARGETPLATFORM` and `TARGETVARIANT` stand in for `--platform`; `--platform`

@@ -71,7 +71,8 @@ pub struct CpuLevel {
     /// The family the level belongs to.
     pub family: Family,
     /// The order within the family: x86-64 levels 1..4 (baseline is 1), 32-bit ARM major
-    /// versions 4..9, 64-bit ARM `major * 10 + minor` (v8.2 is 82).
+    /// versions 4..9, 64-bit ARM `major * 10 + minor` (v8.2 is 82; Go's `v8.0,lse` is 81, the
+    /// first level that makes LSE mandatory).
     pub rank: u32,
     /// The level's name: `x86-64-baseline`, `x86-64-v3`, `armv6`, `armv6kz`, `armv7`,
     /// `armv8.2-a`, `armv9.0-a+lse`, ...
@@ -141,10 +142,15 @@ pub fn go_level(machine: &str, go: &GoBuildInfo) -> Option<CpuLevel> {
             let rank: u32 = base.parse().ok().filter(|v| (5..=7).contains(v))?;
             (rank, format!("armv{rank}"))
         }
+        // Go's `,lse` on v8.0 needs the atomics that Armv8.1 made mandatory, so no v8.0 CPU is
+        // promised to have them; `,crypto` is optional at every level and is only named.
         Family::Arm64 => {
-            let rank = parse_arm64_variant(base)?;
+            let mut rank = parse_arm64_variant(base)?;
             let mut name = arm64_name(rank);
             for ext in extensions.split(',').filter(|e| !e.is_empty()) {
+                if ext == "lse" {
+                    rank = rank.max(81);
+                }
                 name.push('+');
                 name.push_str(ext);
             }
@@ -379,6 +385,10 @@ mod tests {
         assert_eq!((l.rank, l.name.as_str()), (7, "armv7"));
         let l = go_level("aarch64", &go("GOARM64", "v9.0,lse")).unwrap();
         assert_eq!((l.rank, l.name.as_str()), (90, "armv9.0-a+lse"));
+        let l = go_level("aarch64", &go("GOARM64", "v8.0,lse,crypto")).unwrap();
+        assert_eq!((l.rank, l.name.as_str()), (81, "armv8.0-a+lse+crypto"));
+        let l = go_level("aarch64", &go("GOARM64", "v8.0,crypto")).unwrap();
+        assert_eq!((l.rank, l.name.as_str()), (80, "armv8.0-a+crypto"));
         // A setting for another machine says nothing about this one.
         assert!(go_level("aarch64", &go("GOAMD64", "v3")).is_none());
         assert!(go_level("x86_64", &go("GOAMD64", "v9")).is_none());
