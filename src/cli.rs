@@ -67,6 +67,8 @@ const VERIFY_EXAMPLES: &str = "\
 Examples:
   binslim verify ./server                        will it start in FROM scratch?
   binslim verify --platform linux/arm64 ./server  also check the architecture
+  binslim verify --platform linux/amd64/v2 ./server
+                                                 and the CPU level (fails a GOAMD64=v3 build)
   binslim verify --root ./rootfs ./app           against a real image root (distroless, alpine)
   binslim verify --strict --max-size 20MiB --require-stripped /out
   binslim verify --root ./rootfs --env LD_LIBRARY_PATH=/app/lib --verbose ./rootfs/app/server
@@ -87,8 +89,10 @@ pub struct VerifyArgs {
     #[arg(required_unless_present = "image", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Target platform, e.g. linux/amd64, linux/arm64, linux/arm/v7 (default: $TARGETPLATFORM
-    /// when set, else no check).
+    /// Target platform, e.g. linux/amd64, linux/arm64, linux/arm/v7 (default: $TARGETPLATFORM,
+    /// with $TARGETVARIANT, when set, else no check). A variant (linux/amd64/v2, linux/arm/v6,
+    /// linux/arm64/v8.2) also fails programs that record a higher CPU level (GOAMD64=v3,
+    /// GOARM=7, gcc -march=... -Wl,-z,x86-64-v3); programs that record none pass.
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
 

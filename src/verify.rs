@@ -16,7 +16,7 @@ use crate::input::{Input, sniff};
 use crate::report::human;
 use crate::resolve;
 
-/// A `--platform` value such as `linux/amd64`, as Docker spells it.
+/// A `--platform` value such as `linux/amd64` or `linux/arm/v7`, as Docker spells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Platform {
     /// The platform as given, e.g. `linux/arm64`.
@@ -25,6 +25,57 @@ pub struct Platform {
     pub machine: &'static str,
     /// The ELF class it requires (`elf32` or `elf64`).
     pub class: &'static str,
+    /// The highest CPU level its variant promises (`linux/amd64/v2`: x86-64-v2). `None` without
+    /// a variant: then the CPU level is not checked.
+    pub max_level: Option<PlatformLevel>,
+}
+
+/// The CPU level a platform variant promises: a file that needs a higher one of the same family
+/// cannot run on every CPU of the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlatformLevel {
+    /// The family (x86-64, 32-bit ARM, 64-bit ARM).
+    pub family: elf::cpu::Family,
+    /// The rank, as [`elf::CpuLevel::rank`] counts.
+    pub rank: u32,
+}
+
+impl PlatformLevel {
+    /// True when every CPU of this level runs a program that needs level `rank` of the same
+    /// family. Levels are ordered, except that Armv9.x is based on Armv8.(x+5): a v9.0 CPU has
+    /// what v8.5 requires, and nothing of v8.6.
+    pub fn covers(&self, rank: u32) -> bool {
+        let (major, minor) = (rank / 10, rank % 10);
+        match (self.family, self.rank / 10, major) {
+            (elf::cpu::Family::Arm64, 9, 8) => minor <= self.rank % 10 + 5,
+            _ => rank <= self.rank,
+        }
+    }
+
+    /// The level's name as [`elf::CpuLevel::name`] spells it (`x86-64-v2`, `armv6`, `armv8.0-a`).
+    pub fn name(&self) -> String {
+        use elf::cpu::Family;
+        match self.family {
+            Family::X86_64 => elf::cpu::x86_64_name(self.rank),
+            Family::Arm => format!("armv{}", self.rank),
+            Family::Arm64 => elf::cpu::arm64_name(self.rank),
+        }
+    }
+}
+
+impl Platform {
+    /// The platform an image config names (`os/architecture[/variant]`): like `parse`, but a
+    /// variant binslim does not know only drops the CPU level check, so that the architecture is
+    /// still checked. `None` when the architecture is not one binslim knows.
+    pub fn from_image(s: &str) -> Option<Platform> {
+        s.parse().ok().or_else(|| {
+            let mut parts = s.split('/');
+            let os_arch = format!("{}/{}", parts.next()?, parts.next()?);
+            let mut p: Platform = os_arch.parse().ok()?;
+            p.name = s.to_string();
+            Some(p)
+        })
+    }
 }
 
 impl FromStr for Platform {
@@ -40,14 +91,14 @@ impl FromStr for Platform {
                 "unsupported platform '{s}': binslim checks linux/* platforms (e.g. linux/amd64)"
             ));
         }
-        let (machine, class) = match (arch, variant) {
-            ("amd64", _) => ("x86_64", "elf64"),
-            ("arm64", _) => ("aarch64", "elf64"),
-            ("arm", _) => ("arm", "elf32"),
-            ("386", _) => ("i386", "elf32"),
-            ("riscv64", _) => ("riscv64", "elf64"),
-            ("ppc64le", _) => ("ppc64le", "elf64"),
-            ("s390x", _) => ("s390x", "elf64"),
+        let (machine, class) = match arch {
+            "amd64" => ("x86_64", "elf64"),
+            "arm64" => ("aarch64", "elf64"),
+            "arm" => ("arm", "elf32"),
+            "386" => ("i386", "elf32"),
+            "riscv64" => ("riscv64", "elf64"),
+            "ppc64le" => ("ppc64le", "elf64"),
+            "s390x" => ("s390x", "elf64"),
             _ => {
                 return Err(format!(
                     "unknown platform '{s}': use linux/amd64, linux/arm64, linux/arm/v7, \
@@ -55,11 +106,51 @@ impl FromStr for Platform {
                 ));
             }
         };
+        if parts.next().is_some() {
+            return Err(format!(
+                "unknown platform '{s}': the form is OS/ARCH[/VARIANT], e.g. linux/arm/v7"
+            ));
+        }
+        let max_level = match variant {
+            None => None,
+            Some(v) => Some(variant_level(arch, v).ok_or_else(|| {
+                format!(
+                    "unknown variant '{v}' in platform '{s}': {}",
+                    known_variants(arch)
+                )
+            })?),
+        };
         Ok(Platform {
             name: s.to_string(),
             machine,
             class,
+            max_level,
         })
+    }
+}
+
+/// The level a variant of `arch` promises, for the variants Docker and containerd name.
+fn variant_level(arch: &str, v: &str) -> Option<PlatformLevel> {
+    use elf::cpu::{Family, parse_arm64_variant, parse_x86_64_variant};
+    let (family, rank) = match arch {
+        "amd64" => (Family::X86_64, parse_x86_64_variant(v)?),
+        // containerd also accepts the bare number (`linux/arm/7`).
+        "arm" => {
+            let n: u32 = v.strip_prefix('v').unwrap_or(v).parse().ok()?;
+            (Family::Arm, Some(n).filter(|n| (5..=8).contains(n))?)
+        }
+        "arm64" => (Family::Arm64, parse_arm64_variant(v)?),
+        _ => return None,
+    };
+    Some(PlatformLevel { family, rank })
+}
+
+fn known_variants(arch: &str) -> String {
+    match arch {
+        "amd64" => "linux/amd64 has v1, v2, v3 and v4 (x86-64 levels)".into(),
+        "arm" => "linux/arm has v5, v6, v7 and v8".into(),
+        "arm64" => "linux/arm64 has v8, v8.1 .. v8.9, v9, v9.1 .. v9.5".into(),
+        _ => format!("binslim knows no variants of linux/{arch}: leave the variant out"),
     }
 }
 
@@ -243,6 +334,99 @@ fn link_hint(a: &Analysis) -> String {
     }
 }
 
+/// `wrong-cpu-level` when the file records a CPU level above the one `p`'s variant promises.
+/// A file that records no level, and a platform without a variant, are not checked.
+fn cpu_level_finding(a: &Analysis, p: &Platform) -> Option<Finding> {
+    let level = a.cpu_level.as_ref()?;
+    let max = p.max_level?;
+    if level.family != max.family || max.covers(level.rank) {
+        return None;
+    }
+    let message = format!(
+        "needs {level} ({}), but the target platform {} promises only {}: on such a CPU {}",
+        level.source,
+        p.name,
+        max.name(),
+        cpu_level_consequence(a, level)
+    );
+    Some(Finding::new(
+        "wrong-cpu-level",
+        message,
+        Some(cpu_level_hint(a, level, max)),
+    ))
+}
+
+/// What happens on a CPU below `level`: Go's runtime checks GOAMD64 (and GOARM's VFPv3) at
+/// start and says so; glibc's loader refuses a dynamic program whose ISA note the CPU lacks;
+/// everything else runs until the first newer instruction.
+fn cpu_level_consequence(a: &Analysis, level: &elf::CpuLevel) -> String {
+    use elf::cpu::Source;
+    const SIGILL: &str = "it fails with SIGILL (illegal instruction)";
+    match &level.source {
+        Source::Go { key: "GOAMD64", .. } => format!(
+            "the Go runtime stops it at start (\"This program can only be run on AMD64 \
+             processors with v{} microarchitecture support.\")",
+            level.rank
+        ),
+        Source::Go {
+            key: "GOARM",
+            value,
+        } if level.rank >= 7 && !value.contains("softfloat") => {
+            "the Go runtime stops it at start (\"this CPU has no VFPv3 floating point \
+             hardware\") or it fails with SIGILL (illegal instruction)"
+                .to_string()
+        }
+        Source::GnuProperty if a.linkage == Linkage::Dynamic => {
+            "glibc's loader refuses it (\"CPU ISA level is lower than required\")".to_string()
+        }
+        _ => SIGILL.to_string(),
+    }
+}
+
+/// How to build for level `max`, in the build's language.
+fn cpu_level_hint(a: &Analysis, level: &elf::CpuLevel, max: PlatformLevel) -> String {
+    use elf::cpu::{Family, Source};
+    let want = max.name();
+    match (lang(a), max.family) {
+        (Lang::Go, Family::X86_64) => format!("build with GOAMD64=v{}", max.rank),
+        (Lang::Go, Family::Arm) => format!("build with GOARM={}", max.rank),
+        (Lang::Go, Family::Arm64) => {
+            format!("build with GOARM64=v{}.{}", max.rank / 10, max.rank % 10)
+        }
+        (Lang::Rust, Family::X86_64) => {
+            let cpu = if max.rank <= 1 { "x86-64" } else { &want };
+            format!(
+                "build with RUSTFLAGS='-C target-cpu={cpu}' (and link with -z {cpu_z}, not -z \
+                 {level})",
+                cpu_z = elf::cpu::x86_64_name(max.rank)
+            )
+        }
+        (Lang::Rust, Family::Arm) => format!(
+            "build for an ARMv{} target (arm-unknown-linux-musleabihf is ARMv6, \
+             armv7-unknown-linux-musleabihf ARMv7) or with RUSTFLAGS='-C target-cpu=...'",
+            max.rank
+        ),
+        (_, Family::X86_64) => {
+            let march = if max.rank <= 1 { "x86-64" } else { &want };
+            let link = if level.source == Source::GnuProperty {
+                format!(
+                    " and link with -Wl,-z,{want} (the note says {level}: from -Wl,-z,{level} or \
+                     gcc -mneeded)"
+                )
+            } else {
+                String::new()
+            };
+            format!("compile with -march={march}{link}")
+        }
+        (_, Family::Arm) => format!(
+            "compile with -march=armv{}+fp (-march=armv{} for soft-float) and libraries built \
+             for it: Debian's armhf is ARMv7, armel ARMv5",
+            max.rank, max.rank
+        ),
+        (_, Family::Arm64) => format!("compile with -march={want}"),
+    }
+}
+
 /// Checks one analyzed ELF file. `elf` is its parsed view (for Go function names and NSS strings);
 /// `path_in_root` is where it sits in the image (for `$ORIGIN` with `--root`).
 pub fn check(
@@ -293,6 +477,10 @@ pub fn check(
                 p.name
             )),
         ));
+    } else if let Some(p) = &opts.platform
+        && let Some(f) = cpu_level_finding(a, p)
+    {
+        problems.push(f);
     }
 
     match a.linkage {
@@ -886,6 +1074,39 @@ mod tests {
         assert_eq!((p.machine, p.class), ("arm", "elf32"));
         let p: Platform = "linux/amd64".parse().unwrap();
         assert_eq!((p.machine, p.class), ("x86_64", "elf64"));
+        assert_eq!(p.max_level, None);
+        let level = |s: &str| s.parse::<Platform>().unwrap().max_level.unwrap();
+        assert_eq!(level("linux/amd64/v2").name(), "x86-64-v2");
+        assert_eq!(level("linux/amd64/v1").name(), "x86-64-baseline");
+        assert_eq!(level("linux/arm/v6").name(), "armv6");
+        assert_eq!(level("linux/arm/7").name(), "armv7");
+        assert_eq!(level("linux/arm64/v8").name(), "armv8.0-a");
+        assert_eq!(level("linux/arm64/v8.2").name(), "armv8.2-a");
+        // Armv9.0 is based on Armv8.5; v9 has features no v8.x requires.
+        assert!(level("linux/arm64/v9").covers(85));
+        assert!(!level("linux/arm64/v9").covers(86));
+        assert!(level("linux/arm64/v9.1").covers(86));
+        assert!(!level("linux/arm64/v8.9").covers(90));
+        assert!(level("linux/arm64/v8.2").covers(82));
+        assert!(!level("linux/arm64/v8.2").covers(83));
+        assert!(level("linux/amd64/v3").covers(3) && !level("linux/amd64/v3").covers(4));
+        assert_eq!(
+            "linux/amd64/v5".parse::<Platform>().unwrap_err(),
+            "unknown variant 'v5' in platform 'linux/amd64/v5': linux/amd64 has v1, v2, v3 \
+             and v4 (x86-64 levels)"
+        );
+        assert!(
+            "linux/386/v2"
+                .parse::<Platform>()
+                .unwrap_err()
+                .ends_with("binslim knows no variants of linux/386: leave the variant out")
+        );
+        assert!("linux/arm/v7/x".parse::<Platform>().is_err());
+        // An image's unknown variant keeps the architecture check.
+        let p = Platform::from_image("linux/riscv64/rva22u64").unwrap();
+        assert_eq!((p.machine, p.max_level), ("riscv64", None));
+        assert_eq!(p.name, "linux/riscv64/rva22u64");
+        assert!(Platform::from_image("windows/amd64").is_none());
         assert!(
             "windows/amd64"
                 .parse::<Platform>()

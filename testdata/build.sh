@@ -7,6 +7,7 @@
 #
 # Needs (Debian bookworm, as root):
 #   apt-get install gcc musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross openssl
+#   apt-get install gcc-arm-linux-gnueabihf   # arm-v6, arm-v7
 #   apt-get install -t bookworm-backports golang-1.23-go upx-ucl   # go at /usr/lib/go-1.23/bin/go
 #   rustc (rustup, stable) for the Rust fixtures
 # No network: Go uses only the standard library (GOPROXY=off, GOTOOLCHAIN=local). The bytes are
@@ -63,6 +64,18 @@ gcc -O2 -static -nostdlib -ffreestanding -fno-pie -no-pie -fno-asynchronous-unwi
   -Wl,--build-id=sha1 -o "$out/freebsd-static" "$src/freebsd.c"
 elfedit --output-osabi FreeBSD "$out/freebsd-static"
 
+# --- CPU levels (verify --platform linux/amd64/v2, linux/arm/v6) ---------------------------
+# x86-64-v3 recorded in .note.gnu.property (GNU_PROPERTY_X86_ISA_1_NEEDED) by ld's -z x86-64-v3;
+# -march alone records nothing. Static musl, so only the CPU level can fail it.
+musl-gcc -O2 -DNAME='"musl-x86-64-v3"' -static -march=x86-64-v3 -Wl,-z,x86-64-v3 \
+  -o "$out/musl-x86-64-v3" "$src/hello.c"
+# 32-bit ARM, libc-free; .ARM.attributes records Tag_CPU_arch v6 / v7 (needs
+# gcc-arm-linux-gnueabihf; the hard-float ABI needs an FPU, hence +fp).
+for v in 6:armv6+fp 7:armv7-a+fp; do
+  arm-linux-gnueabihf-gcc -O2 -march="${v#*:}" -static -nostdlib -ffreestanding \
+    -Wl,--build-id=sha1 -o "$out/arm-v${v%%:*}" "$src/arm.c"
+done
+
 # --- Go 1.23 --------------------------------------------------------------------------------
 gobuild() { # gobuild DIR OUT [go build flags...]
   local dir=$1 name=$2; shift 2
@@ -111,6 +124,9 @@ if readelf -d "$out/go-pie" | grep -q NEEDED; then echo "go-pie: has DT_NEEDED" 
 readelf -d "$out/c-rpath" | grep -q RUNPATH || { echo "c-rpath: no DT_RUNPATH" >&2; exit 1; }
 readelf -d "$out/c-rpath-old" | grep -q '(RPATH)' || { echo "c-rpath-old: no DT_RPATH" >&2; exit 1; }
 readelf -h "$out/freebsd-static" | grep -q 'FreeBSD' || { echo "freebsd-static: EI_OSABI not FreeBSD" >&2; exit 1; }
+readelf -n "$out/musl-x86-64-v3" | grep -q 'x86 ISA needed: x86-64-v3$' || { echo "musl-x86-64-v3: no ISA note" >&2; exit 1; }
+readelf -A "$out/arm-v6" | grep -q 'Tag_CPU_arch: v6$' || { echo "arm-v6: Tag_CPU_arch not v6" >&2; exit 1; }
+readelf -A "$out/arm-v7" | grep -q 'Tag_CPU_arch: v7$' || { echo "arm-v7: Tag_CPU_arch not v7" >&2; exit 1; }
 
 ls -l "$out" | grep -v '^d'
 du -sh "$out"

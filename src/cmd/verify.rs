@@ -81,14 +81,7 @@ pub(super) fn finish(
 fn options(args: &VerifyArgs) -> Result<VerifyOptions, String> {
     let platform = match &args.platform {
         Some(p) => Some(p.parse::<Platform>()?),
-        None => match std::env::var("TARGETPLATFORM") {
-            Ok(p) if !p.trim().is_empty() => Some(
-                p.trim()
-                    .parse::<Platform>()
-                    .map_err(|e| format!("TARGETPLATFORM: {e}"))?,
-            ),
-            _ => None,
-        },
+        None => platform_from_env(&|k| std::env::var(k).ok())?,
     };
     if let Some(root) = &args.root
         && !root.is_dir()
@@ -259,4 +252,77 @@ pub(super) fn summary(reports: &[FileReport], skipped: usize) -> String {
     }
     s.push('\n');
     s
+}
+
+/// The platform BuildKit's automatic build arguments name, when `--platform` is not given:
+/// `TARGETPLATFORM`, with `TARGETVARIANT` added when the platform has no variant of its own (a
+/// variant of its own must agree with `TARGETVARIANT`). A `TARGETVARIANT` without
+/// `TARGETPLATFORM` names no architecture and is ignored.
+fn platform_from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<Option<Platform>, String> {
+    let get = |k: &str| {
+        var(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let Some(platform) = get("TARGETPLATFORM") else {
+        return Ok(None);
+    };
+    let has_variant = platform.split('/').count() > 2;
+    let (name, from) = match get("TARGETVARIANT") {
+        Some(v) if !has_variant => (format!("{platform}/{v}"), "TARGETPLATFORM/TARGETVARIANT"),
+        Some(v) if !platform.ends_with(&format!("/{v}")) => {
+            return Err(format!(
+                "TARGETPLATFORM '{platform}' and TARGETVARIANT '{v}' disagree: set one of them"
+            ));
+        }
+        _ => (platform, "TARGETPLATFORM"),
+    };
+    name.parse::<Platform>()
+        .map(Some)
+        .map_err(|e| format!("{from}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::platform_from_env;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Option<String>, String> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let var = move |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        platform_from_env(&var).map(|p| p.map(|p| p.name))
+    }
+
+    #[test]
+    fn buildkit_arguments_name_the_platform() {
+        assert_eq!(from(&[]), Ok(None));
+        assert_eq!(from(&[("TARGETVARIANT", "v6")]), Ok(None));
+        let p = |s: &str| Ok(Some(s.to_string()));
+        assert_eq!(
+            from(&[("TARGETPLATFORM", "linux/arm/v6")]),
+            p("linux/arm/v6")
+        );
+        assert_eq!(
+            from(&[("TARGETPLATFORM", "linux/arm"), ("TARGETVARIANT", "v6")]),
+            p("linux/arm/v6")
+        );
+        assert_eq!(
+            from(&[("TARGETPLATFORM", "linux/arm/v6"), ("TARGETVARIANT", "v6")]),
+            p("linux/arm/v6")
+        );
+        assert_eq!(
+            from(&[("TARGETPLATFORM", "linux/arm/v7"), ("TARGETVARIANT", "v6")]),
+            Err(
+                "TARGETPLATFORM 'linux/arm/v7' and TARGETVARIANT 'v6' disagree: set one of them"
+                    .into()
+            )
+        );
+        assert!(
+            from(&[("TARGETPLATFORM", "linux/amd64"), ("TARGETVARIANT", "v9")])
+                .unwrap_err()
+                .starts_with("TARGETPLATFORM/TARGETVARIANT: unknown variant 'v9'")
+        );
+    }
 }

@@ -53,7 +53,7 @@ fn options(img: &MergedImage, args: &VerifyArgs) -> VerifyOptions {
     let mut opts = VerifyOptions::default();
     // The config's platform is what an engine runs the program as (an image for another OS
     // has no Platform here; the ELF's own OS check still applies).
-    opts.platform = img.platform.parse::<Platform>().ok();
+    opts.platform = Platform::from_image(&img.platform);
     opts.root = Some(img.root().to_path_buf());
     opts.ld_library_path = img.env("LD_LIBRARY_PATH").map(str::to_string);
     opts.working_dir = img

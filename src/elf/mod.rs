@@ -4,6 +4,7 @@
 //! [`analyze`] reads only headers and small sections (`.dynamic`, `.dynstr`, `.interp`,
 //! notes, `.comment`, `.go.buildinfo`), so its cost does not grow with debug information.
 
+pub mod cpu;
 pub mod dynamic;
 pub mod file;
 pub mod go;
@@ -21,6 +22,7 @@ use goblin::elf::header;
 use goblin::elf::section_header::{SHF_ALLOC, SHT_NULL};
 use serde::Serialize;
 
+pub use cpu::CpuLevel;
 pub use file::ElfFile;
 pub use go::GoBuildInfo;
 pub use linkage::Linkage;
@@ -70,6 +72,10 @@ pub struct Analysis {
     /// note (`.note.ABI-tag`, a BSD's identification note), else an OS/ABI byte that names
     /// one. `None` when the file does not say (musl, for one, records nothing).
     pub os: Option<String>,
+    /// The CPU level the file needs, where it records one (Go's `GOAMD64`/`GOARM`/`GOARM64`,
+    /// the GNU property note's x86 ISA level, `Tag_CPU_arch`): `x86-64-v3`, `armv7`, ...
+    /// `None` when the file does not say.
+    pub cpu_level: Option<CpuLevel>,
     /// The entry point address.
     pub entry: u64,
     /// How the file is linked.
@@ -141,6 +147,8 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
     let go = go::build_info(elf);
     let os_abi = os_abi_name(h.e_ident[header::EI_OSABI]);
     let interpreter = dynamic::interpreter(elf);
+    let machine = machine_name(h.e_machine, elf.is_64(), elf.is_little_endian());
+    let cpu_level = cpu::level(elf, &machine, go.as_ref());
     let facts = linkage::LinkFacts {
         e_type: h.e_type,
         has_interp: dynamic::has_interp(elf),
@@ -218,7 +226,7 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
         } else {
             "big"
         },
-        machine: machine_name(h.e_machine, elf.is_64(), elf.is_little_endian()),
+        machine,
         elf_type: match h.e_type {
             header::ET_EXEC => "exec",
             header::ET_DYN => "dyn",
@@ -227,6 +235,7 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
             _ => "unknown",
         },
         os: target_os(go.as_ref(), notes::abi_os(elf), &os_abi),
+        cpu_level,
         os_abi,
         entry: h.e_entry,
         linkage: linkage::classify(facts),

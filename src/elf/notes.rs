@@ -51,7 +51,10 @@ const NT_IDENT: u64 = 1;
 
 /// The first `Some` that `f(name, type, descriptor)` gives for a note in the note sections or,
 /// failing that, in the PT_NOTE segments. The name is given without its NUL.
-fn find_note<T>(elf: &ElfFile<'_>, mut f: impl FnMut(&[u8], u64, &[u8]) -> Option<T>) -> Option<T> {
+pub(crate) fn find_note<T>(
+    elf: &ElfFile<'_>,
+    mut f: impl FnMut(&[u8], u64, &[u8]) -> Option<T>,
+) -> Option<T> {
     let from_sections = elf
         .shdrs
         .iter()

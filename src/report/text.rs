@@ -47,6 +47,13 @@ pub fn inspect(path: &str, a: &Analysis, opts: TextOptions) -> String {
 
     row(&mut out, "type", &describe_type(a));
     row(&mut out, "linkage", &describe_linkage(a, st));
+    if let Some(level) = &a.cpu_level {
+        row(
+            &mut out,
+            "cpu level",
+            &format!("{level} ({})", level.source),
+        );
+    }
     if let Some(interp) = &a.interpreter {
         row(&mut out, "interpreter", interp);
     }
