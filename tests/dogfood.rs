@@ -1,0 +1,213 @@
+//! Dogfood in a real engine: binslim built as a static musl binary, put into a FROM scratch
+//! image *by `binslim image`* with a static Go program and a dynamic C program added, loaded
+//! into podman and run with runc. The exec-form gate `RUN ["/binslim", "verify", "/server"]`
+//! is proven where it runs: no shell, no libc, no loader in the image, and binslim's verdicts
+//! (exit 0 for the static program, 1 for the dynamic one) come out of the container.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{binslim, fixture, go_build, have_tool, skip, stdout_of, tempdir};
+use serde_json::Value;
+
+const MUSL: &str = "x86_64-unknown-linux-musl";
+
+/// True when rustup has the musl target's standard library; otherwise [`skip`]s (CI runs
+/// `rustup target add x86_64-unknown-linux-musl`).
+fn have_musl_target() -> bool {
+    let ok = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .is_ok_and(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l == MUSL)
+        });
+    if !ok {
+        skip(&format!(
+            "the Rust target {MUSL} is not installed (rustup target add {MUSL})"
+        ));
+    }
+    ok
+}
+
+/// `cargo build --release --locked --target x86_64-unknown-linux-musl` of this repository into
+/// its own target directory under CARGO_TARGET_TMPDIR (kept between runs, so a rebuild is
+/// incremental, and apart from the test build's target directory so the two never wait on
+/// each other's lock).
+fn build_static_binslim() -> PathBuf {
+    let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dogfood-musl");
+    let out = Command::new(env!("CARGO"))
+        .current_dir(common::root())
+        .args(["build", "--release", "--locked", "--target", MUSL])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .output()
+        .expect("run cargo");
+    assert!(
+        out.status.success(),
+        "cargo build --target {MUSL}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    target_dir.join(MUSL).join("release").join("binslim")
+}
+
+fn podman() -> Command {
+    let mut c = Command::new("podman");
+    c.arg("--runtime").arg("runc");
+    c
+}
+
+/// The run line of CONTAINERS.md with `args` after the image (the image's Cmd, after its
+/// Entrypoint `/binslim`): stdout, stderr, exit code.
+fn run_in(image: &str, args: &[&str]) -> (String, String, i32) {
+    let out = podman()
+        .args(["run", "--rm", "--network=none"])
+        .args([
+            "--ulimit",
+            "nofile=1024:1024",
+            "--ulimit",
+            "nproc=1024:1024",
+        ])
+        .arg(image)
+        .args(args)
+        .output()
+        .expect("podman run");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+#[test]
+fn static_binslim_in_its_own_scratch_image_gates_programs() {
+    if !(have_tool("podman") && have_tool("runc") && have_tool("readelf") && have_musl_target()) {
+        return;
+    }
+    let Some((_go_dir, server)) = go_build("go-hello", "server", &[("CGO_ENABLED", "0")], &[])
+    else {
+        return;
+    };
+    let static_binslim = build_static_binslim();
+
+    // 1. The musl build is fully static: no PT_INTERP, no DT_NEEDED; binslim agrees.
+    let phdrs = stdout_of(Command::new("readelf").arg("-lW").arg(&static_binslim));
+    assert!(!phdrs.contains("INTERP"), "{phdrs}");
+    let dynamic = stdout_of(Command::new("readelf").arg("-dW").arg(&static_binslim));
+    assert!(!dynamic.contains("(NEEDED)"), "{dynamic}");
+    let out = binslim()
+        .args(["inspect", "--json"])
+        .arg(&static_binslim)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let facts: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(facts[0]["linkage"], "static-pie", "{facts}");
+    assert_eq!(facts[0]["interpreter"], Value::Null);
+    assert_eq!(facts[0]["needed"], serde_json::json!([]));
+    let out = binslim()
+        .arg("verify")
+        .arg(&static_binslim)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
+    // 2. The image, by binslim image: /binslim as the entrypoint, the two programs added.
+    let dir = tempdir();
+    let tar = dir.path().join("binslim.tar");
+    let name = format!("binslim-test-dogfood-{}", std::process::id());
+    let out = binslim()
+        .arg("image")
+        .arg(&static_binslim)
+        .arg("-o")
+        .arg(&tar)
+        .args(["--tag", &name, "--path", "/binslim", "--json"])
+        // binslim carries the CA bundle's path and "zoneinfo" as strings of its own, so auto
+        // would add both; the gate needs neither.
+        .args(["--ca-certs", "no", "--tzdata", "no"])
+        .arg("--add")
+        .arg(format!("{}:/server", server.display()))
+        .arg("--add")
+        .arg(format!("{}:/dyn", fixture("c-dynamic-pie").display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files: Vec<(&str, &str)> = report["image"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap(), f["why"].as_str().unwrap()))
+        .filter(|(p, _)| !p.starts_with("/etc/") && !p.starts_with("/home/") && *p != "/tmp")
+        .collect();
+    assert_eq!(
+        files,
+        [
+            ("/binslim", "program"),
+            ("/dyn", "--add"),
+            ("/server", "--add")
+        ],
+        "{report}"
+    );
+
+    let loaded = stdout_of(podman().arg("load").arg("-i").arg(&tar));
+    let image = format!("{name}:latest");
+    assert!(loaded.contains(&image), "podman load said: {loaded}");
+    let config = stdout_of(podman().args([
+        "image",
+        "inspect",
+        "--format",
+        "{{.Config.Entrypoint}} {{.Config.Cmd}}",
+        &image,
+    ]));
+    assert_eq!(config, "[/binslim] []\n");
+    let ok = run_in(&image, &["verify", "/server"]);
+    let fail = run_in(&image, &["verify", "/dyn"]);
+    let json = run_in(&image, &["verify", "--json", "/server", "/dyn"]);
+    let version = run_in(&image, &["--version"]);
+    let _ = podman().args(["rmi", "-f", &image]).output();
+
+    // 3. What came out of the container.
+    assert_eq!(
+        version,
+        (
+            format!("binslim {}\n", env!("CARGO_PKG_VERSION")),
+            String::new(),
+            0
+        )
+    );
+    let (stdout, stderr, code) = ok;
+    assert_eq!(code, 0, "verify /server: {stdout}{stderr}");
+    assert!(
+        stdout.starts_with("PASS /server: static x86_64, "),
+        "{stdout}"
+    );
+    assert_eq!(stderr, "");
+    let (stdout, stderr, code) = fail;
+    assert_eq!(code, 1, "verify /dyn: {stdout}{stderr}");
+    assert_eq!(
+        stdout,
+        "FAIL /dyn: dynamically linked, needs /lib64/ld-linux-x86-64.so.2 and libc.so.6\n  \
+         fix: link statically: gcc -static (or -static-pie)\n"
+    );
+    assert_eq!(stderr, "");
+    let (stdout, stderr, code) = json;
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let verdicts: Vec<(&str, &str)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["path"].as_str().unwrap(), r["verdict"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [("/server", "pass"), ("/dyn", "fail")],
+        "{stdout}"
+    );
+}
