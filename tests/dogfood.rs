@@ -2,7 +2,9 @@
 //! image *by `binslim image`* with a static Go program and a dynamic C program added, loaded
 //! into podman and run with runc. The exec-form gate `RUN ["/binslim", "verify", "/server"]`
 //! is proven where it runs: no shell, no libc, no loader in the image, and binslim's verdicts
-//! (exit 0 for the static program, 1 for the dynamic one) come out of the container.
+//! (exit 0 for the static program, 1 for the dynamic one) come out of the container; then
+//! `podman build` runs that RUN line in FROM scratch Dockerfiles that `COPY --from=` the image:
+//! the static program's build goes on, the dynamic one's stops with binslim's reason.
 
 mod common;
 
@@ -170,7 +172,9 @@ fn static_binslim_in_its_own_scratch_image_gates_programs() {
     let fail = run_in(&image, &["verify", "/dyn"]);
     let json = run_in(&image, &["verify", "--json", "/server", "/dyn"]);
     let version = run_in(&image, &["--version"]);
+    let gate = dockerfile_gate(&image, &server);
     let _ = podman().args(["rmi", "-f", &image]).output();
+    gate.check();
 
     // 3. What came out of the container.
     assert_eq!(
@@ -210,4 +214,93 @@ fn static_binslim_in_its_own_scratch_image_gates_programs() {
         [("/server", "pass"), ("/dyn", "fail")],
         "{stdout}"
     );
+}
+
+/// What `podman build` said for the two Dockerfiles of [`dockerfile_gate`].
+struct Gate {
+    ok: std::process::Output,
+    ok_run: (String, String, i32),
+    dyn_: std::process::Output,
+}
+
+/// The gate as a Dockerfile uses it: `COPY --from=` binslim's image into a FROM scratch stage,
+/// then the exec-form `RUN ["/binslim", "verify", ...]`, built by `podman build` with runc.
+/// One Dockerfile gates the static Go server (the build goes on, and its image runs), one the
+/// dynamic C program (the build stops at the RUN).
+fn dockerfile_gate(binslim_image: &str, server: &Path) -> Gate {
+    let ctx = tempdir();
+    std::fs::copy(server, ctx.path().join("server")).unwrap();
+    std::fs::copy(fixture("c-dynamic-pie"), ctx.path().join("dyn")).unwrap();
+    let dockerfile = |name: &str, program: &str, tail: &str| {
+        std::fs::write(
+            ctx.path().join(name),
+            format!(
+                "FROM scratch\n\
+                 COPY --from={binslim_image} /binslim /binslim\n\
+                 COPY {program} /{program}\n\
+                 RUN [\"/binslim\", \"verify\", \"/{program}\"]\n{tail}"
+            ),
+        )
+        .unwrap();
+    };
+    dockerfile("Dockerfile.ok", "server", "ENTRYPOINT [\"/server\"]\n");
+    dockerfile("Dockerfile.dyn", "dyn", "");
+    let tag = |what: &str| format!("{}-{what}", binslim_image.trim_end_matches(":latest"));
+    let build = |file: &str, what: &str| {
+        podman()
+            .args(["build", "--network=none", "--no-cache"])
+            .args([
+                "--ulimit",
+                "nofile=1024:1024",
+                "--ulimit",
+                "nproc=1024:1024",
+            ])
+            .args(["-t", &tag(what), "-f"])
+            .arg(ctx.path().join(file))
+            .arg(ctx.path())
+            .output()
+            .expect("podman build")
+    };
+    let ok = build("Dockerfile.ok", "ok");
+    let ok_run = run_in(&format!("{}:latest", tag("ok")), &[]);
+    let dyn_ = build("Dockerfile.dyn", "dyn");
+    let _ = podman()
+        .args(["rmi", "-f", &tag("ok"), &tag("dyn")])
+        .output();
+    Gate { ok, ok_run, dyn_ }
+}
+
+impl Gate {
+    fn check(self) {
+        let text = |o: &std::process::Output| {
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            )
+        };
+        let ok = text(&self.ok);
+        assert_eq!(self.ok.status.code(), Some(0), "{ok}");
+        assert!(
+            ok.contains(
+                "RUN [\"/binslim\", \"verify\", \"/server\"]\nPASS /server: static x86_64, "
+            ),
+            "{ok}"
+        );
+        assert_eq!(
+            self.ok_run,
+            ("hello from go\n".to_string(), String::new(), 0)
+        );
+        let dyn_ = text(&self.dyn_);
+        assert_eq!(self.dyn_.status.code(), Some(1), "{dyn_}");
+        assert!(
+            dyn_.contains(
+                "RUN [\"/binslim\", \"verify\", \"/dyn\"]\n\
+                 FAIL /dyn: dynamically linked, needs /lib64/ld-linux-x86-64.so.2 and libc.so.6\n  \
+                 fix: link statically: gcc -static (or -static-pie)\n"
+            ),
+            "{dyn_}"
+        );
+        assert!(dyn_.contains("exit status 1"), "{dyn_}");
+    }
 }
