@@ -16,46 +16,110 @@ use serde_json::Value;
 
 const MUSL: &str = "x86_64-unknown-linux-musl";
 
-/// True when rustup has the musl target's standard library; otherwise [`skip`]s (CI runs
-/// `rustup target add x86_64-unknown-linux-musl`).
-fn have_musl_target() -> bool {
+const MUSL_ARM64: &str = "aarch64-unknown-linux-musl";
+
+/// True when rustup has `target`'s standard library; otherwise [`skip`]s (CI runs
+/// `rustup target add x86_64-unknown-linux-musl aarch64-unknown-linux-musl`).
+fn have_target(target: &str) -> bool {
     let ok = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
         .is_ok_and(|o| {
             String::from_utf8_lossy(&o.stdout)
                 .lines()
-                .any(|l| l == MUSL)
+                .any(|l| l == target)
         });
     if !ok {
         skip(&format!(
-            "the Rust target {MUSL} is not installed (rustup target add {MUSL})"
+            "the Rust target {target} is not installed (rustup target add {target})"
         ));
     }
     ok
 }
 
-/// `cargo build --release --locked --target x86_64-unknown-linux-musl` of this repository into
-/// its own target directory under CARGO_TARGET_TMPDIR (kept between runs, so a rebuild is
-/// incremental, and apart from the test build's target directory so the two never wait on
-/// each other's lock).
-fn build_static_binslim() -> PathBuf {
+/// `cargo build --release --locked --target TARGET` of this repository into its own target
+/// directory under CARGO_TARGET_TMPDIR (kept between runs, so a rebuild is incremental, and
+/// apart from the test build's target directory so the two never wait on each other's lock).
+/// `linker` sets the target's linker (`rust-lld` for aarch64: the toolchain's own, with the
+/// target's bundled musl C runtime, so no cross gcc is needed).
+fn build_static_binslim(target: &str, linker: Option<&str>) -> PathBuf {
     let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dogfood-musl");
-    let out = Command::new(env!("CARGO"))
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
         .current_dir(common::root())
-        .args(["build", "--release", "--locked", "--target", MUSL])
+        .args(["build", "--release", "--locked", "--target", target])
         .arg("--target-dir")
         .arg(&target_dir)
         .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_BUILD_RUSTFLAGS")
-        .output()
-        .expect("run cargo");
+        .env_remove("CARGO_BUILD_RUSTFLAGS");
+    if let Some(l) = linker {
+        let var = format!(
+            "CARGO_TARGET_{}_LINKER",
+            target.to_uppercase().replace('-', "_")
+        );
+        cargo.env(var, l);
+    }
+    let out = cargo.output().expect("run cargo");
     assert!(
         out.status.success(),
-        "cargo build --target {MUSL}: {}",
+        "cargo build --target {target}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    target_dir.join(MUSL).join("release").join("binslim")
+    target_dir.join(target).join("release").join("binslim")
+}
+
+/// The build is fully static for readelf (no PT_INTERP, no DT_NEEDED) and for binslim, whose
+/// inspect --json is returned.
+fn assert_static(program: &Path) -> Value {
+    let phdrs = stdout_of(Command::new("readelf").arg("-lW").arg(program));
+    assert!(!phdrs.contains("INTERP"), "{phdrs}");
+    let dynamic = stdout_of(Command::new("readelf").arg("-dW").arg(program));
+    assert!(!dynamic.contains("(NEEDED)"), "{dynamic}");
+    let out = binslim()
+        .args(["inspect", "--json"])
+        .arg(program)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let facts: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(facts[0]["interpreter"], Value::Null);
+    assert_eq!(facts[0]["needed"], serde_json::json!([]));
+    facts[0].clone()
+}
+
+/// aarch64: the toolchain links a static binslim by itself (rust-lld); it cannot run here
+/// without qemu, so binslim checks it for each platform.
+#[test]
+fn static_binslim_for_arm64_links_with_rust_lld() {
+    if !(have_tool("readelf") && have_target(MUSL_ARM64)) {
+        return;
+    }
+    let arm = build_static_binslim(MUSL_ARM64, Some("rust-lld"));
+    let facts = assert_static(&arm);
+    assert_eq!(facts["machine"], "aarch64", "{facts}");
+    assert_eq!(facts["linkage"], "static", "{facts}");
+    let verify = |platform: &str| {
+        binslim()
+            .args(["verify", "--platform", platform])
+            .arg(&arm)
+            .output()
+            .unwrap()
+    };
+    let out = verify("linux/arm64");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let pass = format!("PASS {}: static aarch64, ", arm.display());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with(&pass),
+        "{out:?}"
+    );
+    let out = verify("linux/amd64");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(
+            "built for aarch64 (elf64), but the target platform linux/amd64 needs x86_64 (elf64)"
+        ),
+        "{out:?}"
+    );
 }
 
 fn podman() -> Command {
@@ -88,30 +152,19 @@ fn run_in(image: &str, args: &[&str]) -> (String, String, i32) {
 
 #[test]
 fn static_binslim_in_its_own_scratch_image_gates_programs() {
-    if !(have_tool("podman") && have_tool("runc") && have_tool("readelf") && have_musl_target()) {
+    if !(have_tool("podman") && have_tool("runc") && have_tool("readelf") && have_target(MUSL)) {
         return;
     }
     let Some((_go_dir, server)) = go_build("go-hello", "server", &[("CGO_ENABLED", "0")], &[])
     else {
         return;
     };
-    let static_binslim = build_static_binslim();
+    let static_binslim = build_static_binslim(MUSL, None);
 
     // 1. The musl build is fully static: no PT_INTERP, no DT_NEEDED; binslim agrees.
-    let phdrs = stdout_of(Command::new("readelf").arg("-lW").arg(&static_binslim));
-    assert!(!phdrs.contains("INTERP"), "{phdrs}");
-    let dynamic = stdout_of(Command::new("readelf").arg("-dW").arg(&static_binslim));
-    assert!(!dynamic.contains("(NEEDED)"), "{dynamic}");
-    let out = binslim()
-        .args(["inspect", "--json"])
-        .arg(&static_binslim)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let facts: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(facts[0]["linkage"], "static-pie", "{facts}");
-    assert_eq!(facts[0]["interpreter"], Value::Null);
-    assert_eq!(facts[0]["needed"], serde_json::json!([]));
+    let facts = assert_static(&static_binslim);
+    assert_eq!(facts["linkage"], "static-pie", "{facts}");
+    assert_eq!(facts["machine"], "x86_64", "{facts}");
     let out = binslim()
         .arg("verify")
         .arg(&static_binslim)
