@@ -249,3 +249,66 @@ fn man_page_to_a_closed_pipe_is_quiet() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(out.stderr.is_empty(), "{out:?}");
 }
+
+/// fish loads the script and, asked what follows `binslim ` (and `binslim VERB --`), offers
+/// every verb with its description (and every long flag of each verb).
+#[test]
+fn fish_completes_every_verb_and_its_flags() {
+    if !have_tool("fish") {
+        return;
+    }
+    let dir = tempdir();
+    let path = dir.path().join("binslim.fish");
+    std::fs::write(&path, script("fish")).unwrap();
+    let complete = |line: &str| -> Vec<String> {
+        let out = Std::new("fish")
+            .arg("--no-config")
+            .arg("-c")
+            .arg(format!("source {}; complete -C'{line}'", path.display()))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            // `name<TAB>description`
+            .map(|l| l.split('\t').next().unwrap().to_string())
+            .collect()
+    };
+    let top = complete("binslim ");
+    for (verb, flags) in verbs() {
+        assert!(top.contains(&verb), "`binslim <TAB>` lacks {verb}: {top:?}");
+        let offered = complete(&format!("binslim {verb} --"));
+        for f in &flags {
+            assert!(
+                offered.contains(f),
+                "`binslim {verb} --<TAB>` lacks {f}: {offered:?}"
+            );
+        }
+    }
+}
+
+/// zsh's completion system loads the script and registers `_binslim` for binslim.
+#[test]
+fn zsh_registers_the_completion_function() {
+    if !have_tool("zsh") {
+        return;
+    }
+    let dir = tempdir();
+    let path = dir.path().join("_binslim");
+    std::fs::write(&path, script("zsh")).unwrap();
+    let out = Std::new("zsh")
+        .args(["-f", "-c"])
+        .arg(format!(
+            "autoload -U compinit && compinit -u -D && source {} && print -r -- ${{_comps[binslim]}}",
+            path.display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "_binslim\n",
+        "{out:?}"
+    );
+}
