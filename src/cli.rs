@@ -61,6 +61,12 @@ pub enum Command {
     /// files it needs, without a container engine.
     #[command(after_help = IMAGE_EXAMPLES)]
     Image(ImageArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+    /// Print binslim's man page (roff, every verb and flag on one page) to stdout.
+    #[command(after_help = MAN_EXAMPLES)]
+    Man(ManArgs),
 }
 
 const VERIFY_EXAMPLES: &str = "\
@@ -382,6 +388,33 @@ pub enum ImageFormat {
     /// OCI layout directory.
     OciDir,
 }
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  source <(binslim completions bash)             this shell, now
+  binslim completions bash > /usr/share/bash-completion/completions/binslim
+  binslim completions zsh > \"${fpath[1]}/_binslim\"
+  binslim completions fish > ~/.config/fish/completions/binslim.fish
+
+The script is generated from this binslim's own command line, so it always matches its verbs \
+and flags.";
+
+/// `binslim completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+const MAN_EXAMPLES: &str = "\
+Examples:
+  binslim man | man -l -                         read it now
+  binslim man > /usr/local/share/man/man1/binslim.1";
+
+/// `binslim man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {}
 
 #[cfg(test)]
 mod tests {

@@ -128,7 +128,8 @@ pub struct Step {
     /// The sections the step removed (strip steps only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<RemovedSection>,
-    /// Why a step did nothing or what went wrong (`upx` only).
+    /// Why a step did nothing or what went wrong: `upx`, and the strip steps of a file that
+    /// stripping would make bigger (`already minimal: ...`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }

@@ -343,6 +343,7 @@ impl Run<'_, '_> {
             prev_removed = s.layout.removed.len();
             prev_size = s.layout.size();
         }
+        let already_minimal = self.never_grow(&steps, &mut changed);
         let (orig_gz, gzip): (Option<u64>, Vec<Option<u64>>) = if self.opts.no_gzip {
             (None, vec![None; steps.len()])
         } else {
@@ -371,7 +372,39 @@ impl Run<'_, '_> {
             steps,
             changed,
             gzip,
+            already_minimal,
         })
+    }
+
+    /// The never-bigger rule: when the strip plan would make the file bigger (an
+    /// already-stripped Go binary whose section header table sits in the first page: rewritten,
+    /// the table moves to the end; GNU strip grows it too), no step changes it. Returns the note
+    /// every strip step then carries.
+    fn never_grow(&self, steps: &[PlannedStep], changed: &mut [bool]) -> Option<String> {
+        let original = self.input.bytes().len() as u64;
+        let result = steps.last()?.layout.size();
+        // --keep-debug asks for a .gnu_debuglink to be added: that growth is wanted.
+        if result <= original || self.opts.keep_debug.is_some() {
+            return None;
+        }
+        changed.iter_mut().for_each(|c| *c = false);
+        let h = &self.elf.header;
+        let first_section = self
+            .elf
+            .shdrs
+            .iter()
+            .filter(|s| elf::file::has_file_bytes(s) && s.sh_offset > 0)
+            .map(|s| s.sh_offset)
+            .min();
+        let why = if first_section.is_some_and(|f| h.e_shoff < f) {
+            " (its section header table sits at the start of the file)"
+        } else {
+            ""
+        };
+        Some(format!(
+            "already minimal: rewriting it would add {} B{why}, so it is left as it is",
+            result - original
+        ))
     }
 
     /// Phase 3: write the final strip layout to a locked temporary file beside the
@@ -385,9 +418,12 @@ impl Run<'_, '_> {
             "cannot create a temporary file in '{}'",
             self.dir.display()
         )))?;
-        last.layout
-            .copy_file(self.input.file(), tmp.file())
-            .map_err(io_err("cannot write the stripped file"))?;
+        if plan.already_minimal.is_some() {
+            copy_whole(self.input.file(), tmp.file())
+        } else {
+            last.layout.copy_file(self.input.file(), tmp.file())
+        }
+        .map_err(io_err("cannot write the stripped file"))?;
         let write_time = t.elapsed();
         let w = self
             .attrs
@@ -413,6 +449,15 @@ impl Run<'_, '_> {
             let mut e = Entry::changed(s.kind, s.layout.size(), plan.gzip[k], dur);
             e.removed = removed;
             e.changed = plan.changed[k];
+            if let Some(note) = &plan.already_minimal {
+                // The reason once, on the first strip step; the others just say so.
+                e.removed.clear();
+                e.note = Some(if k == 0 {
+                    note.clone()
+                } else {
+                    "already minimal".into()
+                });
+            }
             let step = self.ledger.push(e).clone();
             self.emit(&Event::Step(&step));
         }
@@ -626,6 +671,21 @@ struct Plan {
     changed: Vec<bool>,
     /// Each step's gzip size (`None` when unchanged or not measured).
     gzip: Vec<Option<u64>>,
+    /// Set when stripping would make the file bigger: the note saying it is left as it is
+    /// (see `Run::never_grow`).
+    already_minimal: Option<String>,
+}
+
+/// Copies all of `input` to `out` (both positioned by this call), through `copy_file_range`
+/// where the kernel can.
+fn copy_whole(input: &File, out: &File) -> io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    let (mut src, mut dst) = (input, out);
+    src.seek(SeekFrom::Start(0))?;
+    dst.seek(SeekFrom::Start(0))?;
+    let n = io::copy(&mut src, &mut dst)?;
+    dst.set_len(n)?;
+    dst.flush()
 }
 
 /// A writer that computes the CRC-32 of what passes through it.
