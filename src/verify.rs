@@ -752,7 +752,7 @@ fn runtime_file_warnings(
     // container, so what scratch really lacks is /etc/passwd and /etc/group.
     if a.linkage.is_self_contained()
         && !in_root("/etc/passwd")
-        && contains(read_only_data(elf), b"libnss_")
+        && uses_glibc_nss(elf)
     {
         out.push(Finding::new(
             "static-glibc-nss",
@@ -834,7 +834,22 @@ fn read_only_data<'a>(elf: &ElfFile<'a>) -> Vec<&'a [u8]> {
         .collect()
 }
 
-fn contains(hay: Vec<&[u8]>, needle: &[u8]) -> bool {
+/// glibc's names for NSS modules, reversed: `libnss_%s.so%s` (glibc 2.33 and later) and the
+/// C string `libnss_` (older glibc). Kept reversed so that binslim's own bytes do not hold
+/// them: a static binslim would otherwise warn about itself, as any tool carrying the
+/// needle would.
+const NSS_NEEDLES_REVERSED: [&[u8]; 2] = [b"s%os.s%_ssnbil", b"\0_ssnbil"];
+
+/// A static program whose read-only data names glibc's NSS modules.
+fn uses_glibc_nss(elf: &ElfFile<'_>) -> bool {
+    let data = read_only_data(elf);
+    NSS_NEEDLES_REVERSED.iter().any(|reversed| {
+        let needle: Vec<u8> = reversed.iter().rev().copied().collect();
+        contains(&data, &needle)
+    })
+}
+
+fn contains(hay: &[&[u8]], needle: &[u8]) -> bool {
     hay.iter()
         .any(|h| memchr::memmem::find(h, needle).is_some())
 }
