@@ -239,6 +239,8 @@ Examples:
   binslim inspect ./server
   binslim inspect --sections ./server        list every section too
   binslim inspect --json ./a ./b            one JSON array, one object per file
+  binslim inspect --packages ./server        which packages, crates or functions hold .text
+  binslim inspect --packages --top 50 --json ./server | jq '.[0].packages'
 
 Exit status: 0 every file analyzed, 2 at least one could not be (each failure is one line on \
 stderr).";
@@ -257,6 +259,16 @@ pub struct InspectArgs {
     /// List every section with its size and category.
     #[arg(long)]
     pub sections: bool,
+
+    /// Attribute .text to Go packages (from pclntab, stripped files too), Rust crates (from
+    /// .symtab) or C/C++ functions (from .symtab); the rows' code plus the unattributed row
+    /// sum to .text. JSON objects gain "packages" (every row) and "package_notes".
+    #[arg(long)]
+    pub packages: bool,
+
+    /// With --packages: how many rows the text table shows (the rest are summed in one row).
+    #[arg(long, value_name = "N", default_value_t = binslim::report::packages::DEFAULT_TOP, requires = "packages")]
+    pub top: usize,
 }
 
 const IMAGE_EXAMPLES: &str = "\

@@ -3,6 +3,7 @@
 //! Renderers return `String`s and never touch the terminal, so they are tested directly.
 
 pub mod json;
+pub mod packages;
 pub mod shrink;
 pub mod style;
 pub mod text;
