@@ -61,6 +61,10 @@ pub enum Command {
     /// files it needs, without a container engine.
     #[command(after_help = IMAGE_EXAMPLES)]
     Image(ImageArgs),
+    /// Show what grew or shrank between two builds (file, gzip, categories, sections, packages)
+    /// and fail when NEW grew more than a budget: the CI size gate.
+    #[command(after_help = DIFF_EXAMPLES)]
+    Diff(DiffArgs),
 }
 
 const VERIFY_EXAMPLES: &str = "\
@@ -370,6 +374,51 @@ pub enum ImageFormat {
     Oci,
     /// OCI layout directory.
     OciDir,
+}
+
+const DIFF_EXAMPLES: &str = "\
+Examples:
+  binslim diff ./server.old ./server                 what changed, largest change first
+  binslim diff --max-growth 5% main/server pr/server   the CI size budget (exit 1 past it)
+  binslim diff --max-growth 200KB --json old new | jq '.packages[:5]'
+
+--max-growth is measured on the file size: NEW fails when its file is more than SIZE bytes \
+(200KB = 200,000; 1MiB = 1,048,576; 4096) or more than PCT percent of OLD's file larger than \
+OLD. Growth of exactly the budget passes; shrinking always passes. Package rows are Go packages, \
+Rust crates or C/C++ functions (code + data, see inspect --packages).
+
+Exit status: 0 NEW is within the budget (or no budget given), 1 NEW grew more than the budget, \
+2 a bad budget, a file that could not be read or analyzed, or another usage error.";
+
+/// `binslim diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old build (the baseline).
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+
+    /// The new build.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+
+    /// Fail (exit 1) when NEW's file is larger than OLD's by more than SIZE or PCT of OLD
+    /// (5%, 200KB, 1MiB).
+    #[arg(long, value_name = "SIZE|PCT", value_parser = parse_budget)]
+    pub max_growth: Option<binslim::diff::Budget>,
+
+    /// How many changed package rows the text shows (the rest are summed in one line).
+    #[arg(long, value_name = "N", default_value_t = binslim::report::packages::DEFAULT_TOP)]
+    pub top: usize,
+
+    /// Print JSON: {"old", "new", "file_size", "gzip_size", "categories", "sections",
+    /// "packages"}, every row included.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_budget(s: &str) -> Result<binslim::diff::Budget, String> {
+    s.parse()
+        .map_err(|e: binslim::diff::BudgetError| e.to_string())
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The verbs' glue: options in, library calls, renderers, exit status out.
 
+pub mod diff;
 pub mod image;
 pub mod inspect;
 pub mod shrink;
