@@ -1,7 +1,7 @@
 //! The static symbol table (`.symtab`) as the Rust and C readers need it: which named symbol
 //! owns each byte of `.text`, and how many bytes of data each object symbol holds.
 //!
-//! Symbols overlap (glibc's `memcpy` and `__memcpy` name one function) and leave gaps
+//! Symbols overlap (glibc's `memcpy` and `__new_memcpy` name one function) and leave gaps
 //! (padding, hand-written assembly without a size). [`attribute`] therefore sweeps each
 //! section's symbols in address order and gives every byte to exactly one owner: the first
 //! symbol that covers it (at one address, the largest, then the preferred name). So the owners'
@@ -129,9 +129,9 @@ fn decode(elf: &ElfFile<'_>, b: &[u8]) -> Option<RawSym> {
     })
 }
 
-/// How much a name is preferred among aliases at one address: global, then weak, then local;
-/// then fewer leading underscores (`memcpy` over `__memcpy`); then the name itself.
-fn preference<'a>(s: &Symbol<'a>) -> (u8, usize, &'a str) {
+/// How much a name is preferred among aliases at one address: fewer leading underscores (the
+/// public `memcpy` over glibc's `__new_memcpy`), then global, weak, local; then the name itself.
+fn preference<'a>(s: &Symbol<'a>) -> (usize, u8, &'a str) {
     let bind = match s.bind {
         STB_GLOBAL => 0,
         STB_WEAK => 1,
@@ -139,7 +139,7 @@ fn preference<'a>(s: &Symbol<'a>) -> (u8, usize, &'a str) {
         _ => 3,
     };
     let underscores = s.name.bytes().take_while(|&b| b == b'_').count();
-    (bind, underscores, s.name)
+    (underscores, bind, s.name)
 }
 
 /// Gives every byte of the symbols' sections to exactly one symbol: sorted by section and
@@ -191,7 +191,7 @@ mod tests {
     fn aliases_and_overlaps_own_each_byte_once() {
         let syms = [
             sym("__memcpy", 100, 50, STB_GLOBAL),
-            sym("memcpy", 100, 50, STB_GLOBAL),
+            sym("memcpy", 100, 50, STB_WEAK),
             sym("inner", 110, 10, STB_LOCAL),
             sym("tail", 140, 20, STB_LOCAL),
             sym("later", 200, 5, STB_WEAK),
