@@ -403,7 +403,7 @@ pub struct DiffArgs {
 
     /// Fail (exit 1) when NEW's file is larger than OLD's by more than SIZE or PCT of OLD
     /// (5%, 200KB, 1MiB).
-    #[arg(long, value_name = "SIZE|PCT", value_parser = parse_budget)]
+    #[arg(long, value_name = "SIZE|PCT", value_parser = parse_budget, allow_hyphen_values = true)]
     pub max_growth: Option<binslim::diff::Budget>,
 
     /// How many changed package rows the text shows (the rest are summed in one line).
