@@ -16,9 +16,11 @@ Examples:
   binslim verify ./server                  will it start in FROM scratch? (exit 0 / 1)
   binslim shrink --upx ./server            strip and pack in place, with a size ledger
   binslim inspect --json ./server | jq .   JSON for scripts
+  binslim inspect --packages ./server      which packages, crates or functions cost the bytes
+  binslim diff --max-growth 5% old new     what grew; exit 1 past the size budget (CI)
 
-Exit status: 0 success, 1 a checked file fails the policy, 2 a file could not be analyzed \
-(or a usage error).";
+Exit status: 0 success, 1 a checked file fails the policy (diff: NEW grew past --max-growth), \
+2 a file could not be analyzed (or a usage error).";
 
 /// binslim's command line.
 #[derive(Debug, Parser)]
@@ -270,7 +272,8 @@ pub struct InspectArgs {
     #[arg(long)]
     pub packages: bool,
 
-    /// With --packages: how many rows the text table shows (the rest are summed in one row).
+    /// With --packages: how many rows the text table shows (the rest are summed in one row;
+    /// JSON always has every row).
     #[arg(long, value_name = "N", default_value_t = binslim::report::packages::DEFAULT_TOP, requires = "packages")]
     pub top: usize,
 }

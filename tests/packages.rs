@@ -426,3 +426,29 @@ fn text_snapshots() {
         insta::assert_snapshot!(format!("packages-text-{name}"), table);
     }
 }
+
+/// A Rust program whose `.comment` (rustc's signature) was removed is still read as Rust,
+/// from its mangled symbols: the same rows as with it.
+#[test]
+fn rust_without_comment_is_still_rust() {
+    if !have_tool("objcopy") {
+        return;
+    }
+    let dir = tempdir();
+    let copy = dir.path().join("rust-nocomment");
+    stdout_of(
+        Std::new("objcopy")
+            .args(["--remove-section", ".comment"])
+            .arg(fixture("rust-dynamic"))
+            .arg(&copy),
+    );
+    let v = packages_json(&copy);
+    assert!(
+        v.get("rust").is_none_or(Value::is_null),
+        "no rustc signature left"
+    );
+    assert_eq!(
+        v["packages"],
+        packages_json(&fixture("rust-dynamic"))["packages"]
+    );
+}

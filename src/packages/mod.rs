@@ -85,7 +85,7 @@ pub struct Packages {
 pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Packages {
     let found = if analysis.go.is_some() {
         go::packages(elf, analysis)
-    } else if analysis.rust.is_some() {
+    } else if analysis.rust.is_some() || rust::has_rust_symbols(elf) {
         rust::packages(elf, analysis)
     } else {
         None

@@ -46,9 +46,9 @@ pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Option<Packages> {
     };
     let mut rows: BTreeMap<(String, Language), (u64, u64)> = BTreeMap::new();
     for (sym, owned) in symbols::attribute(&syms) {
-        let key = match rustc_demangle::try_demangle(sym.name) {
-            Ok(d) => (crate_of(&format!("{d:#}")).to_string(), Language::Rust),
-            Err(_) => (UNMANGLED.to_string(), Language::C),
+        let key = match demangle(sym.name) {
+            Some(d) => (crate_of(&d).to_string(), Language::Rust),
+            None => (UNMANGLED.to_string(), Language::C),
         };
         let row = rows.entry(key).or_default();
         match sym.kind {
@@ -66,6 +66,39 @@ pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Option<Packages> {
         })
         .collect();
     Some(super::finish(rows, text_size, Vec::new()))
+}
+
+/// The demangled path of a Rust symbol (without its hash), or `None` when the name is not
+/// Rust-mangled: v0 (`_R…`), or legacy (`_ZN…17h<16 hex digits>E`, the hash telling it from a
+/// C++ name such as `_ZN3Foo5countE`).
+pub fn demangle(raw: &str) -> Option<String> {
+    if !raw.starts_with("_R") && !(raw.starts_with("_ZN") && has_legacy_hash(raw)) {
+        return None;
+    }
+    rustc_demangle::try_demangle(raw)
+        .ok()
+        .map(|d| format!("{d:#}"))
+}
+
+/// `17h` + 16 hex digits + `E` ends the path, at the end of the name or before a `.llvm.…` or
+/// `.cold` suffix (legacy paths themselves contain dots: `drop_in_place$LT$core..iter…`).
+fn has_legacy_hash(raw: &str) -> bool {
+    raw.match_indices("17h").any(|(i, _)| {
+        let rest = &raw[i + 3..];
+        rest.len() >= 17
+            && rest.as_bytes()[..16].iter().all(u8::is_ascii_hexdigit)
+            && rest.as_bytes()[16] == b'E'
+            && (rest.len() == 17 || rest.as_bytes()[17] == b'.')
+    })
+}
+
+/// True when `.symtab` names at least one Rust-mangled function: a Rust program whose
+/// `.comment` (where rustc signs) was removed.
+pub fn has_rust_symbols(elf: &ElfFile<'_>) -> bool {
+    symbols::read(elf).is_some_and(|syms| {
+        syms.iter()
+            .any(|s| s.kind == Kind::Code && demangle(s.name).is_some())
+    })
 }
 
 /// The crate a demangled Rust path (printed without its hash) is counted to; see the module
@@ -193,12 +226,20 @@ mod tests {
     fn legacy_and_v0_symbols_demangle_to_the_same_crate() {
         let legacy = "_ZN4core3fmt5write17h0123456789abcdefE";
         let v0 = "_RNvNtCs1234_4core3fmt5write";
-        for raw in [legacy, v0] {
-            let d = rustc_demangle::try_demangle(raw).expect(raw);
-            assert_eq!(crate_of(&format!("{d:#}")), "core", "{raw}");
+        for raw in [legacy, v0, "_ZN4core3fmt5write17h0123456789abcdefE.llvm.42"] {
+            let d = demangle(raw).expect(raw);
+            assert_eq!(crate_of(&d), "core", "{raw}");
         }
-        // C and C++ names are not Rust.
-        assert!(rustc_demangle::try_demangle("memcpy").is_err());
-        assert!(rustc_demangle::try_demangle("_ZN3foo3barEv").is_err());
+        assert_eq!(demangle(legacy).as_deref(), Some("core::fmt::write"));
+        // Legacy drop glue: dots inside the path, the dropped type's crate.
+        let glue =
+            "_ZN4core3ptr46drop_in_place$LT$alloc..vec..Vec$LT$u8$GT$$GT$17h930c6110768d9abdE";
+        let d = demangle(glue).expect(glue);
+        assert_eq!(d, "core::ptr::drop_in_place<alloc::vec::Vec<u8>>");
+        assert_eq!(crate_of(&d), "alloc");
+        // C and C++ names are not Rust, even where rustc-demangle would read them.
+        for raw in ["memcpy", "_ZN3foo3barEv", "_ZN3Foo5countE", "main"] {
+            assert_eq!(demangle(raw), None, "{raw}");
+        }
     }
 }
