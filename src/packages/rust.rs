@@ -72,7 +72,9 @@ pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Option<Packages> {
 /// Rust-mangled: v0 (`_R…`), or legacy (`_ZN…17h<16 hex digits>E`, the hash telling it from a
 /// C++ name such as `_ZN3Foo5countE`).
 pub fn demangle(raw: &str) -> Option<String> {
-    if !raw.starts_with("_R") && !(raw.starts_with("_ZN") && has_legacy_hash(raw)) {
+    let v0 = raw.starts_with("_R");
+    let legacy = raw.starts_with("_ZN") && has_legacy_hash(raw);
+    if !v0 && !legacy {
         return None;
     }
     rustc_demangle::try_demangle(raw)
