@@ -82,6 +82,9 @@ pub fn table(p: &Packages, top: usize, st: Style) -> String {
             ))
         );
     }
+    if p.rows.is_empty() && p.notes.is_empty() {
+        let _ = writeln!(out, "  {}", st.dim(".text is empty: no code to attribute"));
+    }
     for n in &p.notes {
         let _ = writeln!(out, "  {:<8} {}", "note", st.warn(n));
     }
