@@ -359,3 +359,19 @@ fn text_snapshot() {
         String::from_utf8(out.stdout).unwrap()
     );
 }
+
+/// When one side has no symbols its package rows are gone; the text says why.
+#[test]
+fn a_stripped_side_is_noted() {
+    let out = binslim()
+        .args(["diff", "testdata/rust-dynamic", "testdata/rust-static"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("\n  note       new: the Rust symbols are gone (stripped: no .symtab)"),
+        "{text}"
+    );
+    assert!(!text.contains("old: "), "{text}");
+}

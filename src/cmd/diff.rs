@@ -66,7 +66,13 @@ pub fn run(args: &DiffArgs, style: Style) -> Status {
     if args.json {
         emit(&json::to_string(&d));
     } else {
-        emit(&binslim::report::diff::text(&d, verdict, args.top, style));
+        let mut out = binslim::report::diff::text(&d, verdict, args.top, style);
+        out.push_str(&binslim::report::diff::notes(
+            &old.packages.notes,
+            &new.packages.notes,
+            style,
+        ));
+        emit(&out);
     }
     if verdict.is_some_and(|v| v.exceeded) {
         Status::Fail

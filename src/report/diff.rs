@@ -61,6 +61,21 @@ pub fn text(d: &Diff, verdict: Option<Verdict>, top: usize, st: Style) -> String
     out
 }
 
+/// The package notes of each build (why rows are missing: a stripped file, no sections), one
+/// line each, named `old` or `new`; empty when there are none.
+pub fn notes(old: &[String], new: &[String], st: Style) -> String {
+    let mut out = String::new();
+    for (side, list) in [("old", old), ("new", new)] {
+        for n in list {
+            let _ = writeln!(out, "  {:<10} {side}: {}", "note", st.warn(n));
+        }
+    }
+    if !out.is_empty() {
+        out.insert(0, '\n');
+    }
+    out
+}
+
 fn budget_text(b: Budget) -> String {
     match b {
         Budget::Bytes(n) => format!("{} ({n} bytes)", human(n)),
