@@ -32,8 +32,8 @@ pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Option<Packages> {
     for (sym, owned) in symbols::attribute(&syms) {
         let row = rows.entry(sym.name).or_default();
         match sym.kind {
-            Kind::Code => row.0 += owned,
-            Kind::Data => row.1 += owned,
+            Kind::Code => row.0 = row.0.saturating_add(owned),
+            Kind::Data => row.1 = row.1.saturating_add(owned),
         }
     }
     let rows = rows

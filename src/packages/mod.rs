@@ -124,7 +124,7 @@ pub fn unattributed(text_size: u64, notes: Vec<String>) -> Packages {
 /// does not exceed `text_size`.
 pub fn finish(mut rows: Vec<Package>, text_size: u64, notes: Vec<String>) -> Packages {
     rows.retain(|r| r.total() > 0);
-    let code: u64 = rows.iter().map(|r| r.code).sum();
+    let code = rows.iter().fold(0u64, |acc, r| acc.saturating_add(r.code));
     let rest = text_size.saturating_sub(code);
     if rest > 0 {
         rows.push(Package {

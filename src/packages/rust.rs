@@ -52,8 +52,8 @@ pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Option<Packages> {
         };
         let row = rows.entry(key).or_default();
         match sym.kind {
-            Kind::Code => row.0 += owned,
-            Kind::Data => row.1 += owned,
+            Kind::Code => row.0 = row.0.saturating_add(owned),
+            Kind::Data => row.1 = row.1.saturating_add(owned),
         }
     }
     let rows = rows

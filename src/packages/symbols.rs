@@ -86,19 +86,32 @@ pub fn read<'a>(elf: &ElfFile<'a>) -> Option<Vec<Symbol<'a>>> {
         else {
             continue;
         };
+        // A symbol owns only bytes of its section (sh_addr is 0 in relocatable objects,
+        // whose values are section offsets), so rows never exceed the section.
+        let Some((value, size)) = clip(sym.value, sym.size, sh.sh_addr, sh.sh_size) else {
+            continue;
+        };
         if name.is_empty() {
             continue;
         }
         out.push(Symbol {
             name,
-            value: sym.value,
-            size: sym.size,
+            value,
+            size,
             shndx: sym.shndx,
             bind: sym.info >> 4,
             kind,
         });
     }
     Some(out)
+}
+
+/// `[value, value + size)` cut to the section `[start, start + len)`; `None` when nothing is
+/// left.
+fn clip(value: u64, size: u64, start: u64, len: u64) -> Option<(u64, u64)> {
+    let lo = value.max(start);
+    let hi = value.saturating_add(size).min(start.saturating_add(len));
+    (hi > lo).then(|| (lo, hi - lo))
 }
 
 struct RawSym {
@@ -185,6 +198,15 @@ mod tests {
             bind,
             kind: Kind::Code,
         }
+    }
+
+    #[test]
+    fn symbols_are_cut_to_their_section() {
+        assert_eq!(clip(100, 50, 0, 1000), Some((100, 50)));
+        assert_eq!(clip(990, 50, 0, 1000), Some((990, 10)));
+        assert_eq!(clip(90, 50, 100, 1000), Some((100, 40)));
+        assert_eq!(clip(2000, 50, 0, 1000), None);
+        assert_eq!(clip(10, u64::MAX, 0, 1000), Some((10, 990)));
     }
 
     #[test]
