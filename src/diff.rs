@@ -160,7 +160,7 @@ fn rows(old: BTreeMap<String, u64>, mut new: BTreeMap<String, u64>) -> Vec<Row> 
             delta: Change::new(0, n).delta,
         });
     }
-    out.sort_by(|a, b| {
+    out.sort_unstable_by(|a, b| {
         b.delta
             .unsigned_abs()
             .cmp(&a.delta.unsigned_abs())

@@ -166,7 +166,7 @@ pub fn attribute<'s, 'a>(syms: &'s [Symbol<'a>]) -> Vec<(&'s Symbol<'a>, u64)> {
     }
     let mut out = Vec::new();
     for list in by_section.values_mut() {
-        list.sort_by(|a, b| {
+        list.sort_unstable_by(|a, b| {
             a.value
                 .cmp(&b.value)
                 .then(b.size.cmp(&a.size))
