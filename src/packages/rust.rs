@@ -130,14 +130,14 @@ fn split_qualified(path: &str) -> (&str, Option<&str>) {
     for (i, &b) in bytes.iter().enumerate() {
         match b {
             b'<' | b'[' | b'(' => depth += 1,
+            // `->` in `fn() -> T` is not a closing bracket.
+            b'>' if i > 0 && bytes[i - 1] == b'-' => {}
             b'>' if depth == 0 => {
                 return match as_at {
                     Some(a) => (&inner[..a], Some(&inner[a + 4..i])),
                     None => (&inner[..i], None),
                 };
             }
-            // `->` in `fn() -> T` is not a closing bracket.
-            b'>' if i > 0 && bytes[i - 1] == b'-' => {}
             b'>' | b']' | b')' => depth -= 1,
             b' ' if depth == 0 && as_at.is_none() && inner[i..].starts_with(" as ") => {
                 as_at = Some(i);
@@ -222,6 +222,20 @@ mod tests {
         for (path, want) in cases {
             assert_eq!(crate_of(path), want, "{path}");
         }
+    }
+
+    #[test]
+    fn qualified_paths_split_at_their_own_as() {
+        assert_eq!(
+            split_qualified("<fn() -> a::T as core::ops::FnOnce<()>>::call_once"),
+            ("fn() -> a::T", Some("core::ops::FnOnce<()>"))
+        );
+        assert_eq!(
+            split_qualified("<a::Map<K, <b::V as c::W>::X> as d::E>::f"),
+            ("a::Map<K, <b::V as c::W>::X>", Some("d::E"))
+        );
+        assert_eq!(split_qualified("<[u8]>::to_vec"), ("[u8]", None));
+        assert_eq!(split_qualified("<unclosed"), ("unclosed", None));
     }
 
     #[test]
