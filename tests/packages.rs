@@ -452,3 +452,13 @@ fn rust_without_comment_is_still_rust() {
         packages_json(&fixture("rust-dynamic"))["packages"]
     );
 }
+
+/// The JSON of a small file, whole: every row with its four fields, and the notes.
+#[test]
+fn json_snapshot() {
+    let v = packages_json(&fixture("c-dynamic-pie"));
+    insta::assert_json_snapshot!(
+        "packages-json-c-dynamic-pie",
+        serde_json::json!({"packages": v["packages"], "package_notes": v["package_notes"]})
+    );
+}
