@@ -16,9 +16,11 @@ Examples:
   binslim verify ./server                  will it start in FROM scratch? (exit 0 / 1)
   binslim shrink --upx ./server            strip and pack in place, with a size ledger
   binslim inspect --json ./server | jq .   JSON for scripts
+  binslim inspect --packages ./server      which packages, crates or functions cost the bytes
+  binslim diff --max-growth 5% old new     what grew; exit 1 past the size budget (CI)
 
-Exit status: 0 success, 1 a checked file fails the policy, 2 a file could not be analyzed \
-(or a usage error).";
+Exit status: 0 success, 1 a checked file fails the policy (diff: NEW grew past --max-growth), \
+2 a file could not be analyzed (or a usage error).";
 
 /// binslim's command line.
 #[derive(Debug, Parser)]
@@ -61,6 +63,10 @@ pub enum Command {
     /// files it needs, without a container engine.
     #[command(after_help = IMAGE_EXAMPLES)]
     Image(ImageArgs),
+    /// Show what grew or shrank between two builds (file, gzip, categories, sections, packages)
+    /// and fail when NEW grew more than a budget: the CI size gate.
+    #[command(after_help = DIFF_EXAMPLES)]
+    Diff(DiffArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
@@ -249,6 +255,8 @@ Examples:
   binslim inspect ./server
   binslim inspect --sections ./server        list every section too
   binslim inspect --json ./a ./b            one JSON array, one object per file
+  binslim inspect --packages ./server        which packages, crates or functions hold .text
+  binslim inspect --packages --top 50 --json ./server | jq '.[0].packages'
   binslim inspect --treemap size.svg ./server   also draw where the bytes go (or size.html)
 
 Exit status: 0 every file analyzed, 2 at least one could not be (each failure is one line on \
@@ -269,6 +277,16 @@ pub struct InspectArgs {
     #[arg(long)]
     pub sections: bool,
 
+    /// Attribute .text to Go packages (from pclntab, stripped files too), Rust crates (from
+    /// .symtab) or C/C++ functions (from .symtab); the rows' code plus the unattributed row
+    /// sum to .text. JSON objects gain "packages" (every row) and "package_notes".
+    #[arg(long)]
+    pub packages: bool,
+
+    /// With --packages: how many rows the text table shows (the rest are summed in one row;
+    /// JSON always has every row).
+    #[arg(long, value_name = "N", default_value_t = binslim::report::packages::DEFAULT_TOP, requires = "packages")]
+    pub top: usize,
     /// Also draw FILE's bytes as a treemap (categories, with the packages inside code) to OUT:
     /// an SVG image for .svg, an HTML page for .html. Self-contained (no scripts, nothing
     /// fetched), names and sizes on hover. Boxes are bytes in the file, so bss (memory only)
@@ -389,6 +407,50 @@ pub enum ImageFormat {
     OciDir,
 }
 
+const DIFF_EXAMPLES: &str = "\
+Examples:
+  binslim diff ./server.old ./server                 what changed, largest change first
+  binslim diff --max-growth 5% main/server pr/server   the CI size budget (exit 1 past it)
+  binslim diff --max-growth 200KB --json old new | jq '.packages[:5]'
+
+--max-growth is measured on the file size: NEW fails when its file is more than SIZE bytes \
+(200KB = 200,000; 1MiB = 1,048,576; 4096) or more than PCT percent of OLD's file larger than \
+OLD. Growth of exactly the budget passes; shrinking always passes. Package rows are Go packages, \
+Rust crates or C/C++ functions (code + data, see inspect --packages).
+
+Exit status: 0 NEW is within the budget (or no budget given), 1 NEW grew more than the budget, \
+2 a bad budget, a file that could not be read or analyzed, or another usage error.";
+
+/// `binslim diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old build (the baseline).
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+
+    /// The new build.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+
+    /// Fail (exit 1) when NEW's file is larger than OLD's by more than SIZE or PCT of OLD
+    /// (5%, 200KB, 1MiB).
+    #[arg(long, value_name = "SIZE|PCT", value_parser = parse_budget, allow_hyphen_values = true)]
+    pub max_growth: Option<binslim::diff::Budget>,
+
+    /// How many changed package rows the text shows (the rest are summed in one line).
+    #[arg(long, value_name = "N", default_value_t = binslim::report::packages::DEFAULT_TOP)]
+    pub top: usize,
+
+    /// Print JSON: {"old", "new", "file_size", "gzip_size", "categories", "sections",
+    /// "packages"}, every row included.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_budget(s: &str) -> Result<binslim::diff::Budget, String> {
+    s.parse()
+        .map_err(|e: binslim::diff::BudgetError| e.to_string())
+}
 const COMPLETIONS_EXAMPLES: &str = "\
 Examples:
   source <(binslim completions bash)             this shell, now

@@ -7,6 +7,7 @@
 //! - [`strip`], [`shrink`] and [`upx`] make it smaller and keep a ledger of each step.
 #![warn(missing_docs)]
 
+pub mod diff;
 pub mod elf;
 pub mod error;
 pub mod image;

@@ -750,10 +750,7 @@ fn runtime_file_warnings(
     // own resolver and musl have no such string. A Go program gets here through cgo linked
     // with -extldflags -static. Docker mounts /etc/hosts and /etc/resolv.conf into every
     // container, so what scratch really lacks is /etc/passwd and /etc/group.
-    if a.linkage.is_self_contained()
-        && !in_root("/etc/passwd")
-        && uses_glibc_nss(elf)
-    {
+    if a.linkage.is_self_contained() && !in_root("/etc/passwd") && uses_glibc_nss(elf) {
         out.push(Finding::new(
             "static-glibc-nss",
             "statically linked glibc that uses NSS (getpwnam, getaddrinfo, ...): in scratch user \

@@ -1,21 +1,35 @@
 //! `binslim inspect`: analyze each file, render text or JSON, 2 if any file failed.
 
-use binslim::elf::{self, Analysis};
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use binslim::elf::{self, Analysis, ElfFile};
 use binslim::input::Input;
+use binslim::packages::{self, Packages};
+use binslim::report::treemap::{self, Format};
 use binslim::report::{json, text};
+use binslim::tempfiles::{self, TempFile};
 
 use super::{Status, emit, report_error};
 use crate::cli::InspectArgs;
 use binslim::report::Style;
 
-use std::fs;
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+/// One file's analysis, with its package rows when `--packages` asked for them.
+type Analyzed = (Analysis, Option<Packages>);
 
-use binslim::elf::ElfFile;
-use binslim::report::treemap::{self, Format};
-use binslim::tempfiles::{self, TempFile};
+/// Analyzes one file; the package rows are read only when asked for (they cost O(symbols)).
+fn analyze(path: &Path, with_packages: bool) -> Result<Analyzed, binslim::Error> {
+    let input = Input::open(path)?;
+    if !with_packages {
+        return elf::analyze(input.bytes()).map(|a| (a, None));
+    }
+    let file = ElfFile::parse(input.bytes())?;
+    let a = elf::analyze_file(&file);
+    let p = packages::packages(&file, &a);
+    Ok((a, Some(p)))
+}
 
 /// Runs `inspect`.
 pub fn run(args: &InspectArgs, style: Style) -> Status {
@@ -27,11 +41,12 @@ pub fn run(args: &InspectArgs, style: Style) -> Status {
         return Status::Error;
     }
     let mut status = Status::Ok;
-    let results: Vec<(String, Result<Analysis, binslim::Error>)> = args
+    let results: Vec<(String, Result<Analyzed, binslim::Error>)> = args
         .files
         .iter()
         .map(|p| {
-            let r = Input::open(p).and_then(|input| elf::analyze(input.bytes()));
+            // The treemap draws the package rows too: read them once for both.
+            let r = analyze(p, args.packages || args.treemap.is_some());
             if let Err(e) = &r {
                 report_error(p, e);
                 status = Status::Error;
@@ -43,10 +58,16 @@ pub fn run(args: &InspectArgs, style: Style) -> Status {
     if args.json {
         let entries: Vec<json::InspectEntry<'_>> = results
             .iter()
-            .map(|(path, r)| json::InspectEntry {
-                path,
-                analysis: r.as_ref().ok(),
-                error: r.as_ref().err().map(ToString::to_string),
+            .map(|(path, r)| {
+                let ok = r.as_ref().ok();
+                let p = ok.and_then(|(_, p)| p.as_ref()).filter(|_| args.packages);
+                json::InspectEntry {
+                    path,
+                    analysis: ok.map(|(a, _)| a),
+                    error: r.as_ref().err().map(ToString::to_string),
+                    packages: p.map(|p| p.rows.as_slice()),
+                    package_notes: p.map(|p| p.notes.as_slice()),
+                }
             })
             .collect();
         emit(&json::inspect(&entries));
@@ -54,39 +75,44 @@ pub fn run(args: &InspectArgs, style: Style) -> Status {
         let opts = text::TextOptions::new(args.sections, style);
         let mut first = true;
         for (path, r) in &results {
-            let Ok(a) = r else { continue };
+            let Ok((a, p)) = r else { continue };
             let sep = if first { "" } else { "\n" };
             first = false;
-            if !emit(&format!("{sep}{}", text::inspect(path, a, opts))) {
+            let mut out = format!("{sep}{}", text::inspect(path, a, opts));
+            if let Some(p) = p.as_ref().filter(|_| args.packages) {
+                out.push('\n');
+                out.push_str(&binslim::report::packages::table(p, args.top, style));
+            }
+            if !emit(&out) {
                 break;
             }
         }
     }
-    if let (Some(out), [(_, Ok(_))]) = (&args.treemap, results.as_slice())
-        && let Err((path, e)) = write_treemap(&args.files[0], out)
+    if let (Some(out), [(path, Ok((a, Some(p))))]) = (&args.treemap, results.as_slice())
+        && let Err(e) = write_treemap(path, a, p, out)
     {
-        report_error(&path, &e);
+        report_error(out, &e);
         status = Status::Error;
     }
     status
 }
 
-/// `--treemap OUT`: draws `file` (categories and packages) to OUT, written to a temporary file
-/// beside it and renamed over it. The error names the path it is about.
-fn write_treemap(file: &Path, out: &Path) -> Result<(), (PathBuf, binslim::Error)> {
-    let at_file = |e| (file.to_path_buf(), e);
-    let input = Input::open(file).map_err(at_file)?;
-    let elf = ElfFile::parse(input.bytes()).map_err(at_file)?;
-    let analysis = elf::analyze_file(&elf);
-    let packages = binslim::packages::packages(&elf, &analysis);
+/// `--treemap OUT`: draws the file named `name` (categories and packages) to OUT, written to a
+/// temporary file beside it and renamed over it.
+fn write_treemap(
+    name: &str,
+    analysis: &Analysis,
+    packages: &Packages,
+    out: &Path,
+) -> Result<(), binslim::Error> {
     // The extension was checked when the arguments were parsed.
     let format = Format::from_path(out).unwrap_or(Format::Svg);
-    let doc = treemap::render(format, &file.display().to_string(), &analysis, &packages);
+    let doc = treemap::render(format, name, analysis, packages);
     let dir = tempfiles::dir_of(out);
     let io_err = |source: std::io::Error| {
         let source = bare_os_error(source);
         let context = format!("cannot write the treemap in '{}'", dir.display());
-        (out.to_path_buf(), binslim::Error::Io { context, source })
+        binslim::Error::Io { context, source }
     };
     let tmp = TempFile::new_in(&dir).map_err(io_err)?;
     tmp.file().write_all(doc.as_bytes()).map_err(io_err)?;

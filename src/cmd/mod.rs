@@ -1,6 +1,7 @@
 //! The verbs' glue: options in, library calls, renderers, exit status out.
 
 pub mod completions;
+pub mod diff;
 pub mod image;
 pub mod inspect;
 pub mod shrink;

@@ -13,6 +13,7 @@
 pub mod c;
 pub mod go;
 pub mod rust;
+pub mod symbols;
 
 use serde::Serialize;
 
@@ -84,14 +85,61 @@ pub struct Packages {
 pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Packages {
     let found = if analysis.go.is_some() {
         go::packages(elf, analysis)
-    } else if analysis.rust.is_some() {
+    } else if analysis.rust.is_some() || rust::has_rust_symbols(elf) {
         rust::packages(elf, analysis)
     } else {
         None
     };
     found
         .or_else(|| c::packages(elf, analysis))
-        .unwrap_or_default()
+        .unwrap_or_else(|| no_text(analysis))
+}
+
+/// The empty rows of a file without `.text`, with a note saying why.
+fn no_text(analysis: &Analysis) -> Packages {
+    let why = if !analysis.has_section_headers {
+        if analysis.upx.is_some() {
+            "no section headers (UPX removed them; unpack with upx -d), so no .text to attribute"
+        } else {
+            "no section headers, so no .text to attribute"
+        }
+    } else {
+        "no .text section, so no code to attribute"
+    };
+    Packages {
+        rows: Vec::new(),
+        text_size: 0,
+        notes: vec![why.to_string()],
+    }
+}
+
+/// Rows for a `.text` of `text_size` bytes of which nothing could be attributed: one
+/// [`REMAINDER`] row (none when `.text` is empty), with the notes that say why.
+pub fn unattributed(text_size: u64, notes: Vec<String>) -> Packages {
+    finish(Vec::new(), text_size, notes)
+}
+
+/// Completes a reader's rows: drops empty rows, adds the [`REMAINDER`] row for the `.text`
+/// bytes the rows' code does not cover, and sorts. The reader guarantees that its rows' code
+/// does not exceed `text_size`.
+pub fn finish(mut rows: Vec<Package>, text_size: u64, notes: Vec<String>) -> Packages {
+    rows.retain(|r| r.total() > 0);
+    let code = rows.iter().fold(0u64, |acc, r| acc.saturating_add(r.code));
+    let rest = text_size.saturating_sub(code);
+    if rest > 0 {
+        rows.push(Package {
+            name: REMAINDER.to_string(),
+            language: Language::Unknown,
+            code: rest,
+            data: 0,
+        });
+    }
+    sort_rows(&mut rows);
+    Packages {
+        rows,
+        text_size,
+        notes,
+    }
 }
 
 /// Sorts rows largest first, ties by name.

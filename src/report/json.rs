@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::elf::Analysis;
+use crate::packages::Package;
 
 /// One file's inspect result: the analysis, or the reason there is none.
 #[derive(Debug, Serialize)]
@@ -15,6 +16,12 @@ pub struct InspectEntry<'a> {
     /// Why the file could not be analyzed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// With `--packages`: every row, largest first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub packages: Option<&'a [Package]>,
+    /// With `--packages`: why rows are missing or coarse (a stripped file, no `.text`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package_notes: Option<&'a [String]>,
 }
 
 /// Renders the inspect entries as a pretty-printed JSON array with a trailing newline.

@@ -2,7 +2,9 @@
 //!
 //! Renderers return `String`s and never touch the terminal, so they are tested directly.
 
+pub mod diff;
 pub mod json;
+pub mod packages;
 pub mod shrink;
 pub mod style;
 pub mod text;

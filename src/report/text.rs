@@ -334,7 +334,7 @@ fn section_list(out: &mut String, a: &Analysis) {
 }
 
 /// A proportional bar, in eighths of a character cell.
-fn bar(part: u64, whole: u64) -> String {
+pub(crate) fn bar(part: u64, whole: u64) -> String {
     if whole == 0 {
         return String::new();
     }

@@ -1,0 +1,281 @@
+//! What changed in size between two builds of a program, and whether it grew past a budget:
+//! the data behind `binslim diff OLD NEW` and its `--max-growth` CI gate.
+//!
+//! [`diff`] is a pure function of two analyses, their package rows and their gzip sizes: it
+//! reads no file and measures nothing, so the caller decides how (and whether) to compute
+//! them. Every table keeps every row (unchanged ones too), largest change first; renderers
+//! decide what to hide.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::elf::{Analysis, Category};
+use crate::packages::Packages;
+
+/// One build, as [`diff`] compares it.
+#[derive(Debug, Clone, Copy)]
+pub struct Side<'a> {
+    /// How the report names it (the path as given).
+    pub label: &'a str,
+    /// Its analysis (with sections and categories).
+    pub analysis: &'a Analysis,
+    /// Its package rows.
+    pub packages: &'a Packages,
+    /// Its gzip (deflate level 6) size.
+    pub gzip_size: u64,
+}
+
+/// A size in both builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// Bytes in OLD.
+    pub old: u64,
+    /// Bytes in NEW.
+    pub new: u64,
+    /// `new - old`, signed.
+    pub delta: i64,
+}
+
+impl Change {
+    /// The change from `old` to `new`.
+    pub fn new(old: u64, new: u64) -> Self {
+        let delta = i128::from(new) - i128::from(old);
+        Change {
+            old,
+            new,
+            delta: delta.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64,
+        }
+    }
+}
+
+/// A named size in both builds (a category, a section or a package); 0 where a build lacks it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Row {
+    /// The category, section or package name.
+    pub name: String,
+    /// Bytes in OLD.
+    pub old: u64,
+    /// Bytes in NEW.
+    pub new: u64,
+    /// `new - old`, signed.
+    pub delta: i64,
+}
+
+/// The size difference of two builds. Field names are the JSON contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diff {
+    /// OLD's label.
+    pub old: String,
+    /// NEW's label.
+    pub new: String,
+    /// The file sizes.
+    pub file_size: Change,
+    /// The gzip sizes (what a registry stores and a pull transfers).
+    pub gzip_size: Change,
+    /// Bytes per category, `headers+padding` included, so the rows other than `bss` sum to
+    /// the file sizes.
+    pub categories: Vec<Row>,
+    /// Bytes per section name (`sh_size`; sections sharing a name are summed).
+    pub sections: Vec<Row>,
+    /// Bytes (code + data) per package, crate or function.
+    pub packages: Vec<Row>,
+}
+
+/// The category row for bytes outside every section: ELF and program headers, the section
+/// header table and alignment padding.
+pub const HEADERS: &str = "headers+padding";
+
+/// Compares two builds.
+pub fn diff(old: &Side<'_>, new: &Side<'_>) -> Diff {
+    Diff {
+        old: old.label.to_string(),
+        new: new.label.to_string(),
+        file_size: Change::new(old.analysis.file_size, new.analysis.file_size),
+        gzip_size: Change::new(old.gzip_size, new.gzip_size),
+        categories: rows(categories(old.analysis), categories(new.analysis)),
+        sections: rows(sections(old.analysis), sections(new.analysis)),
+        packages: rows(packages(old.packages), packages(new.packages)),
+    }
+}
+
+fn categories(a: &Analysis) -> BTreeMap<String, u64> {
+    let mut m: BTreeMap<String, u64> = a
+        .categories
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
+    let in_file = a
+        .sections
+        .iter()
+        .filter(|s| s.category != Category::Bss)
+        .fold(0u64, |acc, s| acc.saturating_add(s.size));
+    m.insert(HEADERS.to_string(), a.file_size.saturating_sub(in_file));
+    m
+}
+
+fn sections(a: &Analysis) -> BTreeMap<String, u64> {
+    let mut m: BTreeMap<String, u64> = BTreeMap::new();
+    for s in &a.sections {
+        let name = if s.name.is_empty() {
+            "(unnamed)".to_string()
+        } else {
+            s.name.clone()
+        };
+        let e = m.entry(name).or_default();
+        *e = e.saturating_add(s.size);
+    }
+    m
+}
+
+fn packages(p: &Packages) -> BTreeMap<String, u64> {
+    let mut m: BTreeMap<String, u64> = BTreeMap::new();
+    for r in &p.rows {
+        let e = m.entry(r.name.clone()).or_default();
+        *e = e.saturating_add(r.total());
+    }
+    m
+}
+
+/// Joins two name → size maps into rows, largest absolute change first, then by name.
+fn rows(old: BTreeMap<String, u64>, mut new: BTreeMap<String, u64>) -> Vec<Row> {
+    let mut out: Vec<Row> = Vec::with_capacity(old.len().max(new.len()));
+    for (name, o) in old {
+        let n = new.remove(&name).unwrap_or(0);
+        let c = Change::new(o, n);
+        out.push(Row {
+            name,
+            old: o,
+            new: n,
+            delta: c.delta,
+        });
+    }
+    for (name, n) in new {
+        out.push(Row {
+            name,
+            old: 0,
+            new: n,
+            delta: Change::new(0, n).delta,
+        });
+    }
+    out.sort_unstable_by(|a, b| {
+        b.delta
+            .unsigned_abs()
+            .cmp(&a.delta.unsigned_abs())
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    out
+}
+
+/// How much NEW's file may grow over OLD's: `--max-growth`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Budget {
+    /// At most this many bytes more.
+    Bytes(u64),
+    /// At most this percentage of OLD's file size more.
+    Percent(f64),
+}
+
+/// Why a budget could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("'{0}' is not a size budget: give a size (200KB, 1MiB, 4096) or a percentage (5%)")]
+pub struct BudgetError(pub String);
+
+impl FromStr for Budget {
+    type Err = BudgetError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let bad = || BudgetError(s.to_string());
+        if let Some(p) = t.strip_suffix('%') {
+            let v: f64 = p.trim().parse().map_err(|_| bad())?;
+            if !v.is_finite() || v < 0.0 {
+                return Err(bad());
+            }
+            return Ok(Budget::Percent(v));
+        }
+        if t.starts_with(['-', '+']) || t.is_empty() {
+            return Err(bad());
+        }
+        t.parse::<bytesize::ByteSize>()
+            .map(|b| Budget::Bytes(b.as_u64()))
+            .map_err(|_| bad())
+    }
+}
+
+impl fmt::Display for Budget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Budget::Bytes(b) => write!(f, "{b} bytes"),
+            Budget::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+impl Budget {
+    /// True when the file grew from `old` to `new` bytes by more than the budget. Shrinking or
+    /// staying the same never exceeds it; growth of exactly the budget does not either.
+    pub fn exceeded(&self, old: u64, new: u64) -> bool {
+        let growth = i128::from(new) - i128::from(old);
+        if growth <= 0 {
+            return false;
+        }
+        match *self {
+            Budget::Bytes(b) => growth > i128::from(b),
+            // growth / old > p / 100, in exact integer arithmetic where p has at most a few
+            // decimals: compare growth * 100 * 1e6 with p * 1e6 * old.
+            Budget::Percent(p) => {
+                let p_micro = (p * 1e6).round() as i128;
+                growth * 100 * 1_000_000 > p_micro * i128::from(old)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_parse() {
+        assert_eq!("5%".parse(), Ok(Budget::Percent(5.0)));
+        assert_eq!("0.5 %".parse(), Ok(Budget::Percent(0.5)));
+        assert_eq!("200KB".parse(), Ok(Budget::Bytes(200_000)));
+        assert_eq!("1MiB".parse(), Ok(Budget::Bytes(1_048_576)));
+        assert_eq!("4096".parse(), Ok(Budget::Bytes(4096)));
+        for bad in ["", "-5%", "x%", "5 parsecs", "-1", "inf%", "NaN%"] {
+            assert!(bad.parse::<Budget>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn budgets_compare_growth_strictly() {
+        let pct = Budget::Percent(5.0);
+        assert!(!pct.exceeded(1000, 1050));
+        assert!(pct.exceeded(1000, 1051));
+        assert!(!pct.exceeded(1000, 900));
+        assert!(pct.exceeded(0, 1));
+        let bytes = Budget::Bytes(100);
+        assert!(!bytes.exceeded(1000, 1100));
+        assert!(bytes.exceeded(1000, 1101));
+        assert!(!Budget::Bytes(0).exceeded(5, 5));
+    }
+
+    #[test]
+    fn rows_join_and_sort_by_largest_change() {
+        let m = |v: &[(&str, u64)]| -> BTreeMap<String, u64> {
+            v.iter().map(|(k, n)| (k.to_string(), *n)).collect()
+        };
+        let got = rows(
+            m(&[("a", 10), ("b", 100), ("gone", 7)]),
+            m(&[("a", 10), ("b", 50), ("added", 60)]),
+        );
+        let names: Vec<(&str, i64)> = got.iter().map(|r| (r.name.as_str(), r.delta)).collect();
+        assert_eq!(
+            names,
+            vec![("added", 60), ("b", -50), ("gone", -7), ("a", 0)]
+        );
+    }
+}

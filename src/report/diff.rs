@@ -1,0 +1,229 @@
+//! The `binslim diff` report for people: file and gzip size changes, the budget verdict, then
+//! what changed per category, section and package, largest change first. Unchanged rows are
+//! hidden (JSON keeps them).
+
+use std::fmt::Write;
+
+use crate::diff::{Budget, Change, Diff, Row};
+
+use super::{Style, human};
+
+/// The budget line: which budget, and whether NEW exceeded it.
+#[derive(Debug, Clone, Copy)]
+pub struct Verdict {
+    /// The `--max-growth` budget.
+    pub budget: Budget,
+    /// NEW's file grew by more than the budget.
+    pub exceeded: bool,
+}
+
+/// Renders a diff; `top` limits the package rows shown (the rest are summed in one line).
+pub fn text(d: &Diff, verdict: Option<Verdict>, top: usize, st: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} {}", st.dim("old"), st.bold(&d.old));
+    let _ = writeln!(out, "{} {}", st.dim("new"), st.bold(&d.new));
+    let _ = writeln!(
+        out,
+        "  {:<10} {}",
+        "file size",
+        change_line(&d.file_size, st)
+    );
+    let _ = writeln!(
+        out,
+        "  {:<10} {}",
+        "gzip size",
+        change_line(&d.gzip_size, st)
+    );
+    if let Some(v) = verdict {
+        let what = format!("--max-growth {} (of the file size)", budget_text(v.budget));
+        let result = if v.exceeded {
+            st.bad("exceeded")
+        } else {
+            st.good("within")
+        };
+        let _ = writeln!(out, "  {:<10} {what}: {result}", "budget");
+    }
+    let mut any = false;
+    for (title, rows, limit) in [
+        ("category", &d.categories, usize::MAX),
+        ("section", &d.sections, usize::MAX),
+        ("package", &d.packages, top),
+    ] {
+        any |= table(&mut out, title, rows, limit, st);
+    }
+    if !any {
+        let _ = writeln!(
+            out,
+            "\n  {}",
+            st.dim("no category, section or package changed size")
+        );
+    }
+    out
+}
+
+/// The package notes of each build (why rows are missing: a stripped file, no sections), one
+/// line each, named `old` or `new`; empty when there are none.
+pub fn notes(old: &[String], new: &[String], st: Style) -> String {
+    let mut out = String::new();
+    for (side, list) in [("old", old), ("new", new)] {
+        for n in list {
+            let _ = writeln!(out, "  {:<10} {side}: {}", "note", st.warn(n));
+        }
+    }
+    if !out.is_empty() {
+        out.insert(0, '\n');
+    }
+    out
+}
+
+fn budget_text(b: Budget) -> String {
+    match b {
+        Budget::Bytes(n) => format!("{} ({n} bytes)", human(n)),
+        Budget::Percent(p) => format!("{p}%"),
+    }
+}
+
+/// `744.6 KiB → 750.1 KiB  +5.5 KiB (+0.7%)`
+fn change_line(c: &Change, st: Style) -> String {
+    let pct = if c.old == 0 {
+        String::new()
+    } else {
+        format!(" ({:+.1}%)", c.delta as f64 * 100.0 / c.old as f64)
+    };
+    format!(
+        "{} → {}  {}{pct}",
+        human(c.old),
+        human(c.new),
+        paint(c.delta, &signed(c.delta), st)
+    )
+}
+
+/// A signed size for people: `+1.5 KiB`, `-300 B`, `0 B`.
+pub fn signed(delta: i64) -> String {
+    let sign = match delta.signum() {
+        1 => "+",
+        -1 => "-",
+        _ => "",
+    };
+    format!("{sign}{}", human(delta.unsigned_abs()))
+}
+
+fn paint(delta: i64, s: &str, st: Style) -> String {
+    match delta.signum() {
+        1 => st.warn(s),
+        -1 => st.good(s),
+        _ => s.to_string(),
+    }
+}
+
+/// Writes the changed rows of one table (at most `limit`, then one line for the rest);
+/// returns whether any row changed.
+fn table(out: &mut String, title: &str, rows: &[Row], limit: usize, st: Style) -> bool {
+    let changed: Vec<&Row> = rows.iter().filter(|r| r.delta != 0).collect();
+    if changed.is_empty() {
+        return false;
+    }
+    let shown = &changed[..limit.min(changed.len())];
+    let hidden = &changed[shown.len()..];
+    let more = format!("({} more changed)", hidden.len());
+    let width = shown
+        .iter()
+        .map(|r| r.name.chars().count())
+        .chain((!hidden.is_empty()).then_some(more.len()))
+        .max()
+        .unwrap_or(0)
+        .clamp(16, 48);
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "  {title:<width$} {:>10} {:>10} {:>11}",
+        "old", "new", "delta"
+    );
+    let mut line = |name: &str, old: String, new: String, delta: i64| {
+        // Pad before painting: colour codes would count as width.
+        let d = format!("{:>11}", signed(delta));
+        let _ = writeln!(
+            out,
+            "  {:<width$} {old:>10} {new:>10} {}",
+            clip(name, width),
+            paint(delta, &d, st)
+        );
+    };
+    for r in shown {
+        line(&r.name, human(r.old), human(r.new), r.delta);
+    }
+    if !hidden.is_empty() {
+        let sum: i64 = hidden
+            .iter()
+            .map(|r| r.delta)
+            .fold(0i64, i64::saturating_add);
+        line(&more, String::new(), String::new(), sum);
+    }
+    true
+}
+
+fn clip(name: &str, width: usize) -> String {
+    if name.chars().count() <= width {
+        return name.to_string();
+    }
+    let mut s: String = name.chars().take(width - 1).collect();
+    s.push('…');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, old: u64, new: u64) -> Row {
+        Row {
+            name: name.into(),
+            old,
+            new,
+            delta: Change::new(old, new).delta,
+        }
+    }
+
+    #[test]
+    fn renders_changed_rows_only() {
+        let d = Diff {
+            old: "a".into(),
+            new: "b".into(),
+            file_size: Change::new(1000, 1100),
+            gzip_size: Change::new(500, 490),
+            categories: vec![row("code", 600, 700), row("data", 10, 10)],
+            sections: vec![row(".text", 600, 700)],
+            packages: vec![
+                row("f", 0, 60),
+                row("g", 50, 20),
+                row("h", 1, 2),
+                row("i", 5, 5),
+            ],
+        };
+        let v = Verdict {
+            budget: Budget::Percent(5.0),
+            exceeded: true,
+        };
+        let got = text(&d, Some(v), 2, Style::default());
+        let want = "old a
+new b
+  file size  1000 B → 1.1 KiB  +100 B (+10.0%)
+  gzip size  500 B → 490 B  -10 B (-2.0%)
+  budget     --max-growth 5% (of the file size): exceeded
+
+  category                old        new       delta
+  code                  600 B      700 B      +100 B
+
+  section                 old        new       delta
+  .text                 600 B      700 B      +100 B
+
+  package                 old        new       delta
+  f                       0 B       60 B       +60 B
+  g                      50 B       20 B       -30 B
+  (1 more changed)                              +1 B
+";
+        assert_eq!(got, want);
+        assert_eq!(signed(0), "0 B");
+        assert_eq!(signed(-2048), "-2.0 KiB");
+    }
+}

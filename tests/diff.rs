@@ -1,0 +1,377 @@
+//! `binslim diff`: rows of two real builds of a C program (the second with an extra function
+//! and a 64 KiB table) checked against readelf, nm and the file system; the `--max-growth`
+//! exit codes 0/1/2; the JSON shape; text that hides unchanged rows.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command as Std;
+
+use common::{binslim, have_tool, stdout_of, tempdir};
+use serde_json::Value;
+
+const OLD_C: &str = r#"#include <stdio.h>
+__attribute__((noinline)) int work(int x) { return x * 3 + 1; }
+int main(int argc, char **argv) { (void)argv; printf("%d\n", work(argc)); return 0; }
+"#;
+
+const NEW_C: &str = r#"#include <stdio.h>
+const unsigned char big_table[65536] = {1, 2, 3};
+__attribute__((noinline)) int work(int x) { return x * 3 + 1; }
+__attribute__((noinline)) int extra(int x) {
+    int s = 0;
+    for (int i = 0; i < x * 1000; i++) s += big_table[(i * 7) % 65536] ^ i;
+    return s;
+}
+int main(int argc, char **argv) { (void)argv; printf("%d\n", work(argc) + extra(argc)); return 0; }
+"#;
+
+/// Builds OLD_C and NEW_C with gcc into a temporary directory: (dir, old, new).
+fn two_builds() -> Option<(tempfile::TempDir, PathBuf, PathBuf)> {
+    if !have_tool("gcc") || !have_tool("nm") || !have_tool("readelf") {
+        return None;
+    }
+    let dir = tempdir();
+    let build = |name: &str, src: &str| {
+        let c = dir.path().join(format!("{name}.c"));
+        std::fs::write(&c, src).unwrap();
+        let exe = dir.path().join(name);
+        stdout_of(Std::new("gcc").args(["-O1", "-o"]).arg(&exe).arg(&c));
+        exe
+    };
+    let old = build("old", OLD_C);
+    let new = build("new", NEW_C);
+    Some((dir, old, new))
+}
+
+fn diff_json(old: &Path, new: &Path) -> Value {
+    let out = binslim()
+        .args(["diff", "--json"])
+        .arg(old)
+        .arg(new)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn row<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("no row {name} in {list}"))
+}
+
+/// `sh_size` of a section, from readelf.
+fn section_size(path: &Path, section: &str) -> u64 {
+    let out = stdout_of(Std::new("readelf").arg("-SW").arg(path));
+    out.lines()
+        .filter_map(|l| l.split_once("] ").map(|(_, r)| r))
+        .map(|r| r.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.first() == Some(&section))
+        .map(|f| u64::from_str_radix(f[4], 16).unwrap())
+        .unwrap_or(0)
+}
+
+/// The size nm gives a symbol.
+fn nm_size(path: &Path, symbol: &str) -> u64 {
+    let out = stdout_of(Std::new("nm").arg("-S").arg(path));
+    out.lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.len() == 4 && f[3] == symbol)
+        .map(|f| u64::from_str_radix(f[1], 16).unwrap())
+        .unwrap_or_else(|| panic!("nm has no {symbol}"))
+}
+
+fn gzip6(path: &Path) -> u64 {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    gz.write_all(&std::fs::read(path).unwrap()).unwrap();
+    gz.finish().unwrap().len() as u64
+}
+
+#[test]
+fn rows_of_two_real_builds() {
+    let Some((_dir, old, new)) = two_builds() else {
+        return;
+    };
+    let d = diff_json(&old, &new);
+    let len = |p: &Path| std::fs::metadata(p).unwrap().len();
+    let change =
+        |o: u64, n: u64| serde_json::json!({"old": o, "new": n, "delta": n as i64 - o as i64});
+    assert_eq!(d["old"], old.display().to_string());
+    assert_eq!(d["new"], new.display().to_string());
+    assert_eq!(d["file_size"], change(len(&old), len(&new)));
+    assert_eq!(d["gzip_size"], change(gzip6(&old), gzip6(&new)));
+
+    // The table is one object of 65536 bytes; the function is nm's size; work is unchanged.
+    assert_eq!(
+        row(&d["packages"], "big_table"),
+        &serde_json::json!({"name": "big_table", "old": 0, "new": 65536, "delta": 65536})
+    );
+    let extra = nm_size(&new, "extra");
+    assert_eq!(
+        row(&d["packages"], "extra"),
+        &serde_json::json!({"name": "extra", "old": 0, "new": extra, "delta": extra})
+    );
+    assert_eq!(row(&d["packages"], "work")["delta"], 0);
+    // Largest change first: the table leads the packages.
+    assert_eq!(d["packages"][0]["name"], "big_table");
+
+    for s in [".rodata", ".text"] {
+        assert_eq!(
+            row(&d["sections"], s),
+            &serde_json::json!({"name": s, "old": section_size(&old, s), "new": section_size(&new, s),
+                "delta": section_size(&new, s) as i64 - section_size(&old, s) as i64}),
+            "{s}"
+        );
+    }
+    // Categories other than bss (memory) add up to the file sizes, headers+padding included.
+    let sum = |k: &str| -> u64 {
+        d["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["name"] != "bss")
+            .map(|r| r[k].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(sum("old"), len(&old));
+    assert_eq!(sum("new"), len(&new));
+    assert_eq!(d["categories"][0]["name"], "rodata");
+}
+
+#[test]
+fn max_growth_exit_codes() {
+    let Some((_dir, old, new)) = two_builds() else {
+        return;
+    };
+    let growth = std::fs::metadata(&new).unwrap().len() - std::fs::metadata(&old).unwrap().len();
+    let pct = growth as f64 * 100.0 / std::fs::metadata(&old).unwrap().len() as f64;
+    assert!(pct > 100.0, "the new build is far larger: {pct}%");
+    let code = |budget: &str| {
+        binslim()
+            .args(["diff", "--max-growth", budget])
+            .arg(&old)
+            .arg(&new)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(
+        code(&growth.to_string()),
+        Some(0),
+        "growth of exactly the budget passes"
+    );
+    assert_eq!(
+        code(&(growth - 1).to_string()),
+        Some(1),
+        "one byte more fails"
+    );
+    assert_eq!(code("5%"), Some(1));
+    assert_eq!(code(&format!("{}%", pct.ceil())), Some(0));
+    assert_eq!(code(&format!("{}%", pct.floor())), Some(1));
+    assert_eq!(code("1MiB"), Some(0));
+    assert_eq!(code("200KB"), Some(0));
+    assert_eq!(code("20KB"), Some(1));
+
+    // Shrinking passes any budget, 0 included.
+    let out = binslim()
+        .args(["diff", "--max-growth", "0"])
+        .arg(&new)
+        .arg(&old)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("--max-growth 0 B (0 bytes) (of the file size): within"),
+        "{text}"
+    );
+
+    let out = binslim()
+        .args(["diff", "--max-growth", "5%"])
+        .arg(&old)
+        .arg(&new)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("--max-growth 5% (of the file size): exceeded")
+    );
+}
+
+#[test]
+fn bad_budgets_and_unreadable_files_exit_2() {
+    for budget in ["5x", "-5%", "", "five%"] {
+        let out = binslim()
+            .args([
+                "diff",
+                "--max-growth",
+                budget,
+                "testdata/c-static",
+                "testdata/c-static",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{budget:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("'{budget}' is not a size budget: give a size (200KB, 1MiB, 4096) or a percentage (5%)")),
+            "{err}"
+        );
+    }
+    for (args, message) in [
+        (
+            ["testdata/c-static", "testdata/no-such-file"],
+            "binslim: testdata/no-such-file: not found",
+        ),
+        (
+            ["testdata/not-elf.txt", "testdata/c-static"],
+            "binslim: testdata/not-elf.txt: is a text file, not an ELF binary",
+        ),
+        (
+            ["testdata/c-static", "testdata/truncated-elf"],
+            "binslim: testdata/truncated-elf: truncated ELF",
+        ),
+    ] {
+        let out = binslim()
+            .args(["diff", "--max-growth", "5%"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(message), "{err}");
+    }
+}
+
+#[test]
+fn json_shape_keeps_every_row() {
+    let d = diff_json(
+        Path::new("testdata/c-static"),
+        Path::new("testdata/c-static-pie"),
+    );
+    let keys: BTreeSet<&str> = d.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from([
+            "old",
+            "new",
+            "file_size",
+            "gzip_size",
+            "categories",
+            "sections",
+            "packages"
+        ])
+    );
+    for k in ["file_size", "gzip_size"] {
+        let keys: BTreeSet<&str> = d[k]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, BTreeSet::from(["old", "new", "delta"]));
+    }
+    assert_eq!(
+        d["file_size"],
+        serde_json::json!({"old": 762_424, "new": 1_035_624, "delta": 273_200})
+    );
+    for table in ["categories", "sections", "packages"] {
+        let rows = d[table].as_array().unwrap();
+        let mut last = u64::MAX;
+        for r in rows {
+            let keys: BTreeSet<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+            assert_eq!(
+                keys,
+                BTreeSet::from(["name", "old", "new", "delta"]),
+                "{table}"
+            );
+            let (o, n, delta) = (
+                r["old"].as_i64().unwrap(),
+                r["new"].as_i64().unwrap(),
+                r["delta"].as_i64().unwrap(),
+            );
+            assert_eq!(delta, n - o);
+            assert!(
+                delta.unsigned_abs() <= last,
+                "{table}: largest change first"
+            );
+            last = delta.unsigned_abs();
+        }
+    }
+    // Unchanged rows are kept (text hides them).
+    assert_eq!(
+        row(&d["packages"], "_IO_wfile_seekoff"),
+        &serde_json::json!({"name": "_IO_wfile_seekoff", "old": 2225, "new": 2225, "delta": 0})
+    );
+    assert_eq!(row(&d["sections"], ".comment")["delta"], 0);
+    assert_eq!(d["packages"].as_array().unwrap().len(), 1658);
+    assert_eq!(
+        row(&d["sections"], ".rela.dyn"),
+        &serde_json::json!({"name": ".rela.dyn", "old": 0, "new": 31_968, "delta": 31_968})
+    );
+}
+
+#[test]
+fn identical_files_show_no_rows() {
+    let out = binslim()
+        .args([
+            "diff",
+            "--max-growth",
+            "0",
+            "testdata/c-static",
+            "testdata/c-static",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text,
+        "old testdata/c-static\nnew testdata/c-static\n  file size  744.6 KiB → 744.6 KiB  0 B (+0.0%)\n  \
+         gzip size  323.9 KiB → 323.9 KiB  0 B (+0.0%)\n  budget     --max-growth 0 B (0 bytes) (of \
+         the file size): within\n\n  no category, section or package changed size\n"
+    );
+}
+
+#[test]
+fn text_snapshot() {
+    let out = binslim()
+        .args([
+            "diff",
+            "--top",
+            "8",
+            "testdata/c-static",
+            "testdata/c-static-pie",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!(
+        "diff-text-c-static-vs-pie",
+        String::from_utf8(out.stdout).unwrap()
+    );
+}
+
+/// When one side has no symbols its package rows are gone; the text says why.
+#[test]
+fn a_stripped_side_is_noted() {
+    let out = binslim()
+        .args(["diff", "testdata/rust-dynamic", "testdata/rust-static"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("\n  note       new: the Rust symbols are gone (stripped: no .symtab)"),
+        "{text}"
+    );
+    assert!(!text.contains("old: "), "{text}");
+}
