@@ -1016,3 +1016,38 @@ fn links_inside_an_added_tree_stay_links() {
         ]
     );
 }
+
+/// The config's variant is the CPU level the program records, so an engine refuses the image
+/// on a CPU below it (the levels are checked against readelf in tests/cpu_level.rs).
+#[test]
+fn platform_variant_follows_the_recorded_cpu_level() {
+    let dir = tempdir();
+    for (fixture_name, platform) in [
+        ("musl-x86-64-v3", "linux/amd64/v3"),
+        ("arm-v6", "linux/arm/v6"),
+        ("arm-v7", "linux/arm/v7"),
+        ("musl-static", "linux/amd64"),
+    ] {
+        let out = dir.path().join(format!("{fixture_name}.tar"));
+        let report = build(&fixture(fixture_name), &out, fixture_name, &[]);
+        assert_eq!(
+            report["image"]["platform"], platform,
+            "{fixture_name}: {report}"
+        );
+        // What skopeo reads from the archive agrees.
+        if have_tool("skopeo") {
+            let raw = stdout_of(
+                Command::new("skopeo")
+                    .args(["inspect", "--config", "--raw"])
+                    .arg(format!("docker-archive:{}", out.display())),
+            );
+            let config: Value = serde_json::from_str(&raw).unwrap();
+            let variant = platform.split('/').nth(2);
+            assert_eq!(
+                config["variant"].as_str(),
+                variant,
+                "{fixture_name}: {config}"
+            );
+        }
+    }
+}

@@ -779,7 +779,7 @@ pub struct Prepared<'o> {
     checked: Checked,
     prog: Program,
     arch: &'static str,
-    variant: Option<&'static str>,
+    variant: Option<String>,
 }
 
 /// The checks of [`build`], without writing anything.
@@ -793,6 +793,7 @@ pub fn prepare(opts: &ImageOptions) -> Result<Prepared<'_>, ImageError> {
             prog.display, a.machine
         ))
     })?;
+    let variant = spec::oci_variant(a.cpu_level.as_ref(), variant);
     gate(opts, &prog)?;
     Ok(Prepared {
         opts,
@@ -823,7 +824,7 @@ fn write_image(
     checked: Checked,
     prog: &Program,
     arch: &'static str,
-    variant: Option<&'static str>,
+    variant: Option<String>,
     program_bytes: Option<&Path>,
 ) -> Result<ImageReport, ImageError> {
     // Phase: the files.
@@ -869,7 +870,7 @@ fn write_image(
     let config = ImageConfig {
         architecture: arch.into(),
         os: "linux".into(),
-        variant: variant.map(String::from),
+        variant: variant.clone(),
         config: RunConfig {
             user: Some(checked.user.clone()),
             env: Some(env),

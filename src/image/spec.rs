@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::elf::cpu::{CpuLevel, Family};
+
 /// `application/vnd.oci.image.index.v1+json`.
 pub const MEDIA_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 /// `application/vnd.oci.image.manifest.v1+json`.
@@ -222,9 +224,56 @@ pub fn oci_arch(machine: &str) -> Option<(&'static str, Option<&'static str>)> {
     })
 }
 
+/// The platform variant of the image: the CPU level the program records (`GOAMD64=v3` gives
+/// `v3`, `GOARM=6` gives `v6`, `GOARM64=v8.2` gives `v8.2`), else the machine's default from
+/// [`oci_arch`]. An engine then refuses to pull the image onto a CPU below that level instead
+/// of starting a program that dies of SIGILL. The x86-64 baseline is no variant (`v1` is what
+/// an engine assumes).
+pub fn oci_variant(level: Option<&CpuLevel>, default: Option<&'static str>) -> Option<String> {
+    let Some(level) = level else {
+        return default.map(String::from);
+    };
+    match level.family {
+        Family::X86_64 if level.rank <= 1 => None,
+        Family::X86_64 | Family::Arm => Some(format!("v{}", level.rank)),
+        Family::Arm64 if level.rank % 10 == 0 => Some(format!("v{}", level.rank / 10)),
+        Family::Arm64 => Some(format!("v{}.{}", level.rank / 10, level.rank % 10)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn variants_follow_the_recorded_cpu_level() {
+        let level = |family, rank| CpuLevel {
+            family,
+            rank,
+            name: String::new(),
+            source: crate::elf::cpu::Source::GnuProperty,
+        };
+        let v = |l: Option<CpuLevel>, d| oci_variant(l.as_ref(), d);
+        assert_eq!(v(None, Some("v7")).as_deref(), Some("v7"));
+        assert_eq!(v(None, None), None);
+        assert_eq!(v(Some(level(Family::X86_64, 1)), None), None);
+        assert_eq!(
+            v(Some(level(Family::X86_64, 3)), None).as_deref(),
+            Some("v3")
+        );
+        assert_eq!(
+            v(Some(level(Family::Arm, 6)), Some("v7")).as_deref(),
+            Some("v6")
+        );
+        assert_eq!(
+            v(Some(level(Family::Arm64, 80)), Some("v8")).as_deref(),
+            Some("v8")
+        );
+        assert_eq!(
+            v(Some(level(Family::Arm64, 82)), Some("v8")).as_deref(),
+            Some("v8.2")
+        );
+    }
 
     #[test]
     fn config_json_uses_the_spec_names() {
