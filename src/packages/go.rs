@@ -9,7 +9,8 @@
 //!   after the last `/`, generic arguments (`[...]`, which may hold dots and slashes) left out.
 //!   Vendored paths stay as they are (`vendor/golang.org/x/net/http2/hpack`). The compiler's
 //!   equality and hash functions (`type:.eq.net/http.Header`) count to the package of the type
-//!   they compare; those of unnamed types (`type:.eq.[2]interface {}`) to a `type:.eq` row.
+//!   they compare; those of unnamed types and other generated code to a
+//!   [`GENERATED`] row, assembly functions without a package to an [`ASSEMBLY`] row.
 //! - `.text` bytes outside the Go function table are non-Go code when a C toolchain linked the
 //!   file (cgo, `-linkmode external`: it leaves `.comment`): with `.symtab`, one row per C
 //!   function symbol (language `c`), and what no symbol covers in one `C (non-Go code)` row;
@@ -27,8 +28,14 @@ use crate::elf::{Analysis, ElfFile, gometa};
 
 /// The name of the row that holds the non-Go code no `.symtab` symbol names.
 pub const NON_GO: &str = "C (non-Go code)";
-/// The row of the compiler's equality and hash functions of unnamed types.
-pub const GENERATED: &str = "type:.eq";
+/// The row of compiler-generated functions that belong to no package: the equality and hash
+/// functions of unnamed types (`type:.eq.[2]interface {}`), the methods of unnamed structs
+/// with embedded fields (`go:struct { io.Reader; io.WriterTo }.Read`), shape wrappers
+/// (`go.shape.*`).
+pub const GENERATED: &str = "(compiler-generated)";
+/// The row of assembly functions whose names carry no package (`aeshashbody`,
+/// `gcWriteBarrier`, `_rt0_amd64_linux`: mostly the runtime's).
+pub const ASSEMBLY: &str = "(assembly)";
 
 /// The rows of a Go program, or `None` when it has no readable Go 1.16+ pclntab.
 pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Option<Packages> {
@@ -140,9 +147,9 @@ pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Option<Packages> {
 
 /// The import path of a Go function (or variable) name: `net/http.(*Server).Serve` →
 /// `net/http`; `pkg.F[go.shape.*uint8].func1` → `pkg`; `type:.eq.net/http.Header` →
-/// `net/http`; `type:.eq.[2]interface {}` → [`GENERATED`]. The linker writes a `.` in the
-/// last path element as `%2e` (`gopkg.in/yaml%2ev3`); the row shows a `.`. A name with no
-/// package (`_rt0_amd64_linux`, an assembly entry) is its own row.
+/// `net/http`; `type:.eq.[2]interface {}` and `go:…` → [`GENERATED`]; a name without a
+/// package (`aeshashbody`) → [`ASSEMBLY`]. The linker writes a `.` in the last path element
+/// as `%2e` (`gopkg.in/yaml%2ev3`); the row shows a `.`.
 pub fn package_of(name: &str) -> String {
     for prefix in ["type:.eq.", "type:.hash.", "type..eq.", "type..hash."] {
         if let Some(rest) = name.strip_prefix(prefix) {
@@ -157,13 +164,15 @@ pub fn package_of(name: &str) -> String {
             };
         }
     }
+    if name.starts_with("go:") || name.starts_with("go.") {
+        return GENERATED.to_string();
+    }
     let head = &name[..name.find('[').unwrap_or(name.len())];
     let from = head.rfind('/').map_or(0, |i| i + 1);
-    let pkg = match head[from..].find('.') {
-        Some(dot) => &name[..from + dot],
-        None => name,
-    };
-    pkg.replace("%2e", ".")
+    match head[from..].find('.') {
+        Some(dot) => name[..from + dot].replace("%2e", "."),
+        None => ASSEMBLY.to_string(),
+    }
 }
 
 /// One `.symtab` entry binslim uses.
@@ -235,7 +244,7 @@ impl<'a> Symbols<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::package_of;
+    use super::{ASSEMBLY, GENERATED, package_of};
 
     #[test]
     fn packages_of_names() {
@@ -256,10 +265,13 @@ mod tests {
                 "vendor/golang.org/x/net/http2/hpack",
             ),
             ("type:.eq.net/http.Header", "net/http"),
-            ("type:.eq.[2]interface {}", "type:.eq"),
-            ("type:.eq.struct { a int }", "type:.eq"),
+            ("type:.eq.[2]interface {}", GENERATED),
+            ("type:.eq.struct { a int }", GENERATED),
             ("type:.hash.main.T", "main"),
-            ("_rt0_amd64_linux", "_rt0_amd64_linux"),
+            ("go:struct { io.Reader; io.WriterTo }.Read", GENERATED),
+            ("go.shape.struct { net/netip.isV6 bool }.String", GENERATED),
+            ("_rt0_amd64_linux", ASSEMBLY),
+            ("aeshashbody", ASSEMBLY),
         ];
         for (name, want) in cases {
             assert_eq!(package_of(name), want, "{name}");
