@@ -293,6 +293,51 @@ fn external_link_rows_and_metadata_match_go_tool_nm() {
         .collect();
     assert!(named.iter().any(|r| r.name == "x_cgo_init"), "{named:?}");
     assert_eq!(named.iter().map(|r| r.code).sum::<u64>(), c[0].code);
+
+    // lld (the docker CLI) merges the pclntab into `.data.rel.ro`: with no `.gopclntab` name
+    // binslim finds moduledata through `.noptrdata` and gets the same answer.
+    if !have_tool("objcopy") {
+        return;
+    }
+    let renamed = stripped.with_file_name("renamed");
+    let status = std::process::Command::new("objcopy")
+        .args(["--rename-section", ".gopclntab=.data.rel.ro.x"])
+        .arg(&stripped)
+        .arg(&renamed)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (a, q) = analyze(&renamed);
+    let (b, _) = analyze(&stripped);
+    assert!(a.sections.iter().all(|s| s.name != ".gopclntab"));
+    assert_eq!(a.go_metadata, b.go_metadata);
+    assert_eq!(
+        a.categories[Category::GoMetadata.as_str()],
+        b.categories[Category::GoMetadata.as_str()]
+    );
+    assert_eq!(code_rows(&q), code_rows(&p));
+}
+
+/// A PIE keeps moduledata's pointers in RELATIVE relocations (0 in the file): the committed
+/// go-pie fixture (with .symtab) against go tool nm, no build needed.
+#[test]
+fn pie_metadata_matches_go_tool_nm() {
+    let Some(go) = go_tool() else {
+        return;
+    };
+    let pie = common::fixture("go-pie");
+    let nm = Nm::of(&go, &pie);
+    let (a, p) = analyze(&pie);
+    let m = a.go_metadata.expect("go_metadata");
+    assert_eq!(m.pclntab, nm.range("runtime.pclntab", "runtime.epclntab"));
+    assert_eq!(m.types, nm.range("runtime.types", "runtime.etypes"));
+    assert_eq!((m.types, m.pclntab), (109_600, 402_320));
+    assert_eq!(m.typelinks, nm.size("runtime.typelink"));
+    assert_eq!(m.itablinks, nm.size("runtime.itablink"));
+    assert_eq!(m.findfunctab, nm.size("runtime.findfunctab"));
+    let runtime = p.rows.iter().find(|r| r.name == "runtime").unwrap();
+    assert_eq!(runtime.code, 427_312);
+    assert!(within(runtime.code, nm.aligned["runtime"], 1.0));
 }
 
 #[test]

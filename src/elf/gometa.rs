@@ -245,6 +245,11 @@ impl Module<'_> {
 /// Finds the Go module in a file: its pclntab and, where it can be found and checked, its
 /// moduledata. `None` for files that are not Go programs (no Go 1.16+ pclntab).
 pub fn locate<'a>(elf: &ElfFile<'a>) -> Option<Module<'a>> {
+    if named_pclntab(elf).is_none()
+        && let Some(module) = scan_for_moduledata(elf)
+    {
+        return Some(module);
+    }
     let (pclntab_addr, pclntab) = find_pclntab(elf)?;
     let mut module = Module {
         pclntab,
@@ -293,17 +298,83 @@ fn regions<'a>(elf: &ElfFile<'a>, writable: bool) -> Vec<Region<'a>> {
         .collect()
 }
 
+/// The pclntab by its section name (internal links).
+fn named_pclntab<'a>(elf: &ElfFile<'a>) -> Option<(u64, Pclntab<'a>)> {
+    let little = elf.is_little_endian();
+    [".gopclntab", ".data.rel.ro.gopclntab"]
+        .iter()
+        .filter_map(|name| elf.section_by_name(name))
+        .find_map(|sh| Some((sh.sh_addr, Pclntab::parse(elf.section_data(sh), little)?)))
+}
+
+/// Without a `.gopclntab` (external links): moduledata is in `.noptrdata` (or, without
+/// section headers, a writable segment), and its first word points at the pclntab. Each
+/// aligned word that points at a pclntab magic in the loaded data is tried, so the cost is
+/// one pass over the small writable data, not a search of the large read-only data.
+fn scan_for_moduledata<'a>(elf: &ElfFile<'a>) -> Option<Module<'a>> {
+    let little = elf.is_little_endian();
+    let ptr = if elf.is_64() { 8 } else { 4 };
+    let magics: Vec<[u8; 4]> = [MAGIC_120, MAGIC_118, MAGIC_116]
+        .iter()
+        .map(|m| {
+            if little {
+                m.to_le_bytes()
+            } else {
+                m.to_be_bytes()
+            }
+        })
+        .collect();
+    let mut targets = regions(elf, false);
+    targets.extend(regions(elf, true));
+    let noptrdata = elf.section_by_name(".noptrdata").map(|sh| Region {
+        addr: sh.sh_addr,
+        bytes: elf.section_data(sh),
+    });
+    let writable = match noptrdata {
+        Some(r) => vec![r],
+        None => regions(elf, true),
+    };
+    for region in writable {
+        for (k, word) in region.bytes.chunks_exact(ptr).enumerate() {
+            let v = read_uint(word, 0, ptr, little)?;
+            let Some(t) = targets
+                .iter()
+                .find(|t| v >= t.addr && v - t.addr < t.bytes.len() as u64)
+            else {
+                continue;
+            };
+            let bytes = &t.bytes[(v - t.addr) as usize..];
+            if !magics.iter().any(|m| bytes.starts_with(m)) {
+                continue;
+            }
+            let Some(tab) = Pclntab::parse(bytes, little).filter(plausible) else {
+                continue;
+            };
+            let words = layout(tab.magic).itablinks + 2;
+            let Some(md) = region.bytes.get(k * ptr..(k + words) * ptr) else {
+                continue;
+            };
+            let read = |i: usize| read_uint(md, i * ptr, ptr, little);
+            if let Some(md) = check_moduledata(read, &tab, v) {
+                return Some(Module {
+                    pclntab: tab,
+                    pclntab_addr: v,
+                    ranges: Some(md.ranges),
+                    text: Some(md.text),
+                });
+            }
+        }
+    }
+    None
+}
+
 /// The pclntab: by section name, else by its magic in the loaded data (read-only first:
 /// internal links put it in `.rodata`'s segment, external links in `.data.rel.ro`, which is
 /// writable in the file).
 fn find_pclntab<'a>(elf: &ElfFile<'a>) -> Option<(u64, Pclntab<'a>)> {
     let little = elf.is_little_endian();
-    for name in [".gopclntab", ".data.rel.ro.gopclntab"] {
-        if let Some(sh) = elf.section_by_name(name)
-            && let Some(tab) = Pclntab::parse(elf.section_data(sh), little)
-        {
-            return Some((sh.sh_addr, tab));
-        }
+    if let Some(found) = named_pclntab(elf) {
+        return Some(found);
     }
     let ptr: u8 = if elf.is_64() { 8 } else { 4 };
     for writable in [false, true] {
@@ -482,7 +553,11 @@ fn check_moduledata(
         return None;
     }
     let pclntab_end = pcln_addr.checked_add(read(l.pclntable + 1)?)?;
-    let (minpc, maxpc) = (read(l.minpc)?, read(l.minpc + 1)?);
+    // The linker sizes findfunctab by its text symbols: first entry to the end sentinel of
+    // the function table (moduledata's maxpc may lie past it).
+    let (minpc, maxpc) = tab
+        .text_range()
+        .unwrap_or((read(l.minpc)?, read(l.minpc + 1)?));
     let findfunctab = read(l.findfunctab)?;
     let span = maxpc.saturating_sub(minpc);
     let findfunctab_len = (span.div_ceil(FINDFUNC_BUCKET))
