@@ -361,3 +361,39 @@ fn binslim_stripped_files_give_the_same_rows() {
     assert_eq!(code_rows(&p), code_rows(&before));
     assert_eq!(a.go_metadata, analyze(&full).0.go_metadata);
 }
+
+/// lld leaves the places of RELATIVE relocations 0 in a PIE: moduledata's pointers are then
+/// only in `.rela.dyn`. The go-pie fixture with those words zeroed gives the same metadata.
+#[test]
+fn pie_with_zeroed_relocated_words_gives_the_same_metadata() {
+    let pie = common::fixture("go-pie");
+    let mut data = std::fs::read(&pie).unwrap();
+    let (want, _) = analyze(&pie);
+    let zeroed = {
+        let elf = ElfFile::parse(&data).unwrap();
+        let rela = elf
+            .shdrs
+            .iter()
+            .find(|sh| elf.name(sh) == ".rela")
+            .expect(".rela");
+        let mut places = Vec::new();
+        for e in elf.section_data(rela).chunks_exact(24) {
+            let at = u64::from_le_bytes(e[..8].try_into().unwrap());
+            let kind = u64::from_le_bytes(e[8..16].try_into().unwrap()) & 0xffff_ffff;
+            // R_X86_64_RELATIVE into .noptrdata (where moduledata is).
+            let noptr = elf.section_by_name(".noptrdata").unwrap();
+            if kind == 8 && at >= noptr.sh_addr && at < noptr.sh_addr + noptr.sh_size {
+                places.push(elf.vaddr_to_offset(at).unwrap() as usize);
+            }
+        }
+        places
+    };
+    assert!(zeroed.len() > 20, "{}", zeroed.len());
+    for at in zeroed {
+        data[at..at + 8].fill(0);
+    }
+    let elf = ElfFile::parse(&data).unwrap();
+    let got = analyze_file(&elf);
+    assert_eq!(got.go_metadata, want.go_metadata);
+    assert_eq!(got.categories, want.categories);
+}
