@@ -48,17 +48,23 @@ pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Option<Packages> {
         None => {
             let (a, b) = module.text.or_else(|| tab.text_range())?;
             notes.push("the file has no .text section header: Go's text range is used".into());
-            (a, b - a)
+            (a, b.saturating_sub(a))
         }
     };
     let text_end = text_start.saturating_add(text_size);
     let clip = |a: u64, b: u64| b.min(text_end).saturating_sub(a.max(text_start));
 
-    // Phase 1: Go functions by package.
+    // Phase 1: Go functions by package. Each byte counts once, inside the table's own range
+    // (a malformed table's entries may go backwards or overlap), so the rows can never sum
+    // past `.text`.
+    let (go_start, go_end) = tab.text_range().unwrap_or((text_start, text_start));
     let mut code: HashMap<String, (Language, u64)> = HashMap::new();
     let mut go_total = 0u64;
+    let mut covered = go_start;
     for f in tab.functions() {
-        let bytes = clip(f.entry, f.entry.saturating_add(f.size));
+        let end = f.entry.saturating_add(f.size).min(go_end);
+        let bytes = clip(f.entry.max(covered), end);
+        covered = covered.max(end);
         if bytes == 0 {
             continue;
         }
@@ -69,7 +75,6 @@ pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Option<Packages> {
     }
 
     // Phase 2: non-Go code (cgo, external links), by `.symtab` where it is there.
-    let (go_start, go_end) = tab.text_range().unwrap_or((text_start, text_start));
     let outside = text_size.saturating_sub(clip(go_start, go_end));
     let symbols = Symbols::read(elf);
     let mut c_total = 0u64;
