@@ -316,6 +316,14 @@ fn external_link_rows_and_metadata_match_go_tool_nm() {
         b.categories[Category::GoMetadata.as_str()]
     );
     assert_eq!(code_rows(&q), code_rows(&p));
+    // verify's run-time needs read the same function names there (net/http: root certificates).
+    let needs = |path: &Path| {
+        let data = std::fs::read(path).unwrap();
+        binslim::elf::needs::go_needs(&ElfFile::parse(&data).unwrap())
+    };
+    let found = needs(&renamed).expect("function names without .gopclntab");
+    assert_eq!(Some(found), needs(&stripped));
+    assert!(found.certs);
 }
 
 /// A PIE keeps moduledata's pointers in RELATIVE relocations (0 in the file): the committed
