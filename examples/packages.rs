@@ -15,14 +15,15 @@ fn main() -> ExitCode {
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or(usize::MAX);
-    let data = match std::fs::read(&path) {
-        Ok(d) => d,
+    // Mapped, as the CLI does: only the pages the readers touch are read.
+    let input = match binslim::input::Input::open(std::path::Path::new(&path)) {
+        Ok(i) => i,
         Err(e) => {
-            eprintln!("packages: cannot read '{path}': {e}");
+            eprintln!("packages: {e}");
             return ExitCode::from(2);
         }
     };
-    let elf = match binslim::elf::ElfFile::parse(&data) {
+    let elf = match binslim::elf::ElfFile::parse(input.bytes()) {
         Ok(elf) => elf,
         Err(e) => {
             eprintln!("packages: '{path}': {e}");

@@ -345,6 +345,11 @@ fn pie_metadata_matches_go_tool_nm() {
     assert_eq!(m.findfunctab, nm.size("runtime.findfunctab"));
     let runtime = p.rows.iter().find(|r| r.name == "runtime").unwrap();
     assert_eq!(runtime.code, 427_312);
+    // verify's directory walk (Detail::Summary) never looks for moduledata.
+    let data = std::fs::read(&pie).unwrap();
+    let elf = ElfFile::parse(&data).unwrap();
+    let summary = binslim::elf::analyze_with(&elf, binslim::elf::Detail::Summary);
+    assert_eq!(summary.go_metadata, None);
     assert!(within(runtime.code, nm.aligned["runtime"], 1.0));
 }
 
