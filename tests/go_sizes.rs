@@ -103,9 +103,20 @@ fn code_rows(p: &Packages) -> Vec<(String, Language, u64)> {
 /// build cache for all of this file's builds (kept under `CARGO_TARGET_TMPDIR`): five builds
 /// of net/http with a cache each would take minutes.
 fn build(go: &Path, dir: &Path, out: &str, env: &[(&str, &str)], ldflags: &str) -> PathBuf {
+    build_src(go, "go-sizes", dir, out, env, ldflags)
+}
+
+fn build_src(
+    go: &Path,
+    src: &str,
+    dir: &Path,
+    out: &str,
+    env: &[(&str, &str)],
+    ldflags: &str,
+) -> PathBuf {
     let exe = dir.join(out);
     let output = std::process::Command::new(go)
-        .current_dir(common::fixture("src").join("go-sizes"))
+        .current_dir(common::fixture("src").join(src))
         .envs([
             ("GOTOOLCHAIN", "local"),
             ("GOPROXY", "off"),
@@ -123,7 +134,7 @@ fn build(go: &Path, dir: &Path, out: &str, env: &[(&str, &str)], ldflags: &str) 
         .arg(".")
         .output()
         .expect("run go");
-    assert!(output.status.success(), "go build go-sizes: {output:?}");
+    assert!(output.status.success(), "go build {src}: {output:?}");
     exe
 }
 
@@ -409,4 +420,49 @@ fn pie_with_zeroed_relocated_words_gives_the_same_metadata() {
     let got = analyze_file(&elf);
     assert_eq!(got.go_metadata, want.go_metadata);
     assert_eq!(got.categories, want.categories);
+}
+
+/// 32-bit (i386) and 4-byte-instruction (arm64, minLC 4) pclntabs: go-hello cross-built, the
+/// tables against go tool nm and the rows against `.text`.
+#[test]
+fn i386_and_arm64_metadata_match_go_tool_nm() {
+    let Some(go) = go_tool() else {
+        return;
+    };
+    let dir = common::tempdir();
+    for arch in ["386", "arm64"] {
+        let env = [("CGO_ENABLED", "0"), ("GOARCH", arch)];
+        let full = build_src(&go, "go-hello", dir.path(), arch, &env, "");
+        let stripped = build_src(
+            &go,
+            "go-hello",
+            dir.path(),
+            &format!("{arch}-s"),
+            &env,
+            "-s -w",
+        );
+        let nm = Nm::of(&go, &full);
+        let (a, p) = analyze(&stripped);
+        let m = a.go_metadata.expect("go_metadata");
+        assert_eq!(
+            m.pclntab,
+            nm.range("runtime.pclntab", "runtime.epclntab"),
+            "{arch}"
+        );
+        assert_eq!(
+            m.types,
+            nm.range("runtime.types", "runtime.etypes"),
+            "{arch}"
+        );
+        assert_eq!(m.typelinks, nm.size("runtime.typelink"), "{arch}");
+        assert_eq!(m.itablinks, nm.size("runtime.itablink"), "{arch}");
+        assert_eq!(m.findfunctab, nm.size("runtime.findfunctab"), "{arch}");
+        let text = a.sections.iter().find(|s| s.name == ".text").unwrap().size;
+        assert_eq!(p.rows.iter().map(|r| r.code).sum::<u64>(), text, "{arch}");
+        let runtime = p.rows.iter().find(|r| r.name == "runtime").unwrap();
+        assert!(
+            within(runtime.code, nm.code["runtime"], 8.0),
+            "{arch}: {runtime:?}"
+        );
+    }
 }
