@@ -466,3 +466,26 @@ fn i386_and_arm64_metadata_match_go_tool_nm() {
         );
     }
 }
+
+/// The hand-made seed of the `pclntab` fuzz target (testdata/fuzz-seeds/make-go-seed.py): a
+/// pclntab inside `.rodata` with no `.gopclntab` name, moduledata in `.noptrdata`. Exact
+/// numbers, known by construction.
+#[test]
+fn hand_made_moduledata_gives_exact_tables_and_rows() {
+    let seed = std::fs::read(common::fixture("fuzz-seeds/go-moduledata")).unwrap();
+    let elf = ElfFile::parse(&seed[1..]).unwrap();
+    let a = analyze_file(&elf);
+    let m = a.go_metadata.expect("go_metadata");
+    assert_eq!(
+        (m.pclntab, m.types, m.typelinks, m.itablinks, m.findfunctab),
+        (120, 64, 8, 0, 5)
+    );
+    // pclntab + types + typelinks + findfunctab moved out of .rodata (333 bytes), plus the
+    // 42-byte .go.buildinfo.
+    assert_eq!(a.categories["go-metadata"], 197 + 42);
+    assert_eq!(a.categories["rodata"], 333 - 197);
+    let p = binslim::packages::packages(&elf, &a);
+    let rows: Vec<_> = p.rows.iter().map(|r| (r.name.as_str(), r.code)).collect();
+    assert_eq!(rows, [("a", 64), ("b", 32)]);
+    assert_eq!(p.text_size, 96);
+}
