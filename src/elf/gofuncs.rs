@@ -26,7 +26,12 @@ pub fn function_names(elf: &ElfFile<'_>) -> Option<HashSet<String>> {
     if let Some(sh) = sh {
         return names_from_pclntab(elf.section_data(sh), elf.is_little_endian());
     }
-    if !elf.shdrs.is_empty() && elf.section_by_name(".go.buildinfo").is_none() {
+    let go = if elf.shdrs.is_empty() {
+        super::go::build_info(elf).is_some()
+    } else {
+        elf.section_by_name(".go.buildinfo").is_some()
+    };
+    if !go {
         return None;
     }
     let module = super::gometa::locate(elf)?;
