@@ -404,15 +404,26 @@ fn pie_with_zeroed_relocated_words_gives_the_same_metadata() {
         for e in elf.section_data(rela).chunks_exact(24) {
             let at = u64::from_le_bytes(e[..8].try_into().unwrap());
             let kind = u64::from_le_bytes(e[8..16].try_into().unwrap()) & 0xffff_ffff;
-            // R_X86_64_RELATIVE into .noptrdata (where moduledata is).
+            // R_X86_64_RELATIVE into .noptrdata (where moduledata is) and into the pclntab
+            // header (its textStart).
             let noptr = elf.section_by_name(".noptrdata").unwrap();
-            if kind == 8 && at >= noptr.sh_addr && at < noptr.sh_addr + noptr.sh_size {
+            let pcln = elf.section_by_name(".data.rel.ro.gopclntab").unwrap();
+            let inside = |sh: &goblin::elf::SectionHeader, len: u64| {
+                at >= sh.sh_addr && at < sh.sh_addr + len
+            };
+            if kind == 8 && (inside(noptr, noptr.sh_size) || inside(pcln, 64)) {
                 places.push(elf.vaddr_to_offset(at).unwrap() as usize);
             }
         }
         places
     };
     assert!(zeroed.len() > 20, "{}", zeroed.len());
+    let text_start = elf_word(&data, &zeroed, 0x4d2300 + 24);
+    assert_eq!(
+        text_start,
+        Some(0x401000),
+        "the pclntab's textStart is among the zeroed words"
+    );
     for at in zeroed {
         data[at..at + 8].fill(0);
     }
@@ -420,6 +431,8 @@ fn pie_with_zeroed_relocated_words_gives_the_same_metadata() {
     let got = analyze_file(&elf);
     assert_eq!(got.go_metadata, want.go_metadata);
     assert_eq!(got.categories, want.categories);
+    let rows = binslim::packages::packages(&elf, &got);
+    assert_eq!(code_rows(&rows), code_rows(&analyze(&pie).1));
 }
 
 /// 32-bit (i386) and 4-byte-instruction (arm64, minLC 4) pclntabs: go-hello cross-built, the
@@ -488,4 +501,14 @@ fn hand_made_moduledata_gives_exact_tables_and_rows() {
     let rows: Vec<_> = p.rows.iter().map(|r| (r.name.as_str(), r.code)).collect();
     assert_eq!(rows, [("a", 64), ("b", 32)]);
     assert_eq!(p.text_size, 96);
+}
+
+/// The 8 bytes at virtual address `addr` of the go-pie fixture, when `places` (file offsets)
+/// holds it.
+fn elf_word(data: &[u8], places: &[usize], addr: u64) -> Option<u64> {
+    let elf = ElfFile::parse(data).unwrap();
+    let at = elf.vaddr_to_offset(addr)? as usize;
+    places
+        .contains(&at)
+        .then(|| u64::from_le_bytes(data[at..at + 8].try_into().unwrap()))
 }

@@ -250,7 +250,15 @@ pub fn locate<'a>(elf: &ElfFile<'a>) -> Option<Module<'a>> {
     {
         return Some(module);
     }
-    let (pclntab_addr, pclntab) = find_pclntab(elf)?;
+    let (pclntab_addr, mut pclntab) = find_pclntab(elf)?;
+    if pclntab.magic != MAGIC_116 && pclntab.text_start == 0 {
+        // A PIE linked by lld: the header's textStart is filled by a relocation too.
+        let at = pclntab_addr + 8 + 2 * pclntab.ptr_size as u64;
+        let relocs = relative_relocs(elf).unwrap_or_default();
+        if let Ok(k) = relocs.binary_search_by_key(&at, |&(a, _)| a) {
+            pclntab.text_start = relocs[k].1;
+        }
+    }
     let mut module = Module {
         pclntab,
         pclntab_addr,
