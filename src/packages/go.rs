@@ -14,7 +14,7 @@
 //! - `.text` bytes outside the Go function table are non-Go code when a C toolchain linked the
 //!   file (cgo, `-linkmode external`: it leaves `.comment`): with `.symtab`, one row per C
 //!   function symbol (language `c`), and what no symbol covers in one `C (non-Go code)` row;
-//!   otherwise they are the [`REMAINDER`](super::REMAINDER) row.
+//!   otherwise they are the [`REMAINDER`] row.
 //! - `data` comes from `.symtab`'s object symbols (package variables and their read-only
 //!   data, not `type:*` and `go:*` metadata); without `.symtab` it is 0.
 
