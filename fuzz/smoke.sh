@@ -33,7 +33,7 @@ fi
 log="$(mktemp)"
 corpus="$(mktemp -d)"
 trap 'rm -rf "$log" "$corpus"' EXIT
-for target in analyze strip verify image; do
+for target in analyze strip verify image pclntab; do
   rm -rf "${corpus:?}"/*
   # New inputs go to the throwaway first corpus; testdata/ is only read.
   if ! cargo +nightly fuzz run "$target" "$corpus" testdata -- \

@@ -4,7 +4,8 @@
 //!
 //! Since Go 1.16 the table starts with a header (magic, pointer size, counts and offsets);
 //! the function-name table is one blob of NUL-terminated names between `funcnametab` and
-//! `cutab`. binslim reads only that blob, bounded by the section.
+//! `cutab`. binslim reads only that blob, bounded by the section (or, where no section is
+//! named so, by the loaded data that holds the table).
 
 use std::collections::HashSet;
 
@@ -15,12 +16,26 @@ const MAGIC_118: u32 = 0xffff_fff0;
 const MAGIC_120: u32 = 0xffff_fff1;
 
 /// The names of the functions a Go binary contains, or `None` when it has no readable
-/// `.gopclntab`.
+/// pclntab. The pclntab is `.gopclntab` in internal links; external links (lld) merge it
+/// into `.data.rel.ro`, where [`gometa::locate`](super::gometa::locate) finds it (only
+/// for files with Go build info, so that other programs cost no search).
 pub fn function_names(elf: &ElfFile<'_>) -> Option<HashSet<String>> {
     let sh = elf
         .section_by_name(".gopclntab")
-        .or_else(|| elf.section_by_name(".data.rel.ro.gopclntab"))?;
-    names_from_pclntab(elf.section_data(sh), elf.is_little_endian())
+        .or_else(|| elf.section_by_name(".data.rel.ro.gopclntab"));
+    if let Some(sh) = sh {
+        return names_from_pclntab(elf.section_data(sh), elf.is_little_endian());
+    }
+    let go = if elf.shdrs.is_empty() {
+        super::go::build_info(elf).is_some()
+    } else {
+        elf.section_by_name(".go.buildinfo").is_some()
+    };
+    if !go {
+        return None;
+    }
+    let module = super::gometa::locate(elf)?;
+    names_from_pclntab(module.pclntab.bytes, elf.is_little_endian())
 }
 
 /// Parses the function-name blob out of a `.gopclntab` section.

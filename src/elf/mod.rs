@@ -9,6 +9,7 @@ pub mod dynamic;
 pub mod file;
 pub mod go;
 pub mod gofuncs;
+pub mod gometa;
 pub mod linkage;
 pub mod needs;
 pub mod notes;
@@ -25,6 +26,7 @@ use serde::Serialize;
 pub use cpu::CpuLevel;
 pub use file::ElfFile;
 pub use go::GoBuildInfo;
+pub use gometa::GoMetadata;
 pub use linkage::Linkage;
 pub use packed::UpxInfo;
 pub use sections::Category;
@@ -117,6 +119,10 @@ pub struct Analysis {
     pub comment: Vec<String>,
     /// Oddities that did not stop the analysis.
     pub warnings: Vec<String>,
+    /// Go's run-time metadata per table, wherever the linker put it (found through
+    /// moduledata; see [`gometa`]). Only with [`Detail::Full`], for Go programs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub go_metadata: Option<GoMetadata>,
 }
 
 /// Analyzes an ELF image. Errors say why the bytes are not a usable ELF file.
@@ -208,6 +214,10 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
     if !elf.shdrs.is_empty() {
         comment_strings = notes::comment(elf);
     }
+    let go_metadata = match (&go, detail) {
+        (Some(_), Detail::Full) => go_metadata(elf, &sections, &mut categories),
+        _ => None,
+    };
     let rustc_version = comment_strings
         .iter()
         .find_map(|s| s.strip_prefix("rustc version "))
@@ -257,7 +267,43 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
         rust,
         comment: comment_strings,
         warnings: elf.warnings.clone(),
+        go_metadata,
     }
+}
+
+/// Finds Go's metadata through moduledata and moves the bytes it covers from the category of
+/// the section that holds them (`.rodata`, `.data.rel.ro`) to `go-metadata`, so that the
+/// categories still add up to the same total.
+fn go_metadata(
+    elf: &ElfFile<'_>,
+    sections: &[Section],
+    categories: &mut BTreeMap<&'static str, u64>,
+) -> Option<GoMetadata> {
+    let module = gometa::locate(elf)?;
+    let ranges = module.ranges?;
+    // `sections` holds every non-null section after index 0, in order.
+    let index: Vec<usize> = (1..elf.shdrs.len())
+        .filter(|&i| elf.shdrs[i].sh_type != SHT_NULL)
+        .collect();
+    for (i, bytes) in gometa::covered_by_section(elf, &ranges) {
+        let Some(pos) = index.iter().position(|&k| k == i) else {
+            continue;
+        };
+        let from = sections[pos].category;
+        if matches!(from, Category::GoMetadata | Category::Bss) {
+            continue;
+        }
+        let bytes = bytes.min(sections[pos].size);
+        if let Some(total) = categories.get_mut(from.as_str()) {
+            *total = total.saturating_sub(bytes);
+            if *total == 0 {
+                categories.remove(from.as_str());
+            }
+        }
+        let meta = categories.entry(Category::GoMetadata.as_str()).or_default();
+        *meta = meta.saturating_add(bytes);
+    }
+    module.metadata()
 }
 
 /// Names `e_machine` the way Go, Docker and uname do; big- and little-endian variants of one
