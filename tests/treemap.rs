@@ -26,10 +26,12 @@ struct Drawn {
 }
 
 impl Drawn {
+    /// A point inside the box that no label covers: labels sit at the top left, so the middle
+    /// of the bottom band (boxes checked are at least 40 px high).
     fn centre(&self) -> (u32, u32) {
         (
             (self.x + self.w / 2.0) as u32,
-            (self.y + self.h / 2.0) as u32,
+            (self.y + self.h - 6.0) as u32,
         )
     }
 }

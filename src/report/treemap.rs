@@ -169,6 +169,12 @@ fn package_boxes(rows: &[Package], code: u64, file_size: u64) -> Vec<Node> {
         .take(MAX_PACKAGES)
         .take_while(|r| r.code >= min)
         .count();
+    // A group of one would only hide a name: show that package itself.
+    let keep = if rows.len() == keep + 1 {
+        rows.len()
+    } else {
+        keep
+    };
     let mut out: Vec<Node> = rows[..keep]
         .iter()
         .map(|r| {
@@ -838,9 +844,9 @@ mod tests {
             top,
             [
                 ("code", 484_398),
-                ("rodata", 247_713),
                 ("data", 21_936),
-                ("go-metadata", 403_804),
+                // types..etypes spans the whole .rodata of an internally linked Go program.
+                ("go-metadata", 651_517),
                 ("notes", 100),
                 ("other", 152),
                 (HEADERS_PADDING, 13_505),
