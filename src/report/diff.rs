@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use crate::diff::{Budget, Change, Diff, Row};
 
+use super::packages::clip;
 use super::{Style, human};
 
 /// The budget line: which budget, and whether NEW exceeded it.
@@ -160,15 +161,6 @@ fn table(out: &mut String, title: &str, rows: &[Row], limit: usize, st: Style) -
         line(&more, String::new(), String::new(), sum);
     }
     true
-}
-
-fn clip(name: &str, width: usize) -> String {
-    if name.chars().count() <= width {
-        return name.to_string();
-    }
-    let mut s: String = name.chars().take(width - 1).collect();
-    s.push('…');
-    s
 }
 
 #[cfg(test)]

@@ -100,10 +100,18 @@ fn heading(rows: &[&Package]) -> &'static str {
     }
 }
 
-/// Shortens a name to `width` characters, marking the cut with `…`.
-fn clip(name: &str, width: usize) -> String {
-    if name.chars().count() <= width {
+/// Shortens a name to `width` characters, marking the cut with `…`. Import paths differ at
+/// their end (`…/vendor/github.com/moby/swarmkit/v2/api`), so a name with `/` keeps its tail,
+/// cut at a `/` where one is in reach; other names keep their head.
+pub(crate) fn clip(name: &str, width: usize) -> String {
+    let count = name.chars().count();
+    if count <= width {
         return name.to_string();
+    }
+    if name.contains('/') {
+        let tail: String = name.chars().skip(count + 1 - width).collect();
+        let tail = tail.find('/').map_or(tail.as_str(), |i| &tail[i..]);
+        return format!("…{tail}");
     }
     let mut s: String = name.chars().take(width - 1).collect();
     s.push('…');
@@ -150,6 +158,8 @@ mod tests {
     #[test]
     fn long_names_are_clipped() {
         assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip("github.com/a/vendor/x/yy", 10), "…/x/yy");
+        assert_eq!(clip("ab/cdefghijk", 6), "…ghijk");
         assert_eq!(clip("abc", 4), "abc");
     }
 }
