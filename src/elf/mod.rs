@@ -44,6 +44,15 @@ pub struct Section {
     pub category: Category,
     /// Loaded at run time (SHF_ALLOC).
     pub alloc: bool,
+    /// Bytes of this section that are Go metadata although its name says otherwise (types in
+    /// `.rodata`, the pclntab in `.data.rel.ro`); the category totals count them as
+    /// `go-metadata`. Left out of JSON when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub go_metadata: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What rustc and cargo left in a binary.
@@ -209,13 +218,14 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
             size: sh.sh_size,
             category,
             alloc,
+            go_metadata: 0,
         });
     }
     if !elf.shdrs.is_empty() {
         comment_strings = notes::comment(elf);
     }
     let go_metadata = match (&go, detail) {
-        (Some(_), Detail::Full) => go_metadata(elf, &sections, &mut categories),
+        (Some(_), Detail::Full) => go_metadata(elf, &mut sections, &mut categories),
         _ => None,
     };
     let rustc_version = comment_strings
@@ -276,7 +286,7 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
 /// categories still add up to the same total.
 fn go_metadata(
     elf: &ElfFile<'_>,
-    sections: &[Section],
+    sections: &mut [Section],
     categories: &mut BTreeMap<&'static str, u64>,
 ) -> Option<GoMetadata> {
     let module = gometa::locate(elf)?;
@@ -294,6 +304,7 @@ fn go_metadata(
             continue;
         }
         let bytes = bytes.min(sections[pos].size);
+        sections[pos].go_metadata = bytes;
         if let Some(total) = categories.get_mut(from.as_str()) {
             *total = total.saturating_sub(bytes);
             if *total == 0 {

@@ -1,6 +1,6 @@
 //! `binslim image`: a single-layer `FROM scratch` image built without an engine.
 //!
-//! The phases: check the options ([`ImageOptions::validate`]), decide what goes into the layer
+//! The phases: check the options (`ImageOptions::validate`), decide what goes into the layer
 //! (the program, its loader and libraries with `--with-libs`, the run-time files the analysis
 //! says it reads, `--add`), write the layer ([`super::layer`]), the config and manifest, and one
 //! of the on-disk forms ([`super::layout`]) to a temporary name beside the output, renamed into

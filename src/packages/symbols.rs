@@ -156,7 +156,7 @@ fn preference<'a>(s: &Symbol<'a>) -> (usize, u8, &'a str) {
 }
 
 /// Gives every byte of the symbols' sections to exactly one symbol: sorted by section and
-/// address (at one address the largest first, then by [`preference`]), each symbol owns the
+/// address (at one address the largest first, then by `preference`), each symbol owns the
 /// bytes from where the previous owners end to its own end. Returns `(symbol, bytes owned)`
 /// for each symbol that owns any, in address order.
 pub fn attribute<'s, 'a>(syms: &'s [Symbol<'a>]) -> Vec<(&'s Symbol<'a>, u64)> {

@@ -322,12 +322,18 @@ fn section_list(out: &mut String, a: &Analysis) {
         "section", "size", "category"
     );
     for s in &a.sections {
+        // Go metadata inside a section named otherwise is counted as go-metadata above.
+        let (category, note) = match s.go_metadata {
+            0 => (s.category, String::new()),
+            n if n >= s.size => (Category::GoMetadata, String::new()),
+            n => (s.category, format!("  ({} of it go-metadata)", human(n))),
+        };
         let _ = writeln!(
             out,
-            "  {:<width$} {:>10} {:<16} {}",
+            "  {:<width$} {:>10} {:<16} {}{note}",
             s.name,
             human(s.size),
-            s.category.as_str(),
+            category.as_str(),
             if s.alloc { "yes" } else { "no" }
         );
     }
