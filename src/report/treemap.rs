@@ -136,6 +136,9 @@ pub fn tree(name: &str, a: &Analysis, p: &Packages) -> Node {
             if cat == Category::Code {
                 node.children = package_boxes(&p.rows, size, a.file_size);
             }
+            if cat == Category::GoMetadata {
+                node.children = go_metadata_boxes(a, size);
+            }
             children.push(node);
         }
         let rest = a.file_size.saturating_sub(in_file);
@@ -152,6 +155,61 @@ pub fn tree(name: &str, a: &Analysis, p: &Packages) -> Node {
         detail: None,
         children,
     }
+}
+
+/// The tables inside the go-metadata box (pclntab, types, ...), and what the category holds
+/// beside them (`.go.buildinfo`, `.gosymtab`). None when moduledata was not found, or when
+/// the tables overlap so that their sizes would not add up to the box.
+fn go_metadata_boxes(a: &Analysis, size: u64) -> Vec<Node> {
+    let Some(m) = &a.go_metadata else {
+        return Vec::new();
+    };
+    let mut tables = [
+        (
+            "pclntab",
+            m.pclntab,
+            "function table: names, files, line and stack maps",
+        ),
+        (
+            "types",
+            m.types,
+            "runtime.types..etypes: type descriptors (in an internal link the span covers all of \
+             .rodata, strings and constants too)",
+        ),
+        ("typelinks", m.typelinks, "offsets of the types"),
+        ("itablinks", m.itablinks, "pointers to the interface tables"),
+        (
+            "findfunctab",
+            m.findfunctab,
+            "PC to function lookup buckets",
+        ),
+    ];
+    let mut sum = tables.iter().fold(0u64, |acc, t| acc.saturating_add(t.1));
+    // In an internal link findfunctab lies inside the types span: the category counts those
+    // bytes once, and so do the boxes (the types box gives them up).
+    if sum > size {
+        let excess = sum - size;
+        if excess > tables[1].1 {
+            return Vec::new();
+        }
+        tables[1].1 -= excess;
+        sum = size;
+    }
+    let mut out: Vec<Node> = tables
+        .iter()
+        .filter(|t| t.1 > 0)
+        .map(|&(name, bytes, what)| Node {
+            detail: Some(what.into()),
+            ..Node::leaf(name, bytes)
+        })
+        .collect();
+    if size > sum {
+        out.push(Node {
+            detail: Some("build info, symbol table stub and other Go sections".into()),
+            ..Node::leaf("(other)", size - sum)
+        });
+    }
+    out
 }
 
 /// The package boxes inside a code box of `code` bytes: the largest rows, the small ones as
