@@ -175,6 +175,12 @@ fn stripped_go_binary_with_headers_first_is_left_byte_identical() {
         ),
         "{text}"
     );
+    // The summary does not claim a "1.0× smaller" result.
+    let human = binslim::report::human(len);
+    assert!(
+        text.contains(&format!("\n  {human}: unchanged, already minimal\n")),
+        "{text}"
+    );
     assert_eq!(std::fs::read(&exe).unwrap(), original);
     assert_eq!(std::fs::metadata(&exe).unwrap().modified().unwrap(), before);
 }

@@ -130,11 +130,19 @@ pub fn summary(ledger: &Ledger, style: Style) -> String {
         (Some(a), Some(b)) => format!("; wire {} → {}", human(a), human(b)),
         _ => String::new(),
     };
-    let line = format!(
-        "{} → {} ({f:.1}× smaller{wire})",
-        human(o.size),
-        human(r.size)
-    );
+    let line = if r.size >= o.size {
+        let wire = r
+            .gzip_size
+            .map(|g| format!(", wire {}", human(g)))
+            .unwrap_or_default();
+        format!("{}{wire}: unchanged, already minimal", human(r.size))
+    } else {
+        format!(
+            "{} → {} ({f:.1}× smaller{wire})",
+            human(o.size),
+            human(r.size)
+        )
+    };
     format!("  {}\n", style.good(&line))
 }
 
