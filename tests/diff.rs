@@ -375,3 +375,45 @@ fn a_stripped_side_is_noted() {
     );
     assert!(!text.contains("old: "), "{text}");
 }
+
+/// Go package rows in a diff are the `inspect --packages` rows of each side (from pclntab,
+/// so stripped Go builds diff by package too): go-static → go-tls adds crypto/tls.
+#[test]
+fn go_package_rows_come_from_each_sides_pclntab() {
+    let old = Path::new("testdata/go-static");
+    let new = Path::new("testdata/go-tls");
+    let d = diff_json(old, new);
+    let rows_of = |p: &Path| -> Value {
+        let out = binslim()
+            .args(["inspect", "--packages", "--json"])
+            .arg(p)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v[0]["packages"].clone()
+    };
+    let total = |rows: &Value, name: &str| -> u64 {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .map_or(0, |r| {
+                r["code"].as_u64().unwrap() + r["data"].as_u64().unwrap()
+            })
+    };
+    let (old_rows, new_rows) = (rows_of(old), rows_of(new));
+    for name in ["crypto/tls", "runtime", "net", "main", "internal/bisect"] {
+        let r = row(&d["packages"], name);
+        let (o, n) = (total(&old_rows, name), total(&new_rows, name));
+        assert_eq!(r["old"], o, "{name}: {r}");
+        assert_eq!(r["new"], n, "{name}: {r}");
+        assert_eq!(r["delta"], n as i64 - o as i64, "{name}: {r}");
+    }
+    // go-tls is a TLS client: crypto/tls is new, and big.
+    assert_eq!(row(&d["packages"], "crypto/tls")["old"], 0);
+    assert!(total(&new_rows, "crypto/tls") > 100_000);
+    // The file sizes are the files'.
+    assert_eq!(d["file_size"]["old"], 1_171_608);
+    assert_eq!(d["file_size"]["new"], 3_948_696);
+}
