@@ -53,6 +53,7 @@ fn package_leaves_out_fixtures_fuzz_and_benches() {
         "src/main.rs",
         "src/lib.rs",
         "src/cli.rs",
+        "examples/packages.rs",
     ] {
         assert!(files.iter().any(|f| f == must), "{must} not packaged");
     }
@@ -62,7 +63,7 @@ fn package_leaves_out_fixtures_fuzz_and_benches() {
                 "testdata/",
                 "fuzz/",
                 "benches/",
-                "examples/",
+                "examples/Dockerfile",
                 "target/",
                 ".ci/"
             ]
