@@ -38,12 +38,7 @@ pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Option<Packages> {
     }
     let rows = rows
         .into_iter()
-        .map(|(name, (code, data))| Package {
-            name: name.to_string(),
-            language: Language::C,
-            code,
-            data,
-        })
+        .map(|(name, (code, data))| Package::new(name, Language::C, code, data))
         .collect();
     Some(super::finish(rows, text_size, Vec::new()))
 }

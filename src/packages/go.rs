@@ -135,12 +135,7 @@ pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Option<Packages> {
         .collect();
     let remainder = text_size.saturating_sub(go_total + c_total);
     if remainder > 0 {
-        rows.push(Package {
-            name: REMAINDER.to_string(),
-            language: Language::Unknown,
-            code: remainder,
-            data: 0,
-        });
+        rows.push(Package::new(REMAINDER, Language::Unknown, remainder, 0));
     }
     sort_rows(&mut rows);
     Some(Packages {

@@ -60,6 +60,16 @@ pub struct Package {
 }
 
 impl Package {
+    /// A row.
+    pub fn new(name: impl Into<String>, language: Language, code: u64, data: u64) -> Self {
+        Package {
+            name: name.into(),
+            language,
+            code,
+            data,
+        }
+    }
+
     /// `code + data`, the sort key.
     pub fn total(&self) -> u64 {
         self.code.saturating_add(self.data)
@@ -127,12 +137,7 @@ pub fn finish(mut rows: Vec<Package>, text_size: u64, notes: Vec<String>) -> Pac
     let code = rows.iter().fold(0u64, |acc, r| acc.saturating_add(r.code));
     let rest = text_size.saturating_sub(code);
     if rest > 0 {
-        rows.push(Package {
-            name: REMAINDER.to_string(),
-            language: Language::Unknown,
-            code: rest,
-            data: 0,
-        });
+        rows.push(Package::new(REMAINDER, Language::Unknown, rest, 0));
     }
     sort_rows(&mut rows);
     Packages {

@@ -58,12 +58,7 @@ pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Option<Packages> {
     }
     let rows = rows
         .into_iter()
-        .map(|((name, language), (code, data))| Package {
-            name,
-            language,
-            code,
-            data,
-        })
+        .map(|((name, language), (code, data))| Package::new(name, language, code, data))
         .collect();
     Some(super::finish(rows, text_size, Vec::new()))
 }

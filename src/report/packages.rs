@@ -123,12 +123,7 @@ mod tests {
     use super::*;
 
     fn row(name: &str, language: Language, code: u64, data: u64) -> Package {
-        Package {
-            name: name.into(),
-            language,
-            code,
-            data,
-        }
+        Package::new(name, language, code, data)
     }
 
     #[test]

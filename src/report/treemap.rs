@@ -312,53 +312,55 @@ pub fn squarify(sizes: &[u64], r: Rect) -> Vec<Rect> {
             j += 1;
         }
         // The last row takes all that is left, so rounding leaves no gap.
-        let row = &areas[i..j];
-        let sum: f64 = row.iter().sum();
-        let last_row = j == areas.len();
-        if free.w >= free.h {
-            // A column at the left edge, children stacked top to bottom.
-            let cw = if last_row { free.w } else { sum / free.h };
-            let mut y = free.y;
-            for (k, a) in row.iter().enumerate() {
-                let h = if k + 1 == row.len() {
-                    free.y + free.h - y
-                } else {
-                    a / cw
-                };
-                out.push(Rect {
-                    x: free.x,
-                    y,
-                    w: cw,
-                    h,
-                });
-                y += h;
-            }
-            free.x += cw;
-            free.w -= cw;
-        } else {
-            // A row along the top edge, children left to right.
-            let rh = if last_row { free.h } else { sum / free.w };
-            let mut x = free.x;
-            for (k, a) in row.iter().enumerate() {
-                let w = if k + 1 == row.len() {
-                    free.x + free.w - x
-                } else {
-                    a / rh
-                };
-                out.push(Rect {
-                    x,
-                    y: free.y,
-                    w,
-                    h: rh,
-                });
-                x += w;
-            }
-            free.y += rh;
-            free.h -= rh;
-        }
+        lay_strip(&mut free, &areas[i..j], j == areas.len(), &mut out);
         i = j;
     }
     out
+}
+
+/// Lays one row of `areas` along the short side of `free` and takes it off `free`: a column
+/// at the left edge (children top to bottom) when `free` is wide, else a row along the top
+/// edge (children left to right). The last child ends exactly at the far edge.
+fn lay_strip(free: &mut Rect, row: &[f64], last_row: bool, out: &mut Vec<Rect>) {
+    let wide = free.w >= free.h;
+    let (start, length, depth) = if wide {
+        (free.y, free.h, free.w)
+    } else {
+        (free.x, free.w, free.h)
+    };
+    let sum: f64 = row.iter().sum();
+    let thickness = if last_row { depth } else { sum / length };
+    let mut at = start;
+    for (k, a) in row.iter().enumerate() {
+        let extent = if k + 1 == row.len() {
+            start + length - at
+        } else {
+            a / thickness
+        };
+        out.push(if wide {
+            Rect {
+                x: free.x,
+                y: at,
+                w: thickness,
+                h: extent,
+            }
+        } else {
+            Rect {
+                x: at,
+                y: free.y,
+                w: extent,
+                h: thickness,
+            }
+        });
+        at += extent;
+    }
+    if wide {
+        free.x += thickness;
+        free.w -= thickness;
+    } else {
+        free.y += thickness;
+        free.h -= thickness;
+    }
 }
 
 /// The worst aspect ratio of a row of `areas` laid along a side of length `side`.
@@ -870,12 +872,7 @@ mod tests {
     }
 
     fn row(name: &str, language: Language, code: u64, data: u64) -> Package {
-        Package {
-            name: name.into(),
-            language,
-            code,
-            data,
-        }
+        Package::new(name, language, code, data)
     }
 
     #[test]
