@@ -154,17 +154,55 @@ fn walk(dir: &Path, opts: &VerifyOptions, reports: &mut Vec<FileReport>, skipped
         stack.extend(subdirs.into_iter().rev());
     }
 
-    // One open per file; only ELF files are mapped and parsed.
-    for path in files {
+    // One open per file; only ELF files are mapped and parsed. Files are checked on every core,
+    // and reported in walk order.
+    for r in in_parallel(&files, |path| {
         let display = path.display().to_string();
-        match Input::open_elf(&path) {
-            Ok(Some(input)) => {
-                reports.push(verify_input(&path, &display, &input, opts, Origin::Walked));
-            }
-            Ok(None) => *skipped += 1,
-            Err(e) => reports.push(FileReport::error(&display, &e)),
+        match Input::open_elf(path) {
+            Ok(Some(input)) => Some(verify_input(path, &display, &input, opts, Origin::Walked)),
+            Ok(None) => None,
+            Err(e) => Some(FileReport::error(&display, &e)),
+        }
+    }) {
+        match r {
+            Some(r) => reports.push(r),
+            None => *skipped += 1,
         }
     }
+}
+
+/// `f` over `items` on every core (each worker takes the next item), the results in the
+/// items' order.
+fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if workers <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else {
+                return done;
+            };
+            done.push((i, f(item)));
+        }
+    };
+    let mut all: Vec<(usize, R)> = std::thread::scope(|sc| {
+        let others: Vec<_> = (1..workers).map(|_| sc.spawn(work)).collect();
+        let mut all = work();
+        for h in others {
+            // A worker's panic is the same bug on any thread: pass it on.
+            all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        all
+    });
+    all.sort_unstable_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
 }
 
 pub(super) fn render(r: &FileReport, st: Style) -> String {
