@@ -5,10 +5,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use binslim::Error;
-use binslim::input::Input;
+use binslim::input::{ELF_MAGIC, Input};
 use binslim::report::{Style, human, json};
 use binslim::verify::{
     FileReport, Origin, Platform, Verdict, VerifyOptions, verify_input, verify_path,
+    verify_with_mode,
 };
 
 use super::{Status, emit};
@@ -154,55 +155,99 @@ fn walk(dir: &Path, opts: &VerifyOptions, reports: &mut Vec<FileReport>, skipped
         stack.extend(subdirs.into_iter().rev());
     }
 
-    // One open per file; only ELF files are mapped and parsed. Files are checked on every core,
-    // and reported in walk order.
-    for r in in_parallel(&files, |path| {
-        let display = path.display().to_string();
-        match Input::open_elf(path) {
-            Ok(Some(input)) => Some(verify_input(path, &display, &input, opts, Origin::Walked)),
-            Ok(None) => None,
-            Err(e) => Some(FileReport::error(&display, &e)),
-        }
-    }) {
-        match r {
+    // One open per file; only ELF files are parsed, only large ones mapped.
+    let mut buf = Vec::new();
+    for path in files {
+        match check_walked(&path, opts, &mut buf) {
             Some(r) => reports.push(r),
             None => *skipped += 1,
         }
     }
 }
 
-/// `f` over `items` on every core (each worker takes the next item), the results in the
-/// items' order.
-fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
-    if workers <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(item) = items.get(i) else {
-                return done;
-            };
-            done.push((i, f(item)));
-        }
+/// A walked file is first read this far: enough for the ELF magic, and the whole of the
+/// smallest ELF files.
+const READ_FIRST: usize = 8 << 10;
+
+/// ELF files up to this size are read whole into the walk's buffer; larger ones are mapped, so
+/// that only the pages of their headers are read. Mapping costs a `mmap`, page faults and a
+/// `munmap`; reading a small file costs less. 65 % of the 1,902 ELF files in /usr/bin and
+/// /usr/lib/x86_64-linux-gnu are this small.
+const READ_WHOLE: usize = 64 << 10;
+
+/// One walked file: `None` when it is not ELF (counted as skipped), else its report. A non-ELF
+/// file costs an open, one read and a close; an ELF file a `fstat` (its mode and length) and a
+/// second read or a map more.
+fn check_walked(path: &Path, opts: &VerifyOptions, buf: &mut Vec<u8>) -> Option<FileReport> {
+    use std::os::unix::fs::MetadataExt;
+    let display = path.display().to_string();
+    let error =
+        |e: std::io::Error, what: &str| Some(FileReport::error(&display, &Error::from_io(e, what)));
+    let file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return error(e, "cannot open"),
     };
-    let mut all: Vec<(usize, R)> = std::thread::scope(|sc| {
-        let others: Vec<_> = (1..workers).map(|_| sc.spawn(work)).collect();
-        let mut all = work();
-        for h in others {
-            // A worker's panic is the same bug on any thread: pass it on.
-            all.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+    buf.resize(READ_WHOLE, 0);
+    let mut n = match read_at_least(&file, &mut buf[..READ_FIRST], 0, ELF_MAGIC.len()) {
+        Ok(n) => n,
+        Err(e) => return error(e, "cannot read"),
+    };
+    if !buf[..n].starts_with(ELF_MAGIC) {
+        return None;
+    }
+    let meta = match file.metadata() {
+        Ok(m) => m,
+        Err(e) => return error(e, "cannot stat"),
+    };
+    let len = meta.len();
+    if meta.is_file() && len <= READ_WHOLE as u64 && len >= n as u64 {
+        let len = len as usize;
+        if n < len {
+            match read_at_least(&file, &mut buf[n..len], n as u64, len - n) {
+                Ok(k) => n += k,
+                Err(e) => return error(e, "cannot read"),
+            }
         }
-        all
-    });
-    all.sort_unstable_by_key(|(i, _)| *i);
-    all.into_iter().map(|(_, r)| r).collect()
+        if n == len {
+            return Some(verify_with_mode(
+                path,
+                &display,
+                &buf[..n],
+                meta.mode(),
+                opts,
+                Origin::Walked,
+            ));
+        }
+    }
+    // Large, special, or changing under us: mapped, with the same checks and messages as a
+    // named file.
+    drop(file);
+    match Input::open_elf(path) {
+        Ok(Some(input)) => Some(verify_input(path, &display, &input, opts, Origin::Walked)),
+        Ok(None) => None,
+        Err(e) => Some(FileReport::error(&display, &e)),
+    }
+}
+
+/// Reads `file` from `offset` into `buf` until at least `want` bytes have come or the file
+/// ends (one `pread` for a regular file); the count read.
+fn read_at_least(
+    file: &fs::File,
+    buf: &mut [u8],
+    offset: u64,
+    want: usize,
+) -> std::io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let mut n = 0;
+    while n < want.min(buf.len()) {
+        match file.read_at(&mut buf[n..], offset + n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 pub(super) fn render(r: &FileReport, st: Style) -> String {
