@@ -29,6 +29,11 @@ fn gzip6(bytes: &[u8]) -> u64 {
 
 /// |ours - gzip| <= 0.5 % of gzip's.
 fn assert_close(what: &str, ours: u64, bytes: &[u8]) {
+    assert_within(what, ours, bytes, 0.005);
+}
+
+/// |ours - gzip| <= `bound` (a fraction) of gzip's.
+fn assert_within(what: &str, ours: u64, bytes: &[u8], bound: f64) {
     let gz = gzip6(bytes);
     let off = (ours as f64 - gz as f64) / gz as f64;
     eprintln!(
@@ -36,7 +41,7 @@ fn assert_close(what: &str, ours: u64, bytes: &[u8]) {
         100.0 * off
     );
     assert!(
-        off.abs() <= 0.005,
+        off.abs() <= bound,
         "{what}: binslim says {ours}, gzip -6 gives {gz} ({:.3} % off)",
         100.0 * off
     );
@@ -101,7 +106,11 @@ fn check(name: &str, input: &Path) {
         return;
     }
     let j = shrink_json(&["--upx"], input, &dir.path().join("packed"));
-    assert_eq!(j["upx"]["outcome"], "packed", "{name}: {j}");
+    if j["upx"]["outcome"] != "packed" {
+        // upx declines some inputs (go-pie: CantPackException): no upx bytes to measure.
+        assert_eq!(j["upx"]["outcome"], "declined", "{name}: {j}");
+        return;
+    }
     let packed = std::fs::read(dir.path().join("packed")).unwrap();
     assert_close(
         &format!("{name} upx"),
@@ -119,9 +128,43 @@ fn every_step_is_within_half_a_percent_of_gzip_6() {
     if let Some((_dir, exe)) = common::go_build("go-hello", "hello", &[], &[]) {
         check("go-hello", &exe);
     }
-    for f in ["c-static", "rust-static", "go-static"] {
+    for f in [
+        "c-static",
+        "c-static-pie",
+        "c-dynamic-pie",
+        "musl-static",
+        "rust-static",
+        "go-static",
+        "go-pie",
+    ] {
         check(f, &common::fixture(f));
     }
+}
+
+/// The one fixture outside 0.5 %: zlib-rs, run with gzip's parameters, finds slightly better
+/// matches than gzip in some C and Rust code (-0.2 to -0.7 % on system binaries; /usr/bin/bash
+/// -0.71 %); rust-dynamic's strip-symbols step lands at -0.53 %. Pinned here so that a change
+/// in either direction shows.
+#[test]
+fn rust_dynamic_is_the_known_outlier() {
+    if !common::have_tool("gzip") {
+        return;
+    }
+    let data = std::fs::read(common::fixture("rust-dynamic")).unwrap();
+    let elf = binslim::elf::ElfFile::parse(&data).unwrap();
+    let planned = binslim::shrink::plan_strip_steps(&elf, &Default::default()).unwrap();
+    let symbols = planned
+        .iter()
+        .find(|p| p.kind == binslim::shrink::StepKind::StripSymbols)
+        .unwrap();
+    let mut bytes = Vec::new();
+    symbols.layout.write_to(&data, &mut bytes).unwrap();
+    let ours = binslim::shrink::gzip_size(&data[..], 0, Some(&symbols.layout)).unwrap();
+    assert_within("rust-dynamic strip-symbols", ours, &bytes, 0.006);
+    assert!(
+        ours < gzip6(&bytes) * 995 / 1000,
+        "no longer an outlier: move rust-dynamic to the list above"
+    );
 }
 
 #[test]

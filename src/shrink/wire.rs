@@ -34,6 +34,8 @@ use crate::strip::{Layout, Piece, Source};
 const CHUNK: u64 = 1 << 20;
 /// Deflate's window: each chunk is primed with this much of what precedes it.
 const DICT: u64 = 32 << 10;
+/// The shortest chunk worth a cut (see [`source_marks`]).
+const MIN_CHUNK: u64 = 2 * DICT;
 /// A gzip member's header (10 bytes, no name) and trailer (CRC-32 and length, 8 bytes).
 const GZIP_OVERHEAD: u64 = 18;
 
@@ -112,10 +114,13 @@ impl<'a, S: Source + Sync + ?Sized> Stream<'a, S> {
     }
 }
 
-/// Where chunks may start, in each source's offsets: every input piece's start and end, and
-/// [`2 × DICT`](DICT) past each start but the file's (so the chunk after a join is short, and the one after it
-/// already has a dictionary from inside the piece). With the multiples of [`CHUNK`], these
-/// line chunks up across streams wherever they read the same input.
+/// Where chunks may start, in each source's offsets: the multiples of [`CHUNK`], every input
+/// piece's start and end, and [`MIN_CHUNK`] past each start but the file's (so the chunk after
+/// a join is short, and the one after it already has a dictionary from inside the piece).
+/// Marks closer than [`MIN_CHUNK`] to the one before are dropped: every cut ends a deflate
+/// block early (tens of bytes), which would show on small files with many sections. All the
+/// streams of one source share its marks, so their chunks line up wherever they read the same
+/// input.
 fn source_marks<S: Source + Sync + ?Sized>(streams: &[Stream<'_, S>]) -> HashMap<usize, Vec<u64>> {
     let mut marks: HashMap<usize, Vec<u64>> = HashMap::new();
     for s in streams {
@@ -126,22 +131,31 @@ fn source_marks<S: Source + Sync + ?Sized>(streams: &[Stream<'_, S>]) -> HashMap
             if let Piece::Input { offset, len } = *p {
                 m.extend([offset, offset + len]);
                 if offset > 0 {
-                    m.push(offset + 2 * DICT);
+                    m.push(offset + MIN_CHUNK);
                 }
             }
         }
     }
     for m in marks.values_mut() {
+        let end = m.iter().copied().max().unwrap_or(0);
+        m.extend((1..=end / CHUNK).map(|k| k * CHUNK));
         m.sort_unstable();
-        m.dedup();
+        let mut last = 0;
+        m.retain(|&x| {
+            let keep = x >= last + MIN_CHUNK;
+            if keep {
+                last = x;
+            }
+            keep
+        });
     }
     marks
 }
 
 impl<S: Source + Sync + ?Sized> Stream<'_, S> {
-    /// The ends of this stream's chunks, in stream offsets, the last one its length. Every piece
-    /// of input starts and ends a chunk, and inside it a chunk ends at each source mark and each
-    /// multiple of [`CHUNK`] of the source; runs of new bytes are cut every [`CHUNK`].
+    /// The ends of this stream's chunks, in stream offsets, the last one its length: where an
+    /// input piece reaches a source mark (its own ends included), and every [`CHUNK`] of a run
+    /// of new bytes.
     fn cuts(&self, marks: &[u64]) -> Vec<u64> {
         let mut cuts = Vec::new();
         let mut at = 0u64;
@@ -149,35 +163,16 @@ impl<S: Source + Sync + ?Sized> Stream<'_, S> {
             let n = piece_len(p);
             match *p {
                 Piece::Input { offset, len } => {
-                    if at > 0 {
-                        cuts.push(at);
-                    }
-                    let first = marks.partition_point(|&m| m <= offset);
-                    let mut inner = marks[first..]
-                        .iter()
-                        .copied()
-                        .take_while(|&m| m < offset + len);
-                    let mut next_mark = inner.next();
-                    let mut o = offset;
-                    while o < offset + len {
-                        let next_chunk = (o / CHUNK + 1) * CHUNK;
-                        let mut to = next_chunk.min(offset + len);
-                        if let Some(m) = next_mark
-                            && m < to
-                        {
-                            to = m;
-                            next_mark = inner.next();
-                        }
-                        cuts.push(at + (to - offset));
-                        o = to;
-                    }
+                    let first = marks.partition_point(|&m| m < offset);
+                    cuts.extend(
+                        marks[first..]
+                            .iter()
+                            .take_while(|&&m| m <= offset + len)
+                            .map(|&m| at + (m - offset)),
+                    );
                 }
                 Piece::Data(_) | Piece::Zeros(_) => {
-                    let mut k = CHUNK;
-                    while k < n {
-                        cuts.push(at + k);
-                        k += CHUNK;
-                    }
+                    cuts.extend((1..n.div_ceil(CHUNK)).map(|k| at + k * CHUNK));
                 }
             }
             at += n;
