@@ -24,6 +24,17 @@ hyperfine -N --warmup 2 --runs "${RUNS:-20}" \
   --export-json "$W/h.json"
 jq -r '.results as $r | "ratio (mean binslim shrink / mean gzip -6): \(($r[0].mean / $r[1].mean) * 1000 | round / 1000)  (median: \(($r[0].median / $r[1].median) * 1000 | round / 1000))"' "$W/h.json"
 
+# hyperfine runs each command's runs in a block; on a shared machine load can change between
+# blocks. Alternated pairs put the same load on both: the mean of the per-pair ratios.
+echo
+echo "alternated pairs (${PAIRS:-8}): binslim shrink s, gzip -6 s"
+for _ in $(seq "${PAIRS:-8}"); do
+  rm -f "$W/x"
+  t0=$(date +%s%N); "$B" shrink -o "$W/x" "$BIN" >/dev/null; t1=$(date +%s%N)
+  gzip -6 -c "$BIN" >/dev/null; t2=$(date +%s%N)
+  echo "$(( (t1 - t0) / 1000000 )) $(( (t2 - t1) / 1000000 ))"
+done | awk '{ printf "  %.3f %.3f\n", $1 / 1000, $2 / 1000; r += $1 / $2; n++ } END { printf "ratio (mean of pairs): %.3f\n", r / n }'
+
 echo
 echo "wire sizes: binslim ledger vs gzip -6 -c < bytes | wc -c"
 rm -f "$W/x"
@@ -34,3 +45,10 @@ row() { # name ours bytes-file
 }
 row original "$(jq '.original_gzip_size' "$W/j.json")" "$BIN"
 row stripped "$(jq '.gzip_size' "$W/j.json")" "$W/x"
+if command -v upx >/dev/null; then
+  rm -f "$W/u"
+  "$B" shrink --upx --json -o "$W/u" "$BIN" >"$W/u.json"
+  if [ "$(jq -r '.upx.outcome' "$W/u.json")" = packed ]; then
+    row upx "$(jq '.steps[] | select(.step == "upx") | .gzip_size' "$W/u.json")" "$W/u"
+  fi
+fi
