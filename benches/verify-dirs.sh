@@ -5,17 +5,22 @@
 #
 #   benches/verify-dirs.sh [DIR...]     default: /usr/bin /usr/lib/x86_64-linux-gnu
 #
-# Needs hyperfine and scanelf (apt-get install hyperfine pax-utils).
+# Needs hyperfine, scanelf and jq (apt-get install hyperfine pax-utils jq).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . benches/require.sh
-require hyperfine:hyperfine scanelf:pax-utils
+require hyperfine:hyperfine scanelf:pax-utils jq:jq
 cargo build --release --quiet
 bin=$PWD/target/release/binslim
 dirs=("$@")
 [ ${#dirs[@]} -gt 0 ] || dirs=(/usr/bin /usr/lib/x86_64-linux-gnu)
 echo "ELF files: $(scanelf -RBF '%F' "${dirs[@]}" 2>/dev/null | wc -l)"
-# Warm the page cache first; both tools then read from memory.
-hyperfine --warmup 2 --runs 30 -N -i \
+# Warm the page cache first; both tools then read from memory. Alternated in one run, so load
+# from elsewhere falls on both alike; the ratio is printed last (target, issue 14 §2: <= 0.8).
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+hyperfine --warmup 3 --runs "${RUNS:-30}" -N -i \
   -n "binslim verify" "$bin verify --quiet ${dirs[*]}" \
-  -n "scanelf -RBn" "scanelf -RBn ${dirs[*]}"
+  -n "scanelf -RBn" "scanelf -RBn ${dirs[*]}" \
+  --export-json "$W/h.json"
+jq -r '.results as $r | "ratio (binslim verify / scanelf -RBn): mean \(($r[0].mean / $r[1].mean) * 1000 | round / 1000), median \(($r[0].median / $r[1].median) * 1000 | round / 1000)"' "$W/h.json"

@@ -1027,6 +1027,37 @@ fn build_strtab(names: &[&str]) -> (Vec<u8>, Vec<u32>) {
     (table, offsets)
 }
 
+/// A piece of a [`Layout`]'s output, for readers that need random access to it (the wire-size
+/// meter in [`crate::shrink`] reads it in parallel chunks and recognises pieces shared by steps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Piece<'a> {
+    /// `len` bytes of the input from `offset`.
+    Input {
+        /// Where in the input.
+        offset: u64,
+        /// How many bytes.
+        len: u64,
+    },
+    /// New bytes.
+    Data(&'a [u8]),
+    /// This many zero bytes.
+    Zeros(u64),
+}
+
+impl Layout {
+    /// The output's pieces in order; their lengths add up to [`Layout::size`].
+    pub fn pieces(&self) -> impl Iterator<Item = Piece<'_>> + '_ {
+        self.chunks.iter().map(|c| match c {
+            Chunk::Input { offset, len } => Piece::Input {
+                offset: *offset,
+                len: *len,
+            },
+            Chunk::Data(d) => Piece::Data(d),
+            Chunk::Zeros(n) => Piece::Zeros(*n),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

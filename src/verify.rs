@@ -867,16 +867,30 @@ pub fn verify_input(
     opts: &VerifyOptions,
     origin: Origin,
 ) -> FileReport {
-    let mut report = verify_bytes(path, display, input.bytes(), opts, origin);
+    verify_with_mode(path, display, input.bytes(), input.mode(), opts, origin)
+}
+
+/// Verifies a file's bytes and its permission bits (`st_mode`), as [`verify_input`] does, for
+/// callers that read the file themselves (a directory walk reads small files into a buffer it
+/// reuses, instead of mapping each one).
+pub fn verify_with_mode(
+    path: &Path,
+    display: &str,
+    data: &[u8],
+    mode: u32,
+    opts: &VerifyOptions,
+    origin: Origin,
+) -> FileReport {
+    let mut report = verify_bytes(path, display, data, opts, origin);
     // `COPY` keeps the mode, and execve needs an execute bit even for root.
     let is_program = report.linkage.is_some_and(Linkage::is_program);
-    if is_program && input.mode() & 0o111 == 0 {
+    if is_program && mode & 0o111 == 0 {
         let finding = Finding::new(
             "not-executable",
             format!(
                 "has no execute permission (mode {:04o}): starting it fails with \"permission \
                  denied\"",
-                input.mode() & 0o7777
+                mode & 0o7777
             ),
             Some("chmod +x it before it is copied, or COPY --chmod=755".into()),
         );

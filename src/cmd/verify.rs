@@ -5,10 +5,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use binslim::Error;
-use binslim::input::Input;
+use binslim::input::{ELF_MAGIC, Input};
 use binslim::report::{Style, human, json};
 use binslim::verify::{
     FileReport, Origin, Platform, Verdict, VerifyOptions, verify_input, verify_path,
+    verify_with_mode,
 };
 
 use super::{Status, emit};
@@ -147,17 +148,124 @@ fn walk(dir: &Path, opts: &VerifyOptions, reports: &mut Vec<FileReport>, skipped
         stack.extend(subdirs.into_iter().rev());
     }
 
-    // One open per file; only ELF files are mapped and parsed.
+    // One open per file; only ELF files are parsed, only large ones mapped.
+    let mut buf = Vec::new();
     for path in files {
-        let display = path.display().to_string();
-        match Input::open_elf(&path) {
-            Ok(Some(input)) => {
-                reports.push(verify_input(&path, &display, &input, opts, Origin::Walked));
-            }
-            Ok(None) => *skipped += 1,
-            Err(e) => reports.push(FileReport::error(&display, &e)),
+        match check_walked(&path, opts, &mut buf) {
+            Some(r) => reports.push(r),
+            None => *skipped += 1,
         }
     }
+}
+
+/// A walked file is first read this far: the ELF magic is all a non-ELF file is read for (most
+/// of a walk's files), so reading more only copies bytes that are thrown away.
+const READ_FIRST: usize = 512;
+
+/// ELF files up to this size are read whole into the walk's buffer; larger ones are mapped, so
+/// that only the pages of their headers are read. Mapping costs a `mmap`, page faults and a
+/// `munmap`; reading a small file costs less. 65 % of the 1,902 ELF files in /usr/bin and
+/// /usr/lib/x86_64-linux-gnu are this small.
+const READ_WHOLE: usize = 64 << 10;
+
+/// One walked file: `None` when it is not ELF (counted as skipped), else its report. A non-ELF
+/// file costs an open, one read and a close; an ELF file a `fstat` (its mode and length) and a
+/// second read or a map more.
+fn check_walked(path: &Path, opts: &VerifyOptions, buf: &mut Vec<u8>) -> Option<FileReport> {
+    use std::os::unix::fs::MetadataExt;
+    let display = path.display().to_string();
+    let error =
+        |e: std::io::Error, what: &str| Some(FileReport::error(&display, &Error::from_io(e, what)));
+    let file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return error(e, "cannot open"),
+    };
+    buf.resize(READ_WHOLE, 0);
+    let mut n = match read_at_least(&file, &mut buf[..READ_FIRST], 0, ELF_MAGIC.len()) {
+        Ok(n) => n,
+        Err(e) => return error(e, "cannot read"),
+    };
+    if !buf[..n].starts_with(ELF_MAGIC) {
+        return None;
+    }
+    let meta = match file.metadata() {
+        Ok(m) => m,
+        Err(e) => return error(e, "cannot stat"),
+    };
+    let len = meta.len();
+    if meta.is_file() && len <= READ_WHOLE as u64 && len >= n as u64 {
+        let len = len as usize;
+        if n < len {
+            match read_at_least(&file, &mut buf[n..len], n as u64, len - n) {
+                Ok(k) => n += k,
+                Err(e) => return error(e, "cannot read"),
+            }
+        }
+        if n == len {
+            return Some(verify_with_mode(
+                path,
+                &display,
+                &buf[..n],
+                meta.mode(),
+                opts,
+                Origin::Walked,
+            ));
+        }
+    }
+    if meta.is_file() && len > READ_WHOLE as u64 {
+        // Large: mapped through the open file, as `Input` maps a named file.
+        let Ok(len) = usize::try_from(len) else {
+            return Some(verify_path(path, &display, opts, Origin::Walked));
+        };
+        // SAFETY: as in `Input`: the map is read-only and private; binslim never writes to a
+        // file it has mapped, and every read of the bytes is bounds-checked, so a concurrent
+        // writer can at worst make the analysis wrong or fail.
+        let map = match unsafe { memmap2::MmapOptions::new().len(len).map(&file) } {
+            Ok(m) => m,
+            Err(e) => return error(e, "cannot map"),
+        };
+        if len > 1 << 20 {
+            // Headers at both ends and a few sections are read: no readahead around each.
+            let _ = map.advise(memmap2::Advice::Random);
+        }
+        let mode = meta.mode();
+        return Some(verify_with_mode(
+            path,
+            &display,
+            &map,
+            mode,
+            opts,
+            Origin::Walked,
+        ));
+    }
+    // Special, or changing under us: the named-file path, with its checks and messages.
+    drop(file);
+    match Input::open_elf(path) {
+        Ok(Some(input)) => Some(verify_input(path, &display, &input, opts, Origin::Walked)),
+        Ok(None) => None,
+        Err(e) => Some(FileReport::error(&display, &e)),
+    }
+}
+
+/// Reads `file` from `offset` into `buf` until at least `want` bytes have come or the file
+/// ends (one `pread` for a regular file); the count read.
+fn read_at_least(
+    file: &fs::File,
+    buf: &mut [u8],
+    offset: u64,
+    want: usize,
+) -> std::io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let mut n = 0;
+    while n < want.min(buf.len()) {
+        match file.read_at(&mut buf[n..], offset + n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 pub(super) fn render(r: &FileReport, st: Style) -> String {

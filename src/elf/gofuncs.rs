@@ -40,6 +40,68 @@ pub fn function_names(elf: &ElfFile<'_>) -> Option<HashSet<String>> {
 
 /// Parses the function-name blob out of a `.gopclntab` section.
 pub fn names_from_pclntab(tab: &[u8], little: bool) -> Option<HashSet<String>> {
+    Some(
+        name_blob_of_pclntab(tab, little)?
+            .split(|&b| b == 0)
+            .filter(|s| !s.is_empty())
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect(),
+    )
+}
+
+/// The function names of a Go binary as they are stored, NUL-separated (no allocation; see
+/// [`FuncNames`]), or `None` when it has no readable `.gopclntab`.
+pub fn function_name_blob<'a>(elf: &ElfFile<'a>) -> Option<FuncNames<'a>> {
+    let sh = elf
+        .section_by_name(".gopclntab")
+        .or_else(|| elf.section_by_name(".data.rel.ro.gopclntab"))?;
+    name_blob_of_pclntab(elf.section_data(sh), elf.is_little_endian()).map(FuncNames)
+}
+
+/// A Go binary's function-name table, searched in place: a directory walk meets Go programs
+/// with 50,000 functions, and a set of owned names cost more than the rest of their check.
+#[derive(Debug, Clone, Copy)]
+pub struct FuncNames<'a>(&'a [u8]);
+
+impl FuncNames<'_> {
+    /// True when a function is named exactly `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.find(name.as_bytes(), true)
+    }
+
+    /// True when a function's name starts with `prefix`.
+    pub fn any_starts_with(&self, prefix: &str) -> bool {
+        self.find(prefix.as_bytes(), false)
+    }
+
+    /// Names are NUL-separated: `needle` starts a name when it is at the start of the blob or
+    /// after a NUL, and is the whole name when a NUL or the end follows it.
+    fn find(&self, needle: &[u8], whole: bool) -> bool {
+        if needle.is_empty() {
+            return self.0.iter().any(|&b| b != 0);
+        }
+        let blob = self.0;
+        let ends_name = |end: usize| !whole || blob.get(end).is_none_or(|&b| b == 0);
+        if blob.starts_with(needle) && ends_name(needle.len()) {
+            return true;
+        }
+        let mut pat = Vec::with_capacity(needle.len() + 2);
+        pat.push(0);
+        pat.extend_from_slice(needle);
+        if whole {
+            // A name followed by another: both NULs in the pattern; the last name: at the end.
+            pat.push(0);
+            if memchr::memmem::find(blob, &pat).is_some() {
+                return true;
+            }
+            pat.pop();
+            return blob.ends_with(&pat);
+        }
+        memchr::memmem::find(blob, &pat).is_some()
+    }
+}
+
+fn name_blob_of_pclntab(tab: &[u8], little: bool) -> Option<&[u8]> {
     let magic = read_uint(tab, 0, 4, little)? as u32;
     let ptr = usize::from(*tab.get(7)?);
     if ptr != 4 && ptr != 8 {
@@ -55,11 +117,28 @@ pub fn names_from_pclntab(tab: &[u8], little: bool) -> Option<HashSet<String>> {
         MAGIC_116 => (word(2)?, word(3)?),
         _ => return None,
     };
-    let blob = tab.get(start..end.max(start))?;
-    Some(
-        blob.split(|&b| b == 0)
-            .filter(|s| !s.is_empty())
-            .map(|s| String::from_utf8_lossy(s).into_owned())
-            .collect(),
-    )
+    tab.get(start..end.max(start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FuncNames;
+
+    #[test]
+    fn names_are_matched_whole_or_by_prefix_at_name_starts_only() {
+        let f = FuncNames(b"main.main\0time.loadLocation\0xos/user.x\0os/user.Current");
+        assert!(f.contains("main.main"));
+        assert!(f.contains("time.loadLocation"));
+        assert!(f.contains("os/user.Current"));
+        assert!(!f.contains("main"));
+        assert!(!f.contains("time.load"));
+        assert!(!f.contains("user.Current"));
+        assert!(f.any_starts_with("time."));
+        assert!(f.any_starts_with("main."));
+        assert!(f.any_starts_with("os/user."));
+        assert!(!f.any_starts_with("user."));
+        let g = FuncNames(b"xos/user.x\0");
+        assert!(!g.any_starts_with("os/user."));
+        assert!(g.contains("xos/user.x"));
+    }
 }

@@ -30,9 +30,9 @@ pub struct RuntimeNeeds {
 /// The run-time needs of a Go program, from the function names in `.gopclntab` (`None` when
 /// it has none: not Go, or no function table to read).
 pub fn go_needs(elf: &ElfFile<'_>) -> Option<RuntimeNeeds> {
-    let funcs = gofuncs::function_names(elf)?;
+    let funcs = gofuncs::function_name_blob(elf)?;
     let has = |n: &str| funcs.contains(n);
-    let has_prefix = |p: &str| funcs.iter().any(|f| f.starts_with(p));
+    let has_prefix = |p: &str| funcs.any_starts_with(p);
     Some(RuntimeNeeds {
         certs: (has("crypto/x509.loadSystemRoots") || has("crypto/x509.initSystemRoots"))
             && !has("crypto/x509.SetFallbackRoots"),

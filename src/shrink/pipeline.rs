@@ -347,23 +347,27 @@ impl Run<'_, '_> {
         let (orig_gz, gzip): (Option<u64>, Vec<Option<u64>>) = if self.opts.no_gzip {
             (None, vec![None; steps.len()])
         } else {
-            std::thread::scope(|sc| {
-                let o = sc.spawn(move || super::gzip_size(file, file_len, None).ok());
-                let hs: Vec<_> = steps
+            // One pass over the original and the changed steps: the bytes they share (the
+            // loaded prefix) are compressed once, the rest in parallel chunks.
+            let mut streams = vec![super::wire::Stream::whole(file, file_len)];
+            streams.extend(
+                steps
                     .iter()
                     .zip(&changed)
-                    .map(|(s, &c)| {
-                        let l = &s.layout;
-                        c.then(|| sc.spawn(move || super::gzip_size(file, 0, Some(l)).ok()))
-                    })
-                    .collect();
-                let o = o.join().ok().flatten();
-                let g = hs
-                    .into_iter()
-                    .map(|h| h.and_then(|h| h.join().ok().flatten()))
-                    .collect();
-                (o, g)
-            })
+                    .filter(|(_, c)| **c)
+                    .map(|(s, _)| super::wire::Stream::layout(file, &s.layout)),
+            );
+            match super::wire::gzip_sizes(&streams) {
+                Ok(sizes) => {
+                    let mut rest = sizes[1..].iter();
+                    let g = changed
+                        .iter()
+                        .map(|&c| if c { rest.next().copied() } else { None })
+                        .collect();
+                    (Some(sizes[0]), g)
+                }
+                Err(_) => (None, vec![None; steps.len()]),
+            }
         };
         self.ledger = Ledger::new(file_len, orig_gz);
         let original = self.ledger.original().clone();
