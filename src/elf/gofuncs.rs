@@ -16,15 +16,28 @@ const MAGIC_118: u32 = 0xffff_fff0;
 const MAGIC_120: u32 = 0xffff_fff1;
 
 /// The names of the functions a Go binary contains, or `None` when it has no readable
-/// pclntab. The pclntab is `.gopclntab` in internal links; external links (lld) merge it
-/// into `.data.rel.ro`, where [`gometa::locate`](super::gometa::locate) finds it (only
-/// for files with Go build info, so that other programs cost no search).
+/// pclntab (see [`function_name_blob`]).
 pub fn function_names(elf: &ElfFile<'_>) -> Option<HashSet<String>> {
+    function_name_blob(elf).map(|names| names.to_set())
+}
+
+/// Parses the function-name blob out of a `.gopclntab` section.
+pub fn names_from_pclntab(tab: &[u8], little: bool) -> Option<HashSet<String>> {
+    name_blob_of_pclntab(tab, little).map(|blob| FuncNames(blob).to_set())
+}
+
+/// The function names of a Go binary as they are stored, NUL-separated (no allocation; see
+/// [`FuncNames`]), or `None` when it has no readable pclntab. The pclntab is `.gopclntab` in
+/// internal links; external links (lld) merge it into `.data.rel.ro`, where
+/// [`gometa::locate`](super::gometa::locate) finds it (only for files with Go build info, so
+/// that other programs cost no search).
+pub fn function_name_blob<'a>(elf: &ElfFile<'a>) -> Option<FuncNames<'a>> {
+    let little = elf.is_little_endian();
     let sh = elf
         .section_by_name(".gopclntab")
         .or_else(|| elf.section_by_name(".data.rel.ro.gopclntab"));
     if let Some(sh) = sh {
-        return names_from_pclntab(elf.section_data(sh), elf.is_little_endian());
+        return name_blob_of_pclntab(elf.section_data(sh), little).map(FuncNames);
     }
     let go = if elf.shdrs.is_empty() {
         super::go::build_info(elf).is_some()
@@ -35,27 +48,7 @@ pub fn function_names(elf: &ElfFile<'_>) -> Option<HashSet<String>> {
         return None;
     }
     let module = super::gometa::locate(elf)?;
-    names_from_pclntab(module.pclntab.bytes, elf.is_little_endian())
-}
-
-/// Parses the function-name blob out of a `.gopclntab` section.
-pub fn names_from_pclntab(tab: &[u8], little: bool) -> Option<HashSet<String>> {
-    Some(
-        name_blob_of_pclntab(tab, little)?
-            .split(|&b| b == 0)
-            .filter(|s| !s.is_empty())
-            .map(|s| String::from_utf8_lossy(s).into_owned())
-            .collect(),
-    )
-}
-
-/// The function names of a Go binary as they are stored, NUL-separated (no allocation; see
-/// [`FuncNames`]), or `None` when it has no readable `.gopclntab`.
-pub fn function_name_blob<'a>(elf: &ElfFile<'a>) -> Option<FuncNames<'a>> {
-    let sh = elf
-        .section_by_name(".gopclntab")
-        .or_else(|| elf.section_by_name(".data.rel.ro.gopclntab"))?;
-    name_blob_of_pclntab(elf.section_data(sh), elf.is_little_endian()).map(FuncNames)
+    name_blob_of_pclntab(module.pclntab.bytes, little).map(FuncNames)
 }
 
 /// A Go binary's function-name table, searched in place: a directory walk meets Go programs
@@ -64,6 +57,15 @@ pub fn function_name_blob<'a>(elf: &ElfFile<'a>) -> Option<FuncNames<'a>> {
 pub struct FuncNames<'a>(&'a [u8]);
 
 impl FuncNames<'_> {
+    /// Every name, owned (lossy where a name is not UTF-8).
+    pub fn to_set(&self) -> HashSet<String> {
+        self.0
+            .split(|&b| b == 0)
+            .filter(|s| !s.is_empty())
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect()
+    }
+
     /// True when a function is named exactly `name`.
     pub fn contains(&self, name: &str) -> bool {
         self.find(name.as_bytes(), true)
