@@ -9,7 +9,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command as Std;
 
-use common::{binslim, codes, fixture, go_build, have_tool, stdout_of};
+use common::{binslim, codes, fixture, go_build, have_tool, raw_entry, sha256, stdout_of};
 use serde_json::Value;
 
 fn inspect_json(path: &Path) -> Value {
@@ -378,26 +378,6 @@ fn target_variant_is_honoured() {
         "binslim: unknown variant 'v5' in platform 'linux/amd64/v5': linux/amd64 has v1, v2, v3 \
          and v4 (x86-64 levels)\n",
     );
-}
-
-fn raw_entry(name: &str, data: &[u8]) -> Vec<u8> {
-    let mut h = tar::Header::new_gnu();
-    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
-    h.set_size(data.len() as u64);
-    h.set_mode(0o755);
-    h.set_cksum();
-    let mut v = h.as_bytes().to_vec();
-    v.extend_from_slice(data);
-    v.resize(v.len().div_ceil(512) * 512, 0);
-    v
-}
-
-fn sha256(data: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// A docker-archive whose one (uncompressed) layer holds `program` as /server, with a config

@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{binslim, fixture, go_build, have_tool, skip, stdout_of, tempdir};
+use common::{binslim, fixture, go_build, have_tool, podman, podman_run, skip, stdout_of, tempdir};
 use serde_json::Value;
 
 const MUSL: &str = "x86_64-unknown-linux-musl";
@@ -122,32 +122,10 @@ fn static_binslim_for_arm64_links_with_rust_lld() {
     );
 }
 
-fn podman() -> Command {
-    let mut c = Command::new("podman");
-    c.arg("--runtime").arg("runc");
-    c
-}
-
 /// The run line of CONTAINERS.md with `args` after the image (the image's Cmd, after its
 /// Entrypoint `/binslim`): stdout, stderr, exit code.
 fn run_in(image: &str, args: &[&str]) -> (String, String, i32) {
-    let out = podman()
-        .args(["run", "--rm", "--network=none"])
-        .args([
-            "--ulimit",
-            "nofile=1024:1024",
-            "--ulimit",
-            "nproc=1024:1024",
-        ])
-        .arg(image)
-        .args(args)
-        .output()
-        .expect("podman run");
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code().unwrap_or(-1),
-    )
+    podman_run(image, args)
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{binslim, fixture, go_build, have_tool, stdout_of, tempdir};
+use common::{binslim, fixture, go_build, have_tool, podman, podman_run, stdout_of, tempdir};
 use serde_json::Value;
 
 /// A name no other test (or run) uses.
@@ -16,34 +16,14 @@ fn unique(test: &str) -> String {
     format!("binslim-test-{test}-{}", std::process::id())
 }
 
-fn podman() -> Command {
-    let mut c = Command::new("podman");
-    c.arg("--runtime").arg("runc");
-    c
-}
-
 /// `podman load -i TAR`, the run line of CONTAINERS.md, then `podman rmi`. Returns stdout,
 /// stderr and the exit code of the run.
 fn load_and_run(tar: &Path, image: &str) -> (String, String, i32) {
     let loaded = stdout_of(podman().arg("load").arg("-i").arg(tar));
     assert!(loaded.contains(image), "podman load said: {loaded}");
-    let out = podman()
-        .args(["run", "--rm", "--network=none"])
-        .args([
-            "--ulimit",
-            "nofile=1024:1024",
-            "--ulimit",
-            "nproc=1024:1024",
-        ])
-        .arg(image)
-        .output()
-        .expect("podman run");
+    let run = podman_run(image, &[]);
     let _ = podman().args(["rmi", "-f", image]).output();
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code().unwrap_or(-1),
-    )
+    run
 }
 
 fn have_engine() -> bool {

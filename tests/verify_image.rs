@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command as Std, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{binslim, fixture};
+use common::{binslim, fixture, raw_entry, sha256};
 use serde_json::Value;
 
 /// The real loader and libc of this machine (Debian multiarch x86_64).
@@ -654,26 +654,6 @@ fn verify_image(image: &Path, extra: &[&str]) -> std::process::Output {
         .args(extra)
         .output()
         .unwrap()
-}
-
-fn raw_entry(name: &str, data: &[u8]) -> Vec<u8> {
-    let mut h = tar::Header::new_gnu();
-    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
-    h.set_size(data.len() as u64);
-    h.set_mode(0o755);
-    h.set_cksum();
-    let mut v = h.as_bytes().to_vec();
-    v.extend_from_slice(data);
-    v.resize(v.len().div_ceil(512) * 512, 0);
-    v
-}
-
-fn sha256(data: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// A layer entry that climbs out of the root: exit 2, one line naming the layer and the entry,

@@ -142,3 +142,55 @@ pub fn codes(list: &serde_json::Value) -> Vec<String> {
         .map(|f| f["code"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// `podman --runtime runc`: the engine of these machines (see ../shared/CONTAINERS.md).
+pub fn podman() -> std::process::Command {
+    let mut c = std::process::Command::new("podman");
+    c.arg("--runtime").arg("runc");
+    c
+}
+
+/// The run line of CONTAINERS.md: `podman run` of `image` with `args` after it (its Cmd),
+/// without network and with the ulimits runc needs here. Returns stdout, stderr, exit code.
+pub fn podman_run(image: &str, args: &[&str]) -> (String, String, i32) {
+    let out = podman()
+        .args(["run", "--rm", "--network=none"])
+        .args([
+            "--ulimit",
+            "nofile=1024:1024",
+            "--ulimit",
+            "nproc=1024:1024",
+        ])
+        .arg(image)
+        .args(args)
+        .output()
+        .expect("podman run");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+/// One tar entry (GNU header, mode 0755) with `data`, padded to 512 bytes: for hand-made
+/// image layers.
+pub fn raw_entry(name: &str, data: &[u8]) -> Vec<u8> {
+    let mut h = tar::Header::new_gnu();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    h.set_size(data.len() as u64);
+    h.set_mode(0o755);
+    h.set_cksum();
+    let mut v = h.as_bytes().to_vec();
+    v.extend_from_slice(data);
+    v.resize(v.len().div_ceil(512) * 512, 0);
+    v
+}
+
+/// The SHA-256 of `data`, hex.
+pub fn sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
