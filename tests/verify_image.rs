@@ -230,6 +230,29 @@ fn simple(
     }
 }
 
+/// The C program, its loader and libc, then an empty `marker` file (a whiteout or an opaque
+/// marker) in a later layer of libc's directory: podman and binslim both find libc gone.
+fn libc_hidden_by(name: &'static str, marker: &'static str) -> Case {
+    Case {
+        name,
+        containerfile: containerfile(&[
+            "COPY ld.so /lib64/ld-linux-x86-64.so.2",
+            "COPY libc.so.6 /lib/x86_64-linux-gnu/libc.so.6",
+            "COPY app /app",
+            &format!("COPY {marker} /lib/x86_64-linux-gnu/{marker}"),
+            "ENTRYPOINT [\"/app\"]",
+        ]),
+        files: vec![
+            (PathBuf::from(LOADER), "ld.so"),
+            (PathBuf::from(LIBC), "libc.so.6"),
+            (fixture("c-dynamic-pie"), "app"),
+            (fixture("empty"), marker),
+        ],
+        podman: Err("error while loading shared libraries: libc.so.6"),
+        code: Some("missing-library"),
+    }
+}
+
 /// Every case whose verdict rests on the reading and merging of the image (and the loader
 /// resolution binslim already had).
 #[test]
@@ -281,43 +304,9 @@ fn verdict_agrees_with_podman_run() {
             Some("missing-library"),
         ),
         // The library goes in a later layer: the whiteout file deletes it from the merged image.
-        Case {
-            name: "whiteout",
-            containerfile: containerfile(&[
-                "COPY ld.so /lib64/ld-linux-x86-64.so.2",
-                "COPY libc.so.6 /lib/x86_64-linux-gnu/libc.so.6",
-                "COPY app /app",
-                "COPY .wh.libc.so.6 /lib/x86_64-linux-gnu/.wh.libc.so.6",
-                "ENTRYPOINT [\"/app\"]",
-            ]),
-            files: vec![
-                (PathBuf::from(LOADER), "ld.so"),
-                (PathBuf::from(LIBC), "libc.so.6"),
-                (fixture("c-dynamic-pie"), "app"),
-                (fixture("empty"), ".wh.libc.so.6"),
-            ],
-            podman: Err("error while loading shared libraries: libc.so.6"),
-            code: Some("missing-library"),
-        },
+        libc_hidden_by("whiteout", ".wh.libc.so.6"),
         // An opaque-directory marker hides everything lower layers put in that directory.
-        Case {
-            name: "opaque-dir",
-            containerfile: containerfile(&[
-                "COPY ld.so /lib64/ld-linux-x86-64.so.2",
-                "COPY libc.so.6 /lib/x86_64-linux-gnu/libc.so.6",
-                "COPY app /app",
-                "COPY .wh..wh..opq /lib/x86_64-linux-gnu/.wh..wh..opq",
-                "ENTRYPOINT [\"/app\"]",
-            ]),
-            files: vec![
-                (PathBuf::from(LOADER), "ld.so"),
-                (PathBuf::from(LIBC), "libc.so.6"),
-                (fixture("c-dynamic-pie"), "app"),
-                (fixture("empty"), ".wh..wh..opq"),
-            ],
-            podman: Err("error while loading shared libraries: libc.so.6"),
-            code: Some("missing-library"),
-        },
+        libc_hidden_by("opaque-dir", ".wh..wh..opq"),
         simple(
             "no-entrypoint",
             "c-static",
