@@ -77,6 +77,16 @@ const RUNNABLE: &[&str] = &[
     "rust-dynamic",
 ];
 
+/// The names in directory `d`, sorted: what a run left behind.
+fn names(d: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    v.sort();
+    v
+}
+
 /// Masks durations in text output: none are printed, but keep snapshots stable anyway.
 fn json_of(out: &[u8]) -> Value {
     serde_json::from_slice(out).unwrap()
@@ -258,12 +268,7 @@ fn o_leaves_the_input_byte_identical() {
     assert_eq!(fs::metadata(&out).unwrap().len(), 682_584);
     assert_eq!(run(&out), run(&f));
     // No temporary files left behind.
-    let mut names: Vec<_> = fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["c-static", "small"]);
+    assert_eq!(names(dir.path()), ["c-static", "small"]);
 }
 
 #[test]
@@ -675,12 +680,7 @@ fn keep_debug_refuses_an_existing_file_without_force_and_writes_mode_0644() {
     assert_eq!(d.len(), 5_536);
     assert_eq!(binslim::elf::analyze(&d).unwrap().debug_size, 639);
     assert_eq!(fs::metadata(&f).unwrap().len(), 14_456);
-    let mut names: Vec<String> = fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["app.debug", "c-debug"]);
+    assert_eq!(names(dir.path()), ["app.debug", "c-debug"]);
 }
 
 #[test]
@@ -719,14 +719,6 @@ fn clean_up_spares_a_temp_file_locked_by_a_live_process_whatever_the_pid_in_its_
     fs::create_dir(d.join(".binslim-2147483002-dir")).unwrap();
     fs::write(d.join(".binslim-2147483002-dir/packed"), "x").unwrap();
     binslim().arg("shrink").arg(&f).assert().success();
-    let names = |d: &Path| {
-        let mut v: Vec<String> = fs::read_dir(d)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        v.sort();
-        v
-    };
     assert_eq!(names(d), [".binslim-2147483000-live", "c-static"]);
     holder.kill().unwrap();
     holder.wait().unwrap();
@@ -949,12 +941,7 @@ fn shrink_to_reports_events_in_order_and_leaves_the_input_untouched() {
     );
     assert_eq!(fs::metadata(&out).unwrap().len(), 682_584);
     assert_eq!(run(&out), ("hello from c-static\n".to_string(), Some(0)));
-    let mut names: Vec<_> = fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["c-static", "copy"]);
+    assert_eq!(names(dir.path()), ["c-static", "copy"]);
 }
 
 /// Shrinking in place a set-uid file someone else owns (here root's, in nobody's directory):
