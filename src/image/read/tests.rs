@@ -83,6 +83,17 @@ fn docker_archive_named(layers: &[Vec<u8>], config: &ImageConfig, hex: Option<&s
     tar_of(&entries)
 }
 
+/// The descriptor of blob `data`: its media type, digest and size, no platform.
+fn desc(media: &str, data: &[u8]) -> Descriptor {
+    Descriptor {
+        media_type: media.into(),
+        digest: spec::digest_of(data),
+        size: data.len() as u64,
+        platform: None,
+        annotations: Default::default(),
+    }
+}
+
 /// An oci-archive of gzip layers; `tamper` may change the blobs before they are stored.
 fn oci_archive(
     layers: &[Vec<u8>],
@@ -91,13 +102,6 @@ fn oci_archive(
 ) -> Vec<u8> {
     let gz: Vec<Vec<u8>> = layers.iter().map(|l| gzip(l)).collect();
     let cfg = serde_json::to_vec(config).unwrap();
-    let desc = |media: &str, data: &[u8]| Descriptor {
-        media_type: media.into(),
-        digest: spec::digest_of(data),
-        size: data.len() as u64,
-        platform: None,
-        annotations: Default::default(),
-    };
     let manifest = serde_json::to_vec(&Manifest {
         schema_version: 2,
         media_type: Some(spec::MEDIA_MANIFEST.into()),
@@ -537,13 +541,6 @@ fn an_index_of_two_platforms_gives_each_or_the_one_asked_for() {
         cfg.architecture = arch.into();
         cfg.variant = variant.map(str::to_string);
         let cfg = serde_json::to_vec(&cfg).unwrap();
-        let desc = |media: &str, data: &[u8]| Descriptor {
-            media_type: media.into(),
-            digest: spec::digest_of(data),
-            size: data.len() as u64,
-            platform: None,
-            annotations: Default::default(),
-        };
         let m = serde_json::to_vec(&Manifest {
             schema_version: 2,
             media_type: None,
