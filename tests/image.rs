@@ -540,46 +540,36 @@ fn bad_options_are_refused_with_exit_2() {
     assert_ne!(fs::read(&out).unwrap(), b"old");
     let new = d.join("n.tar");
     let new_s = new.to_str().unwrap();
-    fails(
-        &[prog_s, "-o", new_s, "--user", "bob"],
-        2,
-        "--user 'bob': use root, nonroot (65532), UID or UID:GID",
-    );
-    fails(
-        &[prog_s, "-o", new_s, "--add", "nocolon"],
-        2,
-        "--add 'nocolon': use SRC:DEST",
-    );
-    fails(
-        &[prog_s, "-o", new_s, "--add", "/no/such/file:/x"],
-        2,
-        "--add '/no/such/file:/x': /no/such/file does not exist",
-    );
-    fails(
-        &[prog_s, "-o", new_s, "--add", &format!("{prog_s}:relative")],
-        2,
-        "DEST must be an absolute path",
-    );
-    fails(
-        &[prog_s, "-o", new_s, "--ca-certs", "/no/such/bundle.crt"],
-        2,
-        "--ca-certs: /no/such/bundle.crt does not exist on this machine",
-    );
-    fails(
-        &[prog_s, "-o", new_s, "--tzdata", "/no/such/zoneinfo"],
-        2,
-        "--tzdata: /no/such/zoneinfo does not exist on this machine",
-    );
-    fails(
-        &[prog_s, "-o", new_s, "--tag", "Bad:tag"],
-        2,
-        "--tag 'Bad:tag'",
-    );
-    fails(
-        &[prog_s, "-o", new_s, "--env", "NOEQUALS"],
-        2,
-        "--env 'NOEQUALS': use KEY=VALUE",
-    );
+    // Each bad option value, and what its refusal says.
+    let bad_dest = format!("{prog_s}:relative");
+    for (flag, value, message) in [
+        (
+            "--user",
+            "bob",
+            "--user 'bob': use root, nonroot (65532), UID or UID:GID",
+        ),
+        ("--add", "nocolon", "--add 'nocolon': use SRC:DEST"),
+        (
+            "--add",
+            "/no/such/file:/x",
+            "--add '/no/such/file:/x': /no/such/file does not exist",
+        ),
+        ("--add", &bad_dest, "DEST must be an absolute path"),
+        (
+            "--ca-certs",
+            "/no/such/bundle.crt",
+            "--ca-certs: /no/such/bundle.crt does not exist on this machine",
+        ),
+        (
+            "--tzdata",
+            "/no/such/zoneinfo",
+            "--tzdata: /no/such/zoneinfo does not exist on this machine",
+        ),
+        ("--tag", "Bad:tag", "--tag 'Bad:tag'"),
+        ("--env", "NOEQUALS", "--env 'NOEQUALS': use KEY=VALUE"),
+    ] {
+        fails(&[prog_s, "-o", new_s, flag, value], 2, message);
+    }
     fails(
         &[fixture("not-elf.txt").to_str().unwrap(), "-o", new_s],
         2,
