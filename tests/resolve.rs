@@ -55,6 +55,14 @@ fn link(root: &Path, target: &str, at: &str) {
     symlink(target, dest).unwrap();
 }
 
+/// The first problem's message is `text` with `{root}` standing for the root directory.
+fn first_problem_says(v: &(i32, Value), root: &Path, text: &str) {
+    assert_eq!(
+        v.1["problems"][0]["message"],
+        text.replace("{root}", &root.display().to_string())
+    );
+}
+
 /// The loader and libc where Debian puts them, and the /lib64 link the program names.
 fn debian_base(root: &Path) {
     put(root, LOADER, LOADER);
@@ -350,12 +358,10 @@ fn missing_symbol_version_fails_like_the_loader() {
         "/app: /opt/vers/libvers.so.1: version `VERS_2' not found (required by /app)\n"
     );
     assert_eq!(codes(&v.1["problems"]), ["missing-symbol-version"]);
-    assert_eq!(
-        v.1["problems"][0]["message"],
-        format!(
-            "libvers.so.1 in {} does not define VERS_2 (needed by /app)",
-            r.display()
-        )
+    first_problem_says(
+        &v,
+        r,
+        "libvers.so.1 in {root} does not define VERS_2 (needed by /app)",
     );
     let libs = v.1["libraries"].as_array().unwrap();
     let vers = libs.iter().find(|l| l["name"] == "libvers.so.1").unwrap();
@@ -397,13 +403,13 @@ fn loader_of_another_machine_fails_like_the_kernel() {
             "{err}"
         );
         assert_eq!(codes(&v.1["problems"]), ["bad-interpreter"]);
-        assert_eq!(
-            v.1["problems"][0]["message"],
-            format!(
-                "needs the loader /lib64/ld-linux-x86-64.so.2, and the one in {} is built for \
-                 {machine}, but the program is x86_64 (elf64): the kernel cannot start it",
-                r.display()
-            )
+        first_problem_says(
+            &v,
+            r,
+            &format!(
+                "needs the loader /lib64/ld-linux-x86-64.so.2, and the one in {{root}} is built for \
+                 {machine}, but the program is x86_64 (elf64): the kernel cannot start it"
+            ),
         );
     }
 }
@@ -480,12 +486,10 @@ fn rpath_is_inherited_and_runpath_is_not() {
             assert_eq!(greet["found_via"], "rpath");
         } else {
             assert_eq!(greet["path"], Value::Null);
-            assert_eq!(
-                v.1["problems"][0]["message"],
-                format!(
-                    "needs libgreet.so (for libouter.so), which is not found in {}",
-                    r.display()
-                )
+            first_problem_says(
+                &v,
+                r,
+                "needs libgreet.so (for libouter.so), which is not found in {root}",
             );
         }
     }
@@ -651,13 +655,11 @@ fn unloadable_library_stops_the_search() {
          invalid\n"
     );
     assert_eq!(codes(&v.1["problems"]), ["bad-library"]);
-    assert_eq!(
-        v.1["problems"][0]["message"],
-        format!(
-            "needs libgreet.so (for app), and the loader finds /opt/first/libgreet.so in {}, \
+    first_problem_says(
+        &v,
+        r,
+        "needs libgreet.so (for app), and the loader finds /opt/first/libgreet.so in {root}, \
              which it cannot load: ELF file OS ABI invalid",
-            r.display()
-        )
     );
 }
 
@@ -705,12 +707,10 @@ fn nodeflib_skips_cache_and_default_directories() {
     );
     let v = verify_in(r, "/app", &[]);
     assert!(!agree(r, "/app", &[], &v));
-    assert_eq!(
-        v.1["problems"][0]["message"],
-        format!(
-            "needs libgreet.so (for libouter.so), which is not found in {}",
-            r.display()
-        )
+    first_problem_says(
+        &v,
+        r,
+        "needs libgreet.so (for libouter.so), which is not found in {root}",
     );
     // LD_LIBRARY_PATH is not a default directory: it still counts.
     let env = [("LD_LIBRARY_PATH", "/lib/x86_64-linux-gnu")];
