@@ -9,11 +9,8 @@
 
 use std::collections::HashSet;
 
-use super::file::{ElfFile, read_uint};
-
-const MAGIC_116: u32 = 0xffff_fffa;
-const MAGIC_118: u32 = 0xffff_fff0;
-const MAGIC_120: u32 = 0xffff_fff1;
+use super::file::ElfFile;
+use super::gometa::Pclntab;
 
 /// The names of the functions a Go binary contains, or `None` when it has no readable
 /// pclntab (see [`function_name_blob`]).
@@ -23,7 +20,9 @@ pub fn function_names(elf: &ElfFile<'_>) -> Option<HashSet<String>> {
 
 /// Parses the function-name blob out of a `.gopclntab` section.
 pub fn names_from_pclntab(tab: &[u8], little: bool) -> Option<HashSet<String>> {
-    name_blob_of_pclntab(tab, little).map(|blob| FuncNames(blob).to_set())
+    Pclntab::parse(tab, little)?
+        .name_blob()
+        .map(|blob| FuncNames(blob).to_set())
 }
 
 /// The function names of a Go binary as they are stored, NUL-separated (no allocation; see
@@ -37,7 +36,9 @@ pub fn function_name_blob<'a>(elf: &ElfFile<'a>) -> Option<FuncNames<'a>> {
         .section_by_name(".gopclntab")
         .or_else(|| elf.section_by_name(".data.rel.ro.gopclntab"));
     if let Some(sh) = sh {
-        return name_blob_of_pclntab(elf.section_data(sh), little).map(FuncNames);
+        return Pclntab::parse(elf.section_data(sh), little)?
+            .name_blob()
+            .map(FuncNames);
     }
     let go = if elf.shdrs.is_empty() {
         super::go::build_info(elf).is_some()
@@ -48,7 +49,7 @@ pub fn function_name_blob<'a>(elf: &ElfFile<'a>) -> Option<FuncNames<'a>> {
         return None;
     }
     let module = super::gometa::locate(elf)?;
-    name_blob_of_pclntab(module.pclntab.bytes, little).map(FuncNames)
+    module.pclntab.name_blob().map(FuncNames)
 }
 
 /// A Go binary's function-name table, searched in place: a directory walk meets Go programs
@@ -101,25 +102,6 @@ impl FuncNames<'_> {
         }
         memchr::memmem::find(blob, &pat).is_some()
     }
-}
-
-fn name_blob_of_pclntab(tab: &[u8], little: bool) -> Option<&[u8]> {
-    let magic = read_uint(tab, 0, 4, little)? as u32;
-    let ptr = usize::from(*tab.get(7)?);
-    if ptr != 4 && ptr != 8 {
-        return None;
-    }
-    let word = |i: usize| -> Option<usize> {
-        usize::try_from(read_uint(tab, 8 + i * ptr, ptr, little)?).ok()
-    };
-    // Header words after the 8-byte prefix: nfunc, nfiles, [textStart (1.18+)], funcnametab,
-    // cutab, filetab, pctab, pclntab.
-    let (start, end) = match magic {
-        MAGIC_118 | MAGIC_120 => (word(3)?, word(4)?),
-        MAGIC_116 => (word(2)?, word(3)?),
-        _ => return None,
-    };
-    tab.get(start..end.max(start))
 }
 
 #[cfg(test)]

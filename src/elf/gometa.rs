@@ -71,6 +71,8 @@ pub struct Pclntab<'a> {
     pub text_start: u64,
     /// Offset of the function-name blob from the header.
     pub funcname_off: usize,
+    /// Offset of the compilation-unit table, which ends the function-name blob.
+    pub cutab_off: usize,
     /// Offset of the function table (`pclntable`) from the header.
     pub pcln_off: usize,
 }
@@ -112,6 +114,7 @@ impl<'a> Pclntab<'a> {
             (word(2)?, 3)
         };
         let funcname_off = off(first)?;
+        let cutab_off = off(first + 1)?;
         let pcln_off = off(first + 4)?;
         let tab = Pclntab {
             bytes,
@@ -121,6 +124,7 @@ impl<'a> Pclntab<'a> {
             nfunc,
             text_start,
             funcname_off,
+            cutab_off,
             pcln_off,
         };
         // The function table (nfunc + 1 entries) must fit.
@@ -129,6 +133,12 @@ impl<'a> Pclntab<'a> {
             .checked_mul(tab.ftab_entry_size())?
             .checked_add(pcln_off)?;
         (nfunc > 0 && end <= bytes.len() && funcname_off < bytes.len()).then_some(tab)
+    }
+
+    /// The function-name blob: NUL-terminated names from `funcnametab` to `cutab`.
+    pub fn name_blob(&self) -> Option<&'a [u8]> {
+        self.bytes
+            .get(self.funcname_off..self.cutab_off.max(self.funcname_off))
     }
 
     /// Bytes of one function-table entry: two `uint32` offsets (1.18+) or two words (1.16).
