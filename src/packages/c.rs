@@ -9,7 +9,7 @@
 
 use super::symbols;
 use super::{Language, Packages};
-use crate::elf::{Analysis, ElfFile};
+use crate::elf::ElfFile;
 
 /// The note on a file without `.symtab`.
 pub const STRIPPED_NOTE: &str =
@@ -17,7 +17,6 @@ pub const STRIPPED_NOTE: &str =
 
 /// The function and object rows of a file with a symbol table; a remainder row and a note
 /// when it has none. `None` when it has no `.text`.
-pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Option<Packages> {
-    let _ = analysis;
+pub fn packages(elf: &ElfFile<'_>) -> Option<Packages> {
     symbols::rows(elf, STRIPPED_NOTE, |name| (name, Language::C))
 }

@@ -21,7 +21,7 @@
 
 use super::symbols::{self, Kind};
 use super::{Language, Packages};
-use crate::elf::{Analysis, ElfFile};
+use crate::elf::ElfFile;
 
 /// The row of `.text` bytes owned by symbols that are not Rust-mangled.
 pub const UNMANGLED: &str = "(unmangled symbols)";
@@ -33,8 +33,7 @@ pub const STRIPPED_NOTE: &str = "the Rust symbols are gone (stripped: no .symtab
 
 /// The crate rows of a Rust program. `None` when it has no `.text` (then nothing can be said
 /// about code), so the caller falls back.
-pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Option<Packages> {
-    let _ = analysis;
+pub fn packages(elf: &ElfFile<'_>) -> Option<Packages> {
     symbols::rows(elf, STRIPPED_NOTE, |name| match demangle(name) {
         Some(d) => (crate_of(&d).to_string(), Language::Rust),
         None => (UNMANGLED.to_string(), Language::C),
