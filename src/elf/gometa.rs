@@ -255,12 +255,15 @@ impl Module<'_> {
 /// Finds the Go module in a file: its pclntab and, where it can be found and checked, its
 /// moduledata. `None` for files that are not Go programs (no Go 1.16+ pclntab).
 pub fn locate<'a>(elf: &ElfFile<'a>) -> Option<Module<'a>> {
-    if named_pclntab(elf).is_none()
-        && let Some(module) = scan_for_moduledata(elf)
-    {
-        return Some(module);
-    }
-    let (pclntab_addr, mut pclntab) = find_pclntab(elf)?;
+    let (pclntab_addr, mut pclntab) = match named_pclntab(elf) {
+        Some(found) => found,
+        None => {
+            if let Some(module) = scan_for_moduledata(elf) {
+                return Some(module);
+            }
+            search_pclntab(elf)?
+        }
+    };
     if pclntab.magic != MAGIC_116 && pclntab.text_start == 0 {
         // A PIE linked by lld: the header's textStart is filled by a relocation too.
         let at = pclntab_addr + 8 + 2 * pclntab.ptr_size as u64;
@@ -386,14 +389,10 @@ fn scan_for_moduledata<'a>(elf: &ElfFile<'a>) -> Option<Module<'a>> {
     None
 }
 
-/// The pclntab: by section name, else by its magic in the loaded data (read-only first:
-/// internal links put it in `.rodata`'s segment, external links in `.data.rel.ro`, which is
-/// writable in the file).
-fn find_pclntab<'a>(elf: &ElfFile<'a>) -> Option<(u64, Pclntab<'a>)> {
+/// The pclntab by its magic in the loaded data (read-only first: internal links put it in
+/// `.rodata`'s segment, external links in `.data.rel.ro`, which is writable in the file).
+fn search_pclntab<'a>(elf: &ElfFile<'a>) -> Option<(u64, Pclntab<'a>)> {
     let little = elf.is_little_endian();
-    if let Some(found) = named_pclntab(elf) {
-        return Some(found);
-    }
     let ptr: u8 = if elf.is_64() { 8 } else { 4 };
     for writable in [false, true] {
         for region in regions(elf, writable) {
