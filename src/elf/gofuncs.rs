@@ -7,24 +7,8 @@
 //! `cutab`. binslim reads only that blob, bounded by the section (or, where no section is
 //! named so, by the loaded data that holds the table).
 
-use std::collections::HashSet;
-
-use super::file::{ElfFile, read_uint};
-
-const MAGIC_116: u32 = 0xffff_fffa;
-const MAGIC_118: u32 = 0xffff_fff0;
-const MAGIC_120: u32 = 0xffff_fff1;
-
-/// The names of the functions a Go binary contains, or `None` when it has no readable
-/// pclntab (see [`function_name_blob`]).
-pub fn function_names(elf: &ElfFile<'_>) -> Option<HashSet<String>> {
-    function_name_blob(elf).map(|names| names.to_set())
-}
-
-/// Parses the function-name blob out of a `.gopclntab` section.
-pub fn names_from_pclntab(tab: &[u8], little: bool) -> Option<HashSet<String>> {
-    name_blob_of_pclntab(tab, little).map(|blob| FuncNames(blob).to_set())
-}
+use super::file::ElfFile;
+use super::gometa::Pclntab;
 
 /// The function names of a Go binary as they are stored, NUL-separated (no allocation; see
 /// [`FuncNames`]), or `None` when it has no readable pclntab. The pclntab is `.gopclntab` in
@@ -37,7 +21,9 @@ pub fn function_name_blob<'a>(elf: &ElfFile<'a>) -> Option<FuncNames<'a>> {
         .section_by_name(".gopclntab")
         .or_else(|| elf.section_by_name(".data.rel.ro.gopclntab"));
     if let Some(sh) = sh {
-        return name_blob_of_pclntab(elf.section_data(sh), little).map(FuncNames);
+        return Pclntab::parse(elf.section_data(sh), little)?
+            .name_blob()
+            .map(FuncNames);
     }
     let go = if elf.shdrs.is_empty() {
         super::go::build_info(elf).is_some()
@@ -48,7 +34,7 @@ pub fn function_name_blob<'a>(elf: &ElfFile<'a>) -> Option<FuncNames<'a>> {
         return None;
     }
     let module = super::gometa::locate(elf)?;
-    name_blob_of_pclntab(module.pclntab.bytes, little).map(FuncNames)
+    module.pclntab.name_blob().map(FuncNames)
 }
 
 /// A Go binary's function-name table, searched in place: a directory walk meets Go programs
@@ -57,15 +43,6 @@ pub fn function_name_blob<'a>(elf: &ElfFile<'a>) -> Option<FuncNames<'a>> {
 pub struct FuncNames<'a>(&'a [u8]);
 
 impl FuncNames<'_> {
-    /// Every name, owned (lossy where a name is not UTF-8).
-    pub fn to_set(&self) -> HashSet<String> {
-        self.0
-            .split(|&b| b == 0)
-            .filter(|s| !s.is_empty())
-            .map(|s| String::from_utf8_lossy(s).into_owned())
-            .collect()
-    }
-
     /// True when a function is named exactly `name`.
     pub fn contains(&self, name: &str) -> bool {
         self.find(name.as_bytes(), true)
@@ -101,25 +78,6 @@ impl FuncNames<'_> {
         }
         memchr::memmem::find(blob, &pat).is_some()
     }
-}
-
-fn name_blob_of_pclntab(tab: &[u8], little: bool) -> Option<&[u8]> {
-    let magic = read_uint(tab, 0, 4, little)? as u32;
-    let ptr = usize::from(*tab.get(7)?);
-    if ptr != 4 && ptr != 8 {
-        return None;
-    }
-    let word = |i: usize| -> Option<usize> {
-        usize::try_from(read_uint(tab, 8 + i * ptr, ptr, little)?).ok()
-    };
-    // Header words after the 8-byte prefix: nfunc, nfiles, [textStart (1.18+)], funcnametab,
-    // cutab, filetab, pctab, pclntab.
-    let (start, end) = match magic {
-        MAGIC_118 | MAGIC_120 => (word(3)?, word(4)?),
-        MAGIC_116 => (word(2)?, word(3)?),
-        _ => return None,
-    };
-    tab.get(start..end.max(start))
 }
 
 #[cfg(test)]

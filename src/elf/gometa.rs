@@ -71,6 +71,8 @@ pub struct Pclntab<'a> {
     pub text_start: u64,
     /// Offset of the function-name blob from the header.
     pub funcname_off: usize,
+    /// Offset of the compilation-unit table, which ends the function-name blob.
+    pub cutab_off: usize,
     /// Offset of the function table (`pclntable`) from the header.
     pub pcln_off: usize,
 }
@@ -112,6 +114,7 @@ impl<'a> Pclntab<'a> {
             (word(2)?, 3)
         };
         let funcname_off = off(first)?;
+        let cutab_off = off(first + 1)?;
         let pcln_off = off(first + 4)?;
         let tab = Pclntab {
             bytes,
@@ -121,6 +124,7 @@ impl<'a> Pclntab<'a> {
             nfunc,
             text_start,
             funcname_off,
+            cutab_off,
             pcln_off,
         };
         // The function table (nfunc + 1 entries) must fit.
@@ -129,6 +133,12 @@ impl<'a> Pclntab<'a> {
             .checked_mul(tab.ftab_entry_size())?
             .checked_add(pcln_off)?;
         (nfunc > 0 && end <= bytes.len() && funcname_off < bytes.len()).then_some(tab)
+    }
+
+    /// The function-name blob: NUL-terminated names from `funcnametab` to `cutab`.
+    pub fn name_blob(&self) -> Option<&'a [u8]> {
+        self.bytes
+            .get(self.funcname_off..self.cutab_off.max(self.funcname_off))
     }
 
     /// Bytes of one function-table entry: two `uint32` offsets (1.18+) or two words (1.16).
@@ -245,12 +255,15 @@ impl Module<'_> {
 /// Finds the Go module in a file: its pclntab and, where it can be found and checked, its
 /// moduledata. `None` for files that are not Go programs (no Go 1.16+ pclntab).
 pub fn locate<'a>(elf: &ElfFile<'a>) -> Option<Module<'a>> {
-    if named_pclntab(elf).is_none()
-        && let Some(module) = scan_for_moduledata(elf)
-    {
-        return Some(module);
-    }
-    let (pclntab_addr, mut pclntab) = find_pclntab(elf)?;
+    let (pclntab_addr, mut pclntab) = match named_pclntab(elf) {
+        Some(found) => found,
+        None => {
+            if let Some(module) = scan_for_moduledata(elf) {
+                return Some(module);
+            }
+            search_pclntab(elf)?
+        }
+    };
     if pclntab.magic != MAGIC_116 && pclntab.text_start == 0 {
         // A PIE linked by lld: the header's textStart is filled by a relocation too.
         let at = pclntab_addr + 8 + 2 * pclntab.ptr_size as u64;
@@ -376,14 +389,10 @@ fn scan_for_moduledata<'a>(elf: &ElfFile<'a>) -> Option<Module<'a>> {
     None
 }
 
-/// The pclntab: by section name, else by its magic in the loaded data (read-only first:
-/// internal links put it in `.rodata`'s segment, external links in `.data.rel.ro`, which is
-/// writable in the file).
-fn find_pclntab<'a>(elf: &ElfFile<'a>) -> Option<(u64, Pclntab<'a>)> {
+/// The pclntab by its magic in the loaded data (read-only first: internal links put it in
+/// `.rodata`'s segment, external links in `.data.rel.ro`, which is writable in the file).
+fn search_pclntab<'a>(elf: &ElfFile<'a>) -> Option<(u64, Pclntab<'a>)> {
     let little = elf.is_little_endian();
-    if let Some(found) = named_pclntab(elf) {
-        return Some(found);
-    }
     let ptr: u8 = if elf.is_64() { 8 } else { 4 };
     for writable in [false, true] {
         for region in regions(elf, writable) {

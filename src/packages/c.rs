@@ -7,11 +7,9 @@
 //! [`super::symbols::attribute`]); symbols of one name (static functions of several files)
 //! share a row.
 
-use std::collections::BTreeMap;
-
-use super::symbols::{self, Kind};
-use super::{Language, Package, Packages};
-use crate::elf::{Analysis, ElfFile};
+use super::symbols;
+use super::{Language, Packages};
+use crate::elf::ElfFile;
 
 /// The note on a file without `.symtab`.
 pub const STRIPPED_NOTE: &str =
@@ -19,26 +17,6 @@ pub const STRIPPED_NOTE: &str =
 
 /// The function and object rows of a file with a symbol table; a remainder row and a note
 /// when it has none. `None` when it has no `.text`.
-pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Option<Packages> {
-    let _ = analysis;
-    let (_, text_size) = symbols::text_section(elf)?;
-    let Some(syms) = symbols::read(elf) else {
-        return Some(super::unattributed(
-            text_size,
-            vec![STRIPPED_NOTE.to_string()],
-        ));
-    };
-    let mut rows: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-    for (sym, owned) in symbols::attribute(&syms) {
-        let row = rows.entry(sym.name).or_default();
-        match sym.kind {
-            Kind::Code => row.0 = row.0.saturating_add(owned),
-            Kind::Data => row.1 = row.1.saturating_add(owned),
-        }
-    }
-    let rows = rows
-        .into_iter()
-        .map(|(name, (code, data))| Package::new(name, Language::C, code, data))
-        .collect();
-    Some(super::finish(rows, text_size, Vec::new()))
+pub fn packages(elf: &ElfFile<'_>) -> Option<Packages> {
+    symbols::rows(elf, STRIPPED_NOTE, |name| (name, Language::C))
 }

@@ -96,12 +96,12 @@ pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Packages {
     let found = if analysis.go.is_some() {
         go::packages(elf, analysis)
     } else if analysis.rust.is_some() || rust::has_rust_symbols(elf) {
-        rust::packages(elf, analysis)
+        rust::packages(elf)
     } else {
         None
     };
     found
-        .or_else(|| c::packages(elf, analysis))
+        .or_else(|| c::packages(elf))
         .unwrap_or_else(|| no_text(analysis))
 }
 

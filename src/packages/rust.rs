@@ -19,11 +19,9 @@
 //! row, [`UNMANGLED`]. Without `.symtab` (`-C strip=symbols`, `strip`, `binslim shrink`) nothing
 //! can be attributed and the rows carry a note saying so.
 
-use std::collections::BTreeMap;
-
 use super::symbols::{self, Kind};
-use super::{Language, Package, Packages};
-use crate::elf::{Analysis, ElfFile};
+use super::{Language, Packages};
+use crate::elf::ElfFile;
 
 /// The row of `.text` bytes owned by symbols that are not Rust-mangled.
 pub const UNMANGLED: &str = "(unmangled symbols)";
@@ -35,32 +33,11 @@ pub const STRIPPED_NOTE: &str = "the Rust symbols are gone (stripped: no .symtab
 
 /// The crate rows of a Rust program. `None` when it has no `.text` (then nothing can be said
 /// about code), so the caller falls back.
-pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Option<Packages> {
-    let _ = analysis;
-    let (_, text_size) = symbols::text_section(elf)?;
-    let Some(syms) = symbols::read(elf) else {
-        return Some(super::unattributed(
-            text_size,
-            vec![STRIPPED_NOTE.to_string()],
-        ));
-    };
-    let mut rows: BTreeMap<(String, Language), (u64, u64)> = BTreeMap::new();
-    for (sym, owned) in symbols::attribute(&syms) {
-        let key = match demangle(sym.name) {
-            Some(d) => (crate_of(&d).to_string(), Language::Rust),
-            None => (UNMANGLED.to_string(), Language::C),
-        };
-        let row = rows.entry(key).or_default();
-        match sym.kind {
-            Kind::Code => row.0 = row.0.saturating_add(owned),
-            Kind::Data => row.1 = row.1.saturating_add(owned),
-        }
-    }
-    let rows = rows
-        .into_iter()
-        .map(|((name, language), (code, data))| Package::new(name, language, code, data))
-        .collect();
-    Some(super::finish(rows, text_size, Vec::new()))
+pub fn packages(elf: &ElfFile<'_>) -> Option<Packages> {
+    symbols::rows(elf, STRIPPED_NOTE, |name| match demangle(name) {
+        Some(d) => (crate_of(&d).to_string(), Language::Rust),
+        None => (UNMANGLED.to_string(), Language::C),
+    })
 }
 
 /// The demangled path of a Rust symbol (without its hash), or `None` when the name is not

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use goblin::elf::section_header::{SHF_ALLOC, SHF_EXECINSTR, SHT_NOBITS, SHT_SYMTAB};
 use goblin::elf::sym::{STB_GLOBAL, STB_LOCAL, STB_WEAK, STT_FUNC, STT_GNU_IFUNC, STT_OBJECT};
 
+use super::{Language, Package, Packages};
 use crate::elf::ElfFile;
 use crate::elf::file::cstr_at;
 
@@ -47,6 +48,36 @@ pub fn text_section(elf: &ElfFile<'_>) -> Option<(usize, u64)> {
     let sh = elf.section_by_name(".text")?;
     let idx = elf.shdrs.iter().position(|s| std::ptr::eq(s, sh))?;
     Some((idx, sh.sh_size))
+}
+
+/// The rows of a file with a symbol table: the bytes each symbol owns (see [`attribute`])
+/// summed as code or data under the row `row_of` names for its raw name. `None` when the file
+/// has no `.text`; a remainder row and `stripped_note` when it has no `.symtab`.
+pub fn rows<'a, K: Ord + Into<String>>(
+    elf: &ElfFile<'a>,
+    stripped_note: &str,
+    mut row_of: impl FnMut(&'a str) -> (K, Language),
+) -> Option<Packages> {
+    let (_, text_size) = text_section(elf)?;
+    let Some(syms) = read(elf) else {
+        return Some(super::unattributed(
+            text_size,
+            vec![stripped_note.to_string()],
+        ));
+    };
+    let mut rows: BTreeMap<(K, Language), (u64, u64)> = BTreeMap::new();
+    for (sym, owned) in attribute(&syms) {
+        let row = rows.entry(row_of(sym.name)).or_default();
+        match sym.kind {
+            Kind::Code => row.0 = row.0.saturating_add(owned),
+            Kind::Data => row.1 = row.1.saturating_add(owned),
+        }
+    }
+    let rows = rows
+        .into_iter()
+        .map(|((name, language), (code, data))| Package::new(name, language, code, data))
+        .collect();
+    Some(super::finish(rows, text_size, Vec::new()))
 }
 
 /// The sized code symbols of `.text` and data symbols of loaded, file-backed sections, in
