@@ -7,24 +7,11 @@
 //! `cutab`. binslim reads only that blob, bounded by the section (or, where no section is
 //! named so, by the loaded data that holds the table).
 
-use std::collections::HashSet;
-
 use super::file::{ElfFile, read_uint};
 
 const MAGIC_116: u32 = 0xffff_fffa;
 const MAGIC_118: u32 = 0xffff_fff0;
 const MAGIC_120: u32 = 0xffff_fff1;
-
-/// The names of the functions a Go binary contains, or `None` when it has no readable
-/// pclntab (see [`function_name_blob`]).
-pub fn function_names(elf: &ElfFile<'_>) -> Option<HashSet<String>> {
-    function_name_blob(elf).map(|names| names.to_set())
-}
-
-/// Parses the function-name blob out of a `.gopclntab` section.
-pub fn names_from_pclntab(tab: &[u8], little: bool) -> Option<HashSet<String>> {
-    name_blob_of_pclntab(tab, little).map(|blob| FuncNames(blob).to_set())
-}
 
 /// The function names of a Go binary as they are stored, NUL-separated (no allocation; see
 /// [`FuncNames`]), or `None` when it has no readable pclntab. The pclntab is `.gopclntab` in
@@ -57,15 +44,6 @@ pub fn function_name_blob<'a>(elf: &ElfFile<'a>) -> Option<FuncNames<'a>> {
 pub struct FuncNames<'a>(&'a [u8]);
 
 impl FuncNames<'_> {
-    /// Every name, owned (lossy where a name is not UTF-8).
-    pub fn to_set(&self) -> HashSet<String> {
-        self.0
-            .split(|&b| b == 0)
-            .filter(|s| !s.is_empty())
-            .map(|s| String::from_utf8_lossy(s).into_owned())
-            .collect()
-    }
-
     /// True when a function is named exactly `name`.
     pub fn contains(&self, name: &str) -> bool {
         self.find(name.as_bytes(), true)
