@@ -56,6 +56,12 @@ impl Input {
         let meta = file
             .metadata()
             .map_err(|e| Error::from_io(e, "cannot stat"))?;
+        Self::map_with(file, meta)
+    }
+
+    /// Maps an open file whose metadata the caller already has (a directory walk `fstat`s a
+    /// file before it decides to map it), with the same checks as [`Input::open`].
+    pub fn map_with(file: File, meta: std::fs::Metadata) -> Result<Self> {
         if meta.is_dir() {
             return Err(Error::IsDirectory);
         }
