@@ -173,9 +173,13 @@ const READ_WHOLE: usize = 64 << 10;
 /// second read or a map more.
 fn check_walked(path: &Path, opts: &VerifyOptions, buf: &mut Vec<u8>) -> Option<FileReport> {
     use std::os::unix::fs::MetadataExt;
-    let display = path.display().to_string();
-    let error =
-        |e: std::io::Error, what: &str| Some(FileReport::error(&display, &Error::from_io(e, what)));
+    // Named only on an error or once ELF: most walked files are neither.
+    let error = |e: std::io::Error, what: &str| {
+        Some(FileReport::error(
+            &path.display().to_string(),
+            &Error::from_io(e, what),
+        ))
+    };
     let file = match fs::File::open(path) {
         Ok(f) => f,
         Err(e) => return error(e, "cannot open"),
@@ -188,6 +192,7 @@ fn check_walked(path: &Path, opts: &VerifyOptions, buf: &mut Vec<u8>) -> Option<
     if !buf[..n].starts_with(ELF_MAGIC) {
         return None;
     }
+    let display = path.display().to_string();
     let meta = match file.metadata() {
         Ok(m) => m,
         Err(e) => return error(e, "cannot stat"),
