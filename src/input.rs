@@ -4,7 +4,6 @@
 //! into bytes and gives a non-ELF file a message that says what it is instead.
 
 use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 
 use memmap2::Mmap;
@@ -57,6 +56,12 @@ impl Input {
         let meta = file
             .metadata()
             .map_err(|e| Error::from_io(e, "cannot stat"))?;
+        Self::map_with(file, meta)
+    }
+
+    /// Maps an open file whose metadata the caller already has (a directory walk `fstat`s a
+    /// file before it decides to map it), with the same checks as [`Input::open`].
+    pub fn map_with(file: File, meta: std::fs::Metadata) -> Result<Self> {
         if meta.is_dir() {
             return Err(Error::IsDirectory);
         }
@@ -123,17 +128,6 @@ impl Input {
             Data::Empty => &[],
         }
     }
-}
-
-/// Reads at most `n` bytes from the start of `path` (for sniffing files during a directory walk
-/// without mapping them).
-pub fn read_prefix(path: &Path, n: usize) -> Result<Vec<u8>> {
-    let file = File::open(path).map_err(|e| Error::from_io(e, "cannot open"))?;
-    let mut buf = Vec::with_capacity(n);
-    file.take(n as u64)
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::from_io(e, "cannot read"))?;
-    Ok(buf)
 }
 
 /// The ELF magic number.

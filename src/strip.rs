@@ -165,15 +165,6 @@ impl Layout {
         self.size
     }
 
-    /// Bytes removed, by class (debug, symbols, other).
-    pub fn removed_size(&self, class: Class) -> u64 {
-        self.removed
-            .iter()
-            .filter(|r| r.class == class)
-            .map(|r| r.size)
-            .sum()
-    }
-
     /// Writes the output, reading input pieces from `data` (the input the layout was planned on).
     pub fn write_to<W: Write>(&self, data: &[u8], mut w: W) -> io::Result<()> {
         for c in &self.chunks {

@@ -173,9 +173,13 @@ const READ_WHOLE: usize = 64 << 10;
 /// second read or a map more.
 fn check_walked(path: &Path, opts: &VerifyOptions, buf: &mut Vec<u8>) -> Option<FileReport> {
     use std::os::unix::fs::MetadataExt;
-    let display = path.display().to_string();
-    let error =
-        |e: std::io::Error, what: &str| Some(FileReport::error(&display, &Error::from_io(e, what)));
+    // Named only on an error or once ELF: most walked files are neither.
+    let error = |e: std::io::Error, what: &str| {
+        Some(FileReport::error(
+            &path.display().to_string(),
+            &Error::from_io(e, what),
+        ))
+    };
     let file = match fs::File::open(path) {
         Ok(f) => f,
         Err(e) => return error(e, "cannot open"),
@@ -188,6 +192,7 @@ fn check_walked(path: &Path, opts: &VerifyOptions, buf: &mut Vec<u8>) -> Option<
     if !buf[..n].starts_with(ELF_MAGIC) {
         return None;
     }
+    let display = path.display().to_string();
     let meta = match file.metadata() {
         Ok(m) => m,
         Err(e) => return error(e, "cannot stat"),
@@ -213,30 +218,11 @@ fn check_walked(path: &Path, opts: &VerifyOptions, buf: &mut Vec<u8>) -> Option<
         }
     }
     if meta.is_file() && len > READ_WHOLE as u64 {
-        // Large: mapped through the open file, as `Input` maps a named file.
-        let Ok(len) = usize::try_from(len) else {
-            return Some(verify_path(path, &display, opts, Origin::Walked));
-        };
-        // SAFETY: as in `Input`: the map is read-only and private; binslim never writes to a
-        // file it has mapped, and every read of the bytes is bounds-checked, so a concurrent
-        // writer can at worst make the analysis wrong or fail.
-        let map = match unsafe { memmap2::MmapOptions::new().len(len).map(&file) } {
-            Ok(m) => m,
-            Err(e) => return error(e, "cannot map"),
-        };
-        if len > 1 << 20 {
-            // Headers at both ends and a few sections are read: no readahead around each.
-            let _ = map.advise(memmap2::Advice::Random);
-        }
-        let mode = meta.mode();
-        return Some(verify_with_mode(
-            path,
-            &display,
-            &map,
-            mode,
-            opts,
-            Origin::Walked,
-        ));
+        // Large: mapped through the open file, as a named file is.
+        return Some(match Input::map_with(file, meta) {
+            Ok(input) => verify_input(path, &display, &input, opts, Origin::Walked),
+            Err(e) => FileReport::error(&display, &e),
+        });
     }
     // Special, or changing under us: the named-file path, with its checks and messages.
     drop(file);
