@@ -64,6 +64,18 @@ pub struct Row {
     pub delta: i64,
 }
 
+impl Row {
+    /// The row `name`, `old` bytes in OLD and `new` in NEW.
+    pub fn new(name: impl Into<String>, old: u64, new: u64) -> Self {
+        Row {
+            name: name.into(),
+            old,
+            new,
+            delta: Change::new(old, new).delta,
+        }
+    }
+}
+
 /// The size difference of two builds. Field names are the JSON contract.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diff {
@@ -144,22 +156,9 @@ fn rows(old: BTreeMap<String, u64>, mut new: BTreeMap<String, u64>) -> Vec<Row> 
     let mut out: Vec<Row> = Vec::with_capacity(old.len().max(new.len()));
     for (name, o) in old {
         let n = new.remove(&name).unwrap_or(0);
-        let c = Change::new(o, n);
-        out.push(Row {
-            name,
-            old: o,
-            new: n,
-            delta: c.delta,
-        });
+        out.push(Row::new(name, o, n));
     }
-    for (name, n) in new {
-        out.push(Row {
-            name,
-            old: 0,
-            new: n,
-            delta: Change::new(0, n).delta,
-        });
-    }
+    out.extend(new.into_iter().map(|(name, n)| Row::new(name, 0, n)));
     out.sort_unstable_by(|a, b| {
         b.delta
             .unsigned_abs()
