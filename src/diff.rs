@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::elf::{Analysis, Category};
+use crate::elf::Analysis;
 use crate::packages::Packages;
 
 /// One build, as [`diff`] compares it.
@@ -119,12 +119,7 @@ fn categories(a: &Analysis) -> BTreeMap<String, u64> {
         .iter()
         .map(|(k, v)| (k.to_string(), *v))
         .collect();
-    let in_file = a
-        .sections
-        .iter()
-        .filter(|s| s.category != Category::Bss)
-        .fold(0u64, |acc, s| acc.saturating_add(s.size));
-    m.insert(HEADERS.to_string(), a.file_size.saturating_sub(in_file));
+    m.insert(HEADERS.to_string(), a.headers_and_padding());
     m
 }
 
