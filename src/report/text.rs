@@ -295,7 +295,7 @@ fn size_table(out: &mut String, a: &Analysis, st: Style) {
         let _ = writeln!(
             out,
             "  {:<16} {:>10} {:>6}  {}",
-            "headers+padding",
+            crate::diff::HEADERS,
             human(rest),
             percent(rest, a.file_size),
             bar(rest, a.file_size)
