@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::elf::{Analysis, Category};
+use crate::elf::Analysis;
 use crate::packages::Packages;
 
 /// One build, as [`diff`] compares it.
@@ -64,6 +64,18 @@ pub struct Row {
     pub delta: i64,
 }
 
+impl Row {
+    /// The row `name`, `old` bytes in OLD and `new` in NEW.
+    pub fn new(name: impl Into<String>, old: u64, new: u64) -> Self {
+        Row {
+            name: name.into(),
+            old,
+            new,
+            delta: Change::new(old, new).delta,
+        }
+    }
+}
+
 /// The size difference of two builds. Field names are the JSON contract.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diff {
@@ -107,12 +119,7 @@ fn categories(a: &Analysis) -> BTreeMap<String, u64> {
         .iter()
         .map(|(k, v)| (k.to_string(), *v))
         .collect();
-    let in_file = a
-        .sections
-        .iter()
-        .filter(|s| s.category != Category::Bss)
-        .fold(0u64, |acc, s| acc.saturating_add(s.size));
-    m.insert(HEADERS.to_string(), a.file_size.saturating_sub(in_file));
+    m.insert(HEADERS.to_string(), a.headers_and_padding());
     m
 }
 
@@ -144,22 +151,9 @@ fn rows(old: BTreeMap<String, u64>, mut new: BTreeMap<String, u64>) -> Vec<Row> 
     let mut out: Vec<Row> = Vec::with_capacity(old.len().max(new.len()));
     for (name, o) in old {
         let n = new.remove(&name).unwrap_or(0);
-        let c = Change::new(o, n);
-        out.push(Row {
-            name,
-            old: o,
-            new: n,
-            delta: c.delta,
-        });
+        out.push(Row::new(name, o, n));
     }
-    for (name, n) in new {
-        out.push(Row {
-            name,
-            old: 0,
-            new: n,
-            delta: Change::new(0, n).delta,
-        });
-    }
+    out.extend(new.into_iter().map(|(name, n)| Row::new(name, 0, n)));
     out.sort_unstable_by(|a, b| {
         b.delta
             .unsigned_abs()

@@ -141,6 +141,18 @@ impl TempFile {
     }
 }
 
+/// Writes a new file at `dest` (mode 0644, replacing what is there) through a locked temporary
+/// file beside it: `write` fills it, then it is committed ([`TempFile::commit`]), so a crash or
+/// an error leaves the old `dest` or the complete new one.
+pub fn write_replacing(dest: &Path, write: impl FnOnce(&File) -> io::Result<()>) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = TempFile::new_in(&dir_of(dest))?;
+    write(tmp.file())?;
+    tmp.file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    tmp.commit(dest, false)
+}
+
 /// The directory `dest` is (or will be) in: its parent, or `.` for a bare name.
 pub fn dir_of(dest: &Path) -> PathBuf {
     match dest.parent() {

@@ -1,8 +1,6 @@
 //! `binslim inspect`: analyze each file, render text or JSON, 2 if any file failed.
 
-use std::fs;
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use binslim::elf::{self, Analysis, ElfFile};
@@ -10,7 +8,7 @@ use binslim::input::Input;
 use binslim::packages::{self, Packages};
 use binslim::report::treemap::{self, Format};
 use binslim::report::{json, text};
-use binslim::tempfiles::{self, TempFile};
+use binslim::tempfiles;
 
 use super::{Status, emit, report_error};
 use crate::cli::InspectArgs;
@@ -109,17 +107,11 @@ fn write_treemap(
     let format = Format::from_path(out).unwrap_or(Format::Svg);
     let doc = treemap::render(format, name, analysis, packages);
     let dir = tempfiles::dir_of(out);
-    let io_err = |source: std::io::Error| {
+    tempfiles::write_replacing(out, |mut f| f.write_all(doc.as_bytes())).map_err(|source| {
         let source = bare_os_error(source);
         let context = format!("cannot write the treemap in '{}'", dir.display());
         binslim::Error::Io { context, source }
-    };
-    let tmp = TempFile::new_in(&dir).map_err(io_err)?;
-    tmp.file().write_all(doc.as_bytes()).map_err(io_err)?;
-    tmp.file()
-        .set_permissions(fs::Permissions::from_mode(0o644))
-        .map_err(io_err)?;
-    tmp.commit(out, false).map_err(io_err)
+    })
 }
 
 /// `e` without the temporary file's path that tempfile's errors end with (`... at path

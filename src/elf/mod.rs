@@ -134,6 +134,19 @@ pub struct Analysis {
     pub go_metadata: Option<GoMetadata>,
 }
 
+impl Analysis {
+    /// The bytes no section (other than `bss`) accounts for: ELF and program headers, the
+    /// section header table and alignment padding; the `headers+padding` row of the reports.
+    pub fn headers_and_padding(&self) -> u64 {
+        let in_file = self
+            .sections
+            .iter()
+            .filter(|s| s.category != Category::Bss)
+            .fold(0u64, |acc, s| acc.saturating_add(s.size));
+        self.file_size.saturating_sub(in_file)
+    }
+}
+
 /// Analyzes an ELF image. Errors say why the bytes are not a usable ELF file.
 pub fn analyze(data: &[u8]) -> Result<Analysis> {
     let elf = ElfFile::parse(data)?;

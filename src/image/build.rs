@@ -24,7 +24,7 @@ use crate::elf::needs::{self, RuntimeNeeds};
 use crate::elf::{self, Analysis, ElfFile, Linkage};
 use crate::input::Input;
 use crate::resolve;
-use crate::tempfiles::{self, TempDir, TempFile};
+use crate::tempfiles::{self, TempDir};
 use crate::verify::{self, Finding, Origin, Verdict, VerifyOptions};
 
 pub use crate::elf::needs::{CA_BUNDLE, ZONEINFO};
@@ -1007,15 +1007,11 @@ fn write_output(opts: &ImageOptions, blobs: &Blobs) -> Result<(), ImageError> {
         }
         return Ok(());
     }
-    let tmp = TempFile::new_in(&dir).map_err(io_err(ctx()))?;
-    let w = BufWriter::with_capacity(1 << 20, tmp.file());
-    let mut w = layout::write_archive(w, blobs, opts.format, opts.mtime).map_err(io_err(ctx()))?;
-    w.flush().map_err(io_err(ctx()))?;
-    drop(w);
-    tmp.file()
-        .set_permissions(fs::Permissions::from_mode(0o644))
-        .map_err(io_err(ctx()))?;
-    tmp.commit(out, false).map_err(io_err(ctx()))
+    tempfiles::write_replacing(out, |f| {
+        let w = BufWriter::with_capacity(1 << 20, f);
+        layout::write_archive(w, blobs, opts.format, opts.mtime)?.flush()
+    })
+    .map_err(io_err(ctx()))
 }
 
 #[cfg(test)]

@@ -168,12 +168,7 @@ mod tests {
     use super::*;
 
     fn row(name: &str, old: u64, new: u64) -> Row {
-        Row {
-            name: name.into(),
-            old,
-            new,
-            delta: Change::new(old, new).delta,
-        }
+        Row::new(name, old, new)
     }
 
     #[test]

@@ -265,12 +265,7 @@ fn plural_y(n: usize) -> &'static str {
 }
 
 fn size_table(out: &mut String, a: &Analysis, st: Style) {
-    let in_file: u64 = a
-        .sections
-        .iter()
-        .filter(|s| s.category != Category::Bss)
-        .fold(0u64, |acc, s| acc.saturating_add(s.size));
-    let rest = a.file_size.saturating_sub(in_file);
+    let rest = a.headers_and_padding();
     let _ = writeln!(out, "  {:<16} {:>10} {:>6}", "category", "size", "share");
     for cat in Category::ALL {
         let Some(&size) = a.categories.get(cat.as_str()) else {
@@ -300,7 +295,7 @@ fn size_table(out: &mut String, a: &Analysis, st: Style) {
         let _ = writeln!(
             out,
             "  {:<16} {:>10} {:>6}  {}",
-            "headers+padding",
+            crate::diff::HEADERS,
             human(rest),
             percent(rest, a.file_size),
             bar(rest, a.file_size)

@@ -44,7 +44,7 @@ const MAX_PACKAGES: usize = 500;
 const MIN_PACKAGE_SHARE: u64 = 20_000;
 
 /// The name of the box for the bytes no section accounts for (as in the text report).
-pub const HEADERS_PADDING: &str = "headers+padding";
+pub const HEADERS_PADDING: &str = crate::diff::HEADERS;
 
 /// The output format, chosen by the file name's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
