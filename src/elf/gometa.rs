@@ -175,11 +175,6 @@ impl<'a> Pclntab<'a> {
         (first <= end).then_some((first, end))
     }
 
-    /// The bytes of the function table (`ftab`).
-    pub fn ftab_len(&self) -> u64 {
-        ((self.nfunc + 1) * self.ftab_entry_size()) as u64
-    }
-
     /// The name of the function whose `_func` record is at `func_off` from `pclntable`.
     fn name_at(&self, func_off: u64) -> &'a [u8] {
         let name_off = (|| {
