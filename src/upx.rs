@@ -114,7 +114,9 @@ pub fn outcome(status: Option<i32>, stderr: &str) -> Outcome {
 /// Runs an upx command with no standard input and collects its output.
 fn run(upx: &Path, cmd: &mut Command) -> Result<std::process::Output> {
     // If binslim is killed, upx must not live on writing files nobody will clean up.
-    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    // SAFETY: the closure runs in the forked child before exec, where only async-signal-safe
+    // work is allowed: it makes one prctl system call (integers only) and returns `Ok(())`
+    // without allocating, locking or touching memory shared with the parent.
     unsafe {
         use std::os::unix::process::CommandExt;
         cmd.pre_exec(|| {
