@@ -14,12 +14,14 @@
 
 mod attrs;
 mod pipeline;
+mod report;
 pub mod wire;
 
 pub use pipeline::{
-    Event, PipelineOptions, Report, SmokeStep, UpxStep, WriteMethod, debug_file_exists_message,
-    shrink_in_place, shrink_to,
+    Event, PipelineOptions, SmokeStep, UpxStep, WriteMethod, check_debug_file, shrink_in_place,
+    shrink_to,
 };
+pub use report::{Report, UpxReport};
 
 use std::io;
 use std::time::{Duration, Instant};
