@@ -348,7 +348,8 @@ mod tests {
         assert!(find(Some(Path::new("/"))).is_err());
         assert_eq!(
             NotFound { at: None }.to_string(),
-            format!("upx is not on PATH: {INSTALL_HINT}")
+            "upx is not on PATH: install it (Debian/Ubuntu: apt-get install upx-ucl; Alpine: apk \
+             add upx; Fedora: dnf install upx; macOS: brew install upx) or pass --upx-path"
         );
     }
 

@@ -10,7 +10,8 @@
 //! [`shrink_to`] and [`shrink_in_place`] run the whole pipeline (debug file, strip steps, gzip
 //! ledger, upx, smoke run, atomic replacement) and report each step as an [`Event`], so the
 //! text and JSON renderers and `image --shrink` consume the same thing; the library never
-//! prints.
+//! prints. The run ends with a [`Report`] (with its [`UpxReport`]): data that lives here with
+//! the pipeline that makes it, rendered by `crate::report::shrink` and the JSON writer.
 
 mod attrs;
 mod pipeline;
