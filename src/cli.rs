@@ -285,7 +285,7 @@ pub struct InspectArgs {
 
     /// With --packages: how many rows the text table shows (the rest are summed in one row;
     /// JSON always has every row).
-    #[arg(long, value_name = "N", default_value_t = binslim::report::packages::DEFAULT_TOP, requires = "packages")]
+    #[arg(long, value_name = "N", default_value_t = binslim::packages::DEFAULT_TOP, requires = "packages")]
     pub top: usize,
     /// Also draw FILE's bytes as a treemap (categories, with the packages inside code) to OUT:
     /// an SVG image for .svg, an HTML page for .html. Self-contained (no scripts, nothing
@@ -297,7 +297,7 @@ pub struct InspectArgs {
 
 fn parse_treemap(s: &str) -> Result<PathBuf, String> {
     let p = PathBuf::from(s);
-    match binslim::report::treemap::Format::from_path(&p) {
+    match binslim::report::treemap::TreemapFormat::from_path(&p) {
         Some(_) => Ok(p),
         None => Err(format!(
             "'{s}' does not end in .svg or .html: the extension chooses the format \
@@ -438,7 +438,7 @@ pub struct DiffArgs {
     pub max_growth: Option<binslim::diff::Budget>,
 
     /// How many changed package rows the text shows (the rest are summed in one line).
-    #[arg(long, value_name = "N", default_value_t = binslim::report::packages::DEFAULT_TOP)]
+    #[arg(long, value_name = "N", default_value_t = binslim::packages::DEFAULT_TOP)]
     pub top: usize,
 
     /// Print JSON: {"old", "new", "file_size", "gzip_size", "categories", "sections",

@@ -208,6 +208,26 @@ impl fmt::Display for Budget {
     }
 }
 
+/// A `--max-growth` budget and whether NEW's file grew past it (the `budget` line of the text
+/// report, and `binslim diff`'s exit status 1).
+#[derive(Debug, Clone, Copy)]
+pub struct BudgetVerdict {
+    /// The `--max-growth` budget.
+    pub budget: Budget,
+    /// NEW's file grew by more than the budget.
+    pub exceeded: bool,
+}
+
+impl BudgetVerdict {
+    /// The budget's verdict on the file size change of `d`.
+    pub fn new(budget: Budget, d: &Diff) -> Self {
+        BudgetVerdict {
+            budget,
+            exceeded: budget.exceeded(d.file_size.old, d.file_size.new),
+        }
+    }
+}
+
 impl Budget {
     /// True when the file grew from `old` to `new` bytes by more than the budget. Shrinking or
     /// staying the same never exceeds it; growth of exactly the budget does not either.

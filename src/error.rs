@@ -72,6 +72,16 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// `--keep-debug` names a file that exists, and replacing it was not asked for (`--force`).
+    #[error(
+        "'{}' already exists; binslim does not replace an existing --keep-debug file unless \
+         --force is given",
+        path.display()
+    )]
+    DebugFileExists {
+        /// The debug file as named.
+        path: PathBuf,
+    },
 }
 
 impl Error {

@@ -84,10 +84,15 @@ impl Input {
                 "cannot map",
             )
         })?;
-        // SAFETY: the map is read-only and private to this process. binslim never writes to a
-        // file it has mapped (outputs go to a new temp file that is renamed into place); a
-        // concurrent writer from outside could change the bytes under us, which at worst yields
-        // a wrong analysis or a parse error, since every read is bounds-checked.
+        // SAFETY: a file map is sound while nothing changes or truncates the file under it. The
+        // map is read-only (PROT_READ) and `len` is the length just read from the open file.
+        // binslim writes its outputs to new temporary files renamed into place, so the mapped
+        // inode keeps its bytes; the one exception, shrinking a hard-linked file in place,
+        // rewrites the inode only after the last read of the map (see `shrink::attrs::replace`).
+        // Another process writing the file meanwhile cannot be excluded (this is the known
+        // limit of mapping a file): changed bytes at worst give a wrong analysis or a parse
+        // error, since every read is bounds-checked, and a truncation ends the process with
+        // SIGBUS rather than reading out of bounds.
         let map = unsafe { memmap2::MmapOptions::new().len(len).map(&file) }
             .map_err(|e| Error::from_io(e, "cannot map"))?;
         // binslim reads headers at both ends of the file and a few small sections: tell the

@@ -52,11 +52,13 @@ fn run_once(program: &Path, args: &[String], timeout: Duration) -> Result<(Run, 
     });
     let pid = child.id() as libc::pid_t;
     let mut status: libc::c_int = 0;
-    // SAFETY: rusage is plain old data; zeroed is a valid value.
+    // SAFETY: rusage is a C struct of integers and timevals (plain old data): all zero bytes is
+    // a valid value of it.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let mut timed_out = false;
     loop {
-        // SAFETY: waiting on our own child with valid pointers to locals.
+        // SAFETY: `pid` is our own child, not reaped before (std's `Child` has not waited on it);
+        // `status` and `usage` are live, writable locals of the types wait4 fills.
         let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
         if r == pid {
             break;

@@ -36,7 +36,8 @@ const CREATE_TRIES: usize = 8;
 /// Takes an exclusive `flock` on `f` without waiting. `Ok(false)` when another open file
 /// description holds a lock on it.
 fn try_lock(f: &File) -> io::Result<bool> {
-    // SAFETY: flock on a descriptor we own; no memory is passed.
+    // SAFETY: flock takes only integers; the descriptor stays open while `f` is borrowed and
+    // no memory is passed.
     let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
     if r == 0 {
         return Ok(true);

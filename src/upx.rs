@@ -15,22 +15,27 @@ use crate::error::{Error, Result};
 pub const INSTALL_HINT: &str = "install it (Debian/Ubuntu: apt-get install upx-ucl; Alpine: apk add upx; \
      Fedora: dnf install upx; macOS: brew install upx) or pass --upx-path";
 
+/// upx was asked for and is not there: a problem of the machine binslim runs on, not of any
+/// file, so it is its own type rather than a [`crate::Error`] (which is about one file).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {INSTALL_HINT}", match at {
+    Some(p) => format!("upx not found at '{}'", p.display()),
+    None => "upx is not on PATH".to_string(),
+})]
+pub struct NotFound {
+    /// The path given (`--upx-path`) that is not a file, or `None` when `upx` is not on `PATH`.
+    pub at: Option<PathBuf>,
+}
+
 /// Finds the upx executable: `explicit` when given (it must exist and be a file), else `upx`
-/// on `PATH`.
-pub fn find(explicit: Option<&Path>) -> Result<PathBuf> {
+/// on `PATH` (what `which upx` finds).
+pub fn find(explicit: Option<&Path>) -> std::result::Result<PathBuf, NotFound> {
     match explicit {
-        Some(p) => {
-            if p.is_file() {
-                Ok(p.to_path_buf())
-            } else {
-                Err(Error::Unsupported(format!(
-                    "upx not found at '{}': {INSTALL_HINT}",
-                    p.display()
-                )))
-            }
-        }
-        None => which::which("upx")
-            .map_err(|_| Error::Unsupported(format!("upx is not on PATH: {INSTALL_HINT}"))),
+        Some(p) if p.is_file() => Ok(p.to_path_buf()),
+        Some(p) => Err(NotFound {
+            at: Some(p.to_path_buf()),
+        }),
+        None => which::which("upx").map_err(|_| NotFound { at: None }),
     }
 }
 
@@ -54,6 +59,29 @@ pub enum Outcome {
         /// upx's message (its exception line, or its last stderr line).
         message: String,
     },
+}
+
+/// What an [`Outcome`] was, without its details: the `outcome` of the JSON report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutcomeKind {
+    /// See [`Outcome::Packed`].
+    Packed,
+    /// See [`Outcome::Declined`].
+    Declined,
+    /// See [`Outcome::Failed`].
+    Failed,
+}
+
+impl Outcome {
+    /// Which of the three outcomes this is.
+    pub fn kind(&self) -> OutcomeKind {
+        match self {
+            Outcome::Packed => OutcomeKind::Packed,
+            Outcome::Declined { .. } => OutcomeKind::Declined,
+            Outcome::Failed { .. } => OutcomeKind::Failed,
+        }
+    }
 }
 
 /// An exception line: `upx: FILE: Class: message` (the message part is optional).
@@ -114,7 +142,9 @@ pub fn outcome(status: Option<i32>, stderr: &str) -> Outcome {
 /// Runs an upx command with no standard input and collects its output.
 fn run(upx: &Path, cmd: &mut Command) -> Result<std::process::Output> {
     // If binslim is killed, upx must not live on writing files nobody will clean up.
-    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    // SAFETY: the closure runs in the forked child before exec, where only async-signal-safe
+    // work is allowed: it makes one prctl system call (integers only) and returns `Ok(())`
+    // without allocating, locking or touching memory shared with the parent.
     unsafe {
         use std::os::unix::process::CommandExt;
         cmd.pre_exec(|| {
@@ -143,25 +173,46 @@ pub fn pack(upx: &Path, input: &Path, output: &Path, args: &[String]) -> Result<
     Ok(o)
 }
 
-/// Runs `upx -t FILE`: `Ok(())` when upx's own test of the packed file passes, else its message.
-pub fn test(upx: &Path, file: &Path) -> Result<std::result::Result<(), String>> {
+/// What `upx -t` said of a packed file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tested {
+    /// upx's own test of the packed file passed.
+    Passed,
+    /// It failed.
+    Failed {
+        /// upx's message (its exception class and message, or its last stderr line).
+        message: String,
+    },
+}
+
+/// Runs `upx -t FILE`: whether upx's own test of the packed file passes, with its message when
+/// not. `Err` only when upx cannot be run.
+pub fn test(upx: &Path, file: &Path) -> Result<Tested> {
     let mut cmd = Command::new(upx);
     cmd.arg("-q").arg("-t").arg(file);
     let out = run(upx, &mut cmd)?;
     if out.status.success() {
-        return Ok(Ok(()));
+        return Ok(Tested::Passed);
     }
-    Ok(Err(
-        match outcome(out.status.code(), &String::from_utf8_lossy(&out.stderr)) {
-            Outcome::Failed { message, .. } => message,
-            Outcome::Declined { class, message } => format!("{class}: {message}"),
-            Outcome::Packed => "upx -t failed".into(),
-        },
-    ))
+    let message = match outcome(out.status.code(), &String::from_utf8_lossy(&out.stderr)) {
+        Outcome::Failed { message, .. } => message,
+        Outcome::Declined { class, message } => format!("{class}: {message}"),
+        Outcome::Packed => "upx -t failed".into(),
+    };
+    Ok(Tested::Failed { message })
 }
 
-/// Splits `--upx-args "..."` on whitespace, honouring single and double quotes.
-pub fn split_args(s: &str) -> std::result::Result<Vec<String>, String> {
+/// An argument string with an opening quote and no closing one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unbalanced quote in '{text}'")]
+pub struct UnbalancedQuote {
+    /// The whole string as given.
+    pub text: String,
+}
+
+/// Splits `--upx-args "..."` (or `--smoke "..."`) on whitespace, honouring single and double
+/// quotes.
+pub fn split_args(s: &str) -> std::result::Result<Vec<String>, UnbalancedQuote> {
     let mut args = Vec::new();
     let mut cur = String::new();
     let mut in_arg = false;
@@ -187,7 +238,7 @@ pub fn split_args(s: &str) -> std::result::Result<Vec<String>, String> {
         }
     }
     if quote.is_some() {
-        return Err(format!("unbalanced quote in '{s}'"));
+        return Err(UnbalancedQuote { text: s.into() });
     }
     if in_arg {
         args.push(cur);
@@ -262,6 +313,63 @@ mod tests {
         assert_eq!(split_args("--best --lzma").unwrap(), ["--best", "--lzma"]);
         assert_eq!(split_args("  ").unwrap(), Vec::<String>::new());
         assert_eq!(split_args("-o 'a b' \"\"").unwrap(), ["-o", "a b", ""]);
-        assert!(split_args("'x").is_err());
+        assert_eq!(
+            split_args("--best 'x").unwrap_err().to_string(),
+            "unbalanced quote in '--best 'x'"
+        );
+    }
+
+    #[test]
+    fn outcome_kinds() {
+        assert_eq!(Outcome::Packed.kind(), OutcomeKind::Packed);
+        assert_eq!(
+            outcome(Some(1), "upx: f: CantPackException: no\n").kind(),
+            OutcomeKind::Declined
+        );
+        assert_eq!(outcome(Some(1), "").kind(), OutcomeKind::Failed);
+    }
+
+    #[test]
+    fn missing_upx_is_named_with_the_install_hint() {
+        let e = find(Some(Path::new("/nonexistent/upx"))).unwrap_err();
+        assert_eq!(
+            e,
+            NotFound {
+                at: Some("/nonexistent/upx".into())
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "upx not found at '/nonexistent/upx': install it (Debian/Ubuntu: apt-get install \
+             upx-ucl; Alpine: apk add upx; Fedora: dnf install upx; macOS: brew install upx) or \
+             pass --upx-path"
+        );
+        // A directory is not an executable either.
+        assert!(find(Some(Path::new("/"))).is_err());
+        assert_eq!(
+            NotFound { at: None }.to_string(),
+            "upx is not on PATH: install it (Debian/Ubuntu: apt-get install upx-ucl; Alpine: apk \
+             add upx; Fedora: dnf install upx; macOS: brew install upx) or pass --upx-path"
+        );
+    }
+
+    #[test]
+    fn find_on_path_is_which() {
+        assert_eq!(find(None).ok(), which::which("upx").ok());
+    }
+
+    #[test]
+    fn upx_test_of_a_file_that_is_not_packed_fails_with_upx_message() {
+        let Ok(upx) = find(None) else {
+            eprintln!("skipped: upx is not on PATH");
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("plain");
+        std::fs::write(&f, b"not packed").unwrap();
+        match test(&upx, &f).unwrap() {
+            Tested::Failed { message } => assert!(!message.is_empty()),
+            Tested::Passed => panic!("upx -t passed on a file it did not pack"),
+        }
     }
 }

@@ -217,8 +217,9 @@ fn run_bounded(args: &[&std::ffi::OsStr], env: &[(&str, &Path)], limit: Duration
     });
     loop {
         let mut status = 0;
-        // SAFETY: plain syscall on our own child; rusage is a zeroed POD out-parameter.
+        // SAFETY: rusage is a C struct of integers (plain old data): all zero bytes is valid.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `pid` is our own child, not yet reaped; `status` and `usage` are live locals.
         let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
         if r == pid {
             stderr.push_str(&reader.join().unwrap());

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use binslim::diff::{self, Side};
+use binslim::diff::{self, BudgetVerdict, Side};
 use binslim::elf::{self, Analysis, ElfFile};
 use binslim::input::Input;
 use binslim::packages::{self, Packages};
@@ -57,12 +57,7 @@ pub fn run(args: &DiffArgs, style: Style) -> Status {
         args.new.display().to_string(),
     );
     let d = diff::diff(&old.side(&old_label), &new.side(&new_label));
-    let verdict = args
-        .max_growth
-        .map(|budget| binslim::report::diff::Verdict {
-            budget,
-            exceeded: budget.exceeded(d.file_size.old, d.file_size.new),
-        });
+    let verdict = args.max_growth.map(|budget| BudgetVerdict::new(budget, &d));
     if args.json {
         emit(&json::to_string(&d));
     } else {

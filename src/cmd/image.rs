@@ -149,7 +149,7 @@ fn shrink_copy(args: &ImageArgs, style: Style) -> Result<(TempDir, PathBuf, Vec<
     if !args.json {
         emit("\n");
     }
-    if let Some(u) = report.upx.as_ref().filter(|u| u.outcome == "failed") {
+    if let Some(u) = report.upx.as_ref().filter(|u| u.failed()) {
         eprintln!(
             "binslim: upx failed on the copy ({}); no image written",
             u.message.as_deref().unwrap_or("no message")

@@ -6,7 +6,7 @@ use std::path::Path;
 use binslim::elf::{self, Analysis, ElfFile};
 use binslim::input::Input;
 use binslim::packages::{self, Packages};
-use binslim::report::treemap::{self, Format};
+use binslim::report::treemap::{self, TreemapFormat};
 use binslim::report::{json, text};
 use binslim::tempfiles;
 
@@ -104,7 +104,7 @@ fn write_treemap(
     out: &Path,
 ) -> Result<(), binslim::Error> {
     // The extension was checked when the arguments were parsed.
-    let format = Format::from_path(out).unwrap_or(Format::Svg);
+    let format = TreemapFormat::from_path(out).unwrap_or(TreemapFormat::Svg);
     let doc = treemap::render(format, name, analysis, packages);
     let dir = tempfiles::dir_of(out);
     tempfiles::write_replacing(out, |mut f| f.write_all(doc.as_bytes())).map_err(|source| {

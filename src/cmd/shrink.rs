@@ -62,7 +62,7 @@ pub fn run(args: &ShrinkArgs, style: Style) -> Status {
 
 /// 1 when upx failed or a smoke run differed (the contract in `--help`), else 0.
 fn status_of(r: &Report) -> Status {
-    let upx_failed = r.upx.as_ref().is_some_and(|u| u.outcome == "failed");
+    let upx_failed = r.upx.as_ref().is_some_and(|u| u.failed());
     let smoke_differs = r.smoke.as_ref().is_some_and(|c| !c.same);
     if upx_failed || smoke_differs {
         Status::Fail
@@ -89,11 +89,8 @@ fn validate(args: &ShrinkArgs) -> Result<PipelineOptions, String> {
             out.display()
         ));
     }
-    if let Some(dbg) = &args.keep_debug
-        && !args.force
-        && fs::symlink_metadata(dbg).is_ok()
-    {
-        return Err(shrink::debug_file_exists_message(dbg));
+    if let Some(dbg) = &args.keep_debug {
+        shrink::check_debug_file(dbg, args.force).map_err(|e| e.to_string())?;
     }
     let want_upx = args.upx || args.upx_path.is_some() || args.upx_args.is_some();
     let mut opts = PipelineOptions::default();

@@ -79,6 +79,10 @@ impl Package {
 /// The name of the row that holds `.text` bytes no reader attributed.
 pub const REMAINDER: &str = "(unattributed)";
 
+/// The number of rows a table of packages shows by default (`--top`); the rest are summed in
+/// one row.
+pub const DEFAULT_TOP: usize = 20;
+
 /// The rows of one file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Packages {

@@ -4,22 +4,14 @@
 
 use std::fmt::Write;
 
-use crate::diff::{Budget, Change, Diff, Row};
+use crate::diff::{Budget, BudgetVerdict, Change, Diff, Row};
 
 use super::packages::clip;
 use super::{Style, human};
 
-/// The budget line: which budget, and whether NEW exceeded it.
-#[derive(Debug, Clone, Copy)]
-pub struct Verdict {
-    /// The `--max-growth` budget.
-    pub budget: Budget,
-    /// NEW's file grew by more than the budget.
-    pub exceeded: bool,
-}
-
 /// Renders a diff; `top` limits the package rows shown (the rest are summed in one line).
-pub fn text(d: &Diff, verdict: Option<Verdict>, top: usize, st: Style) -> String {
+/// With a verdict, a budget line says which budget and whether NEW exceeded it.
+pub fn text(d: &Diff, verdict: Option<BudgetVerdict>, top: usize, st: Style) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} {}", st.dim("old"), st.bold(&d.old));
     let _ = writeln!(out, "{} {}", st.dim("new"), st.bold(&d.new));
@@ -187,10 +179,8 @@ mod tests {
                 row("i", 5, 5),
             ],
         };
-        let v = Verdict {
-            budget: Budget::Percent(5.0),
-            exceeded: true,
-        };
+        let v = BudgetVerdict::new(Budget::Percent(5.0), &d);
+        assert!(v.exceeded);
         let got = text(&d, Some(v), 2, Style::default());
         let want = "old a
 new b

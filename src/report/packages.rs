@@ -9,9 +9,6 @@ use crate::packages::{Language, Package, Packages, REMAINDER};
 use super::text::bar;
 use super::{Style, human, percent};
 
-/// The number of rows `--top` shows by default.
-pub const DEFAULT_TOP: usize = 20;
-
 const MAX_NAME: usize = 48;
 
 /// Renders the rows of one file: at most `top` rows, then `(N more)` for the rest, then the

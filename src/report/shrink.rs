@@ -1,62 +1,9 @@
 //! The shrink ledger as text: one line per step as it completes, then the summary line
 //! `7.5 MiB → 2.1 MiB (3.6× smaller; wire 3.1 MiB → 2.0 MiB)`.
 
-use serde::Serialize;
-
 use super::{Style, human, percent};
 use crate::shrink::{Ledger, Step, StepKind, factor};
 use crate::smoke::Comparison;
-
-/// What happened to the upx step, for JSON.
-#[derive(Debug, Clone, Serialize)]
-pub struct UpxReport {
-    /// The upx executable used.
-    pub path: String,
-    /// Extra arguments passed to upx.
-    pub args: Vec<String>,
-    /// `packed`, `declined` (not compressible / cannot pack: the stripped file is kept) or
-    /// `failed`.
-    pub outcome: &'static str,
-    /// upx's exception class and message, when it did not pack.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// `upx -t` passed on the packed file (`null` when nothing was packed).
-    pub tested: Option<bool>,
-}
-
-/// The report of one shrunk file (the JSON object).
-#[derive(Debug, Clone, Serialize)]
-pub struct ShrinkReport {
-    /// The file as given.
-    pub input: String,
-    /// Where the result went (the input itself when shrinking in place).
-    pub output: String,
-    /// The result was written to `output` (false when a smoke mismatch kept everything as it was).
-    pub written: bool,
-    /// The ledger, one entry per step.
-    pub steps: Vec<Step>,
-    /// The original size in bytes.
-    pub original_size: u64,
-    /// The result's size in bytes.
-    pub size: u64,
-    /// The original's gzip size (level 6), `null` with `--no-gzip`.
-    pub original_gzip_size: Option<u64>,
-    /// The result's gzip size.
-    pub gzip_size: Option<u64>,
-    /// original_size / size.
-    pub factor: f64,
-    /// The separate debug file written with `--keep-debug`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub debug_file: Option<String>,
-    /// The upx step, with `--upx`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub upx: Option<UpxReport>,
-    /// The `--smoke` comparison.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub smoke: Option<Comparison>,
-    /// Things the user should know (upx declined, smoke mismatch, ...).
-    pub warnings: Vec<String>,
-}
 
 const W_STEP: usize = 14;
 const W_SIZE: usize = 11;

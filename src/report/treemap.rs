@@ -46,22 +46,22 @@ const MIN_PACKAGE_SHARE: u64 = 20_000;
 /// The name of the box for the bytes no section accounts for (as in the text report).
 pub const HEADERS_PADDING: &str = crate::diff::HEADERS;
 
-/// The output format, chosen by the file name's extension.
+/// The treemap's output format, chosen by the file name's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub enum TreemapFormat {
     /// A standalone SVG image (`.svg`).
     Svg,
     /// An HTML page with the SVG inline (`.html`, `.htm`).
     Html,
 }
 
-impl Format {
+impl TreemapFormat {
     /// The format for `path`'s extension (case-insensitive), or `None` for any other.
-    pub fn from_path(path: &Path) -> Option<Format> {
+    pub fn from_path(path: &Path) -> Option<TreemapFormat> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
-            "svg" => Some(Format::Svg),
-            "html" | "htm" => Some(Format::Html),
+            "svg" => Some(TreemapFormat::Svg),
+            "html" | "htm" => Some(TreemapFormat::Html),
             _ => None,
         }
     }
@@ -694,10 +694,10 @@ pub fn html(name: &str, a: &Analysis, p: &Packages) -> String {
 }
 
 /// Renders the treemap in `format`.
-pub fn render(format: Format, name: &str, a: &Analysis, p: &Packages) -> String {
+pub fn render(format: TreemapFormat, name: &str, a: &Analysis, p: &Packages) -> String {
     match format {
-        Format::Svg => svg(name, a, p),
-        Format::Html => html(name, a, p),
+        TreemapFormat::Svg => svg(name, a, p),
+        TreemapFormat::Html => html(name, a, p),
     }
 }
 
@@ -1052,12 +1052,24 @@ mod tests {
 
     #[test]
     fn formats_by_extension() {
-        assert_eq!(Format::from_path(Path::new("a/b.svg")), Some(Format::Svg));
-        assert_eq!(Format::from_path(Path::new("b.SVG")), Some(Format::Svg));
-        assert_eq!(Format::from_path(Path::new("b.html")), Some(Format::Html));
-        assert_eq!(Format::from_path(Path::new("b.htm")), Some(Format::Html));
-        assert_eq!(Format::from_path(Path::new("b.png")), None);
-        assert_eq!(Format::from_path(Path::new("svg")), None);
+        assert_eq!(
+            TreemapFormat::from_path(Path::new("a/b.svg")),
+            Some(TreemapFormat::Svg)
+        );
+        assert_eq!(
+            TreemapFormat::from_path(Path::new("b.SVG")),
+            Some(TreemapFormat::Svg)
+        );
+        assert_eq!(
+            TreemapFormat::from_path(Path::new("b.html")),
+            Some(TreemapFormat::Html)
+        );
+        assert_eq!(
+            TreemapFormat::from_path(Path::new("b.htm")),
+            Some(TreemapFormat::Html)
+        );
+        assert_eq!(TreemapFormat::from_path(Path::new("b.png")), None);
+        assert_eq!(TreemapFormat::from_path(Path::new("svg")), None);
     }
 
     #[test]

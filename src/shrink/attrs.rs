@@ -73,7 +73,9 @@ impl Attrs {
     /// Reads owner, mode and every extended attribute of the open file `f`.
     pub(crate) fn read(f: &File, meta: &fs::Metadata) -> io::Result<Attrs> {
         let fd = f.as_raw_fd();
-        // SAFETY: flistxattr/fgetxattr write at most `len` bytes into the buffer given.
+        // SAFETY: `fd` is open for the whole call (`f` is borrowed); `read_sized` passes either a
+        // null pointer with length 0 (flistxattr then only returns the size) or a buffer of
+        // exactly `len` writable bytes, and flistxattr writes at most `len` bytes into it.
         let list = match read_sized(|p, len| unsafe { libc::flistxattr(fd, p.cast(), len) }) {
             Ok(l) => l,
             // A file system without extended attributes has none to keep.
@@ -83,6 +85,9 @@ impl Attrs {
         let mut xattrs = Vec::new();
         for name in list.split(|&b| b == 0).filter(|n| !n.is_empty()) {
             let cname = CString::new(name).expect("split on NUL");
+            // SAFETY: `fd` is open (`f` is borrowed); `cname` is NUL-terminated and outlives the
+            // call; `read_sized` passes null with length 0 or a buffer of exactly `len` writable
+            // bytes, and fgetxattr writes at most `len` bytes into it.
             let value =
                 match read_sized(|p, len| unsafe { libc::fgetxattr(fd, cname.as_ptr(), p, len) }) {
                     Ok(v) => v,
@@ -109,7 +114,8 @@ impl Attrs {
         let meta = f.metadata()?;
         let mut mode = self.mode;
         if meta.uid() != self.uid || meta.gid() != self.gid {
-            // SAFETY: plain system call on a descriptor we own.
+            // SAFETY: fchown takes only integers and `fd` stays open while `f` is borrowed; no
+            // memory is passed.
             if let Err(e) = cvt(unsafe { libc::fchown(fd, self.uid, self.gid) }) {
                 // Only root may give a file away; others keep their own uid (the file is theirs).
                 if e.raw_os_error() != Some(libc::EPERM) {
@@ -132,10 +138,13 @@ impl Attrs {
             }
         }
         // After chown, which clears set-id bits.
-        // SAFETY: plain system call on a descriptor we own.
+        // SAFETY: fchmod takes only integers and `fd` stays open while `f` is borrowed; no memory
+        // is passed.
         cvt(unsafe { libc::fchmod(fd, mode as libc::mode_t) })?;
         for (name, value) in &self.xattrs {
-            // SAFETY: name is NUL-terminated, value is a live buffer of the given length.
+            // SAFETY: `fd` is open; `name` is NUL-terminated and `value` is a live buffer of
+            // `value.len()` bytes, both borrowed from `self` for the call; fsetxattr only reads
+            // them.
             let r = unsafe {
                 libc::fsetxattr(fd, name.as_ptr(), value.as_ptr().cast(), value.len(), 0)
             };
@@ -222,7 +231,8 @@ mod tests {
         fs::write(&b, "b").unwrap();
         let fa = File::open(&a).unwrap();
         let name = CString::new("user.binslim-test").unwrap();
-        // SAFETY: valid name and value buffers.
+        // SAFETY: `fa` is open; `name` is NUL-terminated and the value is a static buffer of
+        // the 2 bytes given; fsetxattr only reads them.
         let r =
             unsafe { libc::fsetxattr(fa.as_raw_fd(), name.as_ptr(), b"v1".as_ptr().cast(), 2, 0) };
         assert_eq!(r, 0, "{}", io::Error::last_os_error());
@@ -232,6 +242,8 @@ mod tests {
         let fb = fs::OpenOptions::new().write(true).open(&b).unwrap();
         assert!(attrs.apply(&fb).unwrap().is_empty());
         assert_eq!(fb.metadata().unwrap().mode() & 0o7777, 0o2751);
+        // SAFETY: `fb` is open and `name` NUL-terminated; `read_sized` passes null with length 0
+        // or a buffer of exactly `len` writable bytes, and fgetxattr writes at most `len` bytes.
         let v =
             read_sized(|p, len| unsafe { libc::fgetxattr(fb.as_raw_fd(), name.as_ptr(), p, len) })
                 .unwrap();

@@ -10,16 +10,19 @@
 //! [`shrink_to`] and [`shrink_in_place`] run the whole pipeline (debug file, strip steps, gzip
 //! ledger, upx, smoke run, atomic replacement) and report each step as an [`Event`], so the
 //! text and JSON renderers and `image --shrink` consume the same thing; the library never
-//! prints.
+//! prints. The run ends with a [`Report`] (with its [`UpxReport`]): data that lives here with
+//! the pipeline that makes it, rendered by `crate::report::shrink` and the JSON writer.
 
 mod attrs;
 mod pipeline;
+mod report;
 pub mod wire;
 
 pub use pipeline::{
-    Event, PipelineOptions, Report, SmokeStep, UpxStep, WriteMethod, debug_file_exists_message,
-    shrink_in_place, shrink_to,
+    Event, PipelineOptions, SmokeStep, UpxStep, WriteMethod, check_debug_file, shrink_in_place,
+    shrink_to,
 };
+pub use report::{Report, UpxReport};
 
 use std::io;
 use std::time::{Duration, Instant};

@@ -16,20 +16,17 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::attrs::{self, Attrs};
+use super::report::{Report, UpxReport};
 use super::{Entry, Ledger, PlannedStep, ShrinkOptions, Step, StepKind};
 use crate::elf::{self, ElfFile};
 use crate::error::{Error, Result};
 use crate::input::Input;
-use crate::report::shrink::{ShrinkReport, UpxReport};
 use crate::smoke::{self, Comparison};
 use crate::strip::{self, DebugLink};
 use crate::tempfiles::{TempDir, TempFile, dir_of};
-use crate::upx::{self, Outcome};
+use crate::upx::{self, Outcome, Tested};
 
 pub use super::attrs::WriteMethod;
-
-/// The report of one shrunk file (the JSON object of `binslim shrink --json`).
-pub type Report = ShrinkReport;
 
 /// The upx step: which upx, with which extra arguments.
 #[derive(Debug, Clone)]
@@ -171,13 +168,17 @@ fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> Error {
     move |e| Error::Io { context, source: e }
 }
 
-/// The message for an existing `--keep-debug` file (shared with the CLI's early check).
-pub fn debug_file_exists_message(path: &Path) -> String {
-    format!(
-        "'{}' already exists; binslim does not replace an existing --keep-debug file unless \
-         --force is given",
-        path.display()
-    )
+/// Fails with [`Error::DebugFileExists`] when `path` exists (as any kind of file, a dangling
+/// symlink too) and `replace` is false: the check of [`PipelineOptions::keep_debug`] that a run
+/// makes before it writes anything, for callers that want it earlier still (before looking for
+/// upx, or before the first of several files).
+pub fn check_debug_file(path: &Path, replace: bool) -> Result<()> {
+    if !replace && std::fs::symlink_metadata(path).is_ok() {
+        return Err(Error::DebugFileExists {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
 }
 
 /// Everything a run carries from phase to phase.
@@ -209,11 +210,8 @@ fn run(
     let input = Input::open(path)?;
     let elf = ElfFile::parse(input.bytes())?;
     strip::check_strippable(&elf)?;
-    if let Some(dbg) = &opts.keep_debug
-        && !opts.replace_debug_file
-        && std::fs::symlink_metadata(dbg).is_ok()
-    {
-        return Err(Error::Unsupported(debug_file_exists_message(dbg)));
+    if let Some(dbg) = &opts.keep_debug {
+        check_debug_file(dbg, opts.replace_debug_file)?;
     }
     let input_name = path.display().to_string();
     let (dest, output_name, in_place) = match dest {
@@ -297,8 +295,11 @@ impl Run<'_, '_> {
             .map_err(io_err("cannot write the debug file"))?;
         match tmp.commit(dbg, !self.opts.replace_debug_file) {
             Ok(()) => {}
+            // Created meanwhile (the check in `run` saw nothing there).
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                return Err(Error::Unsupported(debug_file_exists_message(dbg)));
+                return Err(Error::DebugFileExists {
+                    path: dbg.to_path_buf(),
+                });
             }
             Err(e) => return Err(io_err(format!("cannot write '{}'", dbg.display()))(e)),
         }
@@ -488,28 +489,29 @@ impl Run<'_, '_> {
         let t = Instant::now();
         self.emit(&Event::UpxStarted { upx: &u.path });
         let outcome = upx::pack(&u.path, stripped, &out, &u.args)?;
-        let mut report = UpxReport {
-            path: u.path.display().to_string(),
-            args: u.args.clone(),
-            outcome: "packed",
-            message: None,
-            tested: None,
-        };
+        let mut tested = None;
         let outcome = match outcome {
             Outcome::Packed => match upx::test(&u.path, &out)? {
-                Ok(()) => {
-                    report.tested = Some(true);
+                Tested::Passed => {
+                    tested = Some(true);
                     Outcome::Packed
                 }
-                Err(m) => {
-                    report.tested = Some(false);
+                Tested::Failed { message } => {
+                    tested = Some(false);
                     Outcome::Failed {
                         status: None,
-                        message: format!("upx -t failed on the packed file: {m}"),
+                        message: format!("upx -t failed on the packed file: {message}"),
                     }
                 }
             },
             o => o,
+        };
+        let mut report = UpxReport {
+            path: u.path.display().to_string(),
+            args: u.args.clone(),
+            outcome: outcome.kind(),
+            message: None,
+            tested,
         };
         let dur = t.elapsed();
         let mut packed = None;
@@ -542,7 +544,6 @@ impl Run<'_, '_> {
                 } else {
                     format!("{class}: {message}")
                 };
-                report.outcome = "declined";
                 report.message = Some(why.clone());
                 self.warn(format!(
                     "upx did not pack it ({why}); the stripped file is kept"
@@ -558,7 +559,6 @@ impl Run<'_, '_> {
                     status,
                     message: &message,
                 });
-                report.outcome = "failed";
                 report.message = Some(message.clone());
                 Entry::unchanged(StepKind::Upx, dur, Some(format!("failed: {message}")))
             }
@@ -646,7 +646,7 @@ impl Run<'_, '_> {
     fn report(self, written: bool, upx: Option<UpxReport>, smoke: Option<Comparison>) -> Report {
         let o = self.ledger.original();
         let r = self.ledger.result();
-        ShrinkReport {
+        Report {
             input: self.input_name.clone(),
             output: self.output_name.clone(),
             written,
@@ -706,5 +706,49 @@ impl<W: Write> Write for CrcWriter<W> {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXISTS: &str = "already exists; binslim does not replace an existing --keep-debug \
+                          file unless --force is given";
+
+    #[test]
+    fn an_existing_debug_file_is_refused_unless_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let dbg = dir.path().join("app.debug");
+        assert!(check_debug_file(&dbg, false).is_ok());
+        std::fs::write(&dbg, "keep me").unwrap();
+        let e = check_debug_file(&dbg, false).unwrap_err();
+        assert!(matches!(&e, Error::DebugFileExists { path } if *path == dbg));
+        assert_eq!(e.to_string(), format!("'{}' {EXISTS}", dbg.display()));
+        assert!(check_debug_file(&dbg, true).is_ok());
+        // A dangling symlink is there too.
+        let link = dir.path().join("link.debug");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &link).unwrap();
+        assert!(check_debug_file(&link, false).is_err());
+    }
+
+    #[test]
+    fn a_run_refuses_an_existing_debug_file_before_writing_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let dbg = dir.path().join("app.debug");
+        std::fs::write(&dbg, "keep me").unwrap();
+        let out = dir.path().join("app");
+        let opts = PipelineOptions {
+            keep_debug: Some(dbg.clone()),
+            no_gzip: true,
+            ..Default::default()
+        };
+        let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/c-debug");
+        let mut events = 0;
+        let e = shrink_to(&input, &out, &opts, &mut |_| events += 1).unwrap_err();
+        assert_eq!(e.to_string(), format!("'{}' {EXISTS}", dbg.display()));
+        assert_eq!(events, 0);
+        assert!(!out.exists());
+        assert_eq!(std::fs::read(&dbg).unwrap(), b"keep me");
     }
 }
