@@ -138,11 +138,11 @@ const VERIFY_DIGESTS: Limits = Limits {
     verify_digests: true,
 };
 
-fn read(archive: &[u8]) -> Result<MergedImage, ImageError> {
+fn read(archive: &[u8]) -> Result<MergedImage, ReadError> {
     read_with(archive, &Limits::default())
 }
 
-fn read_with(archive: &[u8], limits: &Limits) -> Result<MergedImage, ImageError> {
+fn read_with(archive: &[u8], limits: &Limits) -> Result<MergedImage, ReadError> {
     let mut v = read_tar_bytes(archive, limits)?;
     assert_eq!(v.len(), 1);
     Ok(v.remove(0))
@@ -341,7 +341,7 @@ fn gzip_bombs_stop_at_the_limit() {
         ..Limits::default()
     };
     let err = read_with(&archive, &limits).unwrap_err();
-    assert!(matches!(err, ImageError::Limit(_)), "{err}");
+    assert!(matches!(err, ReadError::Limit(_)), "{err}");
     assert!(
         err.to_string().contains(
             "the layer decompresses to more than 1048576 bytes: refusing to read further"
@@ -471,7 +471,7 @@ fn oversized_json_and_non_images_are_errors() {
     );
     let e = err_of(&tar_of(&[file("manifest.json", b"{not json")]));
     assert!(e.starts_with("manifest.json is not valid: "), "{e}");
-    assert!(matches!(read(b""), Err(ImageError::Invalid(_))));
+    assert!(matches!(read(b""), Err(ReadError::Invalid(_))));
 }
 
 #[test]
