@@ -1183,6 +1183,182 @@ mod tests {
         assert!(check_reference("app:", false).is_err());
     }
 
+    fn testdata(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata")
+            .join(name)
+    }
+
+    /// Options for `testdata/go-static` written into `dir`, changed by `f`.
+    fn opts(dir: &Path, f: impl FnOnce(&mut ImageOptions)) -> ImageOptions {
+        let mut o = ImageOptions::new(testdata("go-static"), dir.join("out.tar"));
+        f(&mut o);
+        o
+    }
+
+    fn validate_err(o: &ImageOptions) -> String {
+        match o.validate() {
+            Ok(_) => panic!("{o:?} validated"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn option_errors_say_what_to_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let err = |f: fn(&mut ImageOptions)| validate_err(&opts(d, f));
+        assert_eq!(
+            err(|o| o.add = vec!["nocolon".into()]),
+            "--add 'nocolon': use SRC:DEST, e.g. ./static:/srv/static"
+        );
+        assert_eq!(
+            err(|o| o.add = vec!["/etc:/".into()]),
+            "--add '/etc:/': DEST must be an absolute path other than /"
+        );
+        assert_eq!(
+            err(|o| o.add = vec!["/no/such:/x".into()]),
+            "--add '/no/such:/x': /no/such does not exist"
+        );
+        assert_eq!(
+            err(|o| o.path = Some("server".into())),
+            "--path 'server': give an absolute path such as /server"
+        );
+        assert_eq!(
+            err(|o| o.env = vec!["=x".into()]),
+            "--env '=x': use KEY=VALUE"
+        );
+        assert_eq!(
+            err(|o| o.user = Some("bob".into())),
+            "--user 'bob': use root, nonroot (65532), UID or UID:GID"
+        );
+        assert!(matches!(
+            opts(d, |o| o.tag = Some("Bad:tag".into())).validate(),
+            Err(BuildError::BadTag { tag }) if tag == "Bad:tag"
+        ));
+        assert_eq!(
+            err(|o| o.program = PathBuf::from("/x/bad name")),
+            "the file name 'bad name' is not a valid image name: pass --tag NAME[:TAG] \
+             (lowercase letters, digits, '.', '_', '-', '/')"
+        );
+        assert_eq!(
+            err(|o| o.root = Some("/".into())),
+            "--root is where --with-libs resolves libraries: pass --with-libs too"
+        );
+    }
+
+    #[test]
+    fn an_existing_output_needs_force_and_the_right_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::write(d.join("out.tar"), b"").unwrap();
+        let out = d.join("out.tar").display().to_string();
+        assert_eq!(
+            validate_err(&opts(d, |_| {})),
+            format!("{out} already exists: pass --force to replace it")
+        );
+        let o = opts(d, |o| {
+            o.force = true;
+            o.format = OutputFormat::OciDir;
+        });
+        assert_eq!(
+            validate_err(&o),
+            format!("{out} is a file: --format oci-dir writes a directory")
+        );
+        let o = opts(d, |o| {
+            o.output = d.to_path_buf();
+            o.force = true;
+        });
+        assert_eq!(
+            validate_err(&o),
+            format!(
+                "{} is a directory: --format docker writes a file",
+                d.display()
+            )
+        );
+    }
+
+    #[test]
+    fn run_time_file_errors_name_the_flag_and_the_package() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = opts(dir.path(), |o| {
+            o.ca_certs = Provide::From("/no/such.crt".into());
+        });
+        let err = prepare(&o).unwrap().write(None).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "--ca-certs: /no/such.crt does not exist on this machine: install ca-certificates, \
+             pass --ca-certs FILE, or --ca-certs no"
+        );
+        let auto = BuildError::RuntimeFilesMissing {
+            flag: "--tzdata",
+            needed: true,
+            src: ZONEINFO.into(),
+            package: "tzdata",
+        };
+        assert_eq!(
+            auto.to_string(),
+            format!(
+                "--tzdata: the program reads it, but {ZONEINFO} does not exist on this machine: \
+                 install tzdata, pass --tzdata DIR, or --tzdata no"
+            )
+        );
+        assert!(!dir.path().join("out.tar").exists());
+    }
+
+    #[test]
+    fn collisions_in_the_image_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let file = testdata("not-elf.txt").display().to_string();
+        let build_err = |add: String, path: Option<&str>| {
+            let o = opts(d, |o| {
+                o.add = vec![add];
+                o.path = path.map(str::to_string);
+            });
+            prepare(&o).unwrap().write(None).unwrap_err()
+        };
+        let e = build_err(format!("{file}:/srv/../app"), Some("/app"));
+        assert!(matches!(e, BuildError::AddOverProgram { .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            format!("--add {file}:/app: /app is the program")
+        );
+        let e = build_err(format!("{file}:/etc/passwd/x"), None);
+        assert!(
+            matches!(e, BuildError::Place(PlaceError::ParentIsFile { .. })),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "cannot place /etc/passwd/x: /etc/passwd is already a file in the image"
+        );
+        let e = build_err(format!("{file}:/tmp"), None);
+        assert_eq!(
+            e.to_string(),
+            "cannot place /tmp: it is already a directory in the image"
+        );
+        assert!(!d.join("out.tar").exists());
+    }
+
+    #[test]
+    fn a_program_that_is_not_elf_keeps_its_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = ImageOptions::new(testdata("not-elf.txt"), dir.path().join("out.tar"));
+        let Err(e) = prepare(&o) else {
+            panic!("not-elf.txt prepared")
+        };
+        let shown = o.program.display().to_string();
+        assert!(matches!(&e, BuildError::Program { program, .. } if *program == shown));
+        let cause = std::error::Error::source(&e).expect("a source").to_string();
+        assert_eq!(e.to_string(), format!("{shown}: {cause}"));
+        let o = ImageOptions::new(testdata("no-such-file"), dir.path().join("out.tar"));
+        assert_eq!(
+            prepare(&o).err().unwrap().to_string(),
+            format!("{}: not found", o.program.display())
+        );
+    }
+
     #[test]
     fn paths_and_times() {
         assert_eq!(normalize_abs("/app/../lib//x").unwrap(), "/lib/x");

@@ -51,3 +51,44 @@ pub fn render(r: &ImageReport, output: &str, style: Style) -> String {
     let _ = writeln!(out, "  digest  {}", style.good(&r.digest));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::build::{ImageFile, LayerReport};
+
+    #[test]
+    fn files_then_layer_then_digest() {
+        let file = |path: &str, size, mode: &str, why: &str| ImageFile {
+            path: path.into(),
+            size,
+            mode: mode.into(),
+            why: why.into(),
+        };
+        let r = ImageReport {
+            reference: "server:latest".into(),
+            digest: "sha256:abc".into(),
+            format: "docker",
+            platform: "linux/amd64".into(),
+            config_digest: "sha256:def".into(),
+            layers: vec![LayerReport {
+                digest: "sha256:123".into(),
+                size: 2048,
+                diff_id: "sha256:456".into(),
+                uncompressed_size: 3 << 20,
+            }],
+            files: vec![
+                file("/server", 1_500_000, "0755", "program"),
+                file("/tmp", 0, "1777", "temporary files"),
+            ],
+        };
+        assert_eq!(
+            render(&r, "out.tar", Style::default()),
+            "server:latest → out.tar (docker, linux/amd64)\n\
+             \x20 /server                  1.4 MiB  0755  program\n\
+             \x20 /tmp                           -  1777  temporary files\n\
+             \x20 layer   3.0 MiB uncompressed, 2.0 KiB gzip (2048 bytes, what a registry stores)\n\
+             \x20 digest  sha256:abc\n"
+        );
+    }
+}

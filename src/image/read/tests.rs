@@ -679,3 +679,46 @@ fn a_directory_replaced_by_a_symlink_is_followed_by_later_entries() {
     assert_eq!(img.content("/d/f2").unwrap(), b"two");
     assert_eq!(img.content("/d/f1"), None);
 }
+
+#[test]
+fn typed_errors_keep_their_messages() {
+    // A directory that is not a layout.
+    let dir = tempfile::tempdir().unwrap();
+    let e = read_image(
+        &ImageSource::Path(dir.path().to_path_buf()),
+        None,
+        &Limits::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, ReadError::NotLayout), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "is a directory without index.json: not an OCI image layout"
+    );
+    // An index that names no manifest, and one that names a config as a manifest.
+    let index = |manifests: Vec<Descriptor>| {
+        let index = serde_json::to_vec(&Index {
+            schema_version: 2,
+            media_type: Some(spec::MEDIA_INDEX.into()),
+            manifests,
+        })
+        .unwrap();
+        tar_of(&[file("index.json", &index)])
+    };
+    let e = read(&index(vec![])).unwrap_err();
+    assert!(matches!(e, ReadError::NoImage), "{e:?}");
+    assert_eq!(e.to_string(), "names no image");
+    let e = read(&index(vec![desc(spec::MEDIA_CONFIG, b"{}")])).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "index.json names a {}, which is not an image manifest",
+            spec::MEDIA_CONFIG
+        )
+    );
+    // A JSON document that does not parse keeps serde's error as its source.
+    let e = read(&tar_of(&[file("index.json", b"[")])).unwrap_err();
+    assert!(matches!(&e, ReadError::Json { name, .. } if name == "index.json"));
+    let cause = std::error::Error::source(&e).unwrap().to_string();
+    assert_eq!(e.to_string(), format!("index.json is not valid: {cause}"));
+}
