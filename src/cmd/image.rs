@@ -1,5 +1,6 @@
-//! `binslim image`: arguments to [`ImageOptions`], the library builds, this renders the files,
-//! the layer sizes and the digest (or the JSON report), and maps the outcome to the exit code.
+//! `binslim image`: arguments to [`ImageOptions`], the library builds, `report::image` renders
+//! the files, the layer sizes and the digest (or a refusal; `--json` prints the report itself),
+//! and this maps the outcome to the exit code.
 
 use std::path::PathBuf;
 
@@ -84,13 +85,7 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
             Status::Ok
         }
         Err(BuildError::Refused { program, findings }) => {
-            for f in &findings {
-                eprintln!("binslim: {program}: {}", f.message);
-                if let Some(h) = &f.hint {
-                    eprintln!("  fix: {h}");
-                }
-            }
-            eprintln!("binslim: no image written");
+            eprint!("{}", report::image::refusal(&program, &findings));
             Status::Fail
         }
         Err(e) => {

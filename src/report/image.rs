@@ -1,10 +1,11 @@
 //! The text report of `binslim image`: what went into the image and why, the layer's sizes and
-//! the digest. The JSON form is the [`ImageReport`] itself.
+//! the digest (the JSON form is the [`ImageReport`] itself), or why no image was written.
 
 use std::fmt::Write as _;
 
 use super::{Style, human};
 use crate::image::build::ImageReport;
+use crate::verify::Finding;
 
 /// The text report: title, one line per file, then the layer and the digest. `output` is the
 /// image's path as the user named it.
@@ -52,6 +53,20 @@ pub fn render(r: &ImageReport, output: &str, style: Style) -> String {
     out
 }
 
+/// The stderr lines of a refusal ([`crate::image::build::BuildError::Refused`]): each finding
+/// with its fix, then that no image was written.
+pub fn refusal(program: &str, findings: &[Finding]) -> String {
+    let mut out = String::new();
+    for f in findings {
+        let _ = writeln!(out, "binslim: {program}: {}", f.message);
+        if let Some(h) = &f.hint {
+            let _ = writeln!(out, "  fix: {h}");
+        }
+    }
+    out.push_str("binslim: no image written\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +105,33 @@ mod tests {
              \x20 layer   3.0 MiB uncompressed, 2.0 KiB gzip (2048 bytes, what a registry stores)\n\
              \x20 digest  sha256:abc\n"
         );
+    }
+
+    #[test]
+    fn a_refusal_lists_each_finding_with_its_fix() {
+        use crate::image::build::{BuildError, ImageOptions, prepare};
+        let program =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/c-dynamic-pie");
+        let dir = tempfile::tempdir().unwrap();
+        let opts = ImageOptions::new(program.clone(), dir.path().join("out.tar"));
+        let Err(BuildError::Refused {
+            program: shown,
+            findings,
+        }) = prepare(&opts)
+        else {
+            panic!("c-dynamic-pie passed the gate without --with-libs")
+        };
+        assert_eq!(shown, program.display().to_string());
+        let first = &findings[0];
+        let text = refusal(&shown, &findings);
+        assert!(
+            text.starts_with(&format!(
+                "binslim: {shown}: {}\n  fix: {}\n",
+                first.message,
+                first.hint.as_deref().unwrap()
+            )),
+            "{text}"
+        );
+        assert!(text.ends_with("\nbinslim: no image written\n"), "{text}");
     }
 }
