@@ -1,12 +1,12 @@
-//! `binslim image`: arguments to [`ImageOptions`], the library builds, this renders the files,
-//! the layer sizes and the digest (or the JSON report), and maps the outcome to the exit code.
+//! `binslim image`: arguments to [`ImageOptions`], the library builds, `report::image` renders
+//! the files, the layer sizes and the digest (or a refusal; `--json` prints the report itself),
+//! and this maps the outcome to the exit code.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use binslim::image::build::{self, ImageError, ImageOptions, ImageReport, Provide};
-use binslim::image::layout::Format;
-use binslim::report::{Style, human, json};
+use binslim::image::build::{self, BuildError, ImageOptions, ImageReport, Provide};
+use binslim::image::layout::OutputFormat;
+use binslim::report::{self, Style, json};
 use binslim::shrink::{PipelineOptions, UpxStep};
 use binslim::tempfiles::TempDir;
 use binslim::upx;
@@ -37,9 +37,9 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
     };
     let mut opts = ImageOptions::new(args.program.clone(), args.output.clone());
     opts.format = match args.format {
-        ImageFormat::Docker => Format::Docker,
-        ImageFormat::Oci => Format::Oci,
-        ImageFormat::OciDir => Format::OciDir,
+        ImageFormat::Docker => OutputFormat::Docker,
+        ImageFormat::Oci => OutputFormat::Oci,
+        ImageFormat::OciDir => OutputFormat::OciDir,
     };
     opts.tag = args.tag.clone();
     opts.path = args.path.clone();
@@ -79,19 +79,13 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
                     steps,
                 })
             } else {
-                render(&report, &args.output.display().to_string(), style)
+                report::image::render(&report, &args.output.display().to_string(), style)
             };
             emit(&text);
             Status::Ok
         }
-        Err(ImageError::Refused { program, findings }) => {
-            for f in &findings {
-                eprintln!("binslim: {program}: {}", f.message);
-                if let Some(h) = &f.hint {
-                    eprintln!("  fix: {h}");
-                }
-            }
-            eprintln!("binslim: no image written");
+        Err(BuildError::Refused { program, findings }) => {
+            eprint!("{}", report::image::refusal(&program, &findings));
             Status::Fail
         }
         Err(e) => {
@@ -162,49 +156,4 @@ fn shrink_copy(args: &ImageArgs, style: Style) -> Result<(TempDir, PathBuf, Vec<
         .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
         .collect();
     Ok((tmp, copy, steps))
-}
-
-/// The text report: title, one line per file, then the layer and the digest.
-fn render(r: &ImageReport, output: &str, style: Style) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} → {output} ({}, {})",
-        style.bold(&r.reference),
-        r.format,
-        r.platform
-    );
-    let width = r
-        .files
-        .iter()
-        .map(|f| f.path.len())
-        .max()
-        .unwrap_or(0)
-        .max(20);
-    for f in &r.files {
-        let size = if f.size == 0 {
-            "-".to_string()
-        } else {
-            human(f.size)
-        };
-        let _ = writeln!(
-            out,
-            "  {:<width$}  {:>10}  {}  {}",
-            f.path,
-            size,
-            f.mode,
-            style.dim(&f.why)
-        );
-    }
-    for l in &r.layers {
-        let _ = writeln!(
-            out,
-            "  layer   {} uncompressed, {} gzip ({} bytes, what a registry stores)",
-            human(l.uncompressed_size),
-            human(l.size),
-            l.size
-        );
-    }
-    let _ = writeln!(out, "  digest  {}", style.good(&r.digest));
-    out
 }

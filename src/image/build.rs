@@ -14,8 +14,8 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
-use super::layer::{self, LayerEntry, Tree};
-use super::layout::{self, Blobs, Format};
+use super::layer::{self, LayerEntry, PlaceError, Tree};
+use super::layout::{self, Blobs, OutputFormat};
 use super::spec::{
     self, Descriptor, History, ImageConfig, MEDIA_CONFIG, MEDIA_LAYER_GZIP, MEDIA_MANIFEST,
     Manifest, RootFs, RunConfig,
@@ -66,7 +66,7 @@ pub struct ImageOptions {
     /// Where to write the image.
     pub output: PathBuf,
     /// The on-disk form.
-    pub format: Format,
+    pub format: OutputFormat,
     /// `NAME[:TAG]`.
     pub tag: Option<String>,
     /// The program's path inside the image.
@@ -99,7 +99,7 @@ impl ImageOptions {
         ImageOptions {
             program,
             output,
-            format: Format::Docker,
+            format: OutputFormat::Docker,
             tag: None,
             path: None,
             args: Vec::new(),
@@ -116,12 +116,179 @@ impl ImageOptions {
     }
 }
 
-/// Why an image was not built.
+/// Why an image was not built. [`BuildError::Refused`] means the program would not start in
+/// the image (exit 1); every other variant is a wrong option or input, or a failed read or
+/// write (exit 2).
 #[derive(Debug, thiserror::Error)]
-pub enum ImageError {
-    /// The command line or an input is wrong (exit 2).
-    #[error("{0}")]
-    Usage(String),
+#[non_exhaustive]
+pub enum BuildError {
+    /// `--path` is not absolute.
+    #[error("--path '{path}': give an absolute path such as /server")]
+    PathNotAbsolute {
+        /// The path as given.
+        path: String,
+    },
+    /// An `--env` entry is not `KEY=VALUE`.
+    #[error("--env '{entry}': use KEY=VALUE")]
+    BadEnv {
+        /// The entry as given.
+        entry: String,
+    },
+    /// An `--add` spec has no `:`.
+    #[error("--add '{spec}': use SRC:DEST, e.g. ./static:/srv/static")]
+    AddNotSrcDest {
+        /// The spec as given.
+        spec: String,
+    },
+    /// An `--add` DEST is relative or `/`.
+    #[error("--add '{spec}': DEST must be an absolute path other than /")]
+    AddBadDest {
+        /// The spec as given.
+        spec: String,
+    },
+    /// An `--add` SRC does not exist.
+    #[error("--add '{spec}': {src} does not exist")]
+    AddMissing {
+        /// The spec as given.
+        spec: String,
+        /// Its SRC.
+        src: String,
+    },
+    /// An `--add` DEST is the program's path.
+    #[error("--add {}:{dest}: {dest} is the program", src.display())]
+    AddOverProgram {
+        /// The SRC.
+        src: PathBuf,
+        /// The DEST, normalized.
+        dest: String,
+    },
+    /// The output exists and `--force` was not given.
+    #[error("{} already exists: pass --force to replace it", output.display())]
+    OutputExists {
+        /// The output.
+        output: PathBuf,
+    },
+    /// The output exists as a directory where the format writes a file, or the reverse.
+    #[error(
+        "{} is a {}: --format {} writes a {}",
+        output.display(),
+        file_or_dir(*is_dir),
+        format.as_str(),
+        file_or_dir(*format == OutputFormat::OciDir)
+    )]
+    OutputKind {
+        /// The output.
+        output: PathBuf,
+        /// Whether it is a directory now.
+        is_dir: bool,
+        /// The format asked for.
+        format: OutputFormat,
+    },
+    /// `--root` without `--with-libs`.
+    #[error("--root is where --with-libs resolves libraries: pass --with-libs too")]
+    RootWithoutLibs,
+    /// No `--tag`, and the program's file name is not a valid image name.
+    #[error(
+        "the file name '{name}' is not a valid image name: pass --tag NAME[:TAG] (lowercase \
+         letters, digits, '.', '_', '-', '/')"
+    )]
+    BadFileName {
+        /// The lowercased file name.
+        name: String,
+    },
+    /// `--tag` is not a valid reference.
+    #[error(
+        "--tag '{tag}': use NAME[:TAG] with a lowercase name (letters, digits, '.', '_', '-', \
+         '/') and a tag of letters, digits, '.', '_', '-'"
+    )]
+    BadTag {
+        /// The tag as given.
+        tag: String,
+    },
+    /// `--user` is not `root`, `nonroot`, `UID` or `UID:GID`.
+    #[error("--user '{user}': use root, nonroot (65532), UID or UID:GID")]
+    BadUser {
+        /// The user as given.
+        user: String,
+    },
+    /// The program cannot be opened or is not an ELF file binslim reads.
+    #[error("{program}: {source}")]
+    Program {
+        /// The program as named.
+        program: String,
+        /// Why.
+        #[source]
+        source: crate::Error,
+    },
+    /// verify could not check the program.
+    #[error("{program}: {message}")]
+    Unverifiable {
+        /// The program as named.
+        program: String,
+        /// verify's first problem.
+        message: String,
+    },
+    /// The program's machine has no OCI architecture name.
+    #[error("{program}: built for {machine}, which no container platform names")]
+    NoPlatform {
+        /// The program as named.
+        program: String,
+        /// Its ELF machine.
+        machine: String,
+    },
+    /// A library the resolution found is no longer there.
+    #[error("{path} vanished from {}", root.display())]
+    Vanished {
+        /// Its path in the image.
+        path: String,
+        /// The root it was resolved in.
+        root: PathBuf,
+    },
+    /// `--ca-certs` / `--tzdata` (or the analysis) wants a file tree the machine lacks.
+    #[error(
+        "{flag}: {}{} does not exist on this machine: install {package}, pass {flag} {}, or \
+         {flag} no",
+        if *needed { "the program reads it, but " } else { "" },
+        src.display(),
+        if *flag == "--ca-certs" { "FILE" } else { "DIR" }
+    )]
+    RuntimeFilesMissing {
+        /// `--ca-certs` or `--tzdata`.
+        flag: &'static str,
+        /// True when the analysis asked for it (`auto`), false when the flag did.
+        needed: bool,
+        /// The host path looked for.
+        src: PathBuf,
+        /// The package that provides it.
+        package: &'static str,
+    },
+    /// `--ca-certs` names something other than a file.
+    #[error("--ca-certs {}: not a file", path.display())]
+    CaCertsNotFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// `--tzdata` names something other than a directory.
+    #[error("--tzdata {}: not a directory", path.display())]
+    TzdataNotDir {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A tree to add nests deeper than 64 levels.
+    #[error("{}: more than 64 directory levels (a symbolic link loop?)", path.display())]
+    TooDeep {
+        /// Where it stopped.
+        path: PathBuf,
+    },
+    /// A device, FIFO or socket in a tree to add.
+    #[error("{}: not a regular file, directory or symlink", path.display())]
+    NotAddable {
+        /// The host path.
+        path: PathBuf,
+    },
+    /// An entry collides with another in the layer.
+    #[error(transparent)]
+    Place(#[from] PlaceError),
     /// The program would not start in the image (exit 1); verify's findings say why.
     #[error("{program} would not start in the image: {}", findings.first().map_or("", |f| f.message.as_str()))]
     Refused {
@@ -141,13 +308,13 @@ pub enum ImageError {
     },
 }
 
-fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> ImageError {
+fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> BuildError {
     let context = context.into();
-    move |source| ImageError::Io { context, source }
+    move |source| BuildError::Io { context, source }
 }
 
-fn usage<T>(msg: impl Into<String>) -> Result<T, ImageError> {
-    Err(ImageError::Usage(msg.into()))
+fn file_or_dir(is_dir: bool) -> &'static str {
+    if is_dir { "directory" } else { "file" }
 }
 
 /// A layer as the report shows it.
@@ -165,7 +332,7 @@ pub struct LayerReport {
 
 /// One file of the image and why it is there.
 #[derive(Debug, Clone, Serialize)]
-pub struct FileReport {
+pub struct ImageFile {
     /// Its path in the image.
     pub path: String,
     /// Bytes (for a directory added as a whole: the bytes of its files; 0 for links).
@@ -193,11 +360,11 @@ pub struct ImageReport {
     /// The layers, bottom first (one).
     pub layers: Vec<LayerReport>,
     /// Every file, link and explicitly added directory, in tar order.
-    pub files: Vec<FileReport>,
+    pub files: Vec<ImageFile>,
 }
 
 /// Options after validation.
-struct Checked {
+struct CheckedOptions {
     name: String,
     path: String,
     user: String,
@@ -207,7 +374,7 @@ struct Checked {
 
 impl ImageOptions {
     /// Checks every option before any file is read or written.
-    fn validate(&self) -> Result<Checked, ImageError> {
+    fn validate(&self) -> Result<CheckedOptions, BuildError> {
         let file_name = self
             .program
             .file_name()
@@ -219,18 +386,16 @@ impl ImageOptions {
         };
         let name = check_reference(&name, self.tag.is_none())?;
         let path = match &self.path {
-            Some(p) => normalize_abs(p).ok_or_else(|| {
-                ImageError::Usage(format!(
-                    "--path '{p}': give an absolute path such as /server"
-                ))
-            })?,
+            Some(p) => {
+                normalize_abs(p).ok_or_else(|| BuildError::PathNotAbsolute { path: p.clone() })?
+            }
             None => format!("/{file_name}"),
         };
         let (user, _ids) = parse_user(self.user.as_deref().unwrap_or("nonroot"))?;
         let mut env = vec![format!("PATH={}", spec::DEFAULT_PATH)];
         for kv in &self.env {
             let Some((k, _)) = kv.split_once('=').filter(|(k, _)| !k.is_empty()) else {
-                return usage(format!("--env '{kv}': use KEY=VALUE"));
+                return Err(BuildError::BadEnv { entry: kv.clone() });
             };
             env.retain(|e| e.split_once('=').map(|(ek, _)| ek) != Some(k));
             env.push(kv.clone());
@@ -238,46 +403,38 @@ impl ImageOptions {
         let mut adds = Vec::new();
         for a in &self.add {
             let Some((src, dest)) = a.rsplit_once(':') else {
-                return usage(format!(
-                    "--add '{a}': use SRC:DEST, e.g. ./static:/srv/static"
-                ));
+                return Err(BuildError::AddNotSrcDest { spec: a.clone() });
             };
             let Some(dest) = normalize_abs(dest).filter(|d| d != "/") else {
-                return usage(format!(
-                    "--add '{a}': DEST must be an absolute path other than /"
-                ));
+                return Err(BuildError::AddBadDest { spec: a.clone() });
             };
             if fs::symlink_metadata(src).is_err() {
-                return usage(format!("--add '{a}': {src} does not exist"));
+                return Err(BuildError::AddMissing {
+                    spec: a.clone(),
+                    src: src.to_string(),
+                });
             }
             adds.push((PathBuf::from(src), dest));
         }
         let out = &self.output;
         if let Ok(meta) = fs::symlink_metadata(out) {
             if !self.force {
-                return usage(format!(
-                    "{} already exists: pass --force to replace it",
-                    out.display()
-                ));
+                return Err(BuildError::OutputExists {
+                    output: out.clone(),
+                });
             }
-            if meta.is_dir() != (self.format == Format::OciDir) {
-                return usage(format!(
-                    "{} is a {}: --format {} writes a {}",
-                    out.display(),
-                    if meta.is_dir() { "directory" } else { "file" },
-                    self.format.as_str(),
-                    if self.format == Format::OciDir {
-                        "directory"
-                    } else {
-                        "file"
-                    },
-                ));
+            if meta.is_dir() != (self.format == OutputFormat::OciDir) {
+                return Err(BuildError::OutputKind {
+                    output: out.clone(),
+                    is_dir: meta.is_dir(),
+                    format: self.format,
+                });
             }
         }
         if self.root.is_some() && !self.with_libs {
-            return usage("--root is where --with-libs resolves libraries: pass --with-libs too");
+            return Err(BuildError::RootWithoutLibs);
         }
-        Ok(Checked {
+        Ok(CheckedOptions {
             name,
             path,
             user,
@@ -288,7 +445,7 @@ impl ImageOptions {
 }
 
 /// `NAME[:TAG]` → `name:tag`, checked the way Docker checks references.
-fn check_reference(s: &str, from_file_name: bool) -> Result<String, ImageError> {
+fn check_reference(s: &str, from_file_name: bool) -> Result<String, BuildError> {
     let (name, tag) = match s.rsplit_once(':') {
         Some((n, t)) if !t.contains('/') => (n, t),
         _ => (s, "latest"),
@@ -311,20 +468,16 @@ fn check_reference(s: &str, from_file_name: bool) -> Result<String, ImageError> 
     if name_ok && tag_ok {
         Ok(format!("{name}:{tag}"))
     } else if from_file_name {
-        usage(format!(
-            "the file name '{s}' is not a valid image name: pass --tag NAME[:TAG] (lowercase \
-             letters, digits, '.', '_', '-', '/')"
-        ))
+        Err(BuildError::BadFileName {
+            name: s.to_string(),
+        })
     } else {
-        usage(format!(
-            "--tag '{s}': use NAME[:TAG] with a lowercase name (letters, digits, '.', '_', '-', \
-             '/') and a tag of letters, digits, '.', '_', '-'"
-        ))
+        Err(BuildError::BadTag { tag: s.to_string() })
     }
 }
 
 /// `root`, `nonroot`, `UID` or `UID:GID` → the config's `User` and the numeric ids.
-fn parse_user(s: &str) -> Result<(String, (u32, u32)), ImageError> {
+fn parse_user(s: &str) -> Result<(String, (u32, u32)), BuildError> {
     match s {
         "root" => return Ok(("0:0".into(), (0, 0))),
         "nonroot" => return Ok((format!("{NONROOT}:{NONROOT}"), (NONROOT, NONROOT))),
@@ -341,9 +494,9 @@ fn parse_user(s: &str) -> Result<(String, (u32, u32)), ImageError> {
     };
     match ids {
         Some(ids) => Ok((s.to_string(), ids)),
-        None => usage(format!(
-            "--user '{s}': use root, nonroot (65532), UID or UID:GID"
-        )),
+        None => Err(BuildError::BadUser {
+            user: s.to_string(),
+        }),
     }
 }
 
@@ -378,12 +531,10 @@ struct Program {
 /// Analyzes the program as the user named it (a shrunk or packed copy links the same way and
 /// needs the same files, but a packed one hides its function names), and sizes the file that
 /// goes into the image.
-fn analyze_program(opts: &ImageOptions) -> Result<Program, ImageError> {
+fn analyze_program(opts: &ImageOptions) -> Result<Program, BuildError> {
     let display = opts.program.display().to_string();
-    let input =
-        Input::open(&opts.program).map_err(|e| ImageError::Usage(format!("{display}: {e}")))?;
-    let parsed =
-        ElfFile::parse(input.bytes()).map_err(|e| ImageError::Usage(format!("{display}: {e}")))?;
+    let input = Input::open(&opts.program).map_err(|e| program_error(&display, e))?;
+    let parsed = ElfFile::parse(input.bytes()).map_err(|e| program_error(&display, e))?;
     let analysis = elf::analyze_with(&parsed, elf::Detail::Summary);
     let needs = needs::runtime_needs(&parsed, &analysis, input.bytes());
     Ok(Program {
@@ -394,9 +545,16 @@ fn analyze_program(opts: &ImageOptions) -> Result<Program, ImageError> {
     })
 }
 
+fn program_error(display: &str, source: crate::Error) -> BuildError {
+    BuildError::Program {
+        program: display.to_string(),
+        source,
+    }
+}
+
 /// The gate: the program must start in the image. Without `--with-libs` that is verify's
 /// verdict for FROM scratch; with it, a dynamic program is fine as long as the rest passes.
-fn gate(opts: &ImageOptions, prog: &Program) -> Result<(), ImageError> {
+fn gate(opts: &ImageOptions, prog: &Program) -> Result<(), BuildError> {
     // The bytes, not the file: the image gives the program mode 0755 whatever its mode on
     // disk, so verify's execute-bit check of the file does not apply.
     let report = verify::verify_bytes(
@@ -407,11 +565,13 @@ fn gate(opts: &ImageOptions, prog: &Program) -> Result<(), ImageError> {
         Origin::Named,
     );
     if report.verdict == Verdict::Error {
-        return usage(format!(
-            "{}: {}",
-            prog.display,
-            report.problems.first().map_or("", |f| f.message.as_str())
-        ));
+        return Err(BuildError::Unverifiable {
+            program: prog.display.clone(),
+            message: report
+                .problems
+                .first()
+                .map_or(String::new(), |f| f.message.clone()),
+        });
     }
     let findings: Vec<Finding> = report
         .problems
@@ -431,7 +591,7 @@ fn gate(opts: &ImageOptions, prog: &Program) -> Result<(), ImageError> {
     if findings.is_empty() {
         Ok(())
     } else {
-        Err(ImageError::Refused {
+        Err(BuildError::Refused {
             program: prog.display.clone(),
             findings,
         })
@@ -446,7 +606,7 @@ fn add_libraries(
     opts: &ImageOptions,
     prog: &Program,
     path: &str,
-) -> Result<Vec<String>, ImageError> {
+) -> Result<Vec<String>, BuildError> {
     let a = &prog.analysis;
     if a.linkage != Linkage::Dynamic {
         return Ok(Vec::new());
@@ -463,25 +623,26 @@ fn add_libraries(
             .map(str::to_string),
         ..resolve::ResolveOptions::default()
     };
-    let parsed = ElfFile::parse(prog.input.bytes())
-        .map_err(|e| ImageError::Usage(format!("{}: {e}", prog.display)))?;
+    let parsed = ElfFile::parse(prog.input.bytes()).map_err(|e| program_error(&prog.display, e))?;
     let res = resolve::resolve(&root, &parsed, path, &ropts);
     let mut findings = Vec::new();
     let mut warnings = Vec::new();
     verify::root_findings(&root, a, &res, &mut findings, &mut warnings);
     if !findings.is_empty() {
-        return Err(ImageError::Refused {
+        return Err(BuildError::Refused {
             program: prog.display.clone(),
             findings,
         });
     }
     // The host file behind each image path; a file placed twice becomes a symlink to the first.
     let mut placed: HashMap<PathBuf, String> = HashMap::new();
-    let mut place = |tree: &mut Tree, image_path: &str, why: String| -> Result<(), ImageError> {
+    let mut place = |tree: &mut Tree, image_path: &str, why: String| -> Result<(), BuildError> {
         let image_path = normalize_abs(image_path).unwrap_or_else(|| image_path.to_string());
-        let host = resolve::resolve_in_root(&root, &image_path).ok_or_else(|| {
-            ImageError::Usage(format!("{image_path} vanished from {}", root.display()))
-        })?;
+        let host =
+            resolve::resolve_in_root(&root, &image_path).ok_or_else(|| BuildError::Vanished {
+                path: image_path.clone(),
+                root: root.clone(),
+            })?;
         let real = fs::canonicalize(&host).map_err(io_err(host.display().to_string()))?;
         let entry = match placed.get(&real) {
             Some(first) if *first != image_path => {
@@ -495,7 +656,7 @@ fn add_libraries(
                 LayerEntry::file(real, size, 0o755, why)
             }
         };
-        tree.insert(&image_path, entry).map_err(ImageError::Usage)
+        Ok(tree.insert(&image_path, entry)?)
     };
     if let Some(interp) = &a.interpreter {
         place(tree, interp, format!("loader of {path}"))?;
@@ -535,8 +696,7 @@ fn add_libraries(
             tree.insert(
                 &conf,
                 LayerEntry::file(host, size, 0o644, "library path of the musl loader"),
-            )
-            .map_err(ImageError::Usage)?;
+            )?;
         }
         extra_dirs.clear();
     }
@@ -548,7 +708,7 @@ fn add_runtime_files(
     tree: &mut Tree,
     opts: &ImageOptions,
     prog: &Program,
-) -> Result<(), ImageError> {
+) -> Result<(), BuildError> {
     // Always: the image runs as nonroot by default, and getpwuid / user.Current / whoami need
     // an entry for the running uid; a few hundred bytes.
     let why_users = if prog.needs.users {
@@ -566,8 +726,7 @@ fn add_runtime_files(
             0o644,
             why_users,
         ),
-    )
-    .map_err(ImageError::Usage)?;
+    )?;
     tree.insert(
         "/etc/group",
         LayerEntry::bytes(
@@ -575,19 +734,16 @@ fn add_runtime_files(
             0o644,
             why_users,
         ),
-    )
-    .map_err(ImageError::Usage)?;
+    )?;
     let mut home = LayerEntry::dir(0o700, Some("home of nonroot".into()));
     home.uid = NONROOT;
     home.gid = NONROOT;
-    tree.insert("/home/nonroot", home)
-        .map_err(ImageError::Usage)?;
+    tree.insert("/home/nonroot", home)?;
     // Always: os.CreateTemp, mkstemp and tmpfile() write to /tmp; an empty directory is free.
     tree.insert(
         "/tmp",
         LayerEntry::dir(0o1777, Some("temporary files".into())),
-    )
-    .map_err(ImageError::Usage)?;
+    )?;
     if prog.needs.go_resolver {
         tree.insert(
             "/etc/nsswitch.conf",
@@ -596,8 +752,7 @@ fn add_runtime_files(
                 0o644,
                 "Go's resolver reads the lookup order (uses net)",
             ),
-        )
-        .map_err(ImageError::Usage)?;
+        )?;
     }
     if let Some(src) = wanted(
         &opts.ca_certs,
@@ -608,15 +763,14 @@ fn add_runtime_files(
     )? {
         let meta = fs::metadata(&src).map_err(io_err(src.display().to_string()))?;
         if !meta.is_file() {
-            return usage(format!("--ca-certs {}: not a file", src.display()));
+            return Err(BuildError::CaCertsNotFile { path: src });
         }
         let why = if prog.needs.certs {
             "loads system root certificates"
         } else {
             "--ca-certs"
         };
-        tree.insert(CA_BUNDLE, LayerEntry::file(src, meta.len(), 0o644, why))
-            .map_err(ImageError::Usage)?;
+        tree.insert(CA_BUNDLE, LayerEntry::file(src, meta.len(), 0o644, why))?;
     }
     if let Some(src) = wanted(
         &opts.tzdata,
@@ -626,7 +780,7 @@ fn add_runtime_files(
         "tzdata",
     )? {
         if !src.is_dir() {
-            return usage(format!("--tzdata {}: not a directory", src.display()));
+            return Err(BuildError::TzdataNotDir { path: src });
         }
         let why = if prog.needs.zoneinfo {
             "loads time zones"
@@ -643,9 +797,9 @@ fn wanted(
     p: &Provide,
     needed: bool,
     default: &str,
-    flag: &str,
-    package: &str,
-) -> Result<Option<PathBuf>, ImageError> {
+    flag: &'static str,
+    package: &'static str,
+) -> Result<Option<PathBuf>, BuildError> {
     let src = match p {
         Provide::No => return Ok(None),
         Provide::Auto if !needed => return Ok(None),
@@ -653,17 +807,12 @@ fn wanted(
         Provide::Auto | Provide::Yes => PathBuf::from(default),
     };
     if fs::metadata(&src).is_err() {
-        let why = if matches!(p, Provide::Auto) {
-            "the program reads it, but "
-        } else {
-            ""
-        };
-        return usage(format!(
-            "{flag}: {why}{} does not exist on this machine: install {package}, pass {flag} \
-             {}, or {flag} no",
-            src.display(),
-            if flag == "--ca-certs" { "FILE" } else { "DIR" }
-        ));
+        return Err(BuildError::RuntimeFilesMissing {
+            flag,
+            needed: matches!(p, Provide::Auto),
+            src,
+            package,
+        });
     }
     Ok(Some(src))
 }
@@ -672,7 +821,7 @@ fn wanted(
 /// read for everyone, directories get read and search for everyone; relative symlinks stay
 /// links, absolute ones are replaced by what they point at. Only the top entry carries `why`
 /// (a directory's `size` is then the bytes of its files), so the report lists a tree once.
-fn add_tree(tree: &mut Tree, src: &Path, dest: &str, why: &str) -> Result<(), ImageError> {
+fn add_tree(tree: &mut Tree, src: &Path, dest: &str, why: &str) -> Result<(), BuildError> {
     let total = add_tree_at(tree, src, dest, why, 0, false)?;
     if let Some(top) = tree.get_mut(dest) {
         top.why = Some(why.to_string());
@@ -690,13 +839,12 @@ fn add_tree_at(
     why: &str,
     depth: usize,
     inside: bool,
-) -> Result<u64, ImageError> {
+) -> Result<u64, BuildError> {
     // A named SRC that is a symlink is followed, and a chain of them could loop.
     if depth > 64 {
-        return usage(format!(
-            "{}: more than 64 directory levels (a symbolic link loop?)",
-            src.display()
-        ));
+        return Err(BuildError::TooDeep {
+            path: src.to_path_buf(),
+        });
     }
     let meta = fs::symlink_metadata(src).map_err(io_err(src.display().to_string()))?;
     let ft = meta.file_type();
@@ -711,7 +859,7 @@ fn add_tree_at(
         // and following it would copy the build machine's files (or fail where it dangles).
         if target.is_relative() || inside {
             let link = LayerEntry::symlink(target.to_string_lossy().into_owned(), why);
-            tree.insert(dest, quiet(link)).map_err(ImageError::Usage)?;
+            tree.insert(dest, quiet(link))?;
             return Ok(0);
         }
         let real = fs::canonicalize(src).map_err(io_err(src.display().to_string()))?;
@@ -719,8 +867,7 @@ fn add_tree_at(
     }
     let mode = meta.permissions().mode() & 0o7777;
     if ft.is_dir() {
-        tree.insert(dest, LayerEntry::dir(mode | 0o555, None))
-            .map_err(ImageError::Usage)?;
+        tree.insert(dest, LayerEntry::dir(mode | 0o555, None))?;
         let mut names: Vec<_> = fs::read_dir(src)
             .map_err(io_err(src.display().to_string()))?
             .filter_map(|e| e.ok().map(|e| e.file_name()))
@@ -734,13 +881,12 @@ fn add_tree_at(
         Ok(total)
     } else if ft.is_file() {
         let file = LayerEntry::file(src.to_path_buf(), meta.len(), mode | 0o444, why);
-        tree.insert(dest, quiet(file)).map_err(ImageError::Usage)?;
+        tree.insert(dest, quiet(file))?;
         Ok(meta.len())
     } else {
-        usage(format!(
-            "{}: not a regular file, directory or symlink",
-            src.display()
-        ))
+        Err(BuildError::NotAddable {
+            path: src.to_path_buf(),
+        })
     }
 }
 
@@ -767,7 +913,7 @@ fn rfc3339(secs: u64) -> String {
 }
 
 /// Builds the image and writes it to `opts.output`. Nothing is written when it fails.
-pub fn build(opts: &ImageOptions) -> Result<ImageReport, ImageError> {
+pub fn build(opts: &ImageOptions) -> Result<ImageReport, BuildError> {
     prepare(opts)?.write(None)
 }
 
@@ -776,22 +922,20 @@ pub fn build(opts: &ImageOptions) -> Result<ImageReport, ImageError> {
 /// image (`--shrink`) prepares first, so a refusal costs no shrinking.
 pub struct Prepared<'o> {
     opts: &'o ImageOptions,
-    checked: Checked,
+    checked: CheckedOptions,
     prog: Program,
     arch: &'static str,
     variant: Option<String>,
 }
 
 /// The checks of [`build`], without writing anything.
-pub fn prepare(opts: &ImageOptions) -> Result<Prepared<'_>, ImageError> {
+pub fn prepare(opts: &ImageOptions) -> Result<Prepared<'_>, BuildError> {
     let checked = opts.validate()?;
     let prog = analyze_program(opts)?;
     let a = &prog.analysis;
-    let (arch, variant) = spec::oci_arch(&a.machine).ok_or_else(|| {
-        ImageError::Usage(format!(
-            "{}: built for {}, which no container platform names",
-            prog.display, a.machine
-        ))
+    let (arch, variant) = spec::oci_arch(&a.machine).ok_or_else(|| BuildError::NoPlatform {
+        program: prog.display.clone(),
+        machine: a.machine.clone(),
     })?;
     let variant = spec::oci_variant(a.cpu_level.as_ref(), variant);
     gate(opts, &prog)?;
@@ -807,7 +951,7 @@ pub fn prepare(opts: &ImageOptions) -> Result<Prepared<'_>, ImageError> {
 impl Prepared<'_> {
     /// Builds and writes the image, with the bytes of `program_bytes` (a shrunk copy) as the
     /// program when given, else the program as named.
-    pub fn write(self, program_bytes: Option<&Path>) -> Result<ImageReport, ImageError> {
+    pub fn write(self, program_bytes: Option<&Path>) -> Result<ImageReport, BuildError> {
         let Prepared {
             opts,
             checked,
@@ -821,12 +965,12 @@ impl Prepared<'_> {
 
 fn write_image(
     opts: &ImageOptions,
-    checked: Checked,
+    checked: CheckedOptions,
     prog: &Program,
     arch: &'static str,
     variant: Option<String>,
     program_bytes: Option<&Path>,
-) -> Result<ImageReport, ImageError> {
+) -> Result<ImageReport, BuildError> {
     // Phase: the files.
     let (source, size) = match program_bytes {
         Some(p) => (
@@ -839,8 +983,7 @@ fn write_image(
     };
     let mut tree = Tree::new();
     let path = checked.path.clone();
-    tree.insert(&path, LayerEntry::file(source, size, 0o755, "program"))
-        .map_err(ImageError::Usage)?;
+    tree.insert(&path, LayerEntry::file(source, size, 0o755, "program"))?;
     let mut env = checked.env.clone();
     if opts.with_libs {
         let dirs = add_libraries(&mut tree, opts, prog, &path)?;
@@ -855,10 +998,10 @@ fn write_image(
     add_runtime_files(&mut tree, opts, prog)?;
     for (src, dest) in &checked.adds {
         if *dest == path {
-            return usage(format!(
-                "--add {}:{dest}: {dest} is the program",
-                src.display()
-            ));
+            return Err(BuildError::AddOverProgram {
+                src: src.clone(),
+                dest: dest.clone(),
+            });
         }
         add_tree(&mut tree, src, dest, "--add")?;
     }
@@ -901,7 +1044,7 @@ fn write_image(
     let files = tree
         .iter()
         .filter_map(|(p, e)| {
-            e.why.as_ref().map(|why| FileReport {
+            e.why.as_ref().map(|why| ImageFile {
                 path: p,
                 size: e.size,
                 mode: format!("{:04o}", e.mode),
@@ -979,11 +1122,11 @@ fn assemble(
 
 /// Writes the chosen form to a locked temporary name beside the output and puts it in place
 /// (synced, renamed, the directory synced).
-fn write_output(opts: &ImageOptions, blobs: &Blobs) -> Result<(), ImageError> {
+fn write_output(opts: &ImageOptions, blobs: &Blobs) -> Result<(), BuildError> {
     let out = &opts.output;
     let dir = tempfiles::dir_of(out);
     let ctx = || format!("writing {}", out.display());
-    if opts.format == Format::OciDir {
+    if opts.format == OutputFormat::OciDir {
         let tmp = TempDir::new_in(&dir).map_err(io_err(ctx()))?;
         layout::write_dir(tmp.path(), blobs).map_err(io_err(ctx()))?;
         fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755))
@@ -1038,6 +1181,182 @@ mod tests {
         );
         assert!(check_reference("App", false).is_err());
         assert!(check_reference("app:", false).is_err());
+    }
+
+    fn testdata(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata")
+            .join(name)
+    }
+
+    /// Options for `testdata/go-static` written into `dir`, changed by `f`.
+    fn opts(dir: &Path, f: impl FnOnce(&mut ImageOptions)) -> ImageOptions {
+        let mut o = ImageOptions::new(testdata("go-static"), dir.join("out.tar"));
+        f(&mut o);
+        o
+    }
+
+    fn validate_err(o: &ImageOptions) -> String {
+        match o.validate() {
+            Ok(_) => panic!("{o:?} validated"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn option_errors_say_what_to_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let err = |f: fn(&mut ImageOptions)| validate_err(&opts(d, f));
+        assert_eq!(
+            err(|o| o.add = vec!["nocolon".into()]),
+            "--add 'nocolon': use SRC:DEST, e.g. ./static:/srv/static"
+        );
+        assert_eq!(
+            err(|o| o.add = vec!["/etc:/".into()]),
+            "--add '/etc:/': DEST must be an absolute path other than /"
+        );
+        assert_eq!(
+            err(|o| o.add = vec!["/no/such:/x".into()]),
+            "--add '/no/such:/x': /no/such does not exist"
+        );
+        assert_eq!(
+            err(|o| o.path = Some("server".into())),
+            "--path 'server': give an absolute path such as /server"
+        );
+        assert_eq!(
+            err(|o| o.env = vec!["=x".into()]),
+            "--env '=x': use KEY=VALUE"
+        );
+        assert_eq!(
+            err(|o| o.user = Some("bob".into())),
+            "--user 'bob': use root, nonroot (65532), UID or UID:GID"
+        );
+        assert!(matches!(
+            opts(d, |o| o.tag = Some("Bad:tag".into())).validate(),
+            Err(BuildError::BadTag { tag }) if tag == "Bad:tag"
+        ));
+        assert_eq!(
+            err(|o| o.program = PathBuf::from("/x/bad name")),
+            "the file name 'bad name' is not a valid image name: pass --tag NAME[:TAG] \
+             (lowercase letters, digits, '.', '_', '-', '/')"
+        );
+        assert_eq!(
+            err(|o| o.root = Some("/".into())),
+            "--root is where --with-libs resolves libraries: pass --with-libs too"
+        );
+    }
+
+    #[test]
+    fn an_existing_output_needs_force_and_the_right_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::write(d.join("out.tar"), b"").unwrap();
+        let out = d.join("out.tar").display().to_string();
+        assert_eq!(
+            validate_err(&opts(d, |_| {})),
+            format!("{out} already exists: pass --force to replace it")
+        );
+        let o = opts(d, |o| {
+            o.force = true;
+            o.format = OutputFormat::OciDir;
+        });
+        assert_eq!(
+            validate_err(&o),
+            format!("{out} is a file: --format oci-dir writes a directory")
+        );
+        let o = opts(d, |o| {
+            o.output = d.to_path_buf();
+            o.force = true;
+        });
+        assert_eq!(
+            validate_err(&o),
+            format!(
+                "{} is a directory: --format docker writes a file",
+                d.display()
+            )
+        );
+    }
+
+    #[test]
+    fn run_time_file_errors_name_the_flag_and_the_package() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = opts(dir.path(), |o| {
+            o.ca_certs = Provide::From("/no/such.crt".into());
+        });
+        let err = prepare(&o).unwrap().write(None).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "--ca-certs: /no/such.crt does not exist on this machine: install ca-certificates, \
+             pass --ca-certs FILE, or --ca-certs no"
+        );
+        let auto = BuildError::RuntimeFilesMissing {
+            flag: "--tzdata",
+            needed: true,
+            src: ZONEINFO.into(),
+            package: "tzdata",
+        };
+        assert_eq!(
+            auto.to_string(),
+            format!(
+                "--tzdata: the program reads it, but {ZONEINFO} does not exist on this machine: \
+                 install tzdata, pass --tzdata DIR, or --tzdata no"
+            )
+        );
+        assert!(!dir.path().join("out.tar").exists());
+    }
+
+    #[test]
+    fn collisions_in_the_image_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let file = testdata("not-elf.txt").display().to_string();
+        let build_err = |add: String, path: Option<&str>| {
+            let o = opts(d, |o| {
+                o.add = vec![add];
+                o.path = path.map(str::to_string);
+            });
+            prepare(&o).unwrap().write(None).unwrap_err()
+        };
+        let e = build_err(format!("{file}:/srv/../app"), Some("/app"));
+        assert!(matches!(e, BuildError::AddOverProgram { .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            format!("--add {file}:/app: /app is the program")
+        );
+        let e = build_err(format!("{file}:/etc/passwd/x"), None);
+        assert!(
+            matches!(e, BuildError::Place(PlaceError::ParentIsFile { .. })),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "cannot place /etc/passwd/x: /etc/passwd is already a file in the image"
+        );
+        let e = build_err(format!("{file}:/tmp"), None);
+        assert_eq!(
+            e.to_string(),
+            "cannot place /tmp: it is already a directory in the image"
+        );
+        assert!(!d.join("out.tar").exists());
+    }
+
+    #[test]
+    fn a_program_that_is_not_elf_keeps_its_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = ImageOptions::new(testdata("not-elf.txt"), dir.path().join("out.tar"));
+        let Err(e) = prepare(&o) else {
+            panic!("not-elf.txt prepared")
+        };
+        let shown = o.program.display().to_string();
+        assert!(matches!(&e, BuildError::Program { program, .. } if *program == shown));
+        let cause = std::error::Error::source(&e).expect("a source").to_string();
+        assert_eq!(e.to_string(), format!("{shown}: {cause}"));
+        let o = ImageOptions::new(testdata("no-such-file"), dir.path().join("out.tar"));
+        assert_eq!(
+            prepare(&o).err().unwrap().to_string(),
+            format!("{}: not found", o.program.display())
+        );
     }
 
     #[test]

@@ -106,6 +106,31 @@ impl LayerEntry {
     }
 }
 
+/// Why an entry cannot be placed in a [`Tree`]: something else is in the way.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlaceError {
+    /// The path is `/` (or empty).
+    #[error("cannot place an entry at /")]
+    Root,
+    /// A parent of the path is a file or link, not a directory.
+    #[error("cannot place /{path}: /{parent} is already a file in the image")]
+    ParentIsFile {
+        /// The path, without its leading `/`.
+        path: String,
+        /// The parent in the way, without its leading `/`.
+        parent: String,
+    },
+    /// A directory where a file or link goes, or a file or link where a directory goes.
+    #[error("cannot place /{path}: it is already a {} in the image", if *is_dir { "directory" } else { "file" })]
+    Occupied {
+        /// The path, without its leading `/`.
+        path: String,
+        /// Whether what is already there is a directory.
+        is_dir: bool,
+    },
+}
+
 /// The files of a layer, keyed by their path inside the image without the leading `/`
 /// (`etc/passwd`), sorted.
 #[derive(Debug, Clone, Default)]
@@ -123,10 +148,10 @@ impl Tree {
     /// directory for every missing parent. A directory replaces the mode and reason of an
     /// existing directory; a file or link replaces an existing file or link. Errors say what
     /// is in the way.
-    pub fn insert(&mut self, path: &str, entry: LayerEntry) -> Result<(), String> {
+    pub fn insert(&mut self, path: &str, entry: LayerEntry) -> Result<(), PlaceError> {
         let key = path.trim_start_matches('/').to_string();
         if key.is_empty() {
-            return Err("cannot place an entry at /".into());
+            return Err(PlaceError::Root);
         }
         let mut parent = String::new();
         for part in key.split('/').take(key.split('/').count() - 1) {
@@ -136,9 +161,7 @@ impl Tree {
             parent.push_str(part);
             match self.entries.get(&parent) {
                 Some(e) if !e.is_dir() => {
-                    return Err(format!(
-                        "cannot place /{key}: /{parent} is already a file in the image"
-                    ));
+                    return Err(PlaceError::ParentIsFile { path: key, parent });
                 }
                 Some(_) => {}
                 None => {
@@ -148,10 +171,10 @@ impl Tree {
             }
         }
         match self.entries.get(&key) {
-            Some(old) if old.is_dir() != entry.is_dir() => Err(format!(
-                "cannot place /{key}: it is already a {} in the image",
-                if old.is_dir() { "directory" } else { "file" }
-            )),
+            Some(old) if old.is_dir() != entry.is_dir() => Err(PlaceError::Occupied {
+                is_dir: old.is_dir(),
+                path: key,
+            }),
             _ => {
                 self.entries.insert(key, entry);
                 Ok(())
@@ -292,12 +315,34 @@ mod tests {
         assert_eq!(paths, ["/tmp", "/usr", "/usr/bin", "/usr/bin/app"]);
         assert_eq!(
             t.insert("/usr/bin/app/x", LayerEntry::bytes(vec![], 0o644, "--add"))
-                .unwrap_err(),
+                .unwrap_err()
+                .to_string(),
             "cannot place /usr/bin/app/x: /usr/bin/app is already a file in the image"
         );
         assert!(
             t.insert("/usr", LayerEntry::bytes(vec![], 0o644, "--add"))
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn place_errors_name_what_is_in_the_way() {
+        let mut t = Tree::new();
+        t.insert("/tmp", LayerEntry::dir(0o1777, None)).unwrap();
+        t.insert("/app", LayerEntry::bytes(vec![], 0o755, "program"))
+            .unwrap();
+        let err = |t: &mut Tree, p: &str, e: LayerEntry| t.insert(p, e).unwrap_err().to_string();
+        assert_eq!(
+            err(&mut t, "/", LayerEntry::dir(0o755, None)),
+            "cannot place an entry at /"
+        );
+        assert_eq!(
+            err(&mut t, "/tmp", LayerEntry::bytes(vec![], 0o644, "--add")),
+            "cannot place /tmp: it is already a directory in the image"
+        );
+        assert_eq!(
+            err(&mut t, "/app", LayerEntry::dir(0o755, None)),
+            "cannot place /app: it is already a file in the image"
         );
     }
 

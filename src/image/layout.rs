@@ -18,7 +18,7 @@ use super::spec::{
 
 /// Which on-disk form to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub enum OutputFormat {
     /// One tar for `docker load`, `podman load` and `skopeo docker-archive:` (an OCI layout plus
     /// `manifest.json`).
     Docker,
@@ -28,13 +28,13 @@ pub enum Format {
     OciDir,
 }
 
-impl Format {
+impl OutputFormat {
     /// The name used in `--format` and the JSON report.
     pub fn as_str(self) -> &'static str {
         match self {
-            Format::Docker => "docker",
-            Format::Oci => "oci",
-            Format::OciDir => "oci-dir",
+            OutputFormat::Docker => "docker",
+            OutputFormat::Oci => "oci",
+            OutputFormat::OciDir => "oci-dir",
         }
     }
 }
@@ -56,11 +56,11 @@ pub struct Blobs {
 
 /// The files of the layout in tar order (sorted by path), with their bytes: the blobs borrowed
 /// (the layer is the largest thing binslim holds), the small JSON documents made here.
-fn files(b: &Blobs, format: Format) -> Vec<(String, Cow<'_, [u8]>)> {
+fn files(b: &Blobs, format: OutputFormat) -> Vec<(String, Cow<'_, [u8]>)> {
     let blob_path = |d: &str| format!("blobs/sha256/{}", d.trim_start_matches("sha256:"));
     let mut annotations = BTreeMap::new();
     annotations.insert(ANNOTATION_REF_NAME.to_string(), b.reference.clone());
-    if format == Format::Docker {
+    if format == OutputFormat::Docker {
         annotations.insert(
             "io.containerd.image.name".to_string(),
             docker_full_name(&b.reference),
@@ -86,7 +86,7 @@ fn files(b: &Blobs, format: Format) -> Vec<(String, Cow<'_, [u8]>)> {
         Cow::Owned(serde_json::to_vec(&index).expect("index serializes")),
     );
     out.insert("oci-layout".into(), Cow::Borrowed(OCI_LAYOUT.as_bytes()));
-    if format == Format::Docker {
+    if format == OutputFormat::Docker {
         let entry = DockerManifestEntry {
             config: blob_path(&b.digests[0]),
             repo_tags: Some(vec![b.reference.clone()]),
@@ -113,7 +113,7 @@ fn docker_full_name(reference: &str) -> String {
 }
 
 /// Writes the docker or oci archive tar of `b` to `w` (every entry's mtime `mtime`).
-pub fn write_archive<W: Write>(w: W, b: &Blobs, format: Format, mtime: u64) -> io::Result<W> {
+pub fn write_archive<W: Write>(w: W, b: &Blobs, format: OutputFormat, mtime: u64) -> io::Result<W> {
     let mut builder = tar::Builder::new(w);
     let header = |kind: EntryType, mode: u32, size: u64| {
         let mut h = Header::new_gnu();
@@ -142,7 +142,7 @@ pub fn write_archive<W: Write>(w: W, b: &Blobs, format: Format, mtime: u64) -> i
 /// Writes the OCI layout of `b` into the existing empty directory `dir`.
 pub fn write_dir(dir: &Path, b: &Blobs) -> io::Result<()> {
     fs::create_dir_all(dir.join("blobs/sha256"))?;
-    for (path, data) in files(b, Format::OciDir) {
+    for (path, data) in files(b, OutputFormat::OciDir) {
         fs::write(dir.join(path), data)?;
     }
     Ok(())

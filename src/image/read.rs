@@ -6,7 +6,7 @@
 //! decompressed from its first byte anyway, against the manifest's digest and the config's
 //! `diff_ids`), JSON documents, paths, extended headers, entry counts and decompressed bytes
 //! are capped by [`Limits`], and nothing is created outside the private temporary root (see
-//! the `merge` module). Every problem is an [`ImageError`]; the reader never panics on input.
+//! the `merge` module). Every problem is a [`ReadError`]; the reader never panics on input.
 //!
 //! An *uncompressed* layer (a docker-archive `layer.tar`, an OCI `tar` blob) is by default
 //! read header by header, its payload passed over with a seek except for small files under
@@ -39,7 +39,7 @@ use super::spec::{self, DockerManifestEntry, ImageConfig, Index, Manifest};
 /// What may stop an image from being read.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum ImageError {
+pub enum ReadError {
     /// A read or write failed.
     #[error("{what}: {source}")]
     Io {
@@ -49,9 +49,31 @@ pub enum ImageError {
         #[source]
         source: io::Error,
     },
-    /// Not an image, or a malformed one.
+    /// Not an image, or a malformed one (the kinds without a variant of their own, most of
+    /// them inside a layer, where the message gains the layer and the entry).
     #[error("{0}")]
     Invalid(String),
+    /// A directory that is not an OCI image layout.
+    #[error("is a directory without index.json: not an OCI image layout")]
+    NotLayout,
+    /// The index and manifests name no image.
+    #[error("names no image")]
+    NoImage,
+    /// `index.json` names something other than an index or an image manifest.
+    #[error("index.json names a {media_type}, which is not an image manifest")]
+    NotManifest {
+        /// The media type it names.
+        media_type: String,
+    },
+    /// A JSON document (index, manifest, config) does not parse as one.
+    #[error("{name} is not valid: {source}")]
+    Json {
+        /// The document's name in the archive.
+        name: String,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
     /// A manifest names a blob the image does not hold.
     #[error("the image names '{0}', which is not in it (an incomplete save?)")]
     MissingBlob(String),
@@ -74,13 +96,18 @@ pub enum ImageError {
     #[error("{0}: refusing to read further (a hostile or broken archive?)")]
     Limit(String),
     /// No image matches `--platform`.
-    #[error("{0}")]
-    NoPlatform(String),
+    #[error("has no {want} image (it has {})", have.join(", "))]
+    NoPlatform {
+        /// The platform asked for.
+        want: String,
+        /// The platforms of the images in the archive.
+        have: Vec<String>,
+    },
 }
 
-impl ImageError {
+impl ReadError {
     fn io(what: &str, source: io::Error) -> Self {
-        ImageError::Io {
+        ReadError::Io {
             what: what.to_string(),
             source,
         }
@@ -90,9 +117,9 @@ impl ImageError {
     fn in_entry(self, path: &str) -> Self {
         let at = |m: String| format!("entry '{path}': {m}");
         match self {
-            ImageError::Invalid(m) => ImageError::Invalid(at(m)),
-            ImageError::Unsafe(m) => ImageError::Unsafe(at(m)),
-            ImageError::Io { what, source } => ImageError::Io {
+            ReadError::Invalid(m) => ReadError::Invalid(at(m)),
+            ReadError::Unsafe(m) => ReadError::Unsafe(at(m)),
+            ReadError::Io { what, source } => ReadError::Io {
                 what: at(what),
                 source,
             },
@@ -103,10 +130,10 @@ impl ImageError {
     fn in_layer(self, n: usize, digest: &str) -> Self {
         let at = |m: String| format!("layer {n} ({digest}): {m}");
         match self {
-            ImageError::Invalid(m) => ImageError::Invalid(at(m)),
-            ImageError::Unsafe(m) => ImageError::Unsafe(at(m)),
-            ImageError::Limit(m) => ImageError::Limit(at(m)),
-            ImageError::Io { what, source } => ImageError::Io {
+            ReadError::Invalid(m) => ReadError::Invalid(at(m)),
+            ReadError::Unsafe(m) => ReadError::Unsafe(at(m)),
+            ReadError::Limit(m) => ReadError::Limit(at(m)),
+            ReadError::Io { what, source } => ReadError::Io {
                 what: at(what),
                 source,
             },
@@ -214,7 +241,7 @@ impl MergedImage {
     /// executable regular file, as runc does). The result is the in-image path and, when it
     /// exists, its real location on the host (symlinks resolved inside the root), with its
     /// content and that of every library it may load copied in.
-    pub fn locate(&self, program: &str) -> Result<(String, Option<PathBuf>), ImageError> {
+    pub fn locate(&self, program: &str) -> Result<(String, Option<PathBuf>), ReadError> {
         // The files verify looks for by path (run-time files, the loader's cache), made now if
         // they are ghosts, wherever their symlinks lead inside the image.
         for probe in RUNTIME_PROBES {
@@ -227,7 +254,7 @@ impl MergedImage {
         Ok((path, host))
     }
 
-    fn find(&self, program: &str) -> Result<(String, Option<PathBuf>), ImageError> {
+    fn find(&self, program: &str) -> Result<(String, Option<PathBuf>), ReadError> {
         use std::os::unix::fs::PermissionsExt;
         if program.contains('/') {
             let wd = self
@@ -260,7 +287,7 @@ impl MergedImage {
 
     /// [`crate::resolve::resolve_in_root`], except that a file not made yet (a ghost) is made
     /// when the path ends at it.
-    fn resolve(&self, path: &str) -> Result<Option<PathBuf>, ImageError> {
+    fn resolve(&self, path: &str) -> Result<Option<PathBuf>, ReadError> {
         let root = self.root();
         let split = |p: &str| -> Vec<String> {
             p.split('/')
@@ -286,7 +313,7 @@ impl MergedImage {
                         return Ok(None);
                     }
                     let target = std::fs::read_link(&host)
-                        .map_err(|e| ImageError::io("cannot read a link", e))?;
+                        .map_err(|e| ReadError::io("cannot read a link", e))?;
                     let target = target.to_string_lossy().into_owned();
                     cur.pop();
                     if target.starts_with('/') {
@@ -307,7 +334,7 @@ impl MergedImage {
     }
 
     /// Makes the ghost at `host`, if there is one there.
-    fn make_ghost(&self, host: &Path) -> Result<bool, ImageError> {
+    fn make_ghost(&self, host: &Path) -> Result<bool, ReadError> {
         let Some(d) = &self.deferred else {
             return Ok(false);
         };
@@ -323,7 +350,7 @@ impl MergedImage {
     /// like its loader or one of its DT_NEEDED libraries (or a versioned file of that name, such
     /// as `libfoo.so.1.2` for `libfoo.so.1`), wherever it sits: a superset of what the loader
     /// resolution will read.
-    fn complete(&self, program: &Path) -> Result<(), ImageError> {
+    fn complete(&self, program: &Path) -> Result<(), ReadError> {
         let Some(d) = &self.deferred else {
             return Ok(());
         };
@@ -372,28 +399,28 @@ impl MergedImage {
 }
 
 impl DeferredContent {
-    fn fill(&self, host: &Path, layer: usize, offset: u64, size: u64) -> Result<(), ImageError> {
+    fn fill(&self, host: &Path, layer: usize, offset: u64, size: u64) -> Result<(), ReadError> {
         use std::os::unix::fs::OpenOptionsExt;
         let out = std::fs::OpenOptions::new()
             .write(true)
             .custom_flags(libc::O_NOFOLLOW)
             .open(host)
-            .map_err(|e| ImageError::io(&format!("cannot write {}", host.display()), e))?;
+            .map_err(|e| ReadError::io(&format!("cannot write {}", host.display()), e))?;
         if layer == merge::SPOOLED {
             let spool = self
                 .files
                 .spool
                 .as_ref()
-                .ok_or_else(|| ImageError::Invalid("a spooled file without a spool".into()))?;
+                .ok_or_else(|| ReadError::Invalid("a spooled file without a spool".into()))?;
             return Section::whole(spool)
                 .and_then(|s| s.copy_range(offset, size, &out))
-                .map_err(|e| ImageError::io("cannot copy a file out of the spool", e));
+                .map_err(|e| ReadError::io("cannot copy a file out of the spool", e));
         }
         let name = &self.layers[layer];
         let mut holder = None;
         let blob = self.store.open(name, &mut holder)?;
         blob.copy_range(offset, size, &out).map_err(|e| {
-            ImageError::io(&format!("cannot copy a file out of layer {}", layer + 1), e)
+            ReadError::io(&format!("cannot copy a file out of layer {}", layer + 1), e)
         })
     }
 }
@@ -431,19 +458,17 @@ pub fn read_image(
     source: &ImageSource,
     platform: Option<&str>,
     limits: &Limits,
-) -> Result<Vec<MergedImage>, ImageError> {
+) -> Result<Vec<MergedImage>, ReadError> {
     let store = match source {
         ImageSource::Stdin => Store::spool(&mut io::stdin().lock(), limits)?,
         ImageSource::Path(p) if p.is_dir() => {
             if !archive::is_layout_dir(p) {
-                return Err(ImageError::Invalid(
-                    "is a directory without index.json: not an OCI image layout".into(),
-                ));
+                return Err(ReadError::NotLayout);
             }
             Store::Dir(p.clone())
         }
         ImageSource::Path(p) => {
-            let mut f = File::open(p).map_err(|e| ImageError::io("cannot open", e))?;
+            let mut f = File::open(p).map_err(|e| ReadError::io("cannot open", e))?;
             let regular = f.metadata().is_ok_and(|m| m.is_file());
             if regular {
                 Store::tar(f, limits)?
@@ -457,18 +482,18 @@ pub fn read_image(
 }
 
 /// Reads the images of an archive already in memory (for tests and fuzzing).
-pub fn read_tar_bytes(data: &[u8], limits: &Limits) -> Result<Vec<MergedImage>, ImageError> {
+pub fn read_tar_bytes(data: &[u8], limits: &Limits) -> Result<Vec<MergedImage>, ReadError> {
     let store = Store::spool(&mut &data[..], limits)?;
     read_store(Arc::new(store), None, limits)
 }
 
 /// Merges one layer tar (plain or gzip) held in memory into a fresh root, without digests: for
 /// fuzzing the layer reader and the merge directly.
-pub fn merge_layer_bytes(layer: &[u8], limits: &Limits) -> Result<MergedImage, ImageError> {
+pub fn merge_layer_bytes(layer: &[u8], limits: &Limits) -> Result<MergedImage, ReadError> {
     let root = tempfile::Builder::new()
         .prefix("binslim-image-")
         .tempdir()
-        .map_err(|e| ImageError::io("cannot create a temporary directory", e))?;
+        .map_err(|e| ReadError::io("cannot create a temporary directory", e))?;
     let mut merger = merge::Merger::new(root.path(), limits);
     let inner: Box<dyn Read> = if layer.starts_with(&[0x1f, 0x8b]) {
         Box::new(flate2::bufread::MultiGzDecoder::new(layer))
@@ -493,13 +518,13 @@ fn read_store(
     store: Arc<Store>,
     platform: Option<&str>,
     limits: &Limits,
-) -> Result<Vec<MergedImage>, ImageError> {
+) -> Result<Vec<MergedImage>, ReadError> {
     let candidates = if store.has("index.json") {
         oci_candidates(&store, limits)?
     } else if store.has("manifest.json") {
         docker_candidates(&store, limits)?
     } else {
-        return Err(ImageError::Invalid(
+        return Err(ReadError::Invalid(
             "holds neither index.json nor manifest.json: not a docker save, podman save or \
              oci-archive tar"
                 .into(),
@@ -512,7 +537,7 @@ fn read_store(
         configs.push((c, config));
     }
     if configs.is_empty() {
-        return Err(ImageError::Invalid("names no image".into()));
+        return Err(ReadError::NoImage);
     }
     let name_of = |cfg: &ImageConfig| {
         let mut p = format!("{}/{}", cfg.os, cfg.architecture);
@@ -526,10 +551,10 @@ fn read_store(
         let all: Vec<String> = configs.iter().map(|(_, c)| name_of(c)).collect();
         configs.retain(|(_, c)| platform_matches(want, &name_of(c)));
         if configs.is_empty() {
-            return Err(ImageError::NoPlatform(format!(
-                "has no {want} image (it has {})",
-                all.join(", ")
-            )));
+            return Err(ReadError::NoPlatform {
+                want: want.to_string(),
+                have: all,
+            });
         }
     }
     let mut out = Vec::new();
@@ -537,7 +562,7 @@ fn read_store(
         let root = tempfile::Builder::new()
             .prefix("binslim-image-")
             .tempdir()
-            .map_err(|e| ImageError::io("cannot create a temporary directory", e))?;
+            .map_err(|e| ReadError::io("cannot create a temporary directory", e))?;
         let (entries, deferred) = merge_layers(&store, &c, &config, root.path(), limits)?;
         out.push(MergedImage {
             platform: name_of(&config),
@@ -567,7 +592,7 @@ fn platform_matches(want: &str, have: &str) -> bool {
         && (w.len() < 3 || h.get(2) == w.get(2))
 }
 
-fn oci_candidates(store: &Store, limits: &Limits) -> Result<Vec<Candidate>, ImageError> {
+fn oci_candidates(store: &Store, limits: &Limits) -> Result<Vec<Candidate>, ReadError> {
     let index: Index = read_json(store, "index.json", None, limits)?;
     let mut out = Vec::new();
     walk_index(store, &index, None, 0, limits, &mut out)?;
@@ -581,9 +606,9 @@ fn walk_index(
     depth: usize,
     limits: &Limits,
     out: &mut Vec<Candidate>,
-) -> Result<(), ImageError> {
+) -> Result<(), ReadError> {
     if depth > 4 {
-        return Err(ImageError::Limit("indexes nested more than 4 deep".into()));
+        return Err(ReadError::Limit("indexes nested more than 4 deep".into()));
     }
     for d in &index.manifests {
         // Attestations and signatures ride along as "unknown/unknown" manifests.
@@ -619,16 +644,16 @@ fn walk_index(
                 });
             }
             other => {
-                return Err(ImageError::Invalid(format!(
-                    "index.json names a {other}, which is not an image manifest"
-                )));
+                return Err(ReadError::NotManifest {
+                    media_type: other.to_string(),
+                });
             }
         }
     }
     Ok(())
 }
 
-fn docker_candidates(store: &Store, limits: &Limits) -> Result<Vec<Candidate>, ImageError> {
+fn docker_candidates(store: &Store, limits: &Limits) -> Result<Vec<Candidate>, ReadError> {
     let entries: Vec<DockerManifestEntry> = read_json(store, "manifest.json", None, limits)?;
     Ok(entries
         .into_iter()
@@ -660,7 +685,7 @@ fn open_blob<'a>(
     store: &'a Store,
     name: &str,
     holder: &'a mut Option<File>,
-) -> Result<Section<'a>, ImageError> {
+) -> Result<Section<'a>, ReadError> {
     store.open(name, holder)
 }
 
@@ -669,11 +694,11 @@ fn read_json<T: DeserializeOwned>(
     name: &str,
     digest: Option<&str>,
     limits: &Limits,
-) -> Result<T, ImageError> {
+) -> Result<T, ReadError> {
     let mut holder = None;
     let mut blob = open_blob(store, name, &mut holder)?;
     if blob.len() > limits.max_json {
-        return Err(ImageError::Limit(format!(
+        return Err(ReadError::Limit(format!(
             "{name} is {} bytes, more than the {} a JSON document may have",
             blob.len(),
             limits.max_json
@@ -681,19 +706,21 @@ fn read_json<T: DeserializeOwned>(
     }
     let mut data = Vec::with_capacity(blob.len() as usize);
     blob.read_to_end(&mut data)
-        .map_err(|e| ImageError::io(&format!("cannot read {name}"), e))?;
+        .map_err(|e| ReadError::io(&format!("cannot read {name}"), e))?;
     if let Some(expected) = digest {
         let actual = spec::digest_of(&data);
         if actual != expected {
-            return Err(ImageError::Digest {
+            return Err(ReadError::Digest {
                 what: name.to_string(),
                 expected: expected.to_string(),
                 actual,
             });
         }
     }
-    serde_json::from_slice(&data)
-        .map_err(|e| ImageError::Invalid(format!("{name} is not valid: {e}")))
+    serde_json::from_slice(&data).map_err(|source| ReadError::Json {
+        name: name.to_string(),
+        source,
+    })
 }
 
 fn merge_layers(
@@ -702,16 +729,16 @@ fn merge_layers(
     config: &ImageConfig,
     root: &Path,
     limits: &Limits,
-) -> Result<(u64, merge::Deferred), ImageError> {
+) -> Result<(u64, merge::Deferred), ReadError> {
     if c.layers.len() > limits.max_layers {
-        return Err(ImageError::Limit(format!(
+        return Err(ReadError::Limit(format!(
             "{} layers (limit {})",
             c.layers.len(),
             limits.max_layers
         )));
     }
     if c.layers.len() != config.rootfs.diff_ids.len() {
-        return Err(ImageError::Invalid(format!(
+        return Err(ReadError::Invalid(format!(
             "the manifest has {} layers but the config's rootfs.diff_ids lists {}",
             c.layers.len(),
             config.rootfs.diff_ids.len()
@@ -735,10 +762,10 @@ fn seek_layer(
     index: usize,
     merger: &mut merge::Merger<'_>,
     budget: u64,
-) -> Result<u64, ImageError> {
+) -> Result<u64, ReadError> {
     let len = blob.len();
     if len > budget {
-        return Err(ImageError::Limit(format!(
+        return Err(ReadError::Limit(format!(
             "the layer decompresses to more than {budget} bytes"
         )));
     }
@@ -757,23 +784,23 @@ fn apply_layer(
     merger: &mut merge::Merger<'_>,
     budget: u64,
     limits: &Limits,
-) -> Result<u64, ImageError> {
+) -> Result<u64, ReadError> {
     let mut holder = None;
     let blob = open_blob(store, &layer.name, &mut holder)?;
     let blob_len = blob.len();
     if let Some(size) = layer.size
         && size != blob_len
     {
-        return Err(ImageError::Invalid(format!(
+        return Err(ReadError::Invalid(format!(
             "the blob is {blob_len} bytes, but the manifest says {size}"
         )));
     }
     let head = blob
         .head(4)
-        .map_err(|e| ImageError::io("cannot read the layer", e))?;
+        .map_err(|e| ReadError::io("cannot read the layer", e))?;
     let gzip = head.starts_with(&[0x1f, 0x8b]);
     if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        return Err(ImageError::Invalid(
+        return Err(ReadError::Invalid(
             "is zstd-compressed, which binslim does not read yet (save with gzip or \
              uncompressed layers)"
                 .into(),
@@ -818,11 +845,11 @@ fn apply_layer(
         uncompressed_digest = rest.digest();
     }
     io::copy(&mut compressed, &mut io::sink())
-        .map_err(|e| ImageError::io("cannot read the layer", e))?;
+        .map_err(|e| ReadError::io("cannot read the layer", e))?;
     if let Some(expected) = &layer.digest {
         let actual = compressed.digest();
         if &actual != expected {
-            return Err(ImageError::Digest {
+            return Err(ReadError::Digest {
                 what: "the layer blob".into(),
                 expected: expected.clone(),
                 actual,
@@ -830,7 +857,7 @@ fn apply_layer(
         }
     }
     if uncompressed_digest != diff_id {
-        return Err(ImageError::Digest {
+        return Err(ReadError::Digest {
             what: "the uncompressed layer".into(),
             expected: diff_id.to_string(),
             actual: uncompressed_digest,
@@ -866,11 +893,11 @@ impl<R: Read> Hashing<R> {
         )
     }
 
-    fn explain(&self, e: io::Error, what: &str) -> ImageError {
+    fn explain(&self, e: io::Error, what: &str) -> ReadError {
         if self.count > self.cap {
-            ImageError::Limit(format!("{} {} bytes", self.over, self.cap))
+            ReadError::Limit(format!("{} {} bytes", self.over, self.cap))
         } else {
-            ImageError::io(what, e)
+            ReadError::io(what, e)
         }
     }
 }

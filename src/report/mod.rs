@@ -3,6 +3,7 @@
 //! Renderers return `String`s and never touch the terminal, so they are tested directly.
 
 pub mod diff;
+pub mod image;
 pub mod json;
 pub mod packages;
 pub mod shrink;

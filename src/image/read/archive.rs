@@ -9,7 +9,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::tarstream::{Kind, Source, TarReader};
-use super::{ImageError, Limits};
+use super::{Limits, ReadError};
 
 /// Where an image's blobs live.
 pub(super) enum Store {
@@ -208,15 +208,15 @@ pub(super) fn archive_name(name: &str) -> Option<String> {
 
 impl Store {
     /// Indexes a tar archive: one header read per entry, payload skipped.
-    pub fn tar(file: File, limits: &Limits) -> Result<Store, ImageError> {
+    pub fn tar(file: File, limits: &Limits) -> Result<Store, ReadError> {
         let mut tar = TarReader::new(SeekFile(file));
         let mut entries = HashMap::new();
         while let Some(h) = tar
             .next_header()
-            .map_err(|e| ImageError::Invalid(format!("not a tar archive: {e}")))?
+            .map_err(|e| ReadError::Invalid(format!("not a tar archive: {e}")))?
         {
             if entries.len() as u64 >= limits.max_entries {
-                return Err(ImageError::Limit(format!(
+                return Err(ReadError::Limit(format!(
                     "more than {} entries in the archive",
                     limits.max_entries
                 )));
@@ -250,11 +250,11 @@ impl Store {
     }
 
     /// Copies a tar from `input` (stdin) into an anonymous temporary file, then indexes it.
-    pub fn spool(input: &mut dyn Read, limits: &Limits) -> Result<Store, ImageError> {
-        let mut file = tempfile::tempfile().map_err(|e| ImageError::io("a temporary file", e))?;
-        io::copy(input, &mut file).map_err(|e| ImageError::io("standard input", e))?;
+    pub fn spool(input: &mut dyn Read, limits: &Limits) -> Result<Store, ReadError> {
+        let mut file = tempfile::tempfile().map_err(|e| ReadError::io("a temporary file", e))?;
+        io::copy(input, &mut file).map_err(|e| ReadError::io("standard input", e))?;
         file.seek(SeekFrom::Start(0))
-            .map_err(|e| ImageError::io("the spooled archive", e))?;
+            .map_err(|e| ReadError::io("the spooled archive", e))?;
         Store::tar(file, limits)
     }
 
@@ -272,8 +272,8 @@ impl Store {
         &'a self,
         name: &str,
         holder: &'a mut Option<File>,
-    ) -> Result<Section<'a>, ImageError> {
-        let missing = || ImageError::MissingBlob(name.to_string());
+    ) -> Result<Section<'a>, ReadError> {
+        let missing = || ReadError::MissingBlob(name.to_string());
         match self {
             Store::Tar { file, entries } => {
                 let mut cur = archive_name(name).ok_or_else(missing)?;
@@ -290,7 +290,7 @@ impl Store {
                         None => return Err(missing()),
                     }
                 }
-                Err(ImageError::Unsafe(format!(
+                Err(ReadError::Unsafe(format!(
                     "archive entry '{name}' is a chain of links that does not end"
                 )))
             }
@@ -299,13 +299,13 @@ impl Store {
                 let path = d.join(&rel);
                 let meta = std::fs::symlink_metadata(&path).map_err(|_| missing())?;
                 if !meta.is_file() {
-                    return Err(ImageError::Unsafe(format!(
+                    return Err(ReadError::Unsafe(format!(
                         "{} is not a regular file (blobs are never read through symlinks)",
                         path.display()
                     )));
                 }
-                let f = File::open(&path)
-                    .map_err(|e| ImageError::io(&path.display().to_string(), e))?;
+                let f =
+                    File::open(&path).map_err(|e| ReadError::io(&path.display().to_string(), e))?;
                 let f = holder.insert(f);
                 Ok(Section {
                     file: f,
@@ -319,7 +319,7 @@ impl Store {
 
 /// The blob name of a digest in an OCI layout (`blobs/sha256/<hex>`), checked to be exactly
 /// that shape so a manifest cannot name a path.
-pub(super) fn blob_name(digest: &str) -> Result<String, ImageError> {
+pub(super) fn blob_name(digest: &str) -> Result<String, ReadError> {
     match digest.split_once(':') {
         Some(("sha256", hex))
             if hex.len() == 64
@@ -329,7 +329,7 @@ pub(super) fn blob_name(digest: &str) -> Result<String, ImageError> {
         {
             Ok(format!("blobs/sha256/{hex}"))
         }
-        _ => Err(ImageError::Invalid(format!(
+        _ => Err(ReadError::Invalid(format!(
             "unsupported digest '{digest}' (binslim reads sha256:<64 hex digits>)"
         ))),
     }

@@ -26,7 +26,7 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::tarstream::{EntryData, Header, Kind, Source, TarReader};
-use super::{ImageError, Limits};
+use super::{Limits, ReadError};
 
 /// Files under `/etc` up to this size are written whole (ld.so.cache is tens of KiB).
 const ETC_FILE_MAX: u64 = 4 << 20;
@@ -136,18 +136,18 @@ impl<'a> Merger<'a> {
         tar: &mut TarReader<S>,
         layer: usize,
         defer: bool,
-    ) -> Result<(), ImageError> {
+    ) -> Result<(), ReadError> {
         self.added.clear();
         self.dirs.clear();
         self.layer = layer;
         self.defer = defer;
         while let Some(h) = tar
             .next_header()
-            .map_err(|e| ImageError::Invalid(format!("bad layer tar: {e}")))?
+            .map_err(|e| ReadError::Invalid(format!("bad layer tar: {e}")))?
         {
             self.entries += 1;
             if self.entries > self.limits.max_entries {
-                return Err(ImageError::Limit(format!(
+                return Err(ReadError::Limit(format!(
                     "more than {} files in the image's layers",
                     self.limits.max_entries
                 )));
@@ -158,21 +158,21 @@ impl<'a> Merger<'a> {
         Ok(())
     }
 
-    fn entry<S: Source>(&mut self, h: &Header, tar: &mut TarReader<S>) -> Result<(), ImageError> {
+    fn entry<S: Source>(&mut self, h: &Header, tar: &mut TarReader<S>) -> Result<(), ReadError> {
         let comps = entry_components(&h.path)?;
         let Some((name, parent)) = comps.split_last() else {
             return Ok(()); // the root directory itself
         };
         let dir = self
             .resolve_dir(parent, true)?
-            .ok_or_else(|| ImageError::Invalid("its parent directory cannot be created".into()))?;
+            .ok_or_else(|| ReadError::Invalid("its parent directory cannot be created".into()))?;
         let name_b = name.as_bytes();
         if name_b == b".wh..wh..opq" {
             return self.opaque(&dir);
         }
         if let Some(hidden) = name_b.strip_prefix(b".wh.") {
             if hidden.is_empty() || hidden == b"." || hidden == b".." {
-                return Err(ImageError::Unsafe("a whiteout that names no file".into()));
+                return Err(ReadError::Unsafe("a whiteout that names no file".into()));
             }
             let victim = dir.join(OsStr::from_bytes(hidden));
             if !self.added.contains(&victim) {
@@ -213,7 +213,7 @@ impl<'a> Merger<'a> {
             }
             Kind::Symlink => {
                 if h.link.is_empty() || h.link.contains(&0) {
-                    return Err(ImageError::Unsafe("a symlink with an empty target".into()));
+                    return Err(ReadError::Unsafe("a symlink with an empty target".into()));
                 }
                 std::os::unix::fs::symlink(OsStr::from_bytes(&h.link), &host)
                     .map_err(|e| io_err("cannot create a symlink", e))?;
@@ -259,9 +259,9 @@ impl<'a> Merger<'a> {
         Ok(())
     }
 
-    fn hard_link(&mut self, link: &[u8], host: &Path) -> Result<(), ImageError> {
+    fn hard_link(&mut self, link: &[u8], host: &Path) -> Result<(), ReadError> {
         let comps = entry_components(link)
-            .map_err(|_| ImageError::Unsafe("a hard link that leaves the image root".into()))?;
+            .map_err(|_| ReadError::Unsafe("a hard link that leaves the image root".into()))?;
         let target = match comps.split_last() {
             Some((name, parent)) => self.resolve_dir(parent, false)?.map(|d| d.join(name)),
             None => None,
@@ -274,7 +274,7 @@ impl<'a> Merger<'a> {
         }
         let target = target.filter(|t| fs::symlink_metadata(t).is_ok_and(|m| !m.is_dir()));
         let Some(target) = target else {
-            return Err(ImageError::Unsafe(format!(
+            return Err(ReadError::Unsafe(format!(
                 "a hard link to '{}', which no earlier entry created",
                 String::from_utf8_lossy(link)
             )));
@@ -284,13 +284,13 @@ impl<'a> Merger<'a> {
     }
 
     /// `.wh..wh..opq`: everything in `dir` from lower layers goes; this layer's entries stay.
-    fn opaque(&mut self, dir: &Path) -> Result<(), ImageError> {
+    fn opaque(&mut self, dir: &Path) -> Result<(), ReadError> {
         self.dirs.clear();
         self.deferred.forget_below(dir, &self.added);
         self.opaque_disk(dir)
     }
 
-    fn opaque_disk(&self, dir: &Path) -> Result<(), ImageError> {
+    fn opaque_disk(&self, dir: &Path) -> Result<(), ReadError> {
         let entries = fs::read_dir(dir).map_err(|e| io_err("cannot list a directory", e))?;
         for e in entries {
             let p = e.map_err(|e| io_err("cannot list a directory", e))?.path();
@@ -309,7 +309,7 @@ impl<'a> Merger<'a> {
         &mut self,
         comps: &[OsString],
         create: bool,
-    ) -> Result<Option<PathBuf>, ImageError> {
+    ) -> Result<Option<PathBuf>, ReadError> {
         if let Some(dir) = self.dirs.get(comps) {
             return Ok(Some(dir.clone()));
         }
@@ -320,7 +320,7 @@ impl<'a> Merger<'a> {
         Ok(found)
     }
 
-    fn walk_dir(&self, comps: &[OsString], create: bool) -> Result<Option<PathBuf>, ImageError> {
+    fn walk_dir(&self, comps: &[OsString], create: bool) -> Result<Option<PathBuf>, ReadError> {
         let mut queue: VecDeque<OsString> = comps.iter().cloned().collect();
         let mut cur: Vec<OsString> = Vec::new();
         let mut hops = 0;
@@ -340,7 +340,7 @@ impl<'a> Merger<'a> {
                 Ok(m) if m.file_type().is_symlink() => {
                     hops += 1;
                     if hops > 40 {
-                        return Err(ImageError::Unsafe("its directory is a symlink loop".into()));
+                        return Err(ReadError::Unsafe("its directory is a symlink loop".into()));
                     }
                     let target =
                         fs::read_link(&host).map_err(|e| io_err("cannot read a link", e))?;
@@ -357,7 +357,7 @@ impl<'a> Merger<'a> {
                     queue = new;
                 }
                 Ok(_) => {
-                    return Err(ImageError::Invalid(format!(
+                    return Err(ReadError::Invalid(format!(
                         "'/{}' is a file, not a directory",
                         host.strip_prefix(self.root).unwrap_or(&host).display()
                     )));
@@ -380,13 +380,13 @@ fn host_path(root: &Path, parts: &[OsString]) -> PathBuf {
 
 /// An entry's path as components below the root: a leading `/` or `./` is dropped (engines
 /// treat layer paths as root-relative); `..` is refused.
-fn entry_components(path: &[u8]) -> Result<Vec<OsString>, ImageError> {
+fn entry_components(path: &[u8]) -> Result<Vec<OsString>, ReadError> {
     let mut out = Vec::new();
     for c in path.split(|&b| b == b'/') {
         match c {
             b"" | b"." => {}
             b".." => {
-                return Err(ImageError::Unsafe(
+                return Err(ReadError::Unsafe(
                     "a path with '..', which would leave the image root".into(),
                 ));
             }
@@ -396,11 +396,11 @@ fn entry_components(path: &[u8]) -> Result<Vec<OsString>, ImageError> {
     Ok(out)
 }
 
-fn io_err(what: &str, e: io::Error) -> ImageError {
-    ImageError::io(what, e)
+fn io_err(what: &str, e: io::Error) -> ReadError {
+    ReadError::io(what, e)
 }
 
-fn remove_any(p: &Path) -> Result<(), ImageError> {
+fn remove_any(p: &Path) -> Result<(), ReadError> {
     match fs::symlink_metadata(p) {
         Ok(m) if m.is_dir() => fs::remove_dir_all(p),
         Ok(_) => fs::remove_file(p),
@@ -410,7 +410,7 @@ fn remove_any(p: &Path) -> Result<(), ImageError> {
 }
 
 /// Creates a new file (never through a symlink) with the entry's permission bits, minus set-id.
-pub(super) fn create(host: &Path, mode: u32) -> Result<File, ImageError> {
+pub(super) fn create(host: &Path, mode: u32) -> Result<File, ReadError> {
     let f = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -446,7 +446,7 @@ fn write_file<S: Source>(
     mut data: EntryData<'_, S>,
     under_etc: bool,
     spool: Option<&mut Deferred>,
-) -> Result<Written, ImageError> {
+) -> Result<Written, ReadError> {
     let defer = spool.is_none();
     // An uncompressed layer can be read again at an offset: a file whose content no check reads
     // while the layers stream by is left a ghost without reading a byte of it, and made only if

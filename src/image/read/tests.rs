@@ -138,11 +138,11 @@ const VERIFY_DIGESTS: Limits = Limits {
     verify_digests: true,
 };
 
-fn read(archive: &[u8]) -> Result<MergedImage, ImageError> {
+fn read(archive: &[u8]) -> Result<MergedImage, ReadError> {
     read_with(archive, &Limits::default())
 }
 
-fn read_with(archive: &[u8], limits: &Limits) -> Result<MergedImage, ImageError> {
+fn read_with(archive: &[u8], limits: &Limits) -> Result<MergedImage, ReadError> {
     let mut v = read_tar_bytes(archive, limits)?;
     assert_eq!(v.len(), 1);
     Ok(v.remove(0))
@@ -341,7 +341,7 @@ fn gzip_bombs_stop_at_the_limit() {
         ..Limits::default()
     };
     let err = read_with(&archive, &limits).unwrap_err();
-    assert!(matches!(err, ImageError::Limit(_)), "{err}");
+    assert!(matches!(err, ReadError::Limit(_)), "{err}");
     assert!(
         err.to_string().contains(
             "the layer decompresses to more than 1048576 bytes: refusing to read further"
@@ -471,7 +471,7 @@ fn oversized_json_and_non_images_are_errors() {
     );
     let e = err_of(&tar_of(&[file("manifest.json", b"{not json")]));
     assert!(e.starts_with("manifest.json is not valid: "), "{e}");
-    assert!(matches!(read(b""), Err(ImageError::Invalid(_))));
+    assert!(matches!(read(b""), Err(ReadError::Invalid(_))));
 }
 
 #[test]
@@ -678,4 +678,47 @@ fn a_directory_replaced_by_a_symlink_is_followed_by_later_entries() {
     assert_eq!(img.content("/e/f2").unwrap(), b"two");
     assert_eq!(img.content("/d/f2").unwrap(), b"two");
     assert_eq!(img.content("/d/f1"), None);
+}
+
+#[test]
+fn typed_errors_keep_their_messages() {
+    // A directory that is not a layout.
+    let dir = tempfile::tempdir().unwrap();
+    let e = read_image(
+        &ImageSource::Path(dir.path().to_path_buf()),
+        None,
+        &Limits::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(e, ReadError::NotLayout), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "is a directory without index.json: not an OCI image layout"
+    );
+    // An index that names no manifest, and one that names a config as a manifest.
+    let index = |manifests: Vec<Descriptor>| {
+        let index = serde_json::to_vec(&Index {
+            schema_version: 2,
+            media_type: Some(spec::MEDIA_INDEX.into()),
+            manifests,
+        })
+        .unwrap();
+        tar_of(&[file("index.json", &index)])
+    };
+    let e = read(&index(vec![])).unwrap_err();
+    assert!(matches!(e, ReadError::NoImage), "{e:?}");
+    assert_eq!(e.to_string(), "names no image");
+    let e = read(&index(vec![desc(spec::MEDIA_CONFIG, b"{}")])).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "index.json names a {}, which is not an image manifest",
+            spec::MEDIA_CONFIG
+        )
+    );
+    // A JSON document that does not parse keeps serde's error as its source.
+    let e = read(&tar_of(&[file("index.json", b"[")])).unwrap_err();
+    assert!(matches!(&e, ReadError::Json { name, .. } if name == "index.json"));
+    let cause = std::error::Error::source(&e).unwrap().to_string();
+    assert_eq!(e.to_string(), format!("index.json is not valid: {cause}"));
 }

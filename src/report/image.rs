@@ -1,0 +1,137 @@
+//! The text report of `binslim image`: what went into the image and why, the layer's sizes and
+//! the digest (the JSON form is the [`ImageReport`] itself), or why no image was written.
+
+use std::fmt::Write as _;
+
+use super::{Style, human};
+use crate::image::build::ImageReport;
+use crate::verify::Finding;
+
+/// The text report: title, one line per file, then the layer and the digest. `output` is the
+/// image's path as the user named it.
+pub fn render(r: &ImageReport, output: &str, style: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} → {output} ({}, {})",
+        style.bold(&r.reference),
+        r.format,
+        r.platform
+    );
+    let width = r
+        .files
+        .iter()
+        .map(|f| f.path.len())
+        .max()
+        .unwrap_or(0)
+        .max(20);
+    for f in &r.files {
+        let size = if f.size == 0 {
+            "-".to_string()
+        } else {
+            human(f.size)
+        };
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {:>10}  {}  {}",
+            f.path,
+            size,
+            f.mode,
+            style.dim(&f.why)
+        );
+    }
+    for l in &r.layers {
+        let _ = writeln!(
+            out,
+            "  layer   {} uncompressed, {} gzip ({} bytes, what a registry stores)",
+            human(l.uncompressed_size),
+            human(l.size),
+            l.size
+        );
+    }
+    let _ = writeln!(out, "  digest  {}", style.good(&r.digest));
+    out
+}
+
+/// The stderr lines of a refusal ([`crate::image::build::BuildError::Refused`]): each finding
+/// with its fix, then that no image was written.
+pub fn refusal(program: &str, findings: &[Finding]) -> String {
+    let mut out = String::new();
+    for f in findings {
+        let _ = writeln!(out, "binslim: {program}: {}", f.message);
+        if let Some(h) = &f.hint {
+            let _ = writeln!(out, "  fix: {h}");
+        }
+    }
+    out.push_str("binslim: no image written\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::build::{ImageFile, LayerReport};
+
+    #[test]
+    fn files_then_layer_then_digest() {
+        let file = |path: &str, size, mode: &str, why: &str| ImageFile {
+            path: path.into(),
+            size,
+            mode: mode.into(),
+            why: why.into(),
+        };
+        let r = ImageReport {
+            reference: "server:latest".into(),
+            digest: "sha256:abc".into(),
+            format: "docker",
+            platform: "linux/amd64".into(),
+            config_digest: "sha256:def".into(),
+            layers: vec![LayerReport {
+                digest: "sha256:123".into(),
+                size: 2048,
+                diff_id: "sha256:456".into(),
+                uncompressed_size: 3 << 20,
+            }],
+            files: vec![
+                file("/server", 1_500_000, "0755", "program"),
+                file("/tmp", 0, "1777", "temporary files"),
+            ],
+        };
+        assert_eq!(
+            render(&r, "out.tar", Style::default()),
+            "server:latest → out.tar (docker, linux/amd64)\n\
+             \x20 /server                  1.4 MiB  0755  program\n\
+             \x20 /tmp                           -  1777  temporary files\n\
+             \x20 layer   3.0 MiB uncompressed, 2.0 KiB gzip (2048 bytes, what a registry stores)\n\
+             \x20 digest  sha256:abc\n"
+        );
+    }
+
+    #[test]
+    fn a_refusal_lists_each_finding_with_its_fix() {
+        use crate::image::build::{BuildError, ImageOptions, prepare};
+        let program =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/c-dynamic-pie");
+        let dir = tempfile::tempdir().unwrap();
+        let opts = ImageOptions::new(program.clone(), dir.path().join("out.tar"));
+        let Err(BuildError::Refused {
+            program: shown,
+            findings,
+        }) = prepare(&opts)
+        else {
+            panic!("c-dynamic-pie passed the gate without --with-libs")
+        };
+        assert_eq!(shown, program.display().to_string());
+        let first = &findings[0];
+        let text = refusal(&shown, &findings);
+        assert!(
+            text.starts_with(&format!(
+                "binslim: {shown}: {}\n  fix: {}\n",
+                first.message,
+                first.hint.as_deref().unwrap()
+            )),
+            "{text}"
+        );
+        assert!(text.ends_with("\nbinslim: no image written\n"), "{text}");
+    }
+}
