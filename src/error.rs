@@ -60,9 +60,6 @@ pub enum Error {
     /// The headers contradict themselves or the ELF specification.
     #[error("malformed ELF: {0}")]
     Malformed(String),
-    /// The file is valid but the operation does not apply to it.
-    #[error("{0}")]
-    Unsupported(String),
     /// Any other I/O failure.
     #[error("{context}: {source}")]
     Io {
@@ -82,6 +79,57 @@ pub enum Error {
         /// The debug file as named.
         path: PathBuf,
     },
+    /// binslim refuses to strip the file: the reason says why.
+    #[error("{0}")]
+    NotStrippable(StripRefusal),
+}
+
+/// Why binslim refuses to strip (or write the debug file of) a file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StripRefusal {
+    /// The file is packed with UPX: its sections are inside the packed data.
+    #[error("is already packed with UPX: nothing to strip (`upx -d` restores the original)")]
+    Packed,
+    /// A relocatable object (`ET_REL`): its symbols and relocations are still needed.
+    #[error("is a relocatable object (.o), not a program: link it first")]
+    Relocatable,
+    /// A core dump (`ET_CORE`).
+    #[error("is a core dump, not a program")]
+    CoreDump,
+    /// No section header table, so no section can be told apart from the loaded bytes.
+    #[error(
+        "has no section headers (already stripped with --strip-sections, or packed): \
+         there is nothing binslim can strip safely"
+    )]
+    NoSectionHeaders,
+    /// No section name table (`e_shstrndx` names none).
+    #[error("has no section name table: binslim cannot tell its sections apart")]
+    NoSectionNames,
+    /// Two tables binslim rewrites share bytes (the program headers overlap the ELF header, or
+    /// a symbol table overlaps the program headers), so one patch would undo the other.
+    #[error("has overlapping headers or tables (at byte {at}): binslim cannot rewrite it safely")]
+    OverlappingTables {
+        /// Where the table that starts too early starts.
+        at: u64,
+    },
+    /// A symbol's section index would not fit the 16-bit `st_shndx` after renumbering.
+    #[error(
+        "has a symbol whose section index {old} would become {new}, which a 16-bit st_shndx \
+         cannot hold: binslim cannot rewrite it safely"
+    )]
+    SymbolIndexTooLarge {
+        /// The symbol's section index in the input.
+        old: u32,
+        /// The index that section would get in the output.
+        new: u32,
+    },
+}
+
+impl From<StripRefusal> for Error {
+    fn from(reason: StripRefusal) -> Self {
+        Error::NotStrippable(reason)
+    }
 }
 
 impl Error {
