@@ -132,23 +132,24 @@ pub fn verify_image(
 /// OS has none: the ELF's own OS check still applies), its merged root named "the image", its
 /// `LD_LIBRARY_PATH` and absolute `WorkingDir`, and the policy of `opts`.
 pub fn options_for(img: &MergedImage, opts: &ImageVerifyOptions) -> VerifyOptions {
-    let mut v = VerifyOptions::default();
-    v.platform = Platform::from_image(&img.platform);
-    v.root = Some(img.root().to_path_buf());
-    v.root_name = Some(IMAGE_ROOT_NAME.to_string());
-    v.ld_library_path = img.env("LD_LIBRARY_PATH").map(str::to_string);
-    v.working_dir = img
-        .config
-        .config
-        .working_dir
-        .clone()
-        .filter(|w| w.starts_with('/'));
-    v.strict = opts.strict;
-    v.max_size = opts.max_size;
-    v.require_stripped = opts.require_stripped;
-    v.forbid_upx = opts.forbid_upx;
-    v.upx = opts.upx.clone();
-    v
+    VerifyOptions {
+        platform: Platform::from_image(&img.platform),
+        root: Some(img.root().to_path_buf()),
+        root_name: Some(IMAGE_ROOT_NAME.to_string()),
+        ld_library_path: img.env("LD_LIBRARY_PATH").map(str::to_string),
+        working_dir: img
+            .config
+            .config
+            .working_dir
+            .clone()
+            .filter(|w| w.starts_with('/')),
+        strict: opts.strict,
+        max_size: opts.max_size,
+        require_stripped: opts.require_stripped,
+        forbid_upx: opts.forbid_upx,
+        upx: opts.upx.clone(),
+        ..VerifyOptions::default()
+    }
 }
 
 /// Checks the programs of one merged image (`opts.programs`, else its entrypoint), each
@@ -232,4 +233,247 @@ fn missing_entrypoint(img: &MergedImage, display: &str, program: &str, path: &st
                 .into(),
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::read::read_tar_bytes;
+    use crate::image::spec::{DockerManifestEntry, ImageConfig, RootFs, RunConfig, digest_of};
+    use crate::verify::fixtures::bytes;
+    use crate::verify::{Code, Verdict};
+
+    /// A layer tar of `(path, fixture or "dir")` entries, every file mode 0755.
+    fn layer(files: &[(&str, &str)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, what) in files {
+            let mut h = tar::Header::new_gnu();
+            let data = if *what == "dir" {
+                h.set_entry_type(tar::EntryType::Directory);
+                Vec::new()
+            } else {
+                bytes(what)
+            };
+            h.set_size(data.len() as u64);
+            h.set_mode(0o755);
+            h.set_cksum();
+            b.append_data(&mut h, path, &data[..]).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    /// The merged image of a docker-archive of one layer of `files`, its config amd64 with
+    /// `entrypoint`, then changed by `edit`.
+    fn image_with(
+        files: &[(&str, &str)],
+        entrypoint: Option<&str>,
+        edit: impl FnOnce(&mut ImageConfig),
+    ) -> MergedImage {
+        let layer = layer(files);
+        let mut cfg = ImageConfig {
+            architecture: "amd64".into(),
+            os: "linux".into(),
+            config: RunConfig {
+                entrypoint: entrypoint.map(|e| vec![e.to_string()]),
+                ..RunConfig::default()
+            },
+            rootfs: RootFs {
+                diff_ids: vec![digest_of(&layer)],
+                ..RootFs::default()
+            },
+            ..ImageConfig::default()
+        };
+        edit(&mut cfg);
+        let cfg = serde_json::to_vec(&cfg).unwrap();
+        let cfg_name = format!("{}.json", &digest_of(&cfg)[7..]);
+        let manifest = serde_json::to_vec(&vec![DockerManifestEntry {
+            config: cfg_name.clone(),
+            repo_tags: Some(vec!["app:latest".into()]),
+            layers: vec!["0/layer.tar".into()],
+        }])
+        .unwrap();
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in [
+            ("0/layer.tar", &layer),
+            (cfg_name.as_str(), &cfg),
+            ("manifest.json", &manifest),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, &data[..]).unwrap();
+        }
+        let archive = b.into_inner().unwrap();
+        let mut images = read_tar_bytes(&archive, &Limits::default()).unwrap();
+        assert_eq!(images.len(), 1);
+        images.pop().unwrap()
+    }
+
+    fn image(files: &[(&str, &str)], entrypoint: Option<&str>) -> MergedImage {
+        image_with(files, entrypoint, |_| {})
+    }
+
+    fn check(img: &MergedImage, programs: &[&str]) -> Vec<FileReport> {
+        let opts = ImageVerifyOptions {
+            programs: programs.iter().map(|p| p.to_string()).collect(),
+            ..ImageVerifyOptions::default()
+        };
+        check_image(img, "app.tar", &opts)
+    }
+
+    fn one(reports: Vec<FileReport>) -> FileReport {
+        assert_eq!(reports.len(), 1);
+        reports.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn the_entrypoint_is_checked_in_the_image() {
+        let r = one(check(&image(&[("app", "go-static")], Some("/app")), &[]));
+        assert_eq!(
+            (r.path.as_str(), r.verdict),
+            ("app.tar:/app", Verdict::Pass)
+        );
+    }
+
+    #[test]
+    fn an_image_without_entrypoint_or_cmd_has_nothing_to_start() {
+        let r = one(check(&image(&[("app", "go-static")], None), &[]));
+        assert_eq!(r.path, "app.tar:");
+        assert_eq!(r.problems[0].code, Code::NoEntrypoint);
+        assert_eq!(
+            r.problems[0].message,
+            "the image has no Entrypoint and no Cmd: an engine has nothing to start"
+        );
+        // Named programs need no entrypoint.
+        let r = one(check(&image(&[("app", "go-static")], None), &["/app"]));
+        assert_eq!(r.verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn missing_entrypoints_say_where_they_were_looked_for() {
+        let img = image(
+            &[("app", "dir"), ("bin/tool", "go-static")],
+            Some("/server"),
+        );
+        let r = one(check(&img, &[]));
+        assert_eq!(r.path, "app.tar:/server");
+        assert_eq!(r.problems[0].code, Code::MissingEntrypoint);
+        assert_eq!(
+            r.problems[0].message,
+            "/server is not in the image: starting it fails with \"no such file or directory\""
+        );
+        let r = one(check(&img, &["server"]));
+        assert_eq!(r.path, "app.tar:server");
+        assert_eq!(
+            r.problems[0].message,
+            "'server' is not an executable file in the image's PATH \
+             (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)"
+        );
+        let r = one(check(&img, &["/app"]));
+        assert_eq!(
+            (r.problems[0].code, r.problems[0].message.as_str()),
+            (
+                Code::MissingEntrypoint,
+                "/app is a directory in the image, not a program"
+            )
+        );
+        // A bare name is found in PATH.
+        let r = one(check(&img, &["tool"]));
+        assert_eq!(
+            (r.path.as_str(), r.verdict),
+            ("app.tar:/bin/tool", Verdict::Pass)
+        );
+    }
+
+    #[test]
+    fn findings_name_the_image_not_its_temporary_root() {
+        let img = image(&[("app", "c-dynamic-pie")], Some("/app"));
+        let r = one(check(&img, &[]));
+        assert_eq!(r.problems[0].code, Code::MissingInterpreter);
+        assert_eq!(
+            r.problems[0].message,
+            "needs the loader /lib64/ld-linux-x86-64.so.2, which is not in the image"
+        );
+        let root = img.root().display().to_string();
+        for f in r.problems.iter().chain(&r.warnings) {
+            assert!(!f.message.contains(&root) && !f.hint.as_ref().unwrap().contains(&root));
+        }
+    }
+
+    #[test]
+    fn the_config_gives_platform_env_and_working_dir() {
+        let img = image_with(&[("app", "go-static")], Some("/app"), |c| {
+            c.architecture = "arm64".into();
+            c.config.env = Some(vec!["LD_LIBRARY_PATH=/opt/lib".into()]);
+            c.config.working_dir = Some("relative".into());
+        });
+        assert_eq!(img.platform, "linux/arm64");
+        let opts = options_for(&img, &ImageVerifyOptions::default());
+        assert_eq!(opts.platform.as_ref().unwrap().machine, "aarch64");
+        assert_eq!(opts.ld_library_path.as_deref(), Some("/opt/lib"));
+        assert_eq!(opts.working_dir, None, "only an absolute WorkingDir counts");
+        assert_eq!(opts.root_name.as_deref(), Some(IMAGE_ROOT_NAME));
+        let r = one(check(&img, &[]));
+        assert_eq!(r.problems[0].code, Code::WrongPlatform);
+    }
+
+    /// A source of images made in memory: what a registry source will be to the rules.
+    struct Made(Vec<&'static str>);
+
+    impl Images for Made {
+        fn name(&self) -> String {
+            "made".into()
+        }
+
+        fn read(&self, platform: Option<&str>, _: &Limits) -> Result<Vec<MergedImage>, ImageError> {
+            Ok(self
+                .0
+                .iter()
+                .filter(|p| platform.is_none_or(|want| want == **p))
+                .map(|p| {
+                    let mut img = image(&[("app", "go-static")], Some("/app"));
+                    img.platform = p.to_string();
+                    img
+                })
+                .collect())
+        }
+    }
+
+    #[test]
+    fn several_images_are_labelled_with_their_platform() {
+        let source = Made(vec!["linux/amd64", "linux/arm64"]);
+        let reports = verify_image(&source, &ImageVerifyOptions::default()).unwrap();
+        let got: Vec<(&str, Verdict)> = reports
+            .iter()
+            .map(|r| (r.path.as_str(), r.verdict))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("made[linux/amd64]:/app", Verdict::Pass),
+                ("made[linux/arm64]:/app", Verdict::Fail)
+            ]
+        );
+        let mut opts = ImageVerifyOptions {
+            platform: Some("linux/amd64".into()),
+            ..ImageVerifyOptions::default()
+        };
+        let reports = verify_image(&source, &opts).unwrap();
+        assert_eq!(reports[0].path, "made:/app");
+        opts.platform = Some("linux/sparc".into());
+        assert_eq!(
+            verify_image(&source, &opts).unwrap_err().to_string(),
+            "--platform: unknown platform 'linux/sparc': use linux/amd64, linux/arm64, \
+             linux/arm/v7, linux/386, linux/riscv64, linux/ppc64le or linux/s390x"
+        );
+    }
+
+    #[test]
+    fn unreadable_sources_are_named() {
+        let source = ImageSource::Path("/nonexistent.tar".into());
+        let e = verify_image(&source, &ImageVerifyOptions::default()).unwrap_err();
+        assert!(e.to_string().starts_with("/nonexistent.tar: "), "{e}");
+        assert_eq!(ImageSource::Stdin.name(), "stdin");
+    }
 }

@@ -3,7 +3,7 @@
 //!
 //! - [`policy::check`] is a pure function of the analysis (plus, with `--root`, the files of
 //!   that root), one function per rule; [`root`] words what a resolution in a root found,
-//!   [`runtime`] the files a program looks for at run time, [`hints`] the fixes.
+//!   `runtime` warns of the files a program looks for at run time, `hints` words the fixes.
 //! - [`read`] adds the file handling: reading, UPX unpacking, scripts, the execute bit.
 //! - [`walk`] verifies directories; [`image`] verifies an image's entrypoint in its merged
 //!   layers.
@@ -223,5 +223,38 @@ pub fn worst(reports: &[FileReport]) -> Verdict {
         Verdict::Fail
     } else {
         Verdict::Pass
+    }
+}
+
+/// The committed fixtures of `testdata/`, for the rules' unit tests.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use std::path::PathBuf;
+
+    use crate::elf::{self, Analysis, ElfFile};
+
+    /// The path of `testdata/NAME`.
+    pub fn path(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata")
+            .join(name)
+    }
+
+    /// The bytes of `testdata/NAME`.
+    pub fn bytes(name: &str) -> Vec<u8> {
+        std::fs::read(path(name)).unwrap()
+    }
+
+    /// Calls `f` with the parsed fixture and its analysis (as verify makes it).
+    pub fn with<T>(name: &str, f: impl FnOnce(&ElfFile<'_>, &Analysis) -> T) -> T {
+        let data = bytes(name);
+        let parsed = ElfFile::parse(&data).unwrap();
+        let a = elf::analyze_with(&parsed, elf::Detail::Summary);
+        f(&parsed, &a)
+    }
+
+    /// The analysis of a fixture.
+    pub fn analysis(name: &str) -> Analysis {
+        with(name, |_, a| a.clone())
     }
 }

@@ -199,3 +199,123 @@ fn unpack_and_check(
     let a = elf::analyze_with(&parsed, elf::Detail::Summary);
     Ok((check(&parsed, &a, opts, origin, path_in_root), a))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::fixtures::{bytes, path};
+
+    fn verify(name: &str, opts: &VerifyOptions) -> FileReport {
+        verify_bytes(&path(name), name, &bytes(name), opts, Origin::Named)
+    }
+
+    #[test]
+    fn scripts_need_their_interpreter() {
+        let r = verify("script.sh", &VerifyOptions::default());
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert_eq!(r.problems[0].code, Code::Script);
+        assert_eq!(
+            r.problems[0].message,
+            "script needs /bin/sh, which scratch lacks"
+        );
+        assert_eq!(r.file_size, Some(bytes("script.sh").len() as u64));
+    }
+
+    #[test]
+    fn files_that_are_not_elf_are_unreadable() {
+        let r = verify("not-elf.txt", &VerifyOptions::default());
+        assert_eq!(r.verdict, Verdict::Error);
+        assert_eq!(r.problems[0].code, Code::Unreadable);
+        assert_eq!(r.problems[0].message, "is a text file, not an ELF binary");
+        let r = verify_path(
+            &path("no-such-file"),
+            "x",
+            &VerifyOptions::default(),
+            Origin::Named,
+        );
+        assert_eq!(
+            (r.verdict, r.problems[0].message.as_str()),
+            (Verdict::Error, "not found")
+        );
+    }
+
+    #[test]
+    fn programs_need_an_execute_bit() {
+        let data = bytes("go-static");
+        let opts = VerifyOptions::default();
+        let named = verify_with_mode(&path("go-static"), "p", &data, 0o644, &opts, Origin::Named);
+        assert_eq!(named.verdict, Verdict::Fail);
+        assert_eq!(named.problems[0].code, Code::NotExecutable);
+        assert_eq!(
+            named.problems[0].message,
+            "has no execute permission (mode 0644): starting it fails with \"permission denied\""
+        );
+        let walked = verify_with_mode(&path("go-static"), "p", &data, 0o644, &opts, Origin::Walked);
+        assert_eq!(walked.verdict, Verdict::Pass);
+        assert_eq!(walked.warnings[0].code, Code::NotExecutable);
+        // A library needs no execute bit.
+        let lib = bytes("libgreet.so");
+        let r = verify_with_mode(
+            &path("libgreet.so"),
+            "l",
+            &lib,
+            0o644,
+            &opts,
+            Origin::Walked,
+        );
+        assert!(r.warnings.is_empty());
+    }
+
+    #[test]
+    fn packed_files_without_upx_are_unverifiable() {
+        let opts = VerifyOptions {
+            forbid_upx: true,
+            ..VerifyOptions::default()
+        };
+        let r = verify("upx-packed", &opts);
+        assert_eq!(r.verdict, Verdict::Fail);
+        let codes: Vec<Code> = r.problems.iter().map(|f| f.code).collect();
+        assert_eq!(codes, [Code::UpxPacked, Code::UpxUnverifiable]);
+        assert_eq!(
+            r.problems[0].message,
+            "is UPX-packed, which --forbid-upx does not allow"
+        );
+        assert_eq!(
+            r.problems[1].message,
+            "is UPX-packed, which hides its real linkage, and upx is not on PATH to unpack a copy"
+        );
+        assert!(!r.unpacked);
+    }
+
+    #[test]
+    fn packed_files_are_checked_unpacked() {
+        let Ok(upx) = crate::upx::find(None) else {
+            return;
+        };
+        let opts = VerifyOptions {
+            upx: Some(upx),
+            ..VerifyOptions::default()
+        };
+        let r = verify("upx-packed", &opts);
+        assert_eq!((r.verdict, r.unpacked), (Verdict::Pass, true));
+        assert_eq!(r.linkage, Some(Linkage::Static));
+    }
+
+    #[test]
+    fn a_file_sits_in_the_root_or_at_its_top() {
+        let dir = path("");
+        assert_eq!(
+            location_in_root(&path("go-static"), Some(&dir)),
+            "/go-static"
+        );
+        assert_eq!(
+            location_in_root(&path("shrink/build.sh"), Some(&dir)),
+            "/shrink/build.sh"
+        );
+        assert_eq!(location_in_root(&path("go-static"), None), "/go-static");
+        assert_eq!(
+            location_in_root(Path::new("/nonexistent/app"), Some(&dir)),
+            "/app"
+        );
+    }
+}

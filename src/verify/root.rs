@@ -191,3 +191,122 @@ mod tests {
         );
     }
 }
+
+/// Resolutions in a real root, named by its path (`--root`) or as "the image".
+#[cfg(test)]
+mod root_tests {
+    use std::fs;
+    use std::path::Path;
+
+    use crate::verify::fixtures::{bytes, with};
+    use crate::verify::{Checked, Code, Origin, VerifyOptions, check};
+
+    const LOADER: &str = "/lib64/ld-linux-x86-64.so.2";
+
+    fn check_in(root: &Path, name: Option<&str>) -> Checked {
+        let opts = VerifyOptions {
+            root: Some(root.to_path_buf()),
+            root_name: name.map(str::to_string),
+            ..VerifyOptions::default()
+        };
+        with("c-dynamic-pie", |elf, a| {
+            check(elf, a, &opts, Origin::Named, "/app")
+        })
+    }
+
+    fn put(root: &Path, path: &str, data: &[u8]) {
+        let p = root.join(path.trim_start_matches('/'));
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, data).unwrap();
+    }
+
+    #[test]
+    fn missing_loader_and_library_name_the_root() {
+        let root = tempfile::tempdir().unwrap();
+        let c = check_in(root.path(), Some("the image"));
+        let codes: Vec<Code> = c.problems.iter().map(|f| f.code).collect();
+        assert_eq!(codes, [Code::MissingInterpreter, Code::MissingLibrary]);
+        assert_eq!(
+            c.problems[0].message,
+            "needs the loader /lib64/ld-linux-x86-64.so.2, which is not in the image"
+        );
+        assert_eq!(
+            c.problems[0].hint.as_deref(),
+            Some(
+                "COPY /lib64/ld-linux-x86-64.so.2 into the image, or link statically: gcc \
+                 -static (or -static-pie)"
+            )
+        );
+        assert_eq!(
+            c.problems[1].message,
+            "needs libc.so.6 (for app), which is not found in the image"
+        );
+        // `--root DIR` names the directory.
+        let c = check_in(root.path(), None);
+        assert_eq!(
+            c.problems[0].message,
+            format!(
+                "needs the loader {LOADER}, which is not in {}",
+                root.path().display()
+            )
+        );
+    }
+
+    #[test]
+    fn a_loader_that_is_not_elf_is_a_bad_interpreter() {
+        let root = tempfile::tempdir().unwrap();
+        put(root.path(), LOADER, &bytes("not-elf.txt"));
+        let c = check_in(root.path(), Some("the image"));
+        assert_eq!(c.problems[0].code, Code::BadInterpreter);
+        assert_eq!(
+            c.problems[0].message,
+            "needs the loader /lib64/ld-linux-x86-64.so.2, and the one in the image is not a \
+             loader: is a text file, not an ELF binary: the kernel cannot start it"
+        );
+        assert_eq!(
+            c.problems[0].hint.as_deref(),
+            Some(
+                "COPY the x86_64 loader into the image, or link statically: gcc -static (or \
+                 -static-pie)"
+            )
+        );
+    }
+
+    /// With the host's loader: a libc that is not ELF, and ld.so.conf without a cache.
+    #[test]
+    fn bad_libraries_and_conf_without_cache() {
+        let Ok(loader) = fs::read(LOADER) else {
+            return;
+        };
+        let root = tempfile::tempdir().unwrap();
+        put(root.path(), LOADER, &loader);
+        put(
+            root.path(),
+            "/lib/x86_64-linux-gnu/libc.so.6",
+            &bytes("go-static"),
+        );
+        put(root.path(), "/etc/ld.so.conf", b"/opt/lib\n");
+        let c = check_in(root.path(), Some("the image"));
+        assert_eq!(c.problems[0].code, Code::BadLibrary);
+        assert_eq!(
+            c.problems[0].message,
+            "needs libc.so.6 (for app), and the loader finds /lib/x86_64-linux-gnu/libc.so.6 in \
+             the image, which it cannot load: cannot dynamically load executable"
+        );
+        assert_eq!(c.warnings[0].code, Code::LdSoConfWithoutCache);
+        assert_eq!(
+            c.warnings[0].message,
+            "/etc/ld.so.conf names /opt/lib, but the image has no /etc/ld.so.cache: the loader \
+             never reads ld.so.conf, only the cache ldconfig builds from it, so it does not \
+             search there"
+        );
+        assert_eq!(
+            c.warnings[0].hint.as_deref(),
+            Some(
+                "run ldconfig -r the image to build /etc/ld.so.cache (in a Dockerfile: RUN \
+                 ldconfig in a stage that has it, then COPY the cache)"
+            )
+        );
+        assert_eq!(c.loader.as_deref(), Some(LOADER));
+    }
+}

@@ -26,13 +26,13 @@ pub(super) fn runtime_file_warnings(
     out.extend(static_glibc_nss(elf, a, &in_root));
 }
 
-/// `static-glibc-nss`: static glibc: getpwnam, getaddrinfo and friends go through NSS. glibc
-/// >= 2.34 has the files and dns sources built in; every other source is a libnss_*.so.2
-/// module, which a static program cannot load in scratch. glibc's NSS code names those modules
-/// (`libnss_%s.so%s`, or `libnss_` in older glibc) in a string that survives stripping; Go's
-/// own resolver and musl have no such string. A Go program gets here through cgo linked with
-/// -extldflags -static. Docker mounts /etc/hosts and /etc/resolv.conf into every container, so
-/// what scratch really lacks is /etc/passwd and /etc/group.
+/// `static-glibc-nss`: in static glibc, getpwnam, getaddrinfo and friends go through NSS.
+/// glibc 2.34 and later has the files and dns sources built in; every other source is a
+/// libnss_*.so.2 module, which a static program cannot load in scratch. glibc's NSS code names
+/// those modules (`libnss_%s.so%s`, or `libnss_` in older glibc) in a string that survives
+/// stripping; Go's own resolver and musl have no such string. A Go program gets here through
+/// cgo linked with -extldflags -static. Docker mounts /etc/hosts and /etc/resolv.conf into
+/// every container, so what scratch really lacks is /etc/passwd and /etc/group.
 fn static_glibc_nss(
     elf: &ElfFile<'_>,
     a: &Analysis,
@@ -138,4 +138,73 @@ fn uses_glibc_nss(elf: &ElfFile<'_>) -> bool {
 fn contains(hay: &[&[u8]], needle: &[u8]) -> bool {
     hay.iter()
         .any(|h| memchr::memmem::find(h, needle).is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::fixtures::with;
+
+    fn codes(fs: &[Finding]) -> Vec<Code> {
+        fs.iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn go_programs_are_warned_of_the_files_they_load() {
+        with("go-tls", |elf, a| {
+            let mut out = Vec::new();
+            go_file_warnings(elf, a, &|_| false, &mut out);
+            assert_eq!(
+                codes(&out),
+                [
+                    Code::NeedsCaCertificates,
+                    Code::NeedsZoneinfo,
+                    Code::NeedsPasswd
+                ]
+            );
+            assert_eq!(
+                out[0].message,
+                "loads the system root certificates (/etc/ssl/certs/ca-certificates.crt), \
+                 which scratch lacks: TLS connections will fail"
+            );
+            assert_eq!(
+                out[1].message,
+                "loads time zones from /usr/share/zoneinfo, which scratch lacks: LoadLocation \
+                 fails"
+            );
+            assert_eq!(
+                out[2].hint.as_deref(),
+                Some("COPY a minimal /etc/passwd and /etc/group into the image")
+            );
+            // A root that has the files: nothing to warn of.
+            let mut out = Vec::new();
+            go_file_warnings(elf, a, &|_| true, &mut out);
+            assert!(out.is_empty());
+        });
+        with("go-static", |elf, a| {
+            let mut out = Vec::new();
+            go_file_warnings(elf, a, &|_| false, &mut out);
+            assert!(out.is_empty());
+        });
+    }
+
+    #[test]
+    fn static_glibc_nss_is_found_in_read_only_data() {
+        with("c-static-pie", |elf, a| {
+            let f = static_glibc_nss(elf, a, &|_| false).unwrap();
+            assert_eq!(f.code, Code::StaticGlibcNss);
+            assert_eq!(
+                f.message,
+                "statically linked glibc that uses NSS (getpwnam, getaddrinfo, ...): in scratch \
+                 user and group lookups fail quietly (no /etc/passwd, /etc/group), and NSS \
+                 sources other than files and dns cannot be loaded"
+            );
+            assert!(static_glibc_nss(elf, a, &|p| p == "/etc/passwd").is_none());
+        });
+        for clean in ["musl-static", "go-static", "c-dynamic-pie"] {
+            with(clean, |elf, a| {
+                assert!(static_glibc_nss(elf, a, &|_| false).is_none(), "{clean}");
+            });
+        }
+    }
 }

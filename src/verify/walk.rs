@@ -1,7 +1,7 @@
 //! Verifying the paths `binslim verify` is given: named files are checked as programs,
 //! directories walked (ELF files checked, libraries passing unless strict, everything else
 //! counted as skipped). A walk reads each file once and parses only ELF files: on /usr/bin it
-//! is bound by system calls, so how files are read matters (see [`READ_FIRST`], [`READ_WHOLE`]).
+//! is bound by system calls, so how files are read matters (see `READ_FIRST` and `READ_WHOLE`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -191,4 +191,70 @@ fn read_at_least(
         }
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::*;
+    use crate::verify::fixtures::path;
+    use crate::verify::{Code, Verdict};
+
+    #[test]
+    fn walks_check_elf_files_and_count_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::create_dir(d.join("sub")).unwrap();
+        fs::copy(path("go-static"), d.join("sub/app")).unwrap();
+        fs::copy(path("libgreet.so"), d.join("libgreet.so")).unwrap();
+        fs::copy(path("not-elf.txt"), d.join("notes.txt")).unwrap();
+        fs::copy(path("c-dynamic-pie"), d.join("dyn")).unwrap();
+        // Larger than READ_WHOLE: mapped, not read.
+        fs::copy(path("c-static"), d.join("big")).unwrap();
+        std::os::unix::fs::symlink("sub/app", d.join("link")).unwrap();
+        let w = walk(d, &VerifyOptions::default());
+        let got: Vec<(String, Verdict)> = w
+            .reports
+            .iter()
+            .map(|r| {
+                (
+                    r.path
+                        .strip_prefix(&*d.to_string_lossy())
+                        .unwrap()
+                        .to_string(),
+                    r.verdict,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("/big".to_string(), Verdict::Pass),
+                ("/dyn".to_string(), Verdict::Fail),
+                ("/libgreet.so".to_string(), Verdict::Pass),
+                ("/sub/app".to_string(), Verdict::Pass),
+            ]
+        );
+        assert_eq!(w.skipped, 2, "notes.txt and the symlink");
+        assert_eq!(w.reports[1].problems[0].code, Code::Dynamic);
+    }
+
+    #[test]
+    fn named_paths_are_programs_and_directories_are_walked() {
+        let paths = [path("libgreet.so"), path("shrink"), path("no-such-file")];
+        let w = verify_paths(&paths, &VerifyOptions::default());
+        assert_eq!(w.reports[0].problems[0].code, Code::NotAProgram);
+        assert_eq!(w.reports.last().unwrap().verdict, Verdict::Error);
+        assert!(w.skipped > 0);
+    }
+
+    #[test]
+    fn short_reads_stop_at_the_end_of_the_file() {
+        let f = fs::File::open(path("script.sh")).unwrap();
+        let len = fs::metadata(path("script.sh")).unwrap().len() as usize;
+        let mut buf = vec![0; READ_WHOLE];
+        assert_eq!(read_at_least(&f, &mut buf, 0, READ_WHOLE).unwrap(), len);
+        assert_eq!(read_at_least(&f, &mut buf[..4], 0, 4).unwrap(), 4);
+    }
 }
