@@ -140,3 +140,77 @@ pub fn summary(reports: &[FileReport], skipped: usize) -> String {
     s.push('\n');
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elf::Linkage;
+    use crate::verify::{Code, Finding};
+
+    fn pass(path: &str) -> FileReport {
+        let mut r = FileReport::failure(path, Code::Dynamic, "", None);
+        r.verdict = Verdict::Pass;
+        r.problems.clear();
+        r.linkage = Some(Linkage::Static);
+        r.machine = Some("x86_64".into());
+        r.file_size = Some(1536);
+        r
+    }
+
+    fn fail() -> FileReport {
+        let mut r = FileReport::failure(
+            "app",
+            Code::Dynamic,
+            "dynamically linked",
+            Some("link statically".into()),
+        );
+        r.problems
+            .push(Finding::new(Code::TooLarge, "is too large", None));
+        r.warnings.push(Finding::new(
+            Code::NeedsZoneinfo,
+            "loads time zones",
+            Some("embed them".into()),
+        ));
+        r
+    }
+
+    #[test]
+    fn reports_render_as_pass_and_fail_blocks() {
+        let st = Style::new(false);
+        assert_eq!(render(&pass("a"), st), "PASS a: static x86_64, 1.5 KiB\n");
+        let mut packed = pass("a");
+        packed.unpacked = true;
+        assert_eq!(
+            render(&packed, st),
+            "PASS a: static x86_64, 1.5 KiB (UPX-packed; verified the unpacked original)\n"
+        );
+        assert_eq!(
+            render(&fail(), st),
+            "FAIL app: dynamically linked\n  fix: link statically\n  also: is too large\n  \
+             warning: loads time zones\n  fix: embed them\n"
+        );
+        assert_eq!(render(&FileReport::unreadable("x", "not found"), st), "");
+    }
+
+    #[test]
+    fn text_counts_and_quiet_keeps_failures() {
+        let reports = [pass("a"), fail(), FileReport::unreadable("x", "not found")];
+        let st = Style::new(false);
+        let all = text(&reports, 2, TextOptions::default(), st);
+        assert!(all.ends_with(
+            "checked 3: 1 passed, 1 failed, 1 could not be analyzed, 1 with warnings; skipped 2 \
+             non-ELF files and symlinks\n"
+        ));
+        let quiet = TextOptions {
+            quiet: true,
+            ..TextOptions::default()
+        };
+        assert_eq!(text(&reports, 2, quiet, st), render(&fail(), st));
+        assert_eq!(errors(&reports), "binslim: x: not found\n");
+        assert_eq!(
+            text(&reports[..1], 0, TextOptions::default(), st),
+            render(&pass("a"), st),
+            "one file: no summary"
+        );
+    }
+}
