@@ -67,6 +67,22 @@ pub struct VerifyOptions {
     pub root_name: Option<String>,
 }
 
+impl VerifyOptions {
+    /// Text from another tool (upx's messages name the file it was given) in the terms of
+    /// `root_name`: paths inside `root` as the image has them, `root` itself by its name.
+    /// binslim's own messages are worded with `root_name` from the start.
+    fn in_root_terms(&self, text: String) -> String {
+        let (Some(root), Some(name)) = (&self.root, &self.root_name) else {
+            return text;
+        };
+        let root = root.display().to_string();
+        if !text.contains(&root) {
+            return text;
+        }
+        text.replace(&format!("{root}/"), "/").replace(&root, name)
+    }
+}
+
 /// The outcome for one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -256,5 +272,31 @@ pub(crate) mod fixtures {
     /// The analysis of a fixture.
     pub fn analysis(name: &str) -> Analysis {
         with(name, |_, a| a.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn other_tools_text_is_put_in_image_terms() {
+        let opts = VerifyOptions {
+            root: Some("/tmp/binslim-image-x".into()),
+            root_name: Some("the image".into()),
+            ..VerifyOptions::default()
+        };
+        assert_eq!(
+            opts.in_root_terms("upx: /tmp/binslim-image-x/app: in /tmp/binslim-image-x".into()),
+            "upx: /app: in the image"
+        );
+        let host = VerifyOptions {
+            root_name: None,
+            ..opts.clone()
+        };
+        assert_eq!(
+            host.in_root_terms("/tmp/binslim-image-x/app".into()),
+            "/tmp/binslim-image-x/app"
+        );
     }
 }

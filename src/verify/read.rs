@@ -161,7 +161,8 @@ pub enum UnpackError {
     /// The temporary directory for the copy could not be made.
     #[error("cannot create a temporary directory: {0}")]
     TempDir(#[source] std::io::Error),
-    /// upx ran and did not unpack it.
+    /// upx ran and did not unpack it (its message, paths in an image's root as the image has
+    /// them).
     #[error("is UPX-packed and upx -d failed: {0}")]
     Failed(String),
     /// upx could not be run.
@@ -191,7 +192,7 @@ fn unpack_and_check(
         Ok(
             crate::upx::Outcome::Declined { message, .. }
             | crate::upx::Outcome::Failed { message, .. },
-        ) => return Err(UnpackError::Failed(message)),
+        ) => return Err(UnpackError::Failed(opts.in_root_terms(message))),
         Err(e) => return Err(UnpackError::Run(e)),
     }
     let input = Input::open(&copy).map_err(UnpackError::ReadCopy)?;
