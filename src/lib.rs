@@ -19,6 +19,7 @@ pub mod shrink;
 pub mod smoke;
 pub mod strip;
 pub mod tempfiles;
+pub mod units;
 pub mod upx;
 pub mod verify;
 

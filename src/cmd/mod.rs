@@ -6,7 +6,6 @@ pub mod image;
 pub mod inspect;
 pub mod shrink;
 pub mod verify;
-pub mod verify_image;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;

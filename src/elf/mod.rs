@@ -64,6 +64,35 @@ pub struct RustInfo {
     pub auditable: bool,
 }
 
+/// The ELF file type (`e_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ElfType {
+    /// `ET_EXEC`: a fixed-address executable.
+    Exec,
+    /// `ET_DYN`: a shared object or a position-independent executable.
+    Dyn,
+    /// `ET_REL`: a relocatable object file.
+    Rel,
+    /// `ET_CORE`: a core dump.
+    Core,
+    /// Any other value.
+    Unknown,
+}
+
+impl ElfType {
+    /// The type of an `e_type` value.
+    pub fn from_e_type(e_type: u16) -> Self {
+        match e_type {
+            header::ET_EXEC => ElfType::Exec,
+            header::ET_DYN => ElfType::Dyn,
+            header::ET_REL => ElfType::Rel,
+            header::ET_CORE => ElfType::Core,
+            _ => ElfType::Unknown,
+        }
+    }
+}
+
 /// Everything binslim knows about one ELF file. Sizes are bytes.
 #[derive(Debug, Clone, Serialize)]
 pub struct Analysis {
@@ -75,8 +104,8 @@ pub struct Analysis {
     pub endian: &'static str,
     /// The machine name (`x86_64`, `aarch64`, `arm`, `i386`, `riscv64`, ...).
     pub machine: String,
-    /// `exec`, `dyn`, `rel`, `core` or `unknown`.
-    pub elf_type: &'static str,
+    /// The ELF file type (`e_type`), serialized as `exec`, `dyn`, `rel`, `core` or `unknown`.
+    pub elf_type: ElfType,
     /// The OS/ABI byte, named (`sysv`, `linux`, `freebsd`, ...).
     pub os_abi: String,
     /// The operating system the file was built for, where it says: Go's `GOOS`, else an ABI
@@ -260,13 +289,7 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
             "big"
         },
         machine,
-        elf_type: match h.e_type {
-            header::ET_EXEC => "exec",
-            header::ET_DYN => "dyn",
-            header::ET_REL => "rel",
-            header::ET_CORE => "core",
-            _ => "unknown",
-        },
+        elf_type: ElfType::from_e_type(h.e_type),
         os: target_os(go.as_ref(), notes::abi_os(elf), &os_abi),
         cpu_level,
         os_abi,

@@ -25,7 +25,7 @@ use crate::elf::{self, Analysis, ElfFile, Linkage};
 use crate::input::Input;
 use crate::resolve;
 use crate::tempfiles::{self, TempDir};
-use crate::verify::{self, Finding, Origin, Verdict, VerifyOptions};
+use crate::verify::{self, Code, Finding, Origin, Verdict, VerifyOptions};
 
 pub use crate::elf::needs::{CA_BUNDLE, ZONEINFO};
 /// The uid and gid of `nonroot`, as distroless and ko use them.
@@ -576,9 +576,9 @@ fn gate(opts: &ImageOptions, prog: &Program) -> Result<(), BuildError> {
     let findings: Vec<Finding> = report
         .problems
         .into_iter()
-        .filter(|f| !(opts.with_libs && f.code == "dynamic"))
+        .filter(|f| !(opts.with_libs && f.code == Code::Dynamic))
         .map(|mut f| {
-            if f.code == "dynamic" {
+            if f.code == Code::Dynamic {
                 f.hint = Some(format!(
                     "{}; or build the image with --with-libs to bundle the loader and its \
                      libraries",

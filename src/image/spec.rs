@@ -210,18 +210,10 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// The OCI architecture, variant and ELF class for an ELF machine name as [`crate::elf`] spells it
-/// (`x86_64` → `amd64`). `None` for machines no container platform names.
+/// (`x86_64` → `amd64`), from the table `--platform` is parsed with
+/// ([`crate::verify::platform::ARCHES`]). `None` for machines no container platform names.
 pub fn oci_arch(machine: &str) -> Option<(&'static str, Option<&'static str>)> {
-    Some(match machine {
-        "x86_64" => ("amd64", None),
-        "aarch64" => ("arm64", Some("v8")),
-        "arm" => ("arm", Some("v7")),
-        "i386" => ("386", None),
-        "riscv64" => ("riscv64", None),
-        "ppc64le" => ("ppc64le", None),
-        "s390x" => ("s390x", None),
-        _ => return None,
-    })
+    crate::verify::platform::arch_by_machine(machine).map(|a| (a.oci, a.default_variant))
 }
 
 /// The platform variant of the image: the CPU level the program records (`GOAMD64=v3` gives

@@ -10,15 +10,11 @@ pub mod shrink;
 pub mod style;
 pub mod text;
 pub mod treemap;
+pub mod verify;
 
 pub use style::Style;
 
-use bytesize::ByteSize;
-
-/// A size for people: `1.2 MiB` (IEC units), exact bytes below 1 KiB.
-pub fn human(n: u64) -> String {
-    ByteSize::b(n).display().iec().to_string()
-}
+pub use crate::units::human;
 
 /// A share as a percentage with one decimal.
 pub fn percent(part: u64, whole: u64) -> String {
@@ -33,11 +29,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn human_sizes() {
-        assert_eq!(human(0), "0 B");
-        assert_eq!(human(1023), "1023 B");
-        assert_eq!(human(1536), "1.5 KiB");
-        assert_eq!(human(5 * 1024 * 1024), "5.0 MiB");
+    fn percentages() {
         assert_eq!(percent(1, 3), "33.3%");
         assert_eq!(percent(1, 0), "-");
     }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use crate::elf::{Analysis, Category, Linkage};
+use crate::elf::{Analysis, Category, ElfType, Linkage};
 
 use super::{Style, human, percent};
 
@@ -197,12 +197,12 @@ pub fn inspect(path: &str, a: &Analysis, opts: TextOptions) -> String {
 
 fn describe_type(a: &Analysis) -> String {
     let kind = match (a.elf_type, a.linkage) {
-        ("exec", _) => "executable",
-        ("dyn", Linkage::SharedLibrary) => "shared object",
-        ("dyn", _) => "position-independent executable",
-        ("rel", _) => "relocatable object",
-        ("core", _) => "core dump",
-        _ => "unknown type",
+        (ElfType::Exec, _) => "executable",
+        (ElfType::Dyn, Linkage::SharedLibrary) => "shared object",
+        (ElfType::Dyn, _) => "position-independent executable",
+        (ElfType::Rel, _) => "relocatable object",
+        (ElfType::Core, _) => "core dump",
+        (ElfType::Unknown, _) => "unknown type",
     };
     let class = if a.class == "elf64" { "ELF64" } else { "ELF32" };
     let mut s = format!("{class} {}-endian {} {kind}", a.endian, a.machine);
@@ -252,7 +252,7 @@ fn describe_linkage(a: &Analysis, st: Style) -> String {
         Linkage::SharedLibrary => format!("{name}: a library, not a program"),
         Linkage::Relocatable => format!("{name}: an object file, not a program"),
         Linkage::Core => format!("{name}: a core dump, not a program"),
-        Linkage::Unknown if a.elf_type == "dyn" && a.entry != 0 => format!(
+        Linkage::Unknown if a.elf_type == ElfType::Dyn && a.entry != 0 => format!(
             "{name}: position-independent with an entry point but no dynamic section: not a \
              provable static-pie"
         ),

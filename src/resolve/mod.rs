@@ -68,6 +68,9 @@ pub struct ResolveOptions {
     pub working_dir: String,
     /// Facts of the root already read, shared by every resolution given a clone of it.
     pub facts: RootFacts,
+    /// How messages name the root: `None` gives its path (`--root ./rootfs`); an image's
+    /// merged layers, whose temporary directory the user never sees, are `the image`.
+    pub root_name: Option<String>,
 }
 
 impl Default for ResolveOptions {
@@ -76,6 +79,7 @@ impl Default for ResolveOptions {
             ld_library_path: None,
             working_dir: "/".into(),
             facts: RootFacts::default(),
+            root_name: None,
         }
     }
 }
@@ -216,11 +220,21 @@ pub struct BadLibrary {
     pub reason: String,
 }
 
+/// Which [`ResolveWarning`] it is (verify reports it under the code of the same name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WarningCode {
+    /// `unknown-loader-dirs`: the loader's default directories cannot be told.
+    UnknownLoaderDirs,
+    /// `ld-so-conf-without-cache`: `/etc/ld.so.conf` names directories no cache lists.
+    LdSoConfWithoutCache,
+}
+
 /// Something about the root that the verdict does not rest on but the user should know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolveWarning {
     /// Stable identifier.
-    pub code: &'static str,
+    pub code: WarningCode,
     /// What is wrong.
     pub message: String,
     /// How to fix it.
@@ -446,7 +460,7 @@ impl<'r> Resolver<'r> {
             let facts = opts.facts.glibc(root, real.as_deref(), &machine, class);
             if facts.source == loader::DirsSource::Unknown && real.is_some() {
                 r.res.warnings.push(ResolveWarning {
-                    code: "unknown-loader-dirs",
+                    code: WarningCode::UnknownLoaderDirs,
                     message: format!(
                         "cannot tell the default library directories of the loader {}: only \
                          RPATH, LD_LIBRARY_PATH, RUNPATH and /etc/ld.so.cache are searched",
@@ -964,14 +978,17 @@ impl<'r> Resolver<'r> {
         if extra.is_empty() {
             return;
         }
-        let root = self.root.display();
+        let root = match &self.opts.root_name {
+            Some(name) => name.clone(),
+            None => self.root.display().to_string(),
+        };
         let hint = format!(
             "run ldconfig -r {root} to build /etc/ld.so.cache (in a Dockerfile: RUN ldconfig in \
              a stage that has it, then COPY the cache)"
         );
         if cache.is_none() {
             self.res.warnings.push(ResolveWarning {
-                code: "ld-so-conf-without-cache",
+                code: WarningCode::LdSoConfWithoutCache,
                 message: format!(
                     "/etc/ld.so.conf names {}, but {root} has no /etc/ld.so.cache: the loader \
                      never reads ld.so.conf, only the cache ldconfig builds from it, so it does \
@@ -988,7 +1005,7 @@ impl<'r> Resolver<'r> {
                 .find(|d| resolve_in_root(self.root, &join(d, lib)).is_some())
             {
                 self.res.warnings.push(ResolveWarning {
-                    code: "ld-so-conf-without-cache",
+                    code: WarningCode::LdSoConfWithoutCache,
                     message: format!(
                         "{lib} is in {d}, which /etc/ld.so.conf names, but /etc/ld.so.cache does \
                          not list it: the loader reads only the cache"

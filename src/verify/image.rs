@@ -1,0 +1,479 @@
+//! Verifying an image: read it from a source (archive, layout, stdin; a registry later),
+//! merge its layers, and check its entrypoint (or the paths named) as `verify --root` checks a
+//! program, with the image's platform, `Env` and `WorkingDir`. Reports name programs as
+//! `IMAGE:/path/in/image` and the root as "the image": the merged layers are a temporary
+//! directory the user never sees.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::image::read::{DEFAULT_PATH, ImageError, ImageSource, Limits, MergedImage, read_image};
+
+use super::codes::Code;
+use super::platform::{Platform, PlatformError};
+use super::read::verify_path;
+use super::{FileReport, Origin, VerifyOptions};
+
+/// How findings name the merged root of an image.
+pub const IMAGE_ROOT_NAME: &str = "the image";
+
+/// Where images come from. The rules only see [`MergedImage`]s, so a new source (a registry)
+/// implements this and nothing else.
+pub trait Images {
+    /// How reports name the source when the image has no reference of its own to show
+    /// (`app.tar`, `stdin`).
+    fn name(&self) -> String;
+
+    /// How reports name `img`, one of this source's images (before any `[platform]`).
+    fn label(&self, img: &MergedImage) -> String {
+        let _ = img;
+        self.name()
+    }
+
+    /// Reads the images, only those of `platform` when given, each with its layers merged.
+    fn read(&self, platform: Option<&str>, limits: &Limits)
+    -> Result<Vec<MergedImage>, ImageError>;
+}
+
+impl Images for ImageSource {
+    fn name(&self) -> String {
+        match self {
+            ImageSource::Path(p) => p.display().to_string(),
+            ImageSource::Stdin => "stdin".to_string(),
+        }
+    }
+
+    /// An archive on stdin has no name of its own: its reference (`app:latest`) names it.
+    fn label(&self, img: &MergedImage) -> String {
+        match (self, &img.reference) {
+            (ImageSource::Stdin, Some(r)) => r.clone(),
+            _ => self.name(),
+        }
+    }
+
+    fn read(
+        &self,
+        platform: Option<&str>,
+        limits: &Limits,
+    ) -> Result<Vec<MergedImage>, ImageError> {
+        read_image(self, platform, limits)
+    }
+}
+
+/// What to check in an image, beyond what its config says.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ImageVerifyOptions {
+    /// Only the images of this platform (`linux/arm64`), and check their programs for it.
+    pub platform: Option<String>,
+    /// The programs to check, as the image names them (absolute, relative to `WorkingDir`, or
+    /// looked up in `PATH`); empty: the entrypoint.
+    pub programs: Vec<String>,
+    /// How much of the image to read, and whether to hash every layer byte.
+    pub limits: Limits,
+    /// Turn warnings into failures.
+    pub strict: bool,
+    /// Fail programs larger than this many bytes.
+    pub max_size: Option<u64>,
+    /// Fail programs that still have a symbol table or debug sections.
+    pub require_stripped: bool,
+    /// Fail UPX-packed programs.
+    pub forbid_upx: bool,
+    /// upx to unpack packed programs with (None: packed programs cannot be verified).
+    pub upx: Option<PathBuf>,
+}
+
+/// Why an image could not be checked at all.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ImageVerifyError {
+    /// The platform asked for is not one binslim knows.
+    #[error("--platform: {0}")]
+    Platform(#[from] PlatformError),
+    /// The image could not be read.
+    #[error("{source_name}: {error}")]
+    Read {
+        /// The source as [`Images::name`] gives it.
+        source_name: String,
+        /// What went wrong.
+        error: ImageError,
+    },
+}
+
+/// Reads the images of `source` and checks each one ([`check_image`]). Several images (an
+/// index without `--platform`) are labelled `NAME[os/arch]`.
+pub fn verify_image(
+    source: &dyn Images,
+    opts: &ImageVerifyOptions,
+) -> Result<Vec<FileReport>, ImageVerifyError> {
+    if let Some(p) = &opts.platform {
+        p.parse::<Platform>()?;
+    }
+    let images = source
+        .read(opts.platform.as_deref(), &opts.limits)
+        .map_err(|error| ImageVerifyError::Read {
+            source_name: source.name(),
+            error,
+        })?;
+    let multi = images.len() > 1;
+    let mut reports = Vec::new();
+    for img in &images {
+        let mut label = source.label(img);
+        if multi {
+            label = format!("{label}[{}]", img.platform);
+        }
+        reports.extend(check_image(img, &label, opts));
+    }
+    Ok(reports)
+}
+
+/// The verify options for the programs of `img`: its config's platform (an image for another
+/// OS has none: the ELF's own OS check still applies), its merged root named "the image", its
+/// `LD_LIBRARY_PATH` and absolute `WorkingDir`, and the policy of `opts`.
+pub fn options_for(img: &MergedImage, opts: &ImageVerifyOptions) -> VerifyOptions {
+    VerifyOptions {
+        platform: Platform::from_image(&img.platform),
+        root: Some(img.root().to_path_buf()),
+        root_name: Some(IMAGE_ROOT_NAME.to_string()),
+        ld_library_path: img.env("LD_LIBRARY_PATH").map(str::to_string),
+        working_dir: img
+            .config
+            .config
+            .working_dir
+            .clone()
+            .filter(|w| w.starts_with('/')),
+        strict: opts.strict,
+        max_size: opts.max_size,
+        require_stripped: opts.require_stripped,
+        forbid_upx: opts.forbid_upx,
+        upx: opts.upx.clone(),
+        ..VerifyOptions::default()
+    }
+}
+
+/// Checks the programs of one merged image (`opts.programs`, else its entrypoint), each
+/// reported as `LABEL:/path`.
+pub fn check_image(img: &MergedImage, label: &str, opts: &ImageVerifyOptions) -> Vec<FileReport> {
+    let programs: Vec<String> = if opts.programs.is_empty() {
+        match img.entrypoint() {
+            Some(p) => vec![p.to_string()],
+            None => return vec![no_entrypoint(label)],
+        }
+    } else {
+        opts.programs.clone()
+    };
+    let vopts = options_for(img, opts);
+    programs
+        .iter()
+        .map(|program| check_program(img, label, program, &vopts))
+        .collect()
+}
+
+/// `no-entrypoint`: the config has neither `Entrypoint` nor `Cmd`.
+pub fn no_entrypoint(label: &str) -> FileReport {
+    FileReport::failure(
+        format!("{label}:"),
+        Code::NoEntrypoint,
+        "the image has no Entrypoint and no Cmd: an engine has nothing to start",
+        Some(
+            "set ENTRYPOINT [\"/server\"] in the Dockerfile, or name programs to check: \
+             binslim verify --image IMAGE /path"
+                .into(),
+        ),
+    )
+}
+
+/// One program of the image: found where an engine would find it, then verified as a named
+/// program in the merged root.
+fn check_program(
+    img: &MergedImage,
+    label: &str,
+    program: &str,
+    opts: &VerifyOptions,
+) -> FileReport {
+    let (path, host) = match img.locate(program) {
+        Ok(found) => found,
+        Err(e) => return FileReport::unreadable(format!("{label}:{program}"), e.to_string()),
+    };
+    let display = format!("{label}:{path}");
+    match host {
+        None => missing_entrypoint(img, &display, program, &path),
+        Some(h) if h.is_dir() => FileReport::failure(
+            display,
+            Code::MissingEntrypoint,
+            format!("{path} is a directory in the image, not a program"),
+            Some("fix ENTRYPOINT/CMD to name the program".into()),
+        ),
+        Some(h) => verify_path(&h, &display, opts, Origin::Named),
+    }
+}
+
+/// `missing-entrypoint`: a bare name not found in the image's `PATH`, or a path not in the
+/// image.
+fn missing_entrypoint(img: &MergedImage, display: &str, program: &str, path: &str) -> FileReport {
+    if !program.contains('/') {
+        return FileReport::failure(
+            display,
+            Code::MissingEntrypoint,
+            format!(
+                "'{program}' is not an executable file in the image's PATH ({})",
+                img.env("PATH").unwrap_or(DEFAULT_PATH)
+            ),
+            Some("COPY the program into a directory of PATH, or give its absolute path".into()),
+        );
+    }
+    FileReport::failure(
+        display,
+        Code::MissingEntrypoint,
+        format!("{path} is not in the image: starting it fails with \"no such file or directory\""),
+        Some(
+            "COPY the program to that path, or fix ENTRYPOINT/CMD (and WORKDIR for a relative \
+             path)"
+                .into(),
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::read::read_tar_bytes;
+    use crate::image::spec::{DockerManifestEntry, ImageConfig, RootFs, RunConfig, digest_of};
+    use crate::verify::fixtures::bytes;
+    use crate::verify::{Code, Verdict};
+
+    /// A layer tar of `(path, fixture or "dir")` entries, every file mode 0755.
+    fn layer(files: &[(&str, &str)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, what) in files {
+            let mut h = tar::Header::new_gnu();
+            let data = if *what == "dir" {
+                h.set_entry_type(tar::EntryType::Directory);
+                Vec::new()
+            } else {
+                bytes(what)
+            };
+            h.set_size(data.len() as u64);
+            h.set_mode(0o755);
+            h.set_cksum();
+            b.append_data(&mut h, path, &data[..]).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    /// The merged image of a docker-archive of one layer of `files`, its config amd64 with
+    /// `entrypoint`, then changed by `edit`.
+    fn image_with(
+        files: &[(&str, &str)],
+        entrypoint: Option<&str>,
+        edit: impl FnOnce(&mut ImageConfig),
+    ) -> MergedImage {
+        let layer = layer(files);
+        let mut cfg = ImageConfig {
+            architecture: "amd64".into(),
+            os: "linux".into(),
+            config: RunConfig {
+                entrypoint: entrypoint.map(|e| vec![e.to_string()]),
+                ..RunConfig::default()
+            },
+            rootfs: RootFs {
+                diff_ids: vec![digest_of(&layer)],
+                ..RootFs::default()
+            },
+            ..ImageConfig::default()
+        };
+        edit(&mut cfg);
+        let cfg = serde_json::to_vec(&cfg).unwrap();
+        let cfg_name = format!("{}.json", &digest_of(&cfg)[7..]);
+        let manifest = serde_json::to_vec(&vec![DockerManifestEntry {
+            config: cfg_name.clone(),
+            repo_tags: Some(vec!["app:latest".into()]),
+            layers: vec!["0/layer.tar".into()],
+        }])
+        .unwrap();
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in [
+            ("0/layer.tar", &layer),
+            (cfg_name.as_str(), &cfg),
+            ("manifest.json", &manifest),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, &data[..]).unwrap();
+        }
+        let archive = b.into_inner().unwrap();
+        let mut images = read_tar_bytes(&archive, &Limits::default()).unwrap();
+        assert_eq!(images.len(), 1);
+        images.pop().unwrap()
+    }
+
+    fn image(files: &[(&str, &str)], entrypoint: Option<&str>) -> MergedImage {
+        image_with(files, entrypoint, |_| {})
+    }
+
+    fn check(img: &MergedImage, programs: &[&str]) -> Vec<FileReport> {
+        let opts = ImageVerifyOptions {
+            programs: programs.iter().map(|p| p.to_string()).collect(),
+            ..ImageVerifyOptions::default()
+        };
+        check_image(img, "app.tar", &opts)
+    }
+
+    fn one(reports: Vec<FileReport>) -> FileReport {
+        assert_eq!(reports.len(), 1);
+        reports.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn the_entrypoint_is_checked_in_the_image() {
+        let r = one(check(&image(&[("app", "go-static")], Some("/app")), &[]));
+        assert_eq!(
+            (r.path.as_str(), r.verdict),
+            ("app.tar:/app", Verdict::Pass)
+        );
+    }
+
+    #[test]
+    fn an_image_without_entrypoint_or_cmd_has_nothing_to_start() {
+        let r = one(check(&image(&[("app", "go-static")], None), &[]));
+        assert_eq!(r.path, "app.tar:");
+        assert_eq!(r.problems[0].code, Code::NoEntrypoint);
+        assert_eq!(
+            r.problems[0].message,
+            "the image has no Entrypoint and no Cmd: an engine has nothing to start"
+        );
+        // Named programs need no entrypoint.
+        let r = one(check(&image(&[("app", "go-static")], None), &["/app"]));
+        assert_eq!(r.verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn missing_entrypoints_say_where_they_were_looked_for() {
+        let img = image(
+            &[("app", "dir"), ("bin/tool", "go-static")],
+            Some("/server"),
+        );
+        let r = one(check(&img, &[]));
+        assert_eq!(r.path, "app.tar:/server");
+        assert_eq!(r.problems[0].code, Code::MissingEntrypoint);
+        assert_eq!(
+            r.problems[0].message,
+            "/server is not in the image: starting it fails with \"no such file or directory\""
+        );
+        let r = one(check(&img, &["server"]));
+        assert_eq!(r.path, "app.tar:server");
+        assert_eq!(
+            r.problems[0].message,
+            "'server' is not an executable file in the image's PATH \
+             (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)"
+        );
+        let r = one(check(&img, &["/app"]));
+        assert_eq!(
+            (r.problems[0].code, r.problems[0].message.as_str()),
+            (
+                Code::MissingEntrypoint,
+                "/app is a directory in the image, not a program"
+            )
+        );
+        // A bare name is found in PATH.
+        let r = one(check(&img, &["tool"]));
+        assert_eq!(
+            (r.path.as_str(), r.verdict),
+            ("app.tar:/bin/tool", Verdict::Pass)
+        );
+    }
+
+    #[test]
+    fn findings_name_the_image_not_its_temporary_root() {
+        let img = image(&[("app", "c-dynamic-pie")], Some("/app"));
+        let r = one(check(&img, &[]));
+        assert_eq!(r.problems[0].code, Code::MissingInterpreter);
+        assert_eq!(
+            r.problems[0].message,
+            "needs the loader /lib64/ld-linux-x86-64.so.2, which is not in the image"
+        );
+        let root = img.root().display().to_string();
+        for f in r.problems.iter().chain(&r.warnings) {
+            assert!(!f.message.contains(&root) && !f.hint.as_ref().unwrap().contains(&root));
+        }
+    }
+
+    #[test]
+    fn the_config_gives_platform_env_and_working_dir() {
+        let img = image_with(&[("app", "go-static")], Some("/app"), |c| {
+            c.architecture = "arm64".into();
+            c.config.env = Some(vec!["LD_LIBRARY_PATH=/opt/lib".into()]);
+            c.config.working_dir = Some("relative".into());
+        });
+        assert_eq!(img.platform, "linux/arm64");
+        let opts = options_for(&img, &ImageVerifyOptions::default());
+        assert_eq!(opts.platform.as_ref().unwrap().machine, "aarch64");
+        assert_eq!(opts.ld_library_path.as_deref(), Some("/opt/lib"));
+        assert_eq!(opts.working_dir, None, "only an absolute WorkingDir counts");
+        assert_eq!(opts.root_name.as_deref(), Some(IMAGE_ROOT_NAME));
+        let r = one(check(&img, &[]));
+        assert_eq!(r.problems[0].code, Code::WrongPlatform);
+    }
+
+    /// A source of images made in memory: what a registry source will be to the rules.
+    struct Made(Vec<&'static str>);
+
+    impl Images for Made {
+        fn name(&self) -> String {
+            "made".into()
+        }
+
+        fn read(&self, platform: Option<&str>, _: &Limits) -> Result<Vec<MergedImage>, ImageError> {
+            Ok(self
+                .0
+                .iter()
+                .filter(|p| platform.is_none_or(|want| want == **p))
+                .map(|p| {
+                    let mut img = image(&[("app", "go-static")], Some("/app"));
+                    img.platform = p.to_string();
+                    img
+                })
+                .collect())
+        }
+    }
+
+    #[test]
+    fn several_images_are_labelled_with_their_platform() {
+        let source = Made(vec!["linux/amd64", "linux/arm64"]);
+        let reports = verify_image(&source, &ImageVerifyOptions::default()).unwrap();
+        let got: Vec<(&str, Verdict)> = reports
+            .iter()
+            .map(|r| (r.path.as_str(), r.verdict))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("made[linux/amd64]:/app", Verdict::Pass),
+                ("made[linux/arm64]:/app", Verdict::Fail)
+            ]
+        );
+        let mut opts = ImageVerifyOptions {
+            platform: Some("linux/amd64".into()),
+            ..ImageVerifyOptions::default()
+        };
+        let reports = verify_image(&source, &opts).unwrap();
+        assert_eq!(reports[0].path, "made:/app");
+        opts.platform = Some("linux/sparc".into());
+        assert_eq!(
+            verify_image(&source, &opts).unwrap_err().to_string(),
+            "--platform: unknown platform 'linux/sparc': use linux/amd64, linux/arm64, \
+             linux/arm/v7, linux/386, linux/riscv64, linux/ppc64le or linux/s390x"
+        );
+    }
+
+    #[test]
+    fn unreadable_sources_are_named() {
+        let source = ImageSource::Path("/nonexistent.tar".into());
+        let e = verify_image(&source, &ImageVerifyOptions::default()).unwrap_err();
+        assert!(e.to_string().starts_with("/nonexistent.tar: "), "{e}");
+        assert_eq!(ImageSource::Stdin.name(), "stdin");
+    }
+}

@@ -1,0 +1,260 @@
+//! Verifying the paths `binslim verify` is given: named files are checked as programs,
+//! directories walked (ELF files checked, libraries passing unless strict, everything else
+//! counted as skipped). A walk reads each file once and parses only ELF files: on /usr/bin it
+//! is bound by system calls, so how files are read matters (see `READ_FIRST` and `READ_WHOLE`).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::input::{ELF_MAGIC, Input};
+
+use super::read::{verify_input, verify_path, verify_with_mode};
+use super::{FileReport, Origin, VerifyOptions};
+
+/// The reports of the files checked, in order, and how many files were passed over.
+#[derive(Debug, Default)]
+pub struct Walk {
+    /// One report per file named or ELF file found, in the order given and walked.
+    pub reports: Vec<FileReport>,
+    /// Files found in walks that are not ELF, and symlinks (not followed).
+    pub skipped: usize,
+}
+
+/// Verifies each path: a directory is walked ([`walk`]); anything else is checked as a named
+/// program (so a missing or non-ELF file fails or errs).
+pub fn verify_paths(paths: &[PathBuf], opts: &VerifyOptions) -> Walk {
+    let mut out = Walk::default();
+    for path in paths {
+        match fs::metadata(path) {
+            Ok(m) if m.is_dir() => walk_into(path, opts, &mut out),
+            _ => {
+                let display = path.display().to_string();
+                out.reports
+                    .push(verify_path(path, &display, opts, Origin::Named));
+            }
+        }
+    }
+    out
+}
+
+/// Walks one directory, as [`verify_paths`] does.
+pub fn walk(dir: &Path, opts: &VerifyOptions) -> Walk {
+    let mut out = Walk::default();
+    walk_into(dir, opts, &mut out);
+    out
+}
+
+/// Walks a directory: ELF files are verified, other files and symlinks are counted as
+/// skipped. Symlinks are not followed (so loops cannot occur and nothing is checked twice). A
+/// directory or file that cannot be read is an error (exit 2), never a skip: it may hold or be a
+/// program.
+fn walk_into(dir: &Path, opts: &VerifyOptions, out: &mut Walk) {
+    let Walk { reports, skipped } = out;
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut stack: Vec<PathBuf> = vec![dir.to_path_buf()];
+    let unreadable = |p: &Path, e: std::io::Error, what: &str| {
+        FileReport::error(&p.display().to_string(), &Error::from_io(e, what))
+    };
+    while let Some(d) = stack.pop() {
+        let entries = match fs::read_dir(&d) {
+            Ok(e) => e,
+            Err(e) => {
+                reports.push(unreadable(&d, e, "cannot read the directory"));
+                continue;
+            }
+        };
+        // Name each entry once: `file_name()` allocates, and a sort calls its key O(n log n)
+        // times.
+        let mut listed = Vec::new();
+        for e in entries {
+            match e {
+                Ok(e) => listed.push((e.file_name(), e)),
+                Err(err) => reports.push(unreadable(&d, err, "cannot read the directory")),
+            }
+        }
+        listed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut subdirs = Vec::new();
+        for (_, e) in listed {
+            match e.file_type() {
+                Ok(ft) if ft.is_dir() => subdirs.push(e.path()),
+                Ok(ft) if ft.is_file() => files.push(e.path()),
+                Ok(_) => *skipped += 1,
+                Err(err) => reports.push(unreadable(&e.path(), err, "cannot stat")),
+            }
+        }
+        // Depth-first, in name order.
+        stack.extend(subdirs.into_iter().rev());
+    }
+
+    // One open per file; only ELF files are parsed, only large ones mapped.
+    let mut buf = Vec::new();
+    for path in files {
+        match check_walked(&path, opts, &mut buf) {
+            Some(r) => reports.push(r),
+            None => *skipped += 1,
+        }
+    }
+}
+
+/// A walked file is first read this far: the ELF magic is all a non-ELF file is read for (most
+/// of a walk's files), so reading more only copies bytes that are thrown away.
+const READ_FIRST: usize = 512;
+
+/// ELF files up to this size are read whole into the walk's buffer; larger ones are mapped, so
+/// that only the pages of their headers are read. Mapping costs a `mmap`, page faults and a
+/// `munmap`; reading a small file costs less. 65 % of the 1,902 ELF files in /usr/bin and
+/// /usr/lib/x86_64-linux-gnu are this small.
+const READ_WHOLE: usize = 64 << 10;
+
+/// One walked file: `None` when it is not ELF (counted as skipped), else its report. A non-ELF
+/// file costs an open, one read and a close; an ELF file a `fstat` (its mode and length) and a
+/// second read or a map more.
+fn check_walked(path: &Path, opts: &VerifyOptions, buf: &mut Vec<u8>) -> Option<FileReport> {
+    use std::os::unix::fs::MetadataExt;
+    // Named only on an error or once ELF: most walked files are neither.
+    let error = |e: std::io::Error, what: &str| {
+        Some(FileReport::error(
+            &path.display().to_string(),
+            &Error::from_io(e, what),
+        ))
+    };
+    let file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return error(e, "cannot open"),
+    };
+    buf.resize(READ_WHOLE, 0);
+    let mut n = match read_at_least(&file, &mut buf[..READ_FIRST], 0, ELF_MAGIC.len()) {
+        Ok(n) => n,
+        Err(e) => return error(e, "cannot read"),
+    };
+    if !buf[..n].starts_with(ELF_MAGIC) {
+        return None;
+    }
+    let display = path.display().to_string();
+    let meta = match file.metadata() {
+        Ok(m) => m,
+        Err(e) => return error(e, "cannot stat"),
+    };
+    let len = meta.len();
+    if meta.is_file() && len <= READ_WHOLE as u64 && len >= n as u64 {
+        let len = len as usize;
+        if n < len {
+            match read_at_least(&file, &mut buf[n..len], n as u64, len - n) {
+                Ok(k) => n += k,
+                Err(e) => return error(e, "cannot read"),
+            }
+        }
+        if n == len {
+            return Some(verify_with_mode(
+                path,
+                &display,
+                &buf[..n],
+                meta.mode(),
+                opts,
+                Origin::Walked,
+            ));
+        }
+    }
+    if meta.is_file() && len > READ_WHOLE as u64 {
+        // Large: mapped through the open file, as a named file is.
+        return Some(match Input::map_with(file, meta) {
+            Ok(input) => verify_input(path, &display, &input, opts, Origin::Walked),
+            Err(e) => FileReport::error(&display, &e),
+        });
+    }
+    // Special, or changing under us: the named-file path, with its checks and messages.
+    drop(file);
+    match Input::open_elf(path) {
+        Ok(Some(input)) => Some(verify_input(path, &display, &input, opts, Origin::Walked)),
+        Ok(None) => None,
+        Err(e) => Some(FileReport::error(&display, &e)),
+    }
+}
+
+/// Reads `file` from `offset` into `buf` until at least `want` bytes have come or the file
+/// ends (one `pread` for a regular file); the count read.
+fn read_at_least(
+    file: &fs::File,
+    buf: &mut [u8],
+    offset: u64,
+    want: usize,
+) -> std::io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let mut n = 0;
+    while n < want.min(buf.len()) {
+        match file.read_at(&mut buf[n..], offset + n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use super::*;
+    use crate::verify::fixtures::path;
+    use crate::verify::{Code, Verdict};
+
+    #[test]
+    fn walks_check_elf_files_and_count_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::create_dir(d.join("sub")).unwrap();
+        fs::copy(path("go-static"), d.join("sub/app")).unwrap();
+        fs::copy(path("libgreet.so"), d.join("libgreet.so")).unwrap();
+        fs::copy(path("not-elf.txt"), d.join("notes.txt")).unwrap();
+        fs::copy(path("c-dynamic-pie"), d.join("dyn")).unwrap();
+        // Larger than READ_WHOLE: mapped, not read.
+        fs::copy(path("c-static"), d.join("big")).unwrap();
+        std::os::unix::fs::symlink("sub/app", d.join("link")).unwrap();
+        let w = walk(d, &VerifyOptions::default());
+        let got: Vec<(String, Verdict)> = w
+            .reports
+            .iter()
+            .map(|r| {
+                (
+                    r.path
+                        .strip_prefix(&*d.to_string_lossy())
+                        .unwrap()
+                        .to_string(),
+                    r.verdict,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("/big".to_string(), Verdict::Pass),
+                ("/dyn".to_string(), Verdict::Fail),
+                ("/libgreet.so".to_string(), Verdict::Pass),
+                ("/sub/app".to_string(), Verdict::Pass),
+            ]
+        );
+        assert_eq!(w.skipped, 2, "notes.txt and the symlink");
+        assert_eq!(w.reports[1].problems[0].code, Code::Dynamic);
+    }
+
+    #[test]
+    fn named_paths_are_programs_and_directories_are_walked() {
+        let paths = [path("libgreet.so"), path("shrink"), path("no-such-file")];
+        let w = verify_paths(&paths, &VerifyOptions::default());
+        assert_eq!(w.reports[0].problems[0].code, Code::NotAProgram);
+        assert_eq!(w.reports.last().unwrap().verdict, Verdict::Error);
+        assert!(w.skipped > 0);
+    }
+
+    #[test]
+    fn short_reads_stop_at_the_end_of_the_file() {
+        let f = fs::File::open(path("script.sh")).unwrap();
+        let len = fs::metadata(path("script.sh")).unwrap().len() as usize;
+        let mut buf = vec![0; READ_WHOLE];
+        assert_eq!(read_at_least(&f, &mut buf, 0, READ_WHOLE).unwrap(), len);
+        assert_eq!(read_at_least(&f, &mut buf[..4], 0, 4).unwrap(), 4);
+    }
+}
