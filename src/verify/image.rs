@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::image::read::{DEFAULT_PATH, ImageError, ImageSource, Limits, MergedImage, read_image};
+use crate::image::read::{DEFAULT_PATH, ImageSource, Limits, MergedImage, ReadError, read_image};
 
 use super::codes::Code;
 use super::platform::{Platform, PlatformError};
@@ -32,8 +32,7 @@ pub trait Images {
     }
 
     /// Reads the images, only those of `platform` when given, each with its layers merged.
-    fn read(&self, platform: Option<&str>, limits: &Limits)
-    -> Result<Vec<MergedImage>, ImageError>;
+    fn read(&self, platform: Option<&str>, limits: &Limits) -> Result<Vec<MergedImage>, ReadError>;
 }
 
 impl Images for ImageSource {
@@ -52,11 +51,7 @@ impl Images for ImageSource {
         }
     }
 
-    fn read(
-        &self,
-        platform: Option<&str>,
-        limits: &Limits,
-    ) -> Result<Vec<MergedImage>, ImageError> {
+    fn read(&self, platform: Option<&str>, limits: &Limits) -> Result<Vec<MergedImage>, ReadError> {
         read_image(self, platform, limits)
     }
 }
@@ -97,7 +92,7 @@ pub enum ImageVerifyError {
         /// The source as [`Images::name`] gives it.
         source_name: String,
         /// What went wrong.
-        error: ImageError,
+        error: ReadError,
     },
 }
 
@@ -426,7 +421,7 @@ mod tests {
             "made".into()
         }
 
-        fn read(&self, platform: Option<&str>, _: &Limits) -> Result<Vec<MergedImage>, ImageError> {
+        fn read(&self, platform: Option<&str>, _: &Limits) -> Result<Vec<MergedImage>, ReadError> {
             Ok(self
                 .0
                 .iter()
