@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use binslim::image::build::{self, BuildError, ImageOptions, ImageReport, Provide};
 use binslim::image::layout::OutputFormat;
 use binslim::report::{self, Style, json};
+use binslim::scratch::{self, BuildError, ImageOptions, ImageReport, Provide};
 use binslim::shrink::{PipelineOptions, UpxStep};
 use binslim::tempfiles::TempDir;
 use binslim::upx;
@@ -56,7 +56,7 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
 
     // Options, analysis and the gate first: a refusal costs no shrinking.
     let mut shrink_status = Status::Ok;
-    let result = build::prepare(&opts).and_then(|prepared| {
+    let result = scratch::prepare(&opts).and_then(|prepared| {
         if !(args.shrink || args.upx) {
             return prepared.write(None).map(|r| Some((r, Vec::new())));
         }

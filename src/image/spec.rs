@@ -1,7 +1,7 @@
 //! The JSON documents of the OCI image spec (and Docker's `manifest.json`), as serde types.
 //!
 //! These are the *model*: what an image is, independent of how it is stored. The on-disk forms
-//! (docker-archive tar, oci-archive tar, OCI layout directory) are written by [`super::build`]
+//! (docker-archive tar, oci-archive tar, OCI layout directory) are written by [`crate::scratch`]
 //! and read by [`super::read`]. Field names follow the spec exactly (`camelCase` in manifests,
 //! `PascalCase` in the config's `config` object), and optional fields are left out when empty so
 //! the written JSON is what `docker save` and `skopeo` write.
@@ -209,11 +209,80 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// The OCI architecture, variant and ELF class for an ELF machine name as [`crate::elf`] spells it
-/// (`x86_64` → `amd64`), from the table `--platform` is parsed with
-/// ([`crate::verify::platform::ARCHES`]). `None` for machines no container platform names.
+/// One architecture a container platform names, as both OCI and ELF spell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arch {
+    /// The OCI/Docker architecture (`amd64`, `arm64`, `arm`, ...).
+    pub oci: &'static str,
+    /// The ELF machine name as [`crate::elf`] spells it (`x86_64`, `aarch64`, `arm`, ...).
+    pub machine: &'static str,
+    /// The ELF class (`elf32` or `elf64`).
+    pub class: &'static str,
+    /// The variant an image of a program that records no CPU level gets (`arm64`: `v8`).
+    pub default_variant: Option<&'static str>,
+}
+
+/// Every architecture binslim checks and writes images for.
+pub const ARCHES: &[Arch] = &[
+    Arch {
+        oci: "amd64",
+        machine: "x86_64",
+        class: "elf64",
+        default_variant: None,
+    },
+    Arch {
+        oci: "arm64",
+        machine: "aarch64",
+        class: "elf64",
+        default_variant: Some("v8"),
+    },
+    Arch {
+        oci: "arm",
+        machine: "arm",
+        class: "elf32",
+        default_variant: Some("v7"),
+    },
+    Arch {
+        oci: "386",
+        machine: "i386",
+        class: "elf32",
+        default_variant: None,
+    },
+    Arch {
+        oci: "riscv64",
+        machine: "riscv64",
+        class: "elf64",
+        default_variant: None,
+    },
+    Arch {
+        oci: "ppc64le",
+        machine: "ppc64le",
+        class: "elf64",
+        default_variant: None,
+    },
+    Arch {
+        oci: "s390x",
+        machine: "s390x",
+        class: "elf64",
+        default_variant: None,
+    },
+];
+
+/// The architecture an OCI name (`arm64`) stands for.
+pub fn arch_by_oci(name: &str) -> Option<&'static Arch> {
+    ARCHES.iter().find(|a| a.oci == name)
+}
+
+/// The architecture of an ELF machine name (`aarch64`).
+pub fn arch_by_machine(machine: &str) -> Option<&'static Arch> {
+    ARCHES.iter().find(|a| a.machine == machine)
+}
+
+/// The OCI architecture and default variant for an ELF machine name as [`crate::elf`] spells it
+/// (`x86_64` → `amd64`), from [`ARCHES`], the table `--platform` is parsed with. `None` for
+/// machines no container platform names.
 pub fn oci_arch(machine: &str) -> Option<(&'static str, Option<&'static str>)> {
-    crate::verify::platform::arch_by_machine(machine).map(|a| (a.oci, a.default_variant))
+    arch_by_machine(machine).map(|a| (a.oci, a.default_variant))
 }
 
 /// The platform variant of the image: the CPU level the program records (`GOAMD64=v3` gives

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{Style, human};
-use crate::image::build::ImageReport;
+use crate::scratch::ImageReport;
 use crate::verify::Finding;
 
 /// The text report: title, one line per file, then the layer and the digest. `output` is the
@@ -53,7 +53,7 @@ pub fn render(r: &ImageReport, output: &str, style: Style) -> String {
     out
 }
 
-/// The stderr lines of a refusal ([`crate::image::build::BuildError::Refused`]): each finding
+/// The stderr lines of a refusal ([`crate::scratch::BuildError::Refused`]): each finding
 /// with its fix, then that no image was written.
 pub fn refusal(program: &str, findings: &[Finding]) -> String {
     let mut out = String::new();
@@ -70,7 +70,7 @@ pub fn refusal(program: &str, findings: &[Finding]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::build::{ImageFile, LayerReport};
+    use crate::scratch::{ImageFile, LayerReport};
 
     #[test]
     fn files_then_layer_then_digest() {
@@ -109,7 +109,7 @@ mod tests {
 
     #[test]
     fn a_refusal_lists_each_finding_with_its_fix() {
-        use crate::image::build::{BuildError, ImageOptions, prepare};
+        use crate::scratch::{BuildError, ImageOptions, prepare};
         let program =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/c-dynamic-pie");
         let dir = tempfile::tempdir().unwrap();

@@ -36,86 +36,13 @@ const GO_KEY_SETTINGS: &[&str] = &[
     "GOARCH",
 ];
 
-/// Renders the inspect report of one file.
+/// Renders the inspect report of one file: the header rows, the size table (and with
+/// `--sections` the section list), then the toolchain facts.
 pub fn inspect(path: &str, a: &Analysis, opts: TextOptions) -> String {
     let st = opts.style;
     let mut out = String::new();
     let _ = writeln!(out, "{}", st.bold(path));
-    let row = |out: &mut String, key: &str, value: &str| {
-        let _ = writeln!(out, "  {key:<12} {value}");
-    };
-
-    row(&mut out, "type", &describe_type(a));
-    row(&mut out, "linkage", &describe_linkage(a, st));
-    if let Some(level) = &a.cpu_level {
-        row(
-            &mut out,
-            "cpu level",
-            &format!("{level} ({})", level.source),
-        );
-    }
-    if let Some(interp) = &a.interpreter {
-        row(&mut out, "interpreter", interp);
-    }
-    if !a.needed.is_empty() {
-        row(&mut out, "needed", &a.needed.join(", "));
-    }
-    if !a.rpath.is_empty() {
-        row(&mut out, "rpath", &a.rpath.join(":"));
-    }
-    if !a.runpath.is_empty() {
-        row(&mut out, "runpath", &a.runpath.join(":"));
-    }
-    if let Some(soname) = &a.soname {
-        row(&mut out, "soname", soname);
-    }
-    if let Some(upx) = &a.upx {
-        let mut s = st.warn("UPX-packed");
-        if let Some(m) = &upx.method {
-            let _ = write!(s, " with {m}");
-            if let Some(l) = upx.level {
-                let _ = write!(s, " (level {l})");
-            }
-        }
-        if let Some(orig) = upx.original_size {
-            let _ = write!(s, ", original size {} ({orig} bytes)", human(orig));
-        }
-        s.push_str("; the real linkage is hidden until unpacked (upx -d)");
-        row(&mut out, "upx", &s);
-    }
-    if let Some(id) = &a.build_id {
-        row(&mut out, "build-id", id);
-    }
-    let strip_state = if !a.has_section_headers {
-        "no section headers".to_string()
-    } else if a.stripped && a.debug_size == 0 {
-        "stripped".to_string()
-    } else {
-        format!(
-            "{}; {} strippable (debug {}, symbols {})",
-            if a.stripped {
-                "stripped"
-            } else {
-                "not stripped"
-            },
-            human(a.strippable_size),
-            human(a.debug_size),
-            human(a.symbols_size)
-        )
-    };
-    row(
-        &mut out,
-        "size",
-        &format!(
-            "{} ({} bytes), {strip_state}",
-            human(a.file_size),
-            a.file_size
-        ),
-    );
-    for w in &a.warnings {
-        row(&mut out, "warning", &st.warn(w));
-    }
-
+    header_rows(&mut out, a, st);
     out.push('\n');
     if a.has_section_headers {
         size_table(&mut out, a, st);
@@ -135,6 +62,91 @@ pub fn inspect(path: &str, a: &Analysis, opts: TextOptions) -> String {
         );
     }
 
+    let facts = facts(a);
+    if !facts.is_empty() {
+        out.push('\n');
+        out.push_str(&facts);
+    }
+    out
+}
+
+/// One `  key          value` line of the header.
+fn row(out: &mut String, key: &str, value: &str) {
+    let _ = writeln!(out, "  {key:<12} {value}");
+}
+
+/// The header: type, linkage, CPU level, dynamic-linking facts, UPX, build-id, size, warnings.
+fn header_rows(out: &mut String, a: &Analysis, st: Style) {
+    row(out, "type", &describe_type(a));
+    row(out, "linkage", &describe_linkage(a, st));
+    if let Some(level) = &a.cpu_level {
+        row(out, "cpu level", &format!("{level} ({})", level.source));
+    }
+    if let Some(interp) = &a.interpreter {
+        row(out, "interpreter", interp);
+    }
+    if !a.needed.is_empty() {
+        row(out, "needed", &a.needed.join(", "));
+    }
+    if !a.rpath.is_empty() {
+        row(out, "rpath", &a.rpath.join(":"));
+    }
+    if !a.runpath.is_empty() {
+        row(out, "runpath", &a.runpath.join(":"));
+    }
+    if let Some(soname) = &a.soname {
+        row(out, "soname", soname);
+    }
+    if let Some(upx) = &a.upx {
+        let mut s = st.warn("UPX-packed");
+        if let Some(m) = &upx.method {
+            let _ = write!(s, " with {m}");
+            if let Some(l) = upx.level {
+                let _ = write!(s, " (level {l})");
+            }
+        }
+        if let Some(orig) = upx.original_size {
+            let _ = write!(s, ", original size {} ({orig} bytes)", human(orig));
+        }
+        s.push_str("; the real linkage is hidden until unpacked (upx -d)");
+        row(out, "upx", &s);
+    }
+    if let Some(id) = &a.build_id {
+        row(out, "build-id", id);
+    }
+    let strip_state = if !a.has_section_headers {
+        "no section headers".to_string()
+    } else if a.stripped && a.debug_size == 0 {
+        "stripped".to_string()
+    } else {
+        format!(
+            "{}; {} strippable (debug {}, symbols {})",
+            if a.stripped {
+                "stripped"
+            } else {
+                "not stripped"
+            },
+            human(a.strippable_size),
+            human(a.debug_size),
+            human(a.symbols_size)
+        )
+    };
+    row(
+        out,
+        "size",
+        &format!(
+            "{} ({} bytes), {strip_state}",
+            human(a.file_size),
+            a.file_size
+        ),
+    );
+    for w in &a.warnings {
+        row(out, "warning", &st.warn(w));
+    }
+}
+
+/// The toolchain facts below the size table: Go build info, Rust, `.comment`.
+fn facts(a: &Analysis) -> String {
     let mut facts = String::new();
     if let Some(go) = &a.go {
         let mut s = go.version.clone();
@@ -188,11 +200,7 @@ pub fn inspect(path: &str, a: &Analysis, opts: TextOptions) -> String {
         let key = if i == 0 { "comment" } else { "" };
         let _ = writeln!(facts, "  {key:<12} {c}");
     }
-    if !facts.is_empty() {
-        out.push('\n');
-        out.push_str(&facts);
-    }
-    out
+    facts
 }
 
 fn describe_type(a: &Analysis) -> String {

@@ -1,6 +1,7 @@
 //! Target platforms as Docker spells them (`linux/arm/v7`): parsing `--platform`, an image
-//! config's platform and BuildKit's `TARGETPLATFORM`/`TARGETVARIANT`, and the one table that
-//! maps OCI architecture names to ELF machines (`image` writes the same table the other way).
+//! config's platform and BuildKit's `TARGETPLATFORM`/`TARGETVARIANT`. The one table that maps
+//! OCI architecture names to ELF machines is [`crate::image::spec::ARCHES`] (re-exported here):
+//! `binslim image` writes configs from it and `--platform` is parsed with it.
 
 use std::str::FromStr;
 
@@ -8,74 +9,7 @@ use thiserror::Error;
 
 use crate::elf;
 
-/// One architecture a container platform names, as both OCI and ELF spell it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Arch {
-    /// The OCI/Docker architecture (`amd64`, `arm64`, `arm`, ...).
-    pub oci: &'static str,
-    /// The ELF machine name as [`crate::elf`] spells it (`x86_64`, `aarch64`, `arm`, ...).
-    pub machine: &'static str,
-    /// The ELF class (`elf32` or `elf64`).
-    pub class: &'static str,
-    /// The variant an image of a program that records no CPU level gets (`arm64`: `v8`).
-    pub default_variant: Option<&'static str>,
-}
-
-/// Every architecture binslim checks and writes images for.
-pub const ARCHES: &[Arch] = &[
-    Arch {
-        oci: "amd64",
-        machine: "x86_64",
-        class: "elf64",
-        default_variant: None,
-    },
-    Arch {
-        oci: "arm64",
-        machine: "aarch64",
-        class: "elf64",
-        default_variant: Some("v8"),
-    },
-    Arch {
-        oci: "arm",
-        machine: "arm",
-        class: "elf32",
-        default_variant: Some("v7"),
-    },
-    Arch {
-        oci: "386",
-        machine: "i386",
-        class: "elf32",
-        default_variant: None,
-    },
-    Arch {
-        oci: "riscv64",
-        machine: "riscv64",
-        class: "elf64",
-        default_variant: None,
-    },
-    Arch {
-        oci: "ppc64le",
-        machine: "ppc64le",
-        class: "elf64",
-        default_variant: None,
-    },
-    Arch {
-        oci: "s390x",
-        machine: "s390x",
-        class: "elf64",
-        default_variant: None,
-    },
-];
-
-/// The architecture an OCI name (`arm64`) stands for.
-pub fn arch_by_oci(name: &str) -> Option<&'static Arch> {
-    ARCHES.iter().find(|a| a.oci == name)
-}
-
-/// The architecture of an ELF machine name (`aarch64`).
-pub fn arch_by_machine(machine: &str) -> Option<&'static Arch> {
-    ARCHES.iter().find(|a| a.machine == machine)
-}
+pub use crate::image::spec::{ARCHES, Arch, arch_by_machine, arch_by_oci};
 
 /// Why a platform name is not one binslim can check.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -2,8 +2,8 @@
 //!
 //! The phases: check the options (`ImageOptions::validate`), decide what goes into the layer
 //! (the program, its loader and libraries with `--with-libs`, the run-time files the analysis
-//! says it reads, `--add`), write the layer ([`super::layer`]), the config and manifest, and one
-//! of the on-disk forms ([`super::layout`]) to a temporary name beside the output, renamed into
+//! says it reads, `--add`), write the layer ([`crate::image::layer`]), the config and manifest, and one
+//! of the on-disk forms ([`crate::image::layout`]) to a temporary name beside the output, renamed into
 //! place only when complete.
 
 use std::collections::{BTreeMap, HashMap};
@@ -14,14 +14,14 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
-use super::layer::{self, LayerEntry, PlaceError, Tree};
-use super::layout::{self, Blobs, OutputFormat};
-use super::spec::{
+use crate::elf::needs::{self, RuntimeNeeds};
+use crate::elf::{self, Analysis, ElfFile, Linkage};
+use crate::image::layer::{self, LayerEntry, PlaceError, Tree};
+use crate::image::layout::{self, Blobs, OutputFormat};
+use crate::image::spec::{
     self, Descriptor, History, ImageConfig, MEDIA_CONFIG, MEDIA_LAYER_GZIP, MEDIA_MANIFEST,
     Manifest, RootFs, RunConfig,
 };
-use crate::elf::needs::{self, RuntimeNeeds};
-use crate::elf::{self, Analysis, ElfFile, Linkage};
 use crate::input::Input;
 use crate::resolve;
 use crate::tempfiles::{self, TempDir};
