@@ -9,11 +9,10 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;
-use std::time::Duration;
 
 use common::{
-    GLIBC_LIBC as LIBC, GLIBC_LOADER as LOADER, binslim, chroot_permitted, codes, link, put,
-    verify_json,
+    GLIBC_LIBC as LIBC, GLIBC_LOADER as LOADER, binslim, chroot_permitted, chroot_run, codes, link,
+    put, verify_json,
 };
 use serde_json::Value;
 
@@ -81,29 +80,9 @@ fn build_libgreet(compiler: &str, dir: &Path) {
     );
 }
 
-/// What a real start says: exit code, stdout, stderr. Retries while the file is busy
-/// (ETXTBSY, another test thread forked while it was open for writing).
+/// What a real start says: exit code, stdout, stderr.
 fn start(root: &Path, prog: &str, env: &[(&str, &str)]) -> (i32, String, String) {
-    for _ in 0..50 {
-        let out = Std::new("chroot")
-            .arg(root)
-            .arg(prog)
-            .env_remove("LD_LIBRARY_PATH")
-            .envs(env.iter().copied())
-            .output()
-            .expect("chroot");
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        if out.status.code() == Some(126) && err.contains("Text file busy") {
-            std::thread::sleep(Duration::from_millis(20));
-            continue;
-        }
-        return (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            err,
-        );
-    }
-    panic!("{prog} stayed busy");
+    chroot_run(root, &[prog], env)
 }
 
 /// `verify --root ROOT ROOT/PROG` with extra args.

@@ -240,18 +240,11 @@ fn run_time_file_warnings() {
     assert_eq!(codes(&j[1]["warnings"]), Vec::<String>::new());
 }
 
-/// The stdout of `chroot ROOT ARGS...`, retrying while the copied file is briefly busy.
+/// The stdout of `chroot ROOT ARGS...`, which must exit 0.
 fn chroot_stdout(root: &Path, args: &[&str]) -> String {
-    for _ in 0..50 {
-        let out = Std::new("chroot").arg(root).args(args).output().unwrap();
-        if out.status.code() == Some(126) {
-            std::thread::sleep(Duration::from_millis(20));
-            continue;
-        }
-        assert!(out.status.success(), "{args:?} in {root:?}: {out:?}");
-        return String::from_utf8(out.stdout).unwrap();
-    }
-    panic!("{args:?} stayed busy");
+    let (code, out, err) = common::chroot_run(root, args, &[]);
+    assert_eq!(code, 0, "{args:?} in {root:?}: {out}{err}");
+    out
 }
 
 /// What the static-glibc-nss warning claims is what happens: in an empty root the static

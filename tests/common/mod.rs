@@ -134,6 +134,32 @@ pub fn chroot_permitted() -> bool {
     ok
 }
 
+/// `chroot ROOT ARGS...` without LD_LIBRARY_PATH and with `env` added: exit code (-1 for a
+/// signal), stdout, stderr. Retries while the program is busy (ETXTBSY: another test thread
+/// forked while the file was open for writing).
+pub fn chroot_run(root: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    for _ in 0..50 {
+        let out = std::process::Command::new("chroot")
+            .arg(root)
+            .args(args)
+            .env_remove("LD_LIBRARY_PATH")
+            .envs(env.iter().copied())
+            .output()
+            .expect("chroot");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        if out.status.code() == Some(126) && err.contains("Text file busy") {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            continue;
+        }
+        return (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            err,
+        );
+    }
+    panic!("{args:?} stayed busy");
+}
+
 /// The `code` of each finding in a JSON list of findings.
 pub fn codes(list: &serde_json::Value) -> Vec<String> {
     list.as_array()
