@@ -15,6 +15,7 @@ use common::{
     put, verify_json,
 };
 use serde_json::Value;
+use tempfile::TempDir;
 
 const HELLO: &str = r#"#include <stdio.h>
 int main(void) { puts("hello from app"); return 0; }
@@ -51,7 +52,7 @@ fn first_problem_says(v: &(i32, Value), root: &Path, text: &str) {
 
 /// A root with the loader and libc where Debian puts them, the /lib64 link the program names,
 /// and the host file `app` as /app.
-fn root_with_app(app: impl AsRef<Path>) -> tempfile::TempDir {
+fn root_with_app(app: impl AsRef<Path>) -> TempDir {
     let root = common::glibc_root();
     put(root.path(), app, "/app");
     root
@@ -121,6 +122,16 @@ fn build_greet(build: &Path, app_flags: &[&str]) -> (PathBuf, PathBuf) {
     (build.join("app"), build.join("libgreet.so"))
 }
 
+/// [`build_greet`] with `app_flags` in a new build directory, and a Debian root with the app
+/// as /app and libgreet.so at `lib_at`: (build directory, root, app, libgreet.so).
+fn greet_root(app_flags: &[&str], lib_at: &str) -> (TempDir, TempDir, PathBuf, PathBuf) {
+    let build = common::tempdir();
+    let (app, lib) = build_greet(build.path(), app_flags);
+    let root = root_with_app(&app);
+    put(root.path(), &lib, lib_at);
+    (build, root, app, lib)
+}
+
 /// Debian's x86_64 loader never looks in /lib64 or /usr/lib64: a libc only there is not found,
 /// wherever the loader itself sits; ldconfig with an ld.so.conf naming it fixes that.
 #[test]
@@ -185,11 +196,8 @@ fn ld_so_conf_counts_only_through_the_cache() {
     if !chroot_permitted() {
         return;
     }
-    let build = common::tempdir();
-    let (app, lib) = build_greet(build.path(), &[]);
-    let root = root_with_app(&app);
+    let (_build, root, _, lib) = greet_root(&[], "/opt/greet/libgreet.so");
     let r = root.path();
-    put(r, &lib, "/opt/greet/libgreet.so");
     fs::create_dir_all(r.join("etc/ld.so.conf.d")).unwrap();
     fs::write(
         r.join("etc/ld.so.conf"),
@@ -448,11 +456,8 @@ fn ld_library_path_and_lib_token() {
     if !chroot_permitted() {
         return;
     }
-    let build = common::tempdir();
-    let (app, lib) = build_greet(build.path(), &[]);
-    let root = root_with_app(&app);
+    let (_build, root, app, lib) = greet_root(&[], "/opt/l/libgreet.so");
     let r = root.path();
-    put(r, &lib, "/opt/l/libgreet.so");
     let v = verify_in(r, "/app", &[]);
     assert!(!agree(r, "/app", &[], &v));
     let env = [("LD_LIBRARY_PATH", "/nowhere:/opt/l")];
@@ -554,11 +559,11 @@ fn unloadable_library_stops_the_search() {
     if !chroot_permitted() {
         return;
     }
-    let build = common::tempdir();
-    let (app, lib) = build_greet(build.path(), &["-Wl,-rpath,/opt/first:/opt/second"]);
-    let root = root_with_app(&app);
+    let (_build, root, _, lib) = greet_root(
+        &["-Wl,-rpath,/opt/first:/opt/second"],
+        "/opt/second/libgreet.so",
+    );
     let r = root.path();
-    put(r, &lib, "/opt/second/libgreet.so");
     let v = verify_in(r, "/app", &[]);
     assert!(agree(r, "/app", &[], &v));
     // A candidate of another machine is skipped, and the search goes on to /opt/second.
