@@ -20,15 +20,17 @@
 #   - image options (oci, oci-dir, --with-libs, --shrink --upx, --tag/--arg/--env/--user/--add,
 #     SOURCE_DATE_EPOCH, --ca-certs, --tzdata, refusals);
 #   - verify --image on testdata/images/*.tar and on archives built here by BASE's binslim
-#     image (docker, oci, oci-dir layout, --with-libs, an added dynamic program), as a file and
-#     on stdin, with --json, --verify-digests, named PATHs and --platform, plus unreadable,
-#     truncated and hostile archives;
+#     image (docker, oci, oci-dir layout, --with-libs, an added dynamic program) and by
+#     podman build + podman save (docker-archive, oci-archive, oci-dir; when podman is there),
+#     as a file and on stdin, with --json, --verify-digests, named PATHs and --platform, plus
+#     unreadable, truncated and hostile archives and hand-made ones with wrong diff_ids;
 #   - inspect --treemap, diff of fixture pairs (text, --json, --max-growth), completions, man,
 #     and bad input: missing file, directory, empty file, usage errors.
 # Each command runs with a clean environment (PATH and HOME only, plus what the case sets) in a
-# fresh directory $W/run with the same absolute paths for both builds, so no path needs
-# normalizing. OUT files land in that directory and are compared with `diff -r` (cmp for
-# binaries).
+# fresh directory $W/run (W: target/same-output.XXXXXX) with the same absolute paths for both
+# builds, and both binaries are named binslim (clap's usage lines print argv[0]), so no path
+# needs normalizing. OUT files land in that directory and are compared with `diff -r`. No case
+# may change testdata/ (checked at the end: exit 2 if one did).
 #
 # Time-dependent output, normalized in both outputs before comparing (nothing else is):
 #   - JSON "duration_ms" of shrink steps (shrink --json, image --json --shrink) -> 0;
@@ -39,7 +41,8 @@
 #
 # Prints one block per differing case (the command and a short unified diff) and a last line
 # "N cases, all identical" (exit 0) or "N cases, K differ" (exit 1). Set SAME_OUTPUT_KEEP=1 to
-# keep the work directory (its path is printed).
+# keep the work directory (its path is printed). Takes about 4 minutes (2 busy cores) once
+# both builds are cached. Needs git, cargo, upx, python3; podman optionally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -131,7 +134,8 @@ t() {
   local b=$W/res/base n=$W/res/new report=""
   for f in rc stdout stderr; do
     if ! cmp -s "$b/$f" "$n/$f"; then
-      report+=$(diff -u --label "base/$f" --label "new/$f" "$b/$f" "$n/$f" | head -n 20 || true)$'\n'
+      report+=$(diff -u --label "base/$f" --label "new/$f" "$b/$f" "$n/$f" |
+        head -n 20 || true)$'\n'
     fi
   done
   if ! diff -r -q "$b/files" "$n/files" >/dev/null 2>&1; then
@@ -161,14 +165,18 @@ base_image c-dynamic-pie-libs.tar "$T/c-dynamic-pie" --with-libs
 base_image rust-dynamic-libs-oci.tar "$T/rust-dynamic" --with-libs --format oci
 base_image musl-dynamic-libs.tar "$T/musl-dynamic" --with-libs
 base_image arm64-static.tar "$T/arm64-static"
-base_image added-dynamic.tar "$T/c-static" --add "$T/c-dynamic-pie:/app" --add "$T/script.sh:/run.sh"
+base_image added-dynamic.tar "$T/c-static" --add "$T/c-dynamic-pie:/app" \
+  --add "$T/script.sh:/run.sh"
 base_image shrunk.tar "$T/go-static" --shrink --upx
 head -c 2048 /dev/zero | tr '\0' '\a' >"$IMG/not-a-tar.tar"
 : >"$IMG/empty.tar"
 head -c 5000 "$IMG/c-static-docker.tar" >"$IMG/truncated.tar"
-python3 - "$IMG/hostile.tar" <<'EOF'
-# A docker-archive whose layer has an entry climbing out of the root with '..'.
-import hashlib, io, json, sys, tarfile
+python3 - "$IMG" "$T/c-static" <<'EOF'
+# Hand-made archives (as tests/verify_image.rs makes them): an entry climbing out of the root,
+# uncompressed and gzip layers whose diff_id is wrong, and a correct gzip oci-archive.
+import gzip, hashlib, io, json, os, sys, tarfile
+out, server = sys.argv[1], open(sys.argv[2], "rb").read()
+def sha(b): return hashlib.sha256(b).hexdigest()
 def tar_of(entries):
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
@@ -176,15 +184,53 @@ def tar_of(entries):
             info = tarfile.TarInfo(name); info.size = len(data); info.mode = 0o755
             t.addfile(info, io.BytesIO(data))
     return buf.getvalue()
-layer = tar_of([("../../../../../../../../tmp/same-output-escaped", b"x")])
-diff = hashlib.sha256(layer).hexdigest()
-cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Entrypoint": ["/x"]},
-                  "rootfs": {"type": "layers", "diff_ids": ["sha256:" + diff]}}).encode()
-cfg_hex = hashlib.sha256(cfg).hexdigest()
-manifest = json.dumps([{"Config": cfg_hex + ".json", "Layers": ["l/layer.tar"]}]).encode()
-open(sys.argv[1], "wb").write(tar_of([("l/layer.tar", layer), (cfg_hex + ".json", cfg),
-                                      ("manifest.json", manifest)]))
+def config(entry, diff_id):
+    return json.dumps({"architecture": "amd64", "os": "linux",
+                       "config": {"Entrypoint": [entry]},
+                       "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode()
+def docker(name, layer, cfg):
+    manifest = json.dumps([{"Config": sha(cfg) + ".json", "Layers": ["l/layer.tar"]}]).encode()
+    open(os.path.join(out, name), "wb").write(tar_of(
+        [("l/layer.tar", layer), (sha(cfg) + ".json", cfg), ("manifest.json", manifest)]))
+def oci(name, gz, cfg):
+    desc = lambda media, b: {"mediaType": media, "digest": "sha256:" + sha(b), "size": len(b)}
+    manifest = json.dumps({"schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": desc("application/vnd.oci.image.config.v1+json", cfg),
+        "layers": [desc("application/vnd.oci.image.layer.v1.tar+gzip", gz)]}).encode()
+    index = json.dumps({"schemaVersion": 2, "manifests": [
+        desc("application/vnd.oci.image.manifest.v1+json", manifest)]}).encode()
+    open(os.path.join(out, name), "wb").write(tar_of(
+        [("oci-layout", b'{"imageLayoutVersion":"1.0.0"}')]
+        + [("blobs/sha256/" + sha(b), b) for b in (gz, cfg, manifest)]
+        + [("index.json", index)]))
+evil = tar_of([("../../../../../../../../tmp/same-output-escaped", b"x")])
+docker("hostile.tar", evil, config("/x", "sha256:" + sha(evil)))
+layer = tar_of([("server", server)])
+wrong = "sha256:" + sha(b"not this layer")
+docker("wrong-diff-id.tar", layer, config("/server", wrong))
+gz = gzip.compress(layer, mtime=0)
+oci("gzip-wrong-diff-id-oci.tar", gz, config("/server", wrong))
+oci("gzip-oci.tar", gz, config("/server", "sha256:" + sha(layer)))
 EOF
+# With podman (skipped without it, or with SAME_OUTPUT_PODMAN=0): a FROM scratch image as
+# podman build makes it (c-static as the entrypoint, c-dynamic-pie beside it without its
+# loader), saved by podman save in the three forms verify --image reads.
+if [ "${SAME_OUTPUT_PODMAN:-1}" != 0 ] && command -v podman >/dev/null; then
+  mkdir -p "$W/ctx"
+  cp "$T/c-static" "$W/ctx/app"
+  cp "$T/c-dynamic-pie" "$W/ctx/dyn"
+  printf 'FROM scratch\nCOPY app /server\nCOPY dyn /dyn\nENTRYPOINT ["/server"]\n' \
+    >"$W/ctx/Containerfile"
+  tag=localhost/binslim-same-output-$$
+  podman build --runtime runc -q -t "$tag" -f "$W/ctx/Containerfile" "$W/ctx" </dev/null >/dev/null
+  podman save -q --format docker-archive -o "$IMG/podman-docker.tar" "$tag" </dev/null
+  podman save -q --format oci-archive -o "$IMG/podman-oci.tar" "$tag" </dev/null
+  podman save -q --format oci-dir -o "$IMG/podman-layout" "$tag" </dev/null
+  podman rmi -f "$tag" </dev/null >/dev/null
+else
+  echo "podman is not installed (or SAME_OUTPUT_PODMAN=0): no podman-built images" >&2
+fi
 
 # --- the matrix ---------------------------------------------------------------------------
 echo "running the matrix (${SECONDS}s)" >&2
@@ -208,7 +254,8 @@ for f in "${fixtures[@]}"; do
   t "verify -v $f" verify -v "$p"
   t "verify --platform linux/arm64 $f" verify --platform linux/arm64 "$p"
   t "verify --root / -v $f" verify --root / -v "$p"
-  t "verify policies $f" verify --json --strict --require-stripped --forbid-upx --max-size 100KiB "$p"
+  t "verify policies $f" verify --json --strict --require-stripped --forbid-upx \
+    --max-size 100KiB "$p"
   t "--color=always verify $f" --color=always verify --strict "$p"
   t "shrink -o out $f" shrink -o out "$p"
   t "shrink --json -o out $f" shrink --json -o out "$p"
@@ -225,7 +272,8 @@ t "verify testdata/shrink" verify "$T/shrink"
 t "verify several" verify "$T/c-static" "$T/go-static" "$T/c-dynamic-pie" "$T/not-elf.txt"
 t "verify --platform variant" verify --platform linux/amd64/v2 "$T/musl-x86-64-v3" "$T/c-static"
 t "verify --platform arm/v6" verify --platform linux/arm/v6 "$T/arm-v6" "$T/arm-v7"
-t "verify --root --env" verify --root / --env LD_LIBRARY_PATH=/nonexistent -v "$T/c-rpath" "$T/musl-dynamic"
+t "verify --root --env" verify --root / --env LD_LIBRARY_PATH=/nonexistent -v \
+  "$T/c-rpath" "$T/musl-dynamic"
 ENVS="TARGETPLATFORM=linux/arm64" t "verify TARGETPLATFORM" verify "$T/arm64-static" "$T/c-static"
 ENVS="NO_COLOR=1" t "verify NO_COLOR" --color=auto verify "$T/c-dynamic-pie"
 
@@ -284,7 +332,11 @@ for i in "${images[@]}"; do
     STDIN=$i t "verify --image - < $n" verify --image -
   fi
 done
-t "verify --image named paths" verify --image "$IMG/added-dynamic.tar" /app /c-static /run.sh /bin/sh
+if [ -e "$IMG/podman-docker.tar" ]; then
+  t "verify --image podman named paths" verify --image "$IMG/podman-docker.tar" /server /dyn /bin/sh
+fi
+t "verify --image named paths" verify --image "$IMG/added-dynamic.tar" \
+  /app /c-static /run.sh /bin/sh
 t "verify --json --image named paths" verify --json --image "$IMG/added-dynamic.tar" /app /bin/sh
 t "verify --image --platform" verify --platform linux/arm64 --image "$IMG/c-static-docker.tar"
 t "verify --image --strict" verify --strict --require-stripped --image "$IMG/go-tls-oci.tar"
