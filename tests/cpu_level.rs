@@ -9,19 +9,11 @@ use std::fs;
 use std::path::Path;
 use std::process::Command as Std;
 
-use common::{binslim, codes, fixture, go_build, have_tool, raw_entry, sha256, stdout_of};
+use common::{
+    binslim, codes, docker_archive, fixture, go_build, have_tool, inspect_json, raw_entry, sha256,
+    stdout_of,
+};
 use serde_json::Value;
-
-fn inspect_json(path: &Path) -> Value {
-    let out = binslim()
-        .args(["inspect", "--json"])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v[0].clone()
-}
 
 fn inspect_text(path: &Path) -> String {
     let out = binslim().arg("inspect").arg(path).output().unwrap();
@@ -392,13 +384,7 @@ fn image_of(path: &Path, program: &Path, arch: &str, variant: Option<&str>) {
         r#"{{"architecture":"{arch}",{variant}"os":"linux","config":{{"Entrypoint":["/server"]}},"rootfs":{{"type":"layers","diff_ids":["sha256:{}"]}}}}"#,
         sha256(&layer)
     );
-    let cfg_hex = sha256(cfg.as_bytes());
-    let manifest = format!(r#"[{{"Config":"{cfg_hex}.json","Layers":["l/layer.tar"]}}]"#);
-    let mut archive = raw_entry("l/layer.tar", &layer);
-    archive.extend(raw_entry(&format!("{cfg_hex}.json"), cfg.as_bytes()));
-    archive.extend(raw_entry("manifest.json", manifest.as_bytes()));
-    archive.extend_from_slice(&[0; 1024]);
-    fs::write(path, archive).unwrap();
+    fs::write(path, docker_archive(&layer, &cfg)).unwrap();
 }
 
 /// `verify --image` checks the level against the variant of the image's config; a variant

@@ -205,22 +205,9 @@ fn go_runtime_files_work_in_the_image_and_not_in_bare_scratch() {
             .arg(ctx.join("Containerfile"))
             .arg(&ctx),
     );
-    let out = podman()
-        .args(["run", "--rm", "--network=none"])
-        .args([
-            "--ulimit",
-            "nofile=1024:1024",
-            "--ulimit",
-            "nproc=1024:1024",
-        ])
-        .arg(&bare)
-        .output()
-        .unwrap();
+    let (stdout, _, _) = podman_run(&bare, &[]);
     let _ = podman().args(["rmi", "-f", &bare]).output();
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "certs=false zoneinfo=false user=false tmp=false\n"
-    );
+    assert_eq!(stdout, "certs=false zoneinfo=false user=false tmp=false\n");
 }
 
 #[test]
@@ -296,6 +283,14 @@ fn same_inputs_give_identical_bytes() {
     }
 }
 
+/// `skopeo inspect FLAGS IMAGE` (IMAGE with its transport, e.g. `oci-archive:PATH`), parsed.
+fn skopeo_inspect(flags: &[&str], image: String) -> Value {
+    serde_json::from_str(&stdout_of(
+        Command::new("skopeo").arg("inspect").args(flags).arg(image),
+    ))
+    .unwrap()
+}
+
 #[test]
 fn skopeo_reads_every_form_with_binslims_digests() {
     if !have_tool("skopeo") {
@@ -303,21 +298,13 @@ fn skopeo_reads_every_form_with_binslims_digests() {
     }
     let dir = tempdir();
     let d = dir.path();
-    let inspect = |what: String, raw: bool| -> Value {
-        let mut c = Command::new("skopeo");
-        c.arg("inspect");
-        if raw {
-            c.arg("--raw");
-        }
-        serde_json::from_str(&stdout_of(c.arg(what))).unwrap()
-    };
     let oci = build(
         &fixture("go-static"),
         &d.join("o.tar"),
         "me/app:v1",
         &["--format", "oci"],
     );
-    let got = inspect(format!("oci-archive:{}", d.join("o.tar").display()), false);
+    let got = skopeo_inspect(&[], format!("oci-archive:{}", d.join("o.tar").display()));
     assert_eq!(got["Digest"], oci["image"]["digest"]);
     assert_eq!(got["Architecture"], "amd64");
     assert_eq!(got["Os"], "linux");
@@ -332,10 +319,7 @@ fn skopeo_reads_every_form_with_binslims_digests() {
         "me/app:v1",
         &["--format", "oci-dir"],
     );
-    let got = inspect(
-        format!("oci:{}:me/app:v1", d.join("layout").display()),
-        false,
-    );
+    let got = skopeo_inspect(&[], format!("oci:{}:me/app:v1", d.join("layout").display()));
     assert_eq!(got["Digest"], dir_report["image"]["digest"]);
     // The same inputs give the same image whatever the form.
     assert_eq!(dir_report["image"]["digest"], oci["image"]["digest"]);
@@ -343,9 +327,9 @@ fn skopeo_reads_every_form_with_binslims_digests() {
     // docker-archive: skopeo makes its own schema-2 manifest from manifest.json, with the
     // config blob as written and the uncompressed layer's digest.
     let docker = build(&fixture("go-static"), &d.join("d.tar"), "me/app:v1", &[]);
-    let raw = inspect(
+    let raw = skopeo_inspect(
+        &["--raw"],
         format!("docker-archive:{}", d.join("d.tar").display()),
-        true,
     );
     assert_eq!(raw["config"]["digest"], docker["image"]["config_digest"]);
     assert_eq!(
@@ -485,12 +469,7 @@ fn options_reach_the_config() {
             "1000:1000",
         ],
     );
-    let config: Value = serde_json::from_str(&stdout_of(
-        Command::new("skopeo")
-            .args(["inspect", "--config"])
-            .arg(format!("oci-archive:{}", out.display())),
-    ))
-    .unwrap();
+    let config = skopeo_inspect(&["--config"], format!("oci-archive:{}", out.display()));
     let c = &config["config"];
     assert_eq!(
         c["Entrypoint"],
@@ -815,12 +794,7 @@ fn ld_so_conf_directories_become_ld_library_path() {
             "oci",
         ],
     );
-    let config: Value = serde_json::from_str(&stdout_of(
-        Command::new("skopeo")
-            .args(["inspect", "--config"])
-            .arg(format!("oci-archive:{}", tar.display())),
-    ))
-    .unwrap();
+    let config = skopeo_inspect(&["--config"], format!("oci-archive:{}", tar.display()));
     assert_eq!(
         config["config"]["Env"][1], "LD_LIBRARY_PATH=/opt/greet",
         "{config}"
@@ -1006,12 +980,10 @@ fn platform_variant_follows_the_recorded_cpu_level() {
         );
         // What skopeo reads from the archive agrees.
         if have_tool("skopeo") {
-            let raw = stdout_of(
-                Command::new("skopeo")
-                    .args(["inspect", "--config", "--raw"])
-                    .arg(format!("docker-archive:{}", out.display())),
+            let config = skopeo_inspect(
+                &["--config", "--raw"],
+                format!("docker-archive:{}", out.display()),
             );
-            let config: Value = serde_json::from_str(&raw).unwrap();
             let variant = platform.split('/').nth(2);
             assert_eq!(
                 config["variant"].as_str(),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command as Std;
 
-use common::{binslim, fixture, go_tool, stdout_of};
+use common::{binslim, fixture, gnu_strip, go_tool, inspect_json, stdout_of};
 use serde_json::Value;
 
 /// (fixture, linkage, interpreter, needed)
@@ -59,22 +59,6 @@ const EXPECTED: &[(&str, &str, Option<&str>, &[&str])] = &[
 
 const LD: &str = "/lib64/ld-linux-x86-64.so.2";
 
-fn inspect_json(name: &str) -> Value {
-    let out = binslim()
-        .args(["inspect", "--json"])
-        .arg(format!("testdata/{name}"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v.as_array().unwrap()[0].clone()
-}
-
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .unwrap()
@@ -86,7 +70,7 @@ fn strings(v: &Value) -> Vec<String> {
 #[test]
 fn linkage_interpreter_and_needed_of_every_fixture() {
     for &(name, linkage, interp, needed) in EXPECTED {
-        let v = inspect_json(name);
+        let v = inspect_json(format!("testdata/{name}"));
         assert_eq!(v["linkage"], linkage, "{name}");
         assert_eq!(v["interpreter"].as_str(), interp, "{name}");
         assert_eq!(strings(&v["needed"]), needed, "{name}");
@@ -106,7 +90,10 @@ fn text_and_json_snapshots_of_every_fixture() {
             format!("inspect-text-{name}"),
             String::from_utf8(text.stdout).unwrap()
         );
-        insta::assert_json_snapshot!(format!("inspect-json-{name}"), inspect_json(name));
+        insta::assert_json_snapshot!(
+            format!("inspect-json-{name}"),
+            inspect_json(format!("testdata/{name}"))
+        );
     }
 }
 
@@ -121,7 +108,7 @@ fn agrees_with_readelf() {
             continue; // readelf cannot read UPX output's missing section headers either
         }
         let path = fixture(name);
-        let v = inspect_json(name);
+        let v = inspect_json(format!("testdata/{name}"));
 
         let program = stdout_of(Std::new("readelf").args(["-lW"]).arg(&path));
         let interp = program
@@ -184,7 +171,7 @@ fn go_build_info_matches_go_version_m() {
                 settings.insert(k.to_string(), v.trim_matches('"').to_string());
             }
         }
-        let v = inspect_json(name);
+        let v = inspect_json(format!("testdata/{name}"));
         assert_eq!(v["go"]["version"], version.as_str(), "{name}");
         for key in ["CGO_ENABLED", "-buildmode", "GOOS", "GOARCH"] {
             assert_eq!(
@@ -282,7 +269,7 @@ fn target_os_from_goos_note_and_os_abi_byte() {
 
 #[test]
 fn rust_and_upx_facts() {
-    let v = inspect_json("rust-static");
+    let v = inspect_json("testdata/rust-static");
     assert!(
         v["rust"]["rustc_version"]
             .as_str()
@@ -291,7 +278,7 @@ fn rust_and_upx_facts() {
     );
     assert_eq!(v["rust"]["auditable"], false);
 
-    let v = inspect_json("upx-packed");
+    let v = inspect_json("testdata/upx-packed");
     assert_eq!(v["has_section_headers"], false);
     assert_eq!(v["sections"].as_array().unwrap().len(), 0);
     let upx = &v["upx"];
@@ -299,12 +286,12 @@ fn rust_and_upx_facts() {
     assert_eq!(upx["original_size"].as_u64(), Some(original));
     assert!(upx["method"].is_string());
 
-    assert_eq!(inspect_json("c-static")["upx"], Value::Null);
+    assert_eq!(inspect_json("testdata/c-static")["upx"], Value::Null);
 }
 
 #[test]
 fn sizes_add_up() {
-    let v = inspect_json("c-debug");
+    let v = inspect_json("testdata/c-debug");
     assert_eq!(v["stripped"], false);
     let debug = v["debug_size"].as_u64().unwrap();
     let symbols = v["symbols_size"].as_u64().unwrap();
@@ -317,12 +304,7 @@ fn sizes_add_up() {
     // strippable_size is what GNU strip --strip-all removes, within section alignment padding.
     let dir = common::tempdir();
     let out = dir.path().join("stripped");
-    stdout_of(
-        Std::new("strip")
-            .args(["--strip-all", "-o"])
-            .arg(&out)
-            .arg(fixture("c-debug")),
-    );
+    gnu_strip(&["--strip-all"], &fixture("c-debug"), Some(&out));
     let removed = size - std::fs::metadata(&out).unwrap().len();
     let strippable = v["strippable_size"].as_u64().unwrap();
     assert!(
@@ -330,7 +312,7 @@ fn sizes_add_up() {
         "strippable {strippable} vs removed by strip {removed}"
     );
 
-    let v = inspect_json("go-static");
+    let v = inspect_json("testdata/go-static");
     assert_eq!(v["stripped"], true);
     assert_eq!(v["debug_size"], 0);
 }

@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::process::Command as Std;
 
-use common::{binslim, go_build, have_tool};
+use common::{binslim, gnu_strip, go_build, have_tool};
 use serde_json::Value;
 
 fn u16_at(d: &[u8], at: usize) -> u64 {
@@ -80,13 +80,7 @@ fn size(p: &Path) -> u64 {
 
 fn gnu_strip_size(p: &Path) -> u64 {
     let out = p.with_extension("gnu-strip");
-    let st = Std::new("strip")
-        .arg("-o")
-        .arg(&out)
-        .arg(p)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    gnu_strip(&[], p, Some(&out));
     size(&out)
 }
 

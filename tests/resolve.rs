@@ -9,13 +9,13 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;
-use std::time::Duration;
 
-use common::{binslim, chroot_permitted, codes};
+use common::{
+    GLIBC_LIBC as LIBC, GLIBC_LOADER as LOADER, binslim, chroot_permitted, chroot_run, codes, link,
+    put, verify_json,
+};
 use serde_json::Value;
-
-const LOADER: &str = "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2";
-const LIBC: &str = "/lib/x86_64-linux-gnu/libc.so.6";
+use tempfile::TempDir;
 
 const HELLO: &str = r#"#include <stdio.h>
 int main(void) { puts("hello from app"); return 0; }
@@ -42,19 +42,6 @@ fn write(dir: &Path, name: &str, text: &str) {
     fs::write(dir.join(name), text).unwrap();
 }
 
-/// Copies a host file into the root at `to` (root-absolute), creating directories.
-fn put(root: &Path, from: impl AsRef<Path>, to: &str) {
-    let dest = root.join(to.trim_start_matches('/'));
-    fs::create_dir_all(dest.parent().unwrap()).unwrap();
-    fs::copy(from, &dest).unwrap();
-}
-
-fn link(root: &Path, target: &str, at: &str) {
-    let dest = root.join(at.trim_start_matches('/'));
-    fs::create_dir_all(dest.parent().unwrap()).unwrap();
-    symlink(target, dest).unwrap();
-}
-
 /// The first problem's message is `text` with `{root}` standing for the root directory.
 fn first_problem_says(v: &(i32, Value), root: &Path, text: &str) {
     assert_eq!(
@@ -63,47 +50,40 @@ fn first_problem_says(v: &(i32, Value), root: &Path, text: &str) {
     );
 }
 
-/// The loader and libc where Debian puts them, and the /lib64 link the program names.
-fn debian_base(root: &Path) {
-    put(root, LOADER, LOADER);
-    put(root, LIBC, LIBC);
-    link(root, LOADER, "/lib64/ld-linux-x86-64.so.2");
+/// A root with the loader and libc where Debian puts them, the /lib64 link the program names,
+/// and the host file `app` as /app.
+fn root_with_app(app: impl AsRef<Path>) -> TempDir {
+    let root = common::glibc_root();
+    put(root.path(), app, "/app");
+    root
 }
 
-/// What a real start says: exit code, stdout, stderr. Retries while the file is busy
-/// (ETXTBSY, another test thread forked while it was open for writing).
+/// Writes `HELLO` as app.c in `dir` and builds `app` from it with gcc.
+fn build_hello(dir: &Path) {
+    write(dir, "app.c", HELLO);
+    cc("gcc", dir, &["-o", "app", "app.c"]);
+}
+
+/// Builds libgreet.so (SONAME libgreet.so) from `GREET` in `dir` with `compiler`.
+fn build_libgreet(compiler: &str, dir: &Path) {
+    write(dir, "greet.c", GREET);
+    cc(
+        compiler,
+        dir,
+        &[
+            "-shared",
+            "-fPIC",
+            "-Wl,-soname,libgreet.so",
+            "-o",
+            "libgreet.so",
+            "greet.c",
+        ],
+    );
+}
+
+/// What a real start says: exit code, stdout, stderr.
 fn start(root: &Path, prog: &str, env: &[(&str, &str)]) -> (i32, String, String) {
-    for _ in 0..50 {
-        let out = Std::new("chroot")
-            .arg(root)
-            .arg(prog)
-            .env_remove("LD_LIBRARY_PATH")
-            .envs(env.iter().copied())
-            .output()
-            .expect("chroot");
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        if out.status.code() == Some(126) && err.contains("Text file busy") {
-            std::thread::sleep(Duration::from_millis(20));
-            continue;
-        }
-        return (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            err,
-        );
-    }
-    panic!("{prog} stayed busy");
-}
-
-fn verify_json(args: &[&str]) -> (i32, Value) {
-    let out = binslim()
-        .args(["verify", "--json"])
-        .args(args)
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().unwrap(), v[0].clone())
+    chroot_run(root, &[prog], env)
 }
 
 /// `verify --root ROOT ROOT/PROG` with extra args.
@@ -114,7 +94,8 @@ fn verify_in(root: &Path, prog: &str, extra: &[&str]) -> (i32, Value) {
     args.extend_from_slice(extra);
     let p = p.to_str().unwrap().to_string();
     args.push(&p);
-    verify_json(&args)
+    let (code, v) = verify_json(&args);
+    (code, v[0].clone())
 }
 
 /// The verdict agrees with the start: exit 0 and the greeting <=> verify exit 0.
@@ -133,24 +114,22 @@ fn agree(root: &Path, prog: &str, env: &[(&str, &str)], verdict: &(i32, Value)) 
 /// Builds libgreet.so (SONAME libgreet.so) and `app` linked against it in a build directory,
 /// with extra link flags for the program.
 fn build_greet(build: &Path, app_flags: &[&str]) -> (PathBuf, PathBuf) {
-    write(build, "greet.c", GREET);
+    build_libgreet("gcc", build);
     write(build, "app.c", USE_GREET);
-    cc(
-        "gcc",
-        build,
-        &[
-            "-shared",
-            "-fPIC",
-            "-Wl,-soname,libgreet.so",
-            "-o",
-            "libgreet.so",
-            "greet.c",
-        ],
-    );
     let mut args = vec!["-o", "app", "app.c", "-L.", "-lgreet"];
     args.extend_from_slice(app_flags);
     cc("gcc", build, &args);
     (build.join("app"), build.join("libgreet.so"))
+}
+
+/// [`build_greet`] with `app_flags` in a new build directory, and a Debian root with the app
+/// as /app and libgreet.so at `lib_at`: (build directory, root, app, libgreet.so).
+fn greet_root(app_flags: &[&str], lib_at: &str) -> (TempDir, TempDir, PathBuf, PathBuf) {
+    let build = common::tempdir();
+    let (app, lib) = build_greet(build.path(), app_flags);
+    let root = root_with_app(&app);
+    put(root.path(), &lib, lib_at);
+    (build, root, app, lib)
 }
 
 /// Debian's x86_64 loader never looks in /lib64 or /usr/lib64: a libc only there is not found,
@@ -161,8 +140,7 @@ fn libc_only_in_lib64_fails_like_the_loader() {
         return;
     }
     let build = common::tempdir();
-    write(build.path(), "app.c", HELLO);
-    cc("gcc", build.path(), &["-o", "app", "app.c"]);
+    build_hello(build.path());
 
     for libdir in ["/usr/lib64", "/lib64"] {
         let root = common::tempdir();
@@ -218,13 +196,8 @@ fn ld_so_conf_counts_only_through_the_cache() {
     if !chroot_permitted() {
         return;
     }
-    let build = common::tempdir();
-    let (app, lib) = build_greet(build.path(), &[]);
-    let root = common::tempdir();
+    let (_build, root, _, lib) = greet_root(&[], "/opt/greet/libgreet.so");
     let r = root.path();
-    debian_base(r);
-    put(r, &app, "/app");
-    put(r, &lib, "/opt/greet/libgreet.so");
     fs::create_dir_all(r.join("etc/ld.so.conf.d")).unwrap();
     fs::write(
         r.join("etc/ld.so.conf"),
@@ -345,10 +318,8 @@ fn missing_symbol_version_fails_like_the_loader() {
         ],
     );
 
-    let root = common::tempdir();
+    let root = root_with_app(b.join("app"));
     let r = root.path();
-    debian_base(r);
-    put(r, b.join("app"), "/app");
     put(r, b.join("v1/libvers.so.1"), "/opt/vers/libvers.so.1");
     let v = verify_in(r, "/app", &[]);
     assert!(!agree(r, "/app", &[], &v));
@@ -383,18 +354,15 @@ fn loader_of_another_machine_fails_like_the_kernel() {
         return;
     }
     let build = common::tempdir();
-    write(build.path(), "app.c", HELLO);
-    cc("gcc", build.path(), &["-o", "app", "app.c"]);
+    build_hello(build.path());
     for (fixture, machine) in [
         ("arm64-static", "aarch64 (elf64)"),
         ("i386-static", "i386 (elf32)"),
     ] {
-        let root = common::tempdir();
+        let root = root_with_app(build.path().join("app"));
         let r = root.path();
-        debian_base(r);
         fs::remove_file(r.join(LOADER.trim_start_matches('/'))).unwrap();
         put(r, common::fixture(fixture), LOADER);
-        put(r, build.path().join("app"), "/app");
         let v = verify_in(r, "/app", &[]);
         assert!(!agree(r, "/app", &[], &v));
         let (_, _, err) = start(r, "/app", &[]);
@@ -417,7 +385,7 @@ fn loader_of_another_machine_fails_like_the_kernel() {
 /// Builds `libgreet.so`, `libouter.so` (needs libgreet; `outer_flags` added to its link) and
 /// the sources of `app` (needs libouter) in `b`; the app is linked by the caller.
 fn build_chain(b: &Path, outer_flags: &[&str]) {
-    write(b, "greet.c", GREET);
+    build_libgreet("gcc", b);
     write(
         b,
         "outer.c",
@@ -428,18 +396,6 @@ fn build_chain(b: &Path, outer_flags: &[&str]) {
         "app.c",
         "#include <stdio.h>\nconst char *outer(void);\n\
          int main(void) { printf(\"hello from app via %s\\n\", outer()); return 0; }\n",
-    );
-    cc(
-        "gcc",
-        b,
-        &[
-            "-shared",
-            "-fPIC",
-            "-Wl,-soname,libgreet.so",
-            "-o",
-            "libgreet.so",
-            "greet.c",
-        ],
     );
     let mut args = vec!["-shared", "-fPIC", "-Wl,-soname,libouter.so"];
     args.extend_from_slice(outer_flags);
@@ -472,10 +428,8 @@ fn rpath_is_inherited_and_runpath_is_not() {
                 "-Wl,-rpath,/opt/app",
             ],
         );
-        let root = common::tempdir();
+        let root = root_with_app(b.join("app"));
         let r = root.path();
-        debian_base(r);
-        put(r, b.join("app"), "/app");
         put(r, b.join("libouter.so"), "/opt/app/libouter.so");
         put(r, b.join("libgreet.so"), "/opt/app/libgreet.so");
         let v = verify_in(r, "/app", &[]);
@@ -502,13 +456,8 @@ fn ld_library_path_and_lib_token() {
     if !chroot_permitted() {
         return;
     }
-    let build = common::tempdir();
-    let (app, lib) = build_greet(build.path(), &[]);
-    let root = common::tempdir();
+    let (_build, root, app, lib) = greet_root(&[], "/opt/l/libgreet.so");
     let r = root.path();
-    debian_base(r);
-    put(r, &app, "/app");
-    put(r, &lib, "/opt/l/libgreet.so");
     let v = verify_in(r, "/app", &[]);
     assert!(!agree(r, "/app", &[], &v));
     let env = [("LD_LIBRARY_PATH", "/nowhere:/opt/l")];
@@ -563,20 +512,8 @@ fn musl_path_file_replaces_the_defaults() {
         return;
     }
     let b = common::tempdir();
-    write(b.path(), "greet.c", GREET);
+    build_libgreet("musl-gcc", b.path());
     write(b.path(), "app.c", USE_GREET);
-    cc(
-        "musl-gcc",
-        b.path(),
-        &[
-            "-shared",
-            "-fPIC",
-            "-Wl,-soname,libgreet.so",
-            "-o",
-            "libgreet.so",
-            "greet.c",
-        ],
-    );
     cc(
         "musl-gcc",
         b.path(),
@@ -622,13 +559,11 @@ fn unloadable_library_stops_the_search() {
     if !chroot_permitted() {
         return;
     }
-    let build = common::tempdir();
-    let (app, lib) = build_greet(build.path(), &["-Wl,-rpath,/opt/first:/opt/second"]);
-    let root = common::tempdir();
+    let (_build, root, _, lib) = greet_root(
+        &["-Wl,-rpath,/opt/first:/opt/second"],
+        "/opt/second/libgreet.so",
+    );
     let r = root.path();
-    debian_base(r);
-    put(r, &app, "/app");
-    put(r, &lib, "/opt/second/libgreet.so");
     let v = verify_in(r, "/app", &[]);
     assert!(agree(r, "/app", &[], &v));
     // A candidate of another machine is skipped, and the search goes on to /opt/second.
@@ -686,10 +621,8 @@ fn nodeflib_skips_cache_and_default_directories() {
             "-Wl,-rpath,/opt/l",
         ],
     );
-    let root = common::tempdir();
+    let root = root_with_app(b.join("app"));
     let r = root.path();
-    debian_base(r);
-    put(r, b.join("app"), "/app");
     put(r, b.join("libouter.so"), "/opt/l/libouter.so");
     put(
         r,
@@ -765,10 +698,8 @@ fn pie_in_place_of_a_library_is_refused() {
             "pie.c",
         ],
     );
-    let root = common::tempdir();
+    let root = root_with_app(&app);
     let r = root.path();
-    debian_base(r);
-    put(r, &app, "/app");
     put(r, b.join("pie"), "/opt/l/libgreet.so");
     let v = verify_in(r, "/app", &[]);
     assert!(!agree(r, "/app", &[], &v));

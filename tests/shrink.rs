@@ -107,14 +107,7 @@ fn every_fixture_runs_the_same_after_shrink_and_is_no_larger_than_gnu_strip() {
         assert_eq!(run(&f), before, "{name} after shrink");
         if tool("strip") {
             let gnu = dir.path().join("gnu");
-            let st = Command::new("strip")
-                .arg("--strip-all")
-                .arg("-o")
-                .arg(&gnu)
-                .arg(testdata(name))
-                .status()
-                .unwrap();
-            assert!(st.success());
+            common::gnu_strip(&["--strip-all"], &testdata(name), Some(&gnu));
             let ours = fs::metadata(&f).unwrap().len();
             let theirs = fs::metadata(&gnu).unwrap().len();
             assert!(ours <= theirs, "{name}: {ours} > GNU strip's {theirs}");
@@ -636,7 +629,7 @@ fn in_place_keeps_hard_links_owner_set_id_mode_and_capabilities_which_gnu_strip_
     // GNU strip keeps owner and mode but loses the capability.
     let (_d3, h) = copy_fixture("c-debug");
     decorate(&h);
-    assert!(Command::new("strip").arg(&h).status().unwrap().success());
+    common::gnu_strip(&[], &h, None);
     let m = fs::metadata(&h).unwrap();
     assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (1234, 5678, 0o6755));
     assert_eq!(getcap(&h), "");
@@ -833,13 +826,7 @@ fn section_indices_above_shn_loreserve_are_renumbered_like_gnu_strip() {
         fs::set_permissions(&ours, fs::Permissions::from_mode(0o755)).unwrap();
     }
     let gnu = dir.path().join("gnu-debug");
-    let st = Command::new("strip")
-        .args(["--strip-debug", "-o"])
-        .arg(&gnu)
-        .arg(&many)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    common::gnu_strip(&["--strip-debug"], &many, Some(&gnu));
     // .symtab's sh_info (one past the last local symbol) differs by the one STT_FILE symbol
     // GNU strip drops: set that aside, everything else must agree.
     let sections = readelf_sections(&ours);
@@ -881,13 +868,7 @@ fn section_indices_above_shn_loreserve_are_renumbered_like_gnu_strip() {
         .assert()
         .success();
     let gnu_all = dir.path().join("gnu-all");
-    let st = Command::new("strip")
-        .args(["--strip-all", "-o"])
-        .arg(&gnu_all)
-        .arg(&many)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    common::gnu_strip(&["--strip-all"], &many, Some(&gnu_all));
     assert_same_lines(
         &readelf_sections(&small),
         &readelf_sections(&gnu_all),

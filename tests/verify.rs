@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command as Std;
 use std::time::Duration;
 
-use common::{binslim, chroot_permitted, codes, fixture};
+use common::{binslim, chroot_permitted, codes, fixture, glibc_root, verify_json};
 use serde_json::Value;
 
 /// Every ELF fixture that is a program for this machine's processor (x86_64, IA-32 emulation),
@@ -43,18 +43,6 @@ fn verify(args: &[&str]) -> (i32, String, String) {
         out.status.code().unwrap(),
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-fn verify_json(args: &[&str]) -> (i32, Value) {
-    let out = binslim()
-        .args(["verify", "--json"])
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        serde_json::from_slice(&out.stdout).unwrap(),
     )
 }
 
@@ -252,18 +240,11 @@ fn run_time_file_warnings() {
     assert_eq!(codes(&j[1]["warnings"]), Vec::<String>::new());
 }
 
-/// The stdout of `chroot ROOT ARGS...`, retrying while the copied file is briefly busy.
+/// The stdout of `chroot ROOT ARGS...`, which must exit 0.
 fn chroot_stdout(root: &Path, args: &[&str]) -> String {
-    for _ in 0..50 {
-        let out = Std::new("chroot").arg(root).args(args).output().unwrap();
-        if out.status.code() == Some(126) {
-            std::thread::sleep(Duration::from_millis(20));
-            continue;
-        }
-        assert!(out.status.success(), "{args:?} in {root:?}: {out:?}");
-        return String::from_utf8(out.stdout).unwrap();
-    }
-    panic!("{args:?} stayed busy");
+    let (code, out, err) = common::chroot_run(root, args, &[]);
+    assert_eq!(code, 0, "{args:?} in {root:?}: {out}{err}");
+    out
 }
 
 /// What the static-glibc-nss warning claims is what happens: in an empty root the static
@@ -304,30 +285,6 @@ fn static_glibc_nss_warning_matches_real_lookups() {
     let (code, j) = verify_json(&["--root", r.to_str().unwrap(), prog.to_str().unwrap()]);
     assert_eq!(code, 0);
     assert_eq!(codes(&j[0]["warnings"]), Vec::<String>::new());
-}
-
-/// A root with the host's loader and libc, laid out like a distroless image.
-fn glibc_root() -> tempfile::TempDir {
-    let root = common::tempdir();
-    let r = root.path();
-    fs::create_dir_all(r.join("lib/x86_64-linux-gnu")).unwrap();
-    fs::create_dir_all(r.join("lib64")).unwrap();
-    fs::copy(
-        "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
-        r.join("lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"),
-    )
-    .unwrap();
-    std::os::unix::fs::symlink(
-        "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
-        r.join("lib64/ld-linux-x86-64.so.2"),
-    )
-    .unwrap();
-    fs::copy(
-        "/lib/x86_64-linux-gnu/libc.so.6",
-        r.join("lib/x86_64-linux-gnu/libc.so.6"),
-    )
-    .unwrap();
-    root
 }
 
 #[test]

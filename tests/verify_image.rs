@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command as Std, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{binslim, fixture, raw_entry, sha256};
+use common::{binslim, docker_archive, fixture, raw_entry, sha256};
 use serde_json::Value;
 
 /// The real loader and libc of this machine (Debian multiarch x86_64).
@@ -58,6 +58,41 @@ fn unique_tag(name: &str) -> String {
     )
 }
 
+/// Writes `containerfile` as the Containerfile of the build context `dir` and builds it with
+/// `podman build` under a new tag made from `name`, which it returns.
+fn podman_build(dir: &Path, containerfile: &str, name: &str) -> String {
+    let cf = dir.join("Containerfile");
+    fs::write(&cf, containerfile).unwrap();
+    let tag = unique_tag(name);
+    let out = podman(&[
+        "build",
+        "--runtime",
+        "runc",
+        "-q",
+        "-t",
+        &tag,
+        "-f",
+        cf.to_str().unwrap(),
+        dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{name}: podman build: {out:?}");
+    tag
+}
+
+/// `podman save` of `tag` in `format` (docker-archive, oci-archive, oci-dir) to `out`.
+fn podman_save(tag: &str, format: &str, out: &Path) {
+    let o = podman(&[
+        "save",
+        "-q",
+        "--format",
+        format,
+        "-o",
+        out.to_str().unwrap(),
+        tag,
+    ]);
+    assert!(o.status.success(), "podman save: {o:?}");
+}
+
 /// Builds the case, runs it with podman, saves it in both archive forms, and checks that
 /// binslim's verdict (and failure code) agrees with the run. The image is removed afterwards.
 fn check_case(case: &Case) {
@@ -68,21 +103,7 @@ fn check_case(case: &Case) {
         fs::create_dir_all(to.parent().unwrap()).unwrap();
         fs::copy(src, &to).unwrap_or_else(|e| panic!("copy {}: {e}", src.display()));
     }
-    fs::write(ctx.path().join("Containerfile"), &case.containerfile).unwrap();
-    let tag = unique_tag(case.name);
-    let cf = ctx.path().join("Containerfile");
-    let out = podman(&[
-        "build",
-        "--runtime",
-        "runc",
-        "-q",
-        "-t",
-        &tag,
-        "-f",
-        cf.to_str().unwrap(),
-        ctx.path().to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}: podman build: {out:?}", case.name);
+    let tag = podman_build(ctx.path(), &case.containerfile, case.name);
     let result = std::panic::catch_unwind(|| check_built(case, &tag, ctx.path()));
     podman(&["rmi", "-f", &tag]);
     if let Err(e) = result {
@@ -91,46 +112,25 @@ fn check_case(case: &Case) {
 }
 
 fn check_built(case: &Case, tag: &str, dir: &Path) {
-    let run = podman(&[
-        "--runtime",
-        "runc",
-        "run",
-        "--rm",
-        "--network=none",
-        "--ulimit",
-        "nofile=1024:1024",
-        "--ulimit",
-        "nproc=1024:1024",
-        tag,
-    ]);
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let stderr = String::from_utf8_lossy(&run.stderr);
+    let run = common::podman_run(tag, &[]);
+    let (stdout, stderr, code) = &run;
+    let started = *code == 0;
     match case.podman {
         Ok(expected) => assert!(
-            run.status.success() && stdout == expected,
+            started && stdout == expected,
             "{}: podman run should start and print {expected:?}: {run:?}",
             case.name
         ),
         Err(expected) => assert!(
-            !run.status.success() && stderr.contains(expected),
+            !started && stderr.contains(expected),
             "{}: podman run should fail with {expected:?}: {run:?}",
             case.name
         ),
     }
-    let started = run.status.success();
 
     for format in ["docker-archive", "oci-archive"] {
         let tar = dir.join(format!("{format}.tar"));
-        let out = podman(&[
-            "save",
-            "-q",
-            "--format",
-            format,
-            "-o",
-            tar.to_str().unwrap(),
-            tag,
-        ]);
-        assert!(out.status.success(), "podman save: {out:?}");
+        podman_save(tag, format, &tar);
         let v = binslim()
             .args(["verify", "--json", "--image"])
             .arg(&tar)
@@ -389,44 +389,50 @@ fn verdict_agrees_with_podman_run_loader_exact() {
             Ok("hello from c-dynamic-pie\n"),
             None,
         ),
-        Case {
-            name: "symbol-version",
-            containerfile: containerfile(&[
-                "COPY ld.so /lib64/ld-linux-x86-64.so.2",
-                "COPY libc.so.6 /lib/x86_64-linux-gnu/libc.so.6",
-                "COPY libvers.so /lib/x86_64-linux-gnu/libvers.so",
-                "COPY app /app",
-                "ENTRYPOINT [\"/app\"]",
-            ]),
-            files: vec![
-                (PathBuf::from(LOADER), "ld.so"),
-                (PathBuf::from(LIBC), "libc.so.6"),
-                (v1, "libvers.so"),
-                (app.clone(), "app"),
-            ],
-            podman: Err("version `VERS_2' not found"),
-            code: Some("~VERS_2"),
-        },
-        Case {
-            name: "symbol-version-ok",
-            containerfile: containerfile(&[
-                "COPY ld.so /lib64/ld-linux-x86-64.so.2",
-                "COPY libc.so.6 /lib/x86_64-linux-gnu/libc.so.6",
-                "COPY libvers.so /lib/x86_64-linux-gnu/libvers.so",
-                "COPY app /app",
-                "ENTRYPOINT [\"/app\"]",
-            ]),
-            files: vec![
-                (PathBuf::from(LOADER), "ld.so"),
-                (PathBuf::from(LIBC), "libc.so.6"),
-                (v2, "libvers.so"),
-                (app, "app"),
-            ],
-            podman: Ok("hello from vers 2\n"),
-            code: None,
-        },
+        versioned_case(
+            "symbol-version",
+            v1,
+            app.clone(),
+            Err("version `VERS_2' not found"),
+            Some("~VERS_2"),
+        ),
+        versioned_case(
+            "symbol-version-ok",
+            v2,
+            app,
+            Ok("hello from vers 2\n"),
+            None,
+        ),
     ];
     run_cases(&cases);
+}
+
+/// `app` with the real loader and libc and `lib` as libvers.so in libc's directory.
+fn versioned_case(
+    name: &'static str,
+    lib: PathBuf,
+    app: PathBuf,
+    podman: Result<&'static str, &'static str>,
+    code: Option<&'static str>,
+) -> Case {
+    Case {
+        name,
+        containerfile: containerfile(&[
+            "COPY ld.so /lib64/ld-linux-x86-64.so.2",
+            "COPY libc.so.6 /lib/x86_64-linux-gnu/libc.so.6",
+            "COPY libvers.so /lib/x86_64-linux-gnu/libvers.so",
+            "COPY app /app",
+            "ENTRYPOINT [\"/app\"]",
+        ]),
+        files: vec![
+            (PathBuf::from(LOADER), "ld.so"),
+            (PathBuf::from(LIBC), "libc.so.6"),
+            (lib, "libvers.so"),
+            (app, "app"),
+        ],
+        podman,
+        code,
+    }
 }
 
 /// A library with versions VERS_1 and VERS_2 (the program is linked against it and uses f2 at
@@ -489,36 +495,13 @@ fn version_script_programs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 /// and the docker-archive path (the caller removes the image).
 fn static_image(dir: &Path) -> (String, PathBuf) {
     fs::copy(fixture("c-static"), dir.join("app")).unwrap();
-    fs::write(
-        dir.join("Containerfile"),
-        containerfile(&["COPY app /server", "ENTRYPOINT [\"/server\"]"]),
-    )
-    .unwrap();
-    let tag = unique_tag("forms");
-    let cf = dir.join("Containerfile");
-    let out = podman(&[
-        "build",
-        "--runtime",
-        "runc",
-        "-q",
-        "-t",
-        &tag,
-        "-f",
-        cf.to_str().unwrap(),
-        dir.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "podman build: {out:?}");
+    let tag = podman_build(
+        dir,
+        &containerfile(&["COPY app /server", "ENTRYPOINT [\"/server\"]"]),
+        "forms",
+    );
     let tar = dir.join("image.tar");
-    let out = podman(&[
-        "save",
-        "-q",
-        "--format",
-        "docker-archive",
-        "-o",
-        tar.to_str().unwrap(),
-        &tag,
-    ]);
-    assert!(out.status.success(), "podman save: {out:?}");
+    podman_save(&tag, "docker-archive", &tar);
     (tag, tar)
 }
 
@@ -562,16 +545,7 @@ fn stdin_layout_directory_and_named_paths() {
         );
 
         let layout = dir.path().join("layout");
-        let o = podman(&[
-            "save",
-            "-q",
-            "--format",
-            "oci-dir",
-            "-o",
-            layout.to_str().unwrap(),
-            &tag,
-        ]);
-        assert!(o.status.success(), "{o:?}");
+        podman_save(&tag, "oci-dir", &layout);
         let out = verify_image(&layout, &[]);
         assert_eq!(out.status.code(), Some(0), "{out:?}");
         assert_eq!(
@@ -662,14 +636,8 @@ fn hostile_archive_exits_2_and_writes_nothing_outside() {
     let cfg = format!(
         r#"{{"architecture":"amd64","os":"linux","config":{{"Entrypoint":["/x"]}},"rootfs":{{"type":"layers","diff_ids":["sha256:{diff}"]}}}}"#
     );
-    let cfg_hex = sha256(cfg.as_bytes());
-    let manifest = format!(r#"[{{"Config":"{cfg_hex}.json","Layers":["l/layer.tar"]}}]"#);
-    let mut archive = raw_entry("l/layer.tar", &layer);
-    archive.extend(raw_entry(&format!("{cfg_hex}.json"), cfg.as_bytes()));
-    archive.extend(raw_entry("manifest.json", manifest.as_bytes()));
-    archive.extend_from_slice(&[0; 1024]);
     let tar = dir.path().join("evil.tar");
-    fs::write(&tar, archive).unwrap();
+    fs::write(&tar, docker_archive(&layer, &cfg)).unwrap();
     let out = verify_image(&tar, &[]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert_eq!(

@@ -134,6 +134,32 @@ pub fn chroot_permitted() -> bool {
     ok
 }
 
+/// `chroot ROOT ARGS...` without LD_LIBRARY_PATH and with `env` added: exit code (-1 for a
+/// signal), stdout, stderr. Retries while the program is busy (ETXTBSY: another test thread
+/// forked while the file was open for writing).
+pub fn chroot_run(root: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    for _ in 0..50 {
+        let out = std::process::Command::new("chroot")
+            .arg(root)
+            .args(args)
+            .env_remove("LD_LIBRARY_PATH")
+            .envs(env.iter().copied())
+            .output()
+            .expect("chroot");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        if out.status.code() == Some(126) && err.contains("Text file busy") {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            continue;
+        }
+        return (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            err,
+        );
+    }
+    panic!("{args:?} stayed busy");
+}
+
 /// The `code` of each finding in a JSON list of findings.
 pub fn codes(list: &serde_json::Value) -> Vec<String> {
     list.as_array()
@@ -193,4 +219,95 @@ pub fn sha256(data: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// `binslim verify --json ARGS`: the exit code and the whole JSON array; panics with stderr
+/// when stdout is not JSON.
+pub fn verify_json(args: &[&str]) -> (i32, serde_json::Value) {
+    let out = binslim()
+        .args(["verify", "--json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), v)
+}
+
+/// `binslim inspect --json PATH` (relative paths from the repository root), which must exit
+/// 0: the file's object.
+pub fn inspect_json(path: impl AsRef<std::ffi::OsStr>) -> serde_json::Value {
+    let path = Path::new(path.as_ref());
+    let out = binslim()
+        .args(["inspect", "--json"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v.as_array().unwrap()[0].clone()
+}
+
+/// GNU `strip FLAGS [-o OUT] INPUT` (in place without `out`); panics with its output when it
+/// fails.
+pub fn gnu_strip(flags: &[&str], input: &Path, out: Option<&Path>) {
+    let mut cmd = std::process::Command::new("strip");
+    cmd.args(flags);
+    if let Some(out) = out {
+        cmd.arg("-o").arg(out);
+    }
+    let output = cmd.arg(input).output().expect("run strip");
+    assert!(
+        output.status.success(),
+        "strip {flags:?} {input:?}: {output:?}"
+    );
+}
+
+/// A docker-archive (as `docker save` writes it: `l/layer.tar`, `<config sha256>.json`,
+/// `manifest.json`) of one uncompressed `layer` and the config JSON `config`.
+pub fn docker_archive(layer: &[u8], config: &str) -> Vec<u8> {
+    let cfg_hex = sha256(config.as_bytes());
+    let manifest = format!(r#"[{{"Config":"{cfg_hex}.json","Layers":["l/layer.tar"]}}]"#);
+    let mut archive = raw_entry("l/layer.tar", layer);
+    archive.extend(raw_entry(&format!("{cfg_hex}.json"), config.as_bytes()));
+    archive.extend(raw_entry("manifest.json", manifest.as_bytes()));
+    archive.extend_from_slice(&[0; 1024]);
+    archive
+}
+
+/// Debian's x86_64 glibc loader, at its real path (`/lib64/ld-linux-x86-64.so.2` links to it).
+pub const GLIBC_LOADER: &str = "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2";
+/// Debian's x86_64 libc.
+pub const GLIBC_LIBC: &str = "/lib/x86_64-linux-gnu/libc.so.6";
+
+/// Copies the host file `from` into `root` at `to` (root-absolute), creating directories.
+pub fn put(root: &Path, from: impl AsRef<Path>, to: &str) {
+    let dest = root.join(to.trim_start_matches('/'));
+    std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+    std::fs::copy(from, &dest).unwrap();
+}
+
+/// A symbolic link to `target` at `at` (root-absolute) in `root`, creating directories.
+pub fn link(root: &Path, target: &str, at: &str) {
+    let dest = root.join(at.trim_start_matches('/'));
+    std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(target, dest).unwrap();
+}
+
+/// A fresh image root holding the host's loader and libc where Debian puts them, and the
+/// `/lib64` link programs name (the layout of a distroless image): for `verify --root` and
+/// chroot.
+pub fn glibc_root() -> tempfile::TempDir {
+    let root = tempdir();
+    let r = root.path();
+    put(r, GLIBC_LOADER, GLIBC_LOADER);
+    put(r, GLIBC_LIBC, GLIBC_LIBC);
+    link(r, GLIBC_LOADER, "/lib64/ld-linux-x86-64.so.2");
+    root
 }
