@@ -2,6 +2,8 @@
 # Strip steps and the upx step of `binslim shrink` on a large Go binary with DWARF, against GNU
 # strip, llvm-strip and eu-strip: wall time (hyperfine), peak RSS and output bytes (/usr/bin/time -v).
 # Usage: benches/shrink-large.sh [BINARY]   (default /usr/local/bin/docker, 42 MB Go with DWARF)
+#        BINSLIM_BASE=/path/to/old/binslim benches/shrink-large.sh   also times an older build's
+#        strip steps in the same run (a refactor's before and after)
 # Targets (issue 4): strip steps <= 0.7x GNU strip's wall time, no higher peak RSS, no more bytes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,11 +18,12 @@ echo "input: $BIN ($(stat -c %s "$BIN") bytes)"
 
 # The strip steps alone: --no-gzip skips the wire-size measurement (that is the ledger, not strip).
 hyperfine -N --warmup 3 --runs 20 \
-  --prepare "rm -f $W/gnu $W/llvm $W/eu $W/ours" \
+  --prepare "rm -f $W/gnu $W/llvm $W/eu $W/ours $W/base" \
   "strip --strip-all -o $W/gnu $BIN" \
   "llvm-strip --strip-all -o $W/llvm $BIN" \
   "eu-strip -o $W/eu $BIN" \
   "$B shrink --no-gzip -o $W/ours $BIN" \
+  ${BINSLIM_BASE:+"$BINSLIM_BASE shrink --no-gzip -o $W/base $BIN"} \
   --export-markdown "$W/strip.md"
 cat "$W/strip.md"
 
