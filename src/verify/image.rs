@@ -92,6 +92,7 @@ pub enum ImageVerifyError {
         /// The source as [`Images::name`] gives it.
         source_name: String,
         /// What went wrong.
+        #[source]
         error: ReadError,
     },
 }
