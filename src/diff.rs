@@ -401,4 +401,54 @@ mod tests {
             vec![("added", 60), ("b", -50), ("gone", -7), ("a", 0)]
         );
     }
+
+    #[test]
+    fn package_rows_compare_code_and_group_what_one_side_names() {
+        use crate::packages::{Package, go::NON_GO};
+        let p = |rows: Vec<Package>, has_symtab| Packages {
+            rows,
+            text_size: 135,
+            notes: Vec::new(),
+            has_symtab,
+        };
+        let named = p(
+            vec![
+                Package::new("runtime", Language::Go, 100, 10),
+                Package::new("foo", Language::C, 30, 0),
+                Package::new(NON_GO, Language::C, 5, 0),
+            ],
+            true,
+        );
+        let stripped = p(
+            vec![
+                Package::new("runtime", Language::Go, 100, 0),
+                Package::new(REMAINDER, Language::Unknown, 35, 0),
+            ],
+            false,
+        );
+        let pr = |name: &str, old, new, data_delta| PackageRow {
+            name: name.into(),
+            old,
+            new,
+            delta: new as i64 - old as i64,
+            data_delta,
+        };
+        let (rows, grouped) = package_rows(&named, &stripped);
+        assert_eq!(grouped.as_deref(), Some(REMAINDER));
+        assert_eq!(
+            rows,
+            vec![pr(REMAINDER, 35, 35, None), pr("runtime", 100, 100, None)]
+        );
+        // Both with symbols: code + data, each row its own.
+        let (rows, grouped) = package_rows(&named, &named);
+        assert_eq!(grouped, None);
+        assert_eq!(
+            rows,
+            vec![
+                pr(NON_GO, 5, 5, Some(0)),
+                pr("foo", 30, 30, Some(0)),
+                pr("runtime", 110, 110, Some(0))
+            ]
+        );
+    }
 }

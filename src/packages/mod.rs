@@ -112,11 +112,11 @@ pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Packages {
     };
     found
         .or_else(|| c::packages(elf))
-        .unwrap_or_else(|| no_text(analysis))
+        .unwrap_or_else(|| no_text(elf, analysis))
 }
 
 /// The empty rows of a file without `.text`, with a note saying why.
-fn no_text(analysis: &Analysis) -> Packages {
+fn no_text(elf: &ElfFile<'_>, analysis: &Analysis) -> Packages {
     let why = if !analysis.has_section_headers {
         if analysis.upx.is_some() {
             "no section headers (UPX removed them; unpack with upx -d), so no .text to attribute"
@@ -130,7 +130,7 @@ fn no_text(analysis: &Analysis) -> Packages {
         rows: Vec::new(),
         text_size: 0,
         notes: vec![why.to_string()],
-        has_symtab: false,
+        has_symtab: symbols::has_symtab(elf),
     }
 }
 

@@ -83,6 +83,15 @@ pub fn rows<'a, K: Ord + Into<String>>(
     Some(found)
 }
 
+/// True when the file has a `.symtab` whose string table exists: what [`read`] (and the Go
+/// reader) need to read symbols at all.
+pub fn has_symtab(elf: &ElfFile<'_>) -> bool {
+    elf.shdrs
+        .iter()
+        .find(|sh| sh.sh_type == SHT_SYMTAB)
+        .is_some_and(|tab| elf.shdrs.get(tab.sh_link as usize).is_some())
+}
+
 /// The sized code symbols of `.text` and data symbols of loaded, file-backed sections, in
 /// table order; `None` when the file has no `.symtab`.
 pub fn read<'a>(elf: &ElfFile<'a>) -> Option<Vec<Symbol<'a>>> {

@@ -40,7 +40,7 @@ pub fn text(d: &Diff, verdict: Option<BudgetVerdict>, top: usize, st: Style) -> 
     symbols_line(&mut out, d.symtab, d.grouped.as_deref(), st);
     let mut any = false;
     for (title, rows) in [("category", &d.categories), ("section", &d.sections)] {
-        let lines = rows.iter().map(|r| Line::of(r, Some(0))).collect();
+        let lines = rows.iter().map(Line::of).collect();
         any |= table(&mut out, title, lines, usize::MAX, st);
     }
     let lines = d
@@ -158,13 +158,14 @@ struct Line<'a> {
 }
 
 impl<'a> Line<'a> {
-    fn of(r: &'a Row, data: Option<i64>) -> Self {
+    /// A category or section row (no data column).
+    fn of(r: &'a Row) -> Self {
         Line {
             name: &r.name,
             old: r.old,
             new: r.new,
             delta: r.delta,
-            data,
+            data: Some(0),
         }
     }
 }
