@@ -527,7 +527,10 @@ fn stripped_copies_of_c_and_rust_builds_move_no_code() {
         "c-static-pie",
         "c-dynamic-pie",
         "c-debug",
+        "c-nopie",
+        "libgreet.so",
         "musl-static",
+        "musl-dynamic",
         "i386-static",
         "rust-dynamic",
     ] {
