@@ -5,6 +5,13 @@
 //! reads no file and measures nothing, so the caller decides how (and whether) to compute
 //! them. Every table keeps every row (unchanged ones too), largest change first; renderers
 //! decide what to hide.
+//!
+//! Package rows compare like with like. A row's data counts only when both files have a
+//! `.symtab` (without one, data per package is unknown, not 0); otherwise rows compare code and
+//! their `data_delta` is `None`. When only one file has a `.symtab`, the rows only it can name
+//! (C functions, Rust crates: every row but Go's packages, which come from the pclntab both
+//! files keep) are grouped on both sides into the row the other file counts those bytes in
+//! (`(unattributed)` or `C (non-Go code)`), so the same bytes compare with the same bytes.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,7 +20,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::elf::Analysis;
-use crate::packages::Packages;
+use crate::packages::{Language, Packages, REMAINDER};
 
 /// One build, as [`diff`] compares it.
 #[derive(Debug, Clone, Copy)]
@@ -76,6 +83,31 @@ impl Row {
     }
 }
 
+/// A package row in both builds: its code, plus its data when both builds know it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackageRow {
+    /// The package, crate or function name (or the group of [`Diff::grouped`]).
+    pub name: String,
+    /// Bytes in OLD: code + data when both builds have a `.symtab`, else code alone.
+    pub old: u64,
+    /// Bytes in NEW, counted as `old` is.
+    pub new: u64,
+    /// `new - old`, signed.
+    pub delta: i64,
+    /// The change of its data (part of `delta`), or `None` (JSON `null`) when a build has no
+    /// `.symtab` and so does not know it.
+    pub data_delta: Option<i64>,
+}
+
+/// Which builds have a symbol table (`.symtab`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SymbolTables {
+    /// OLD has one.
+    pub old: bool,
+    /// NEW has one.
+    pub new: bool,
+}
+
 /// The size difference of two builds. Field names are the JSON contract.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diff {
@@ -92,8 +124,14 @@ pub struct Diff {
     pub categories: Vec<Row>,
     /// Bytes per section name (`sh_size`; sections sharing a name are summed).
     pub sections: Vec<Row>,
-    /// Bytes (code + data) per package, crate or function.
-    pub packages: Vec<Row>,
+    /// Bytes per package, crate or function: code, and data where both builds know it.
+    pub packages: Vec<PackageRow>,
+    /// Which builds have a `.symtab` (the source of data per package and of C and Rust names).
+    pub symtab: SymbolTables,
+    /// When only one build has a `.symtab`: the row its symbol-named rows (and the other
+    /// build's unnamed code) are grouped in. Not in the JSON (the row itself is).
+    #[serde(skip)]
+    pub grouped: Option<String>,
 }
 
 /// The category row for bytes outside every section: ELF and program headers, the section
@@ -102,6 +140,7 @@ pub const HEADERS: &str = "headers+padding";
 
 /// Compares two builds.
 pub fn diff(old: &Side<'_>, new: &Side<'_>) -> Diff {
+    let (packages, grouped) = package_rows(old.packages, new.packages);
     Diff {
         old: old.label.to_string(),
         new: new.label.to_string(),
@@ -109,7 +148,12 @@ pub fn diff(old: &Side<'_>, new: &Side<'_>) -> Diff {
         gzip_size: Change::new(old.gzip_size, new.gzip_size),
         categories: rows(categories(old.analysis), categories(new.analysis)),
         sections: rows(sections(old.analysis), sections(new.analysis)),
-        packages: rows(packages(old.packages), packages(new.packages)),
+        packages,
+        symtab: SymbolTables {
+            old: old.packages.has_symtab,
+            new: new.packages.has_symtab,
+        },
+        grouped,
     }
 }
 
@@ -137,13 +181,78 @@ fn sections(a: &Analysis) -> BTreeMap<String, u64> {
     m
 }
 
-fn packages(p: &Packages) -> BTreeMap<String, u64> {
-    let mut m: BTreeMap<String, u64> = BTreeMap::new();
-    for r in &p.rows {
-        let e = m.entry(r.name.clone()).or_default();
-        *e = e.saturating_add(r.total());
+/// Code and data bytes per row name.
+type Sizes = BTreeMap<String, (u64, u64)>;
+
+/// The package rows of two builds (see the module documentation) and the group's name, if any.
+fn package_rows(old: &Packages, new: &Packages) -> (Vec<PackageRow>, Option<String>) {
+    let data_known = old.has_symtab && new.has_symtab;
+    let grouped = match (old.has_symtab, new.has_symtab) {
+        (true, false) => group_name(old, new),
+        (false, true) => group_name(new, old),
+        _ => None,
+    };
+    let sizes = |p: &Packages| -> Sizes {
+        let mut m = Sizes::new();
+        for r in &p.rows {
+            let name = match &grouped {
+                Some(g) if r.language != Language::Go => g.clone(),
+                _ => r.name.clone(),
+            };
+            let e = m.entry(name).or_default();
+            e.0 = e.0.saturating_add(r.code);
+            e.1 = e.1.saturating_add(r.data);
+        }
+        m
+    };
+    let (o, mut n) = (sizes(old), sizes(new));
+    let row = |name: String, (oc, od): (u64, u64), (nc, nd): (u64, u64)| {
+        let r = if data_known {
+            Row::new(name, oc.saturating_add(od), nc.saturating_add(nd))
+        } else {
+            Row::new(name, oc, nc)
+        };
+        PackageRow {
+            data_delta: data_known.then(|| Change::new(od, nd).delta),
+            name: r.name,
+            old: r.old,
+            new: r.new,
+            delta: r.delta,
+        }
+    };
+    let mut out: Vec<PackageRow> = Vec::with_capacity(o.len().max(n.len()));
+    for (name, os) in o {
+        let ns = n.remove(&name).unwrap_or_default();
+        out.push(row(name, os, ns));
     }
-    m
+    out.extend(n.into_iter().map(|(name, ns)| row(name, (0, 0), ns)));
+    // A row of data alone whose data no longer counts has nothing left to compare.
+    out.retain(|r| r.old > 0 || r.new > 0 || r.data_delta.is_some());
+    out.sort_unstable_by(|a, b| {
+        b.delta
+            .unsigned_abs()
+            .cmp(&a.delta.unsigned_abs())
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    (out, grouped)
+}
+
+/// The row a build without `.symtab` counts its code outside Go packages in: its one such row
+/// (`(unattributed)`, or Go's `C (non-Go code)`), else [`REMAINDER`]. `None` when the build
+/// with `.symtab` names no such code either (nothing to group).
+fn group_name(named: &Packages, stripped: &Packages) -> Option<String> {
+    fn other(p: &Packages) -> Vec<&str> {
+        p.rows
+            .iter()
+            .filter(|r| r.language != Language::Go)
+            .map(|r| r.name.as_str())
+            .collect()
+    }
+    let name = match other(stripped)[..] {
+        [one] => one.to_string(),
+        _ => REMAINDER.to_string(),
+    };
+    other(named).iter().any(|n| *n != name).then_some(name)
 }
 
 /// Joins two name → size maps into rows, largest absolute change first, then by name.
@@ -290,6 +399,56 @@ mod tests {
         assert_eq!(
             names,
             vec![("added", 60), ("b", -50), ("gone", -7), ("a", 0)]
+        );
+    }
+
+    #[test]
+    fn package_rows_compare_code_and_group_what_one_side_names() {
+        use crate::packages::{Package, go::NON_GO};
+        let p = |rows: Vec<Package>, has_symtab| Packages {
+            rows,
+            text_size: 135,
+            notes: Vec::new(),
+            has_symtab,
+        };
+        let named = p(
+            vec![
+                Package::new("runtime", Language::Go, 100, 10),
+                Package::new("foo", Language::C, 30, 0),
+                Package::new(NON_GO, Language::C, 5, 0),
+            ],
+            true,
+        );
+        let stripped = p(
+            vec![
+                Package::new("runtime", Language::Go, 100, 0),
+                Package::new(REMAINDER, Language::Unknown, 35, 0),
+            ],
+            false,
+        );
+        let pr = |name: &str, old, new, data_delta| PackageRow {
+            name: name.into(),
+            old,
+            new,
+            delta: new as i64 - old as i64,
+            data_delta,
+        };
+        let (rows, grouped) = package_rows(&named, &stripped);
+        assert_eq!(grouped.as_deref(), Some(REMAINDER));
+        assert_eq!(
+            rows,
+            vec![pr(REMAINDER, 35, 35, None), pr("runtime", 100, 100, None)]
+        );
+        // Both with symbols: code + data, each row its own.
+        let (rows, grouped) = package_rows(&named, &named);
+        assert_eq!(grouped, None);
+        assert_eq!(
+            rows,
+            vec![
+                pr(NON_GO, 5, 5, Some(0)),
+                pr("foo", 30, 30, Some(0)),
+                pr("runtime", 110, 110, Some(0))
+            ]
         );
     }
 }

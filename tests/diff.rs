@@ -1,6 +1,7 @@
 //! `binslim diff`: rows of two real builds of a C program (the second with an extra function
 //! and a 64 KiB table) checked against readelf, nm and the file system; the `--max-growth`
-//! exit codes 0/1/2; the JSON shape; text that hides unchanged rows.
+//! exit codes 0/1/2; the JSON shape; text that hides unchanged rows; builds with a symbol table
+//! against their stripped copies (GNU strip and binslim shrink): no code moves.
 
 mod common;
 
@@ -8,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command as Std;
 
-use common::{binslim, have_tool, stdout_of, tempdir};
+use common::{binslim, gnu_strip, go_build, have_tool, stdout_of, tempdir};
 use serde_json::Value;
 
 const OLD_C: &str = r#"#include <stdio.h>
@@ -123,12 +124,12 @@ fn rows_of_two_real_builds() {
     // The table is one object of 65536 bytes; the function is nm's size; work is unchanged.
     assert_eq!(
         row(&d["packages"], "big_table"),
-        &serde_json::json!({"name": "big_table", "old": 0, "new": 65536, "delta": 65536})
+        &serde_json::json!({"name": "big_table", "old": 0, "new": 65536, "delta": 65536, "data_delta": 65536})
     );
     let extra = nm_size(&new, "extra");
     assert_eq!(
         row(&d["packages"], "extra"),
-        &serde_json::json!({"name": "extra", "old": 0, "new": extra, "delta": extra})
+        &serde_json::json!({"name": "extra", "old": 0, "new": extra, "delta": extra, "data_delta": 0})
     );
     assert_eq!(row(&d["packages"], "work")["delta"], 0);
     // Largest change first: the table leads the packages.
@@ -281,7 +282,8 @@ fn json_shape_keeps_every_row() {
             "gzip_size",
             "categories",
             "sections",
-            "packages"
+            "packages",
+            "symtab"
         ])
     );
     for k in ["file_size", "gzip_size"] {
@@ -302,11 +304,13 @@ fn json_shape_keeps_every_row() {
         let mut last = u64::MAX;
         for r in rows {
             let keys: BTreeSet<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
-            assert_eq!(
-                keys,
-                BTreeSet::from(["name", "old", "new", "delta"]),
-                "{table}"
-            );
+            // Package rows also say how their data changed (both files have .symtab here).
+            let mut want = BTreeSet::from(["name", "old", "new", "delta"]);
+            if table == "packages" {
+                want.insert("data_delta");
+                assert!(r["data_delta"].is_i64(), "{r}");
+            }
+            assert_eq!(keys, want, "{table}");
             let (o, n, delta) = (
                 r["old"].as_i64().unwrap(),
                 r["new"].as_i64().unwrap(),
@@ -323,10 +327,11 @@ fn json_shape_keeps_every_row() {
     // Unchanged rows are kept (text hides them).
     assert_eq!(
         row(&d["packages"], "_IO_wfile_seekoff"),
-        &serde_json::json!({"name": "_IO_wfile_seekoff", "old": 2225, "new": 2225, "delta": 0})
+        &serde_json::json!({"name": "_IO_wfile_seekoff", "old": 2225, "new": 2225, "delta": 0, "data_delta": 0})
     );
     assert_eq!(row(&d["sections"], ".comment")["delta"], 0);
     assert_eq!(d["packages"].as_array().unwrap().len(), 1658);
+    assert_eq!(d["symtab"], serde_json::json!({"old": true, "new": true}));
     assert_eq!(
         row(&d["sections"], ".rela.dyn"),
         &serde_json::json!({"name": ".rela.dyn", "old": 0, "new": 31_968, "delta": 31_968})
@@ -438,4 +443,197 @@ fn go_package_rows_come_from_each_sides_pclntab() {
     // The file sizes are the files'.
     assert_eq!(d["file_size"]["old"], 1_171_608);
     assert_eq!(d["file_size"]["new"], 3_948_696);
+}
+
+/// `FIXTURE` stripped two ways into a temporary directory: GNU `strip -o` and
+/// `binslim shrink -o`: (dir, gnu, shrunk).
+fn stripped_copies(fixture: &Path) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempdir();
+    let gnu = dir.path().join("gnu-stripped");
+    gnu_strip(&[], fixture, Some(&gnu));
+    let shrunk = dir.path().join("shrunk");
+    let out = binslim()
+        .args(["shrink", "-o"])
+        .arg(&shrunk)
+        .arg(fixture)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "shrink {fixture:?}: {out:?}");
+    for p in [&gnu, &shrunk] {
+        assert_eq!(section_size(p, ".symtab"), 0, "{p:?} keeps .symtab");
+        assert_eq!(
+            section_size(p, ".text"),
+            section_size(fixture, ".text"),
+            "{p:?}: strip moves no code"
+        );
+    }
+    (dir, gnu, shrunk)
+}
+
+/// Diffs `with` (a build with `.symtab`) against `without` (its stripped copy) both ways and
+/// checks that no package's code moved, data is unknown, and the text says which side has no
+/// symbol table. `group` is the row the symbol-named code is compared in, with its size (the
+/// truth from readelf/nm); `None` when the program has no such code.
+fn assert_like_with_like(with: &Path, without: &Path, group: Option<(&str, u64)>) {
+    for (old, new, side) in [(with, without, "new"), (without, with, "old")] {
+        let d = diff_json(old, new);
+        let who = format!("{old:?} -> {new:?}");
+        let rows = d["packages"].as_array().unwrap();
+        assert!(!rows.is_empty(), "{who}");
+        for r in rows {
+            assert_eq!(r["delta"], 0, "{who}: code moved in {r}");
+            assert_eq!(r["old"], r["new"], "{who}: {r}");
+            assert_eq!(r["data_delta"], Value::Null, "{who}: {r}");
+        }
+        assert_eq!(
+            d["symtab"],
+            serde_json::json!({"old": side == "new", "new": side == "old"}),
+            "{who}"
+        );
+        // Every .text byte is in exactly one row, on both sides.
+        let sum: u64 = rows.iter().map(|r| r["old"].as_u64().unwrap()).sum();
+        assert_eq!(sum, section_size(with, ".text"), "{who}");
+        if let Some((name, bytes)) = group {
+            assert_eq!(row(&d["packages"], name)["old"], bytes, "{who}");
+        }
+
+        let out = binslim().arg("diff").arg(old).arg(new).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{who}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let named = if side == "new" { "old" } else { "new" };
+        let mut want = format!(
+            "\n  symbols    {side} has no symbol table (.symtab): packages compare code only, data ?\n"
+        );
+        if let Some((name, _)) = group {
+            want.push_str(&format!(
+                "             what only {named}'s symbols name (C functions, Rust crates) is one row on both sides: {name}\n"
+            ));
+        }
+        want.push_str("\n  category ");
+        assert!(text.contains(&want), "{who}: {text}");
+        assert!(!text.contains("\n  package "), "{who}: {text}");
+    }
+}
+
+/// The committed C and Rust builds with a symbol table against their stripped copies: every
+/// function and crate row is one `(unattributed)` row on both sides, as large as `.text`.
+#[test]
+fn stripped_copies_of_c_and_rust_builds_move_no_code() {
+    if !have_tool("strip") || !have_tool("readelf") {
+        return;
+    }
+    for f in [
+        "c-static",
+        "c-static-pie",
+        "c-dynamic-pie",
+        "c-debug",
+        "c-nopie",
+        "libgreet.so",
+        "musl-static",
+        "musl-dynamic",
+        "i386-static",
+        "rust-dynamic",
+    ] {
+        let fixture = Path::new("testdata").join(f);
+        let (_dir, gnu, shrunk) = stripped_copies(&fixture);
+        let text = section_size(&fixture, ".text");
+        for stripped in [&gnu, &shrunk] {
+            assert_like_with_like(&fixture, stripped, Some(("(unattributed)", text)));
+        }
+    }
+}
+
+/// go-pie keeps `.symtab`: its packages' data is known there and unknown in the stripped copies,
+/// so only code compares, and no package moves (it had runtime -18.0 KiB: its data).
+#[test]
+fn stripped_copies_of_a_go_build_move_no_code() {
+    if !have_tool("strip") || !have_tool("readelf") {
+        return;
+    }
+    let fixture = Path::new("testdata/go-pie");
+    let (_dir, gnu, shrunk) = stripped_copies(fixture);
+    for stripped in [&gnu, &shrunk] {
+        assert_like_with_like(fixture, stripped, None);
+        let d = diff_json(fixture, stripped);
+        assert!(row(&d["packages"], "runtime")["old"].as_u64().unwrap() > 400_000);
+    }
+}
+
+/// A cgo build with `.symtab` names its C functions; its stripped copies count the same bytes in
+/// `C (non-Go code)` (GNU strip keeps `.comment`) or `(unattributed)` (shrink removes it). Both
+/// sides compare them in that one row: `.text` minus the Go text `runtime.text`..`runtime.etext`
+/// (nm).
+#[test]
+fn stripped_copies_of_a_cgo_build_group_the_c_functions() {
+    if !have_tool("strip") || !have_tool("readelf") || !have_tool("nm") || !have_tool("gcc") {
+        return;
+    }
+    let Some((_go, exe)) = go_build("go-cgo", "go-cgo", &[("CGO_ENABLED", "1")], &[]) else {
+        return;
+    };
+    let nm = stdout_of(Std::new("nm").arg(&exe));
+    let addr = |sym: &str| {
+        nm.lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .find(|f| f.len() == 3 && f[2] == sym)
+            .map(|f| u64::from_str_radix(f[0], 16).unwrap())
+            .unwrap_or_else(|| panic!("nm has no {sym}"))
+    };
+    let non_go = section_size(&exe, ".text") - (addr("runtime.etext") - addr("runtime.text"));
+    assert!(non_go > 0);
+    let (_dir, gnu, shrunk) = stripped_copies(&exe);
+    assert_like_with_like(&exe, &gnu, Some(("C (non-Go code)", non_go)));
+    assert_like_with_like(&exe, &shrunk, Some(("(unattributed)", non_go)));
+    // With .symtab on both sides the C functions have rows of their own.
+    let named = diff_json(&exe, &exe);
+    assert_eq!(
+        named["symtab"],
+        serde_json::json!({"old": true, "new": true})
+    );
+    assert_eq!(
+        row(&named["packages"], "_cgo_libc_setegid")["data_delta"],
+        0,
+        "both sides know data"
+    );
+}
+
+/// Neither go-static nor go-tls has `.symtab`: package rows are code only, data unknown.
+#[test]
+fn builds_without_symbols_compare_code_with_unknown_data() {
+    let d = diff_json(
+        Path::new("testdata/go-static"),
+        Path::new("testdata/go-tls"),
+    );
+    assert_eq!(d["symtab"], serde_json::json!({"old": false, "new": false}));
+    assert!(
+        d["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["data_delta"].is_null())
+    );
+    let out = binslim()
+        .args([
+            "diff",
+            "--top",
+            "2",
+            "testdata/go-static",
+            "testdata/go-tls",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(
+            "\n  symbols    neither has a symbol table (.symtab): packages compare code only, data ?\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "\n  package                  old        new       delta  data\n  \
+             crypto/tls               0 B  238.9 KiB  +238.9 KiB     ?\n"
+        ),
+        "{text}"
+    );
 }

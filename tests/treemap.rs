@@ -480,6 +480,7 @@ fn packages_nest_inside_code_in_the_rendering() {
         ],
         text_size: 470_000,
         notes: Vec::new(),
+        has_symtab: true,
     };
     let doc = binslim::report::treemap::svg("testdata/go-static", &a, &p);
     let dir = tempdir();

@@ -142,6 +142,7 @@ pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Option<Packages> {
         rows,
         text_size,
         notes,
+        has_symtab: symbols.is_some(),
     })
 }
 

@@ -93,6 +93,12 @@ pub struct Packages {
     pub text_size: u64,
     /// Why rows are missing or coarse (a stripped Rust binary, no `.text`, ...).
     pub notes: Vec<String>,
+    /// The reader had a `.symtab`: the rows' `data` is known (0 means none), and rows other
+    /// than Go packages (C functions, Rust crates) are named by it. Without one, `data` is 0
+    /// because it is unknown, and those bytes are in the [`REMAINDER`] row (or Go's
+    /// [`go::NON_GO`] row). Not in the JSON of `inspect --packages`.
+    #[serde(skip)]
+    pub has_symtab: bool,
 }
 
 /// Attributes a file's code (and data, where symbols allow) to packages, crates or functions.
@@ -106,11 +112,11 @@ pub fn packages(elf: &ElfFile<'_>, analysis: &Analysis) -> Packages {
     };
     found
         .or_else(|| c::packages(elf))
-        .unwrap_or_else(|| no_text(analysis))
+        .unwrap_or_else(|| no_text(elf, analysis))
 }
 
 /// The empty rows of a file without `.text`, with a note saying why.
-fn no_text(analysis: &Analysis) -> Packages {
+fn no_text(elf: &ElfFile<'_>, analysis: &Analysis) -> Packages {
     let why = if !analysis.has_section_headers {
         if analysis.upx.is_some() {
             "no section headers (UPX removed them; unpack with upx -d), so no .text to attribute"
@@ -124,6 +130,7 @@ fn no_text(analysis: &Analysis) -> Packages {
         rows: Vec::new(),
         text_size: 0,
         notes: vec![why.to_string()],
+        has_symtab: symbols::has_symtab(elf),
     }
 }
 
@@ -135,7 +142,8 @@ pub fn unattributed(text_size: u64, notes: Vec<String>) -> Packages {
 
 /// Completes a reader's rows: drops empty rows, adds the [`REMAINDER`] row for the `.text`
 /// bytes the rows' code does not cover, and sorts. The reader guarantees that its rows' code
-/// does not exceed `text_size`.
+/// does not exceed `text_size`. [`Packages::has_symtab`] is false; a reader that read
+/// `.symtab` sets it.
 pub fn finish(mut rows: Vec<Package>, text_size: u64, notes: Vec<String>) -> Packages {
     rows.retain(|r| r.total() > 0);
     let code = rows.iter().fold(0u64, |acc, r| acc.saturating_add(r.code));
@@ -148,6 +156,7 @@ pub fn finish(mut rows: Vec<Package>, text_size: u64, notes: Vec<String>) -> Pac
         rows,
         text_size,
         notes,
+        has_symtab: false,
     }
 }
 

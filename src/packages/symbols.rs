@@ -51,8 +51,9 @@ pub fn text_section(elf: &ElfFile<'_>) -> Option<(usize, u64)> {
 }
 
 /// The rows of a file with a symbol table: the bytes each symbol owns (see [`attribute`])
-/// summed as code or data under the row `row_of` names for its raw name. `None` when the file
-/// has no `.text`; a remainder row and `stripped_note` when it has no `.symtab`.
+/// summed as code or data under the row `row_of` names for its raw name, with
+/// [`Packages::has_symtab`] set. `None` when the file has no `.text`; a remainder row and
+/// `stripped_note` when it has no `.symtab`.
 pub fn rows<'a, K: Ord + Into<String>>(
     elf: &ElfFile<'a>,
     stripped_note: &str,
@@ -77,7 +78,18 @@ pub fn rows<'a, K: Ord + Into<String>>(
         .into_iter()
         .map(|((name, language), (code, data))| Package::new(name, language, code, data))
         .collect();
-    Some(super::finish(rows, text_size, Vec::new()))
+    let mut found = super::finish(rows, text_size, Vec::new());
+    found.has_symtab = true;
+    Some(found)
+}
+
+/// True when the file has a `.symtab` whose string table exists: what [`read`] (and the Go
+/// reader) need to read symbols at all.
+pub fn has_symtab(elf: &ElfFile<'_>) -> bool {
+    elf.shdrs
+        .iter()
+        .find(|sh| sh.sh_type == SHT_SYMTAB)
+        .is_some_and(|tab| elf.shdrs.get(tab.sh_link as usize).is_some())
 }
 
 /// The sized code symbols of `.text` and data symbols of loaded, file-backed sections, in

@@ -1,10 +1,11 @@
 //! The `binslim diff` report for people: file and gzip size changes, the budget verdict, then
 //! what changed per category, section and package, largest change first. Unchanged rows are
-//! hidden (JSON keeps them).
+//! hidden (JSON keeps them). When a build has no symbol table, a `symbols` line says which,
+//! and the package table's `data` column shows `?` (unknown).
 
 use std::fmt::Write;
 
-use crate::diff::{Budget, BudgetVerdict, Change, Diff, Row};
+use crate::diff::{Budget, BudgetVerdict, Change, Diff, Row, SymbolTables};
 
 use super::packages::clip;
 use super::{Style, human};
@@ -36,14 +37,24 @@ pub fn text(d: &Diff, verdict: Option<BudgetVerdict>, top: usize, st: Style) -> 
         };
         let _ = writeln!(out, "  {:<10} {what}: {result}", "budget");
     }
+    symbols_line(&mut out, d.symtab, d.grouped.as_deref(), st);
     let mut any = false;
-    for (title, rows, limit) in [
-        ("category", &d.categories, usize::MAX),
-        ("section", &d.sections, usize::MAX),
-        ("package", &d.packages, top),
-    ] {
-        any |= table(&mut out, title, rows, limit, st);
+    for (title, rows) in [("category", &d.categories), ("section", &d.sections)] {
+        let lines = rows.iter().map(Line::of).collect();
+        any |= table(&mut out, title, lines, usize::MAX, st);
     }
+    let lines = d
+        .packages
+        .iter()
+        .map(|r| Line {
+            name: &r.name,
+            old: r.old,
+            new: r.new,
+            delta: r.delta,
+            data: r.data_delta,
+        })
+        .collect();
+    any |= table(&mut out, "package", lines, top, st);
     if !any {
         let _ = writeln!(
             out,
@@ -67,6 +78,33 @@ pub fn notes(old: &[String], new: &[String], st: Style) -> String {
         out.insert(0, '\n');
     }
     out
+}
+
+/// Says which build has no `.symtab` (so package rows compare code only, data `?`) and which
+/// row groups what only the other can name; nothing when both have one.
+fn symbols_line(out: &mut String, symtab: SymbolTables, grouped: Option<&str>, st: Style) {
+    let (who, named) = match (symtab.old, symtab.new) {
+        (true, true) => return,
+        (false, false) => ("neither has a symbol table (.symtab)", None),
+        (true, false) => ("new has no symbol table (.symtab)", Some("old")),
+        (false, true) => ("old has no symbol table (.symtab)", Some("new")),
+    };
+    let _ = writeln!(
+        out,
+        "  {:<10} {}",
+        "symbols",
+        st.warn(&format!("{who}: packages compare code only, data ?"))
+    );
+    if let (Some(named), Some(group)) = (named, grouped) {
+        let _ = writeln!(
+            out,
+            "  {:<10} {}",
+            "",
+            st.warn(&format!(
+                "what only {named}'s symbols name (C functions, Rust crates) is one row on both sides: {group}"
+            ))
+        );
+    }
 }
 
 fn budget_text(b: Budget) -> String {
@@ -109,10 +147,34 @@ fn paint(delta: i64, s: &str, st: Style) -> String {
     }
 }
 
+/// One row of a table as text shows it.
+struct Line<'a> {
+    name: &'a str,
+    old: u64,
+    new: u64,
+    delta: i64,
+    /// The data change, `None` when unknown (`?`); only package tables say so.
+    data: Option<i64>,
+}
+
+impl<'a> Line<'a> {
+    /// A category or section row (no data column).
+    fn of(r: &'a Row) -> Self {
+        Line {
+            name: &r.name,
+            old: r.old,
+            new: r.new,
+            delta: r.delta,
+            data: Some(0),
+        }
+    }
+}
+
 /// Writes the changed rows of one table (at most `limit`, then one line for the rest);
-/// returns whether any row changed.
-fn table(out: &mut String, title: &str, rows: &[Row], limit: usize, st: Style) -> bool {
-    let changed: Vec<&Row> = rows.iter().filter(|r| r.delta != 0).collect();
+/// returns whether any row changed. When any row's data is unknown, a `data` column shows `?`.
+fn table(out: &mut String, title: &str, rows: Vec<Line<'_>>, limit: usize, st: Style) -> bool {
+    let unknown = rows.iter().any(|r| r.data.is_none());
+    let changed: Vec<&Line<'_>> = rows.iter().filter(|r| r.delta != 0).collect();
     if changed.is_empty() {
         return false;
     }
@@ -126,24 +188,26 @@ fn table(out: &mut String, title: &str, rows: &[Row], limit: usize, st: Style) -
         .max()
         .unwrap_or(0)
         .clamp(16, 48);
+    let data = if unknown { "  data" } else { "" };
     out.push('\n');
     let _ = writeln!(
         out,
-        "  {title:<width$} {:>10} {:>10} {:>11}",
+        "  {title:<width$} {:>10} {:>10} {:>11}{data}",
         "old", "new", "delta"
     );
+    let data = if unknown { "     ?" } else { "" };
     let mut line = |name: &str, old: String, new: String, delta: i64| {
         // Pad before painting: colour codes would count as width.
         let d = format!("{:>11}", signed(delta));
         let _ = writeln!(
             out,
-            "  {:<width$} {old:>10} {new:>10} {}",
+            "  {:<width$} {old:>10} {new:>10} {}{data}",
             clip(name, width),
             paint(delta, &d, st)
         );
     };
     for r in shown {
-        line(&r.name, human(r.old), human(r.new), r.delta);
+        line(r.name, human(r.old), human(r.new), r.delta);
     }
     if !hidden.is_empty() {
         let sum: i64 = hidden
@@ -158,9 +222,21 @@ fn table(out: &mut String, title: &str, rows: &[Row], limit: usize, st: Style) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diff::PackageRow;
 
     fn row(name: &str, old: u64, new: u64) -> Row {
         Row::new(name, old, new)
+    }
+
+    fn pkg(name: &str, old: u64, new: u64, data_delta: Option<i64>) -> PackageRow {
+        let r = row(name, old, new);
+        PackageRow {
+            name: r.name,
+            old: r.old,
+            new: r.new,
+            delta: r.delta,
+            data_delta,
+        }
     }
 
     #[test]
@@ -173,11 +249,16 @@ mod tests {
             categories: vec![row("code", 600, 700), row("data", 10, 10)],
             sections: vec![row(".text", 600, 700)],
             packages: vec![
-                row("f", 0, 60),
-                row("g", 50, 20),
-                row("h", 1, 2),
-                row("i", 5, 5),
+                pkg("f", 0, 60, Some(0)),
+                pkg("g", 50, 20, Some(-30)),
+                pkg("h", 1, 2, Some(0)),
+                pkg("i", 5, 5, Some(0)),
             ],
+            symtab: SymbolTables {
+                old: true,
+                new: true,
+            },
+            grouped: None,
         };
         let v = BudgetVerdict::new(Budget::Percent(5.0), &d);
         assert!(v.exceeded);
@@ -202,5 +283,44 @@ new b
         assert_eq!(got, want);
         assert_eq!(signed(0), "0 B");
         assert_eq!(signed(-2048), "-2.0 KiB");
+    }
+
+    #[test]
+    fn unknown_data_shows_a_question_mark_and_the_side_without_symbols() {
+        let d = Diff {
+            old: "a".into(),
+            new: "a.stripped".into(),
+            file_size: Change::new(1000, 900),
+            gzip_size: Change::new(500, 450),
+            categories: vec![row("symbols", 100, 0)],
+            sections: vec![row(".symtab", 100, 0)],
+            packages: vec![
+                pkg("runtime", 300, 200, None),
+                pkg("(unattributed)", 50, 50, None),
+            ],
+            symtab: SymbolTables {
+                old: true,
+                new: false,
+            },
+            grouped: Some("(unattributed)".into()),
+        };
+        let got = text(&d, None, 20, Style::default());
+        let want = "old a
+new a.stripped
+  file size  1000 B → 900 B  -100 B (-10.0%)
+  gzip size  500 B → 450 B  -50 B (-10.0%)
+  symbols    new has no symbol table (.symtab): packages compare code only, data ?
+             what only old's symbols name (C functions, Rust crates) is one row on both sides: (unattributed)
+
+  category                old        new       delta
+  symbols               100 B        0 B      -100 B
+
+  section                 old        new       delta
+  .symtab               100 B        0 B      -100 B
+
+  package                 old        new       delta  data
+  runtime               300 B      200 B      -100 B     ?
+";
+        assert_eq!(got, want);
     }
 }

@@ -135,6 +135,7 @@ mod tests {
             ],
             text_size: 1000,
             notes: vec![],
+            has_symtab: true,
         };
         let t = table(&p, 2, Style::default());
         let expected = "  crate            language       code       data  .text

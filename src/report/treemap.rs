@@ -888,6 +888,7 @@ mod tests {
             ],
             text_size: 301_000,
             notes: Vec::new(),
+            has_symtab: true,
         };
         let t = tree("testdata/go-static", &a, &packages);
         let top: Vec<(&str, u64)> = t
@@ -982,6 +983,7 @@ mod tests {
             rows: vec![row("<T as Trait>::f&g", Language::Rust, 300_000, 0)],
             text_size: 300_000,
             notes: Vec::new(),
+            has_symtab: true,
         };
         let s = svg("dir/<odd> & name", &a, &p);
         assert!(s.contains("&lt;T as Trait&gt;::f&amp;g"));
