@@ -67,9 +67,10 @@ pub struct StripOptions {
     pub debug: bool,
     /// Remove the static symbol table (`.symtab`, `.strtab`, `.symtab_shndx`).
     pub symbols: bool,
-    /// Remove every other non-allocated section (`.comment`, `.note.*` that are not loaded,
-    /// relocations for removed sections), except `.dep-v0` (cargo-auditable), processor
-    /// attribute sections and, unless `remove_debuglink`, `.gnu_debuglink`.
+    /// Remove every other non-allocated section (`.comment`, relocations for removed
+    /// sections), except notes (`.note.stapsdt`: USDT probes; GNU strip keeps them too),
+    /// `.dep-v0` (cargo-auditable), processor attribute sections and, unless
+    /// `remove_debuglink`, `.gnu_debuglink`.
     pub other: bool,
     /// With `other`, remove `.gnu_debuglink` too.
     pub remove_debuglink: bool,
