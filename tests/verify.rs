@@ -767,3 +767,98 @@ fn upx_unpacked_copy_keeps_the_origin() {
         )
     );
 }
+
+/// Builds, with gcc, a shared library that is also a program, as glibc's `libc.so.6` and
+/// libcap are: PT_INTERP (an `.interp` section), DT_SONAME, an entry point, no `-pie` (so no
+/// DF_1_PIE), and the loader among its DT_NEEDED as glibc has it. `None` without gcc.
+fn runnable_library(dir: &Path) -> Option<std::path::PathBuf> {
+    if !common::have_tool("gcc") || !common::have_tool("readelf") {
+        return None;
+    }
+    let src = dir.join("lib.c");
+    fs::write(
+        &src,
+        "#include <unistd.h>\n\
+         const char lib_interp[] __attribute__((section(\".interp\"))) =\n\
+           \"/lib64/ld-linux-x86-64.so.2\";\n\
+         int lib_answer(int x) { return x + 1; }\n\
+         void lib_entry(void) { _exit(lib_answer(41)); }\n",
+    )
+    .unwrap();
+    let lib = dir.join("libanswer.so.1");
+    let out = Std::new("gcc")
+        .args([
+            "-shared",
+            "-fPIC",
+            "-Wl,-soname,libanswer.so.1",
+            "-Wl,-e,lib_entry",
+        ])
+        .args(["-Wl,--no-as-needed", "-o"])
+        .arg(&lib)
+        .arg(&src)
+        .arg("/lib64/ld-linux-x86-64.so.2")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "gcc: {out:?}");
+    Some(lib)
+}
+
+/// A program that is also a shared library (PT_INTERP and SONAME, no PIE flag: glibc's
+/// `libc.so.6`, libcap) is a library in a walk of a library directory (it fails only with
+/// `--strict`), and still the dynamic program it is when named; the loader, also one of its
+/// DT_NEEDED, is named once.
+#[test]
+fn a_library_that_also_runs_is_a_library_in_walks_and_a_program_when_named() {
+    let dir = common::tempdir();
+    let libdir = dir.path().join("lib");
+    fs::create_dir(&libdir).unwrap();
+    let Some(lib) = runnable_library(&libdir) else {
+        return;
+    };
+    // What it is, by readelf, and that it really runs.
+    let dynamic = common::stdout_of(Std::new("readelf").arg("-dW").arg(&lib));
+    assert!(
+        dynamic.contains("Library soname: [libanswer.so.1]"),
+        "{dynamic}"
+    );
+    assert!(
+        dynamic.contains("Shared library: [ld-linux-x86-64.so.2]"),
+        "{dynamic}"
+    );
+    assert!(!dynamic.contains("PIE"), "{dynamic}");
+    let headers = common::stdout_of(Std::new("readelf").arg("-lhW").arg(&lib));
+    assert!(headers.contains("DYN (Shared object file)"), "{headers}");
+    assert!(
+        headers.contains("[Requesting program interpreter: /lib64/ld-linux-x86-64.so.2]"),
+        "{headers}"
+    );
+    assert_eq!(Std::new(&lib).status().unwrap().code(), Some(42));
+
+    let libdir_s = libdir.to_str().unwrap();
+    let (code, j) = verify_json(&[libdir_s]);
+    assert_eq!(code, 0, "{j}");
+    assert_eq!(j[0]["verdict"], "pass");
+    assert_eq!(j[0]["linkage"], "shared-library");
+    assert_eq!(codes(&j[0]["problems"]), Vec::<String>::new());
+    let (code, j) = verify_json(&["--strict", libdir_s]);
+    assert_eq!(code, 1, "{j}");
+    assert_eq!(codes(&j[0]["problems"]), ["not-a-program"]);
+    assert_eq!(
+        j[0]["problems"][0]["message"],
+        "is a shared library, not a program"
+    );
+
+    let (code, out, _) = verify(&[lib.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        out,
+        format!(
+            "FAIL {}: dynamically linked, needs /lib64/ld-linux-x86-64.so.2 and libc.so.6\n  \
+             fix: link statically: gcc -static (or -static-pie)\n",
+            lib.display()
+        )
+    );
+    let (_, j) = verify_json(&[lib.to_str().unwrap()]);
+    assert_eq!(j[0]["linkage"], "dynamic");
+    assert_eq!(codes(&j[0]["problems"]), ["dynamic"]);
+}

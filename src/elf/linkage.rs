@@ -85,6 +85,19 @@ pub struct LinkFacts {
     pub has_entry: bool,
 }
 
+impl LinkFacts {
+    /// A shared library that is also a program: PT_INTERP and DT_SONAME on an ET_DYN file
+    /// without DF_1_PIE (glibc's `libc.so.6`, which prints its version when run; libcap,
+    /// libpsx). [`classify`] calls it dynamic, what it is when started; where libraries are
+    /// walked it is used as a library.
+    pub fn is_runnable_library(&self) -> bool {
+        self.e_type == goblin::elf::header::ET_DYN
+            && self.has_interp
+            && self.has_soname
+            && !self.pie_flag
+    }
+}
+
 /// Classifies a file from its header facts.
 ///
 /// | facts | kind |
@@ -224,6 +237,34 @@ mod tests {
             ..facts(ET_DYN)
         };
         assert_eq!(classify(no_entry), Linkage::SharedLibrary);
+    }
+
+    #[test]
+    fn runnable_libraries_are_dynamic_programs() {
+        let libc = LinkFacts {
+            has_interp: true,
+            has_dynamic: true,
+            has_soname: true,
+            needed: 1,
+            ..facts(ET_DYN)
+        };
+        assert_eq!(classify(libc), Linkage::Dynamic);
+        assert!(libc.is_runnable_library());
+        let pie = LinkFacts {
+            pie_flag: true,
+            ..libc
+        };
+        assert!(!pie.is_runnable_library());
+        let no_soname = LinkFacts {
+            has_soname: false,
+            ..libc
+        };
+        assert!(!no_soname.is_runnable_library());
+        let exec = LinkFacts {
+            e_type: ET_EXEC,
+            ..libc
+        };
+        assert!(!exec.is_runnable_library());
     }
 
     #[test]

@@ -130,6 +130,11 @@ pub struct Analysis {
     pub runpath: Vec<String>,
     /// DT_SONAME.
     pub soname: Option<String>,
+    /// A shared library that also runs as a program (see
+    /// [`linkage::LinkFacts::is_runnable_library`]): `linkage` is `dynamic`, but a directory
+    /// walk meets it as the library it is used as.
+    #[serde(skip)]
+    pub runnable_library: bool,
     /// The GNU build id, hex.
     pub build_id: Option<String>,
     /// No `.symtab`.
@@ -300,6 +305,7 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
         rpath: dynamic.rpath,
         runpath: dynamic.runpath,
         soname: dynamic.soname,
+        runnable_library: facts.is_runnable_library(),
         build_id: notes::build_id(elf),
         stripped: !has_symtab,
         has_section_headers: !elf.shdrs.is_empty(),
