@@ -219,6 +219,7 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
         has_soname: dynamic.soname.is_some(),
         pie_flag: dynamic.pie_flag,
         has_entry: h.e_entry != 0,
+        no_code: holds_no_code(elf),
     };
 
     let mut sections = Vec::new();
@@ -321,6 +322,28 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
         warnings: elf.warnings.clone(),
         go_metadata,
     }
+}
+
+/// True when the file's code has no bytes in it, as in a separate debug file
+/// (`objcopy --only-keep-debug`): every executable loaded section is `SHT_NOBITS` (and there is
+/// one), or PT_INTERP has no bytes (so no loader name).
+fn holds_no_code(elf: &ElfFile<'_>) -> bool {
+    use goblin::elf::program_header::PT_INTERP;
+    use goblin::elf::section_header::{SHF_EXECINSTR, SHT_NOBITS};
+    if elf
+        .phdrs
+        .iter()
+        .any(|ph| ph.p_type == PT_INTERP && ph.p_filesz == 0)
+    {
+        return true;
+    }
+    let exec = u64::from(SHF_ALLOC | SHF_EXECINSTR);
+    let mut code = elf
+        .shdrs
+        .iter()
+        .filter(|sh| sh.sh_flags & exec == exec && sh.sh_size > 0)
+        .peekable();
+    code.peek().is_some() && code.all(|sh| sh.sh_type == SHT_NOBITS)
 }
 
 /// Finds Go's metadata through moduledata and moves the bytes it covers from the category of

@@ -83,7 +83,12 @@ fn header_rows(out: &mut String, a: &Analysis, st: Style) {
         row(out, "cpu level", &format!("{level} ({})", level.source));
     }
     if let Some(interp) = &a.interpreter {
-        row(out, "interpreter", interp);
+        let none = "(PT_INTERP names none: no bytes in the file)";
+        row(
+            out,
+            "interpreter",
+            if interp.is_empty() { none } else { interp },
+        );
     }
     if !a.needed.is_empty() {
         row(out, "needed", &a.needed.join(", "));
@@ -260,6 +265,11 @@ fn describe_linkage(a: &Analysis, st: Style) -> String {
         Linkage::SharedLibrary => format!("{name}: a library, not a program"),
         Linkage::Relocatable => format!("{name}: an object file, not a program"),
         Linkage::Core => format!("{name}: a core dump, not a program"),
+        Linkage::DebugFile => format!(
+            "{}: a separate debug file (objcopy --only-keep-debug): its code has no bytes, \
+             not a program",
+            st.bad(name)
+        ),
         Linkage::Unknown if a.elf_type == ElfType::Dyn && a.entry != 0 => format!(
             "{name}: position-independent with an entry point but no dynamic section: not a \
              provable static-pie"

@@ -38,6 +38,11 @@ pub fn check(
         },
         Linkage::BrokenDynamic => c.problems.push(no_interpreter(a)),
         Linkage::Unknown if looks_like_static_pie(a) => c.problems.push(unproven_static_pie()),
+        // Never a pass, not even in a walk: it has the headers of a program and no code.
+        Linkage::DebugFile => {
+            c.problems.push(not_a_program(a));
+            return c;
+        }
         Linkage::SharedLibrary | Linkage::Relocatable | Linkage::Core | Linkage::Unknown => {
             if origin == Origin::Named || opts.strict {
                 c.problems.push(not_a_program(a));
@@ -222,6 +227,14 @@ pub(super) fn not_a_program(a: &Analysis) -> Finding {
         Linkage::SharedLibrary => "a shared library",
         Linkage::Relocatable => "a relocatable object file",
         Linkage::Core => "a core dump",
+        Linkage::DebugFile => {
+            return Finding::new(
+                Code::NotAProgram,
+                "is a debug file, not a program: its code has no bytes in the file (objcopy \
+                 --only-keep-debug), and started it crashes",
+                Some("verify the program it was split from".into()),
+            );
+        }
         _ => "an ELF file of unknown type",
     };
     Finding::new(
