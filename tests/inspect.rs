@@ -500,3 +500,81 @@ fn real_binaries_on_this_machine() {
         }
     }
 }
+
+/// Builds `testdata/src/go-hello` with Go 1.23 as `go build` does without `-trimpath` (which
+/// would drop `-ldflags` from the recorded settings), with `env` and `-ldflags=LDFLAGS`, into a
+/// temporary directory; the build cache is kept in `CARGO_TARGET_TMPDIR` between runs. `None`
+/// when Go is not installed.
+fn go_build_ldflags(env: &[(&str, &str)], ldflags: &str) -> Option<(tempfile::TempDir, String)> {
+    let go = go_tool()?;
+    let dir = common::tempdir();
+    let exe = dir.path().join("hello");
+    let output = Std::new(&go)
+        .current_dir(fixture("src").join("go-hello"))
+        .envs([
+            ("GOTOOLCHAIN", "local"),
+            ("GOPROXY", "off"),
+            ("GOFLAGS", "-buildvcs=false"),
+        ])
+        .envs(env.iter().copied())
+        .env(
+            "GOCACHE",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-cache-ldflags"),
+        )
+        .env("GOPATH", dir.path().join("gopath"))
+        .args(["build", "-o"])
+        .arg(&exe)
+        .arg(format!("-ldflags={ldflags}"))
+        .arg(".")
+        .output()
+        .expect("run go");
+    assert!(output.status.success(), "go build: {output:?}");
+    let exe = exe.to_str().unwrap().to_string();
+    Some((dir, exe))
+}
+
+/// The Go settings inspect's text shows are written exactly as `go version -m` prints them,
+/// quotes and escapes included (`-ldflags="-s -w"`, `\"` inside a quoted value).
+#[test]
+fn go_settings_are_shown_as_go_version_m_prints_them() {
+    let arm64 = [("GOOS", "linux"), ("GOARCH", "arm64"), ("CGO_ENABLED", "0")];
+    for ldflags in ["-s -w", r#"-s -w -X "main.msg=a b""#] {
+        let Some((_dir, exe)) = go_build_ldflags(&arm64, ldflags) else {
+            return;
+        };
+        let go = go_tool().unwrap();
+        let printed = stdout_of(Std::new(&go).args(["version", "-m"]).arg(&exe));
+        let go_lines: BTreeMap<&str, &str> = printed
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("build\t"))
+            .map(|s| (s.split('=').next().unwrap(), s))
+            .collect();
+        let out = binslim().arg("inspect").arg(&exe).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8(out.stdout).unwrap();
+        // The settings rows: the lines after the `go` row, indented past the key column.
+        let rows: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("  go "))
+            .skip(1)
+            .take_while(|l| l.starts_with("               "))
+            .map(str::trim)
+            .collect();
+        let shown = rows.join(" ");
+        let want: Vec<&str> = ["CGO_ENABLED", "-buildmode", "-ldflags", "GOOS", "GOARCH"]
+            .iter()
+            .map(|k| go_lines[k])
+            .collect();
+        assert_eq!(shown, want.join(" "), "{printed}\n{text}");
+        if ldflags == "-s -w" {
+            assert_eq!(go_lines["-ldflags"], r#"-ldflags="-s -w""#);
+        } else {
+            assert_eq!(
+                go_lines["-ldflags"],
+                r#"-ldflags="-s -w -X \"main.msg=a b\"""#
+            );
+        }
+        let j = inspect_json(&exe);
+        assert_eq!(j["go"]["settings"]["-ldflags"], ldflags);
+    }
+}

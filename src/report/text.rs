@@ -180,13 +180,8 @@ fn facts(a: &Analysis) -> String {
         let settings: Vec<String> = GO_KEY_SETTINGS
             .iter()
             .filter_map(|&k| go.settings.get(k).filter(|v| !v.is_empty()).map(|v| (k, v)))
-            .map(|(k, v)| {
-                if v.contains(' ') {
-                    format!("{k}=\"{v}\"")
-                } else {
-                    format!("{k}={v}")
-                }
-            })
+            // As `go version -m` prints them.
+            .map(|(k, v)| crate::elf::go::setting_text(k, v))
             .collect();
         for chunk in wrap(&settings, 76) {
             let _ = writeln!(facts, "  {:<12} {chunk}", "");
