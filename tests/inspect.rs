@@ -578,3 +578,73 @@ fn go_settings_are_shown_as_go_version_m_prints_them() {
         assert_eq!(j["go"]["settings"]["-ldflags"], ldflags);
     }
 }
+
+/// What `binslim shrink`'s `strip-debug` and `strip-symbols` steps saved, from its JSON ledger.
+fn ledger_strip_saved(path: &str) -> u64 {
+    let dir = common::tempdir();
+    let out = binslim()
+        .args(["shrink", "--json", "--no-gzip", "-o"])
+        .arg(dir.path().join("out"))
+        .arg(path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    j["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["step"] == "strip-debug" || s["step"] == "strip-symbols")
+        .map(|s| s["saved"].as_u64().unwrap())
+        .sum()
+}
+
+/// inspect's `strippable_size` forecast is what shrink's strip steps then save, alignment
+/// padding included: a `-s -w` Go build for arm64 (64 KiB-aligned, no debug data, no symbols)
+/// still gives shrink padding to drop, and the fixtures agree to the byte.
+#[test]
+fn strippable_forecast_equals_what_the_strip_steps_save() {
+    let arm64 = [("GOOS", "linux"), ("GOARCH", "arm64"), ("CGO_ENABLED", "0")];
+    let Some((_dir, exe)) = go_build_ldflags(&arm64, "-s -w") else {
+        return;
+    };
+    let sections = stdout_of(Std::new("readelf").arg("-SW").arg(&exe));
+    assert!(
+        !sections.contains(".symtab") && !sections.contains(".debug_"),
+        "{sections}"
+    );
+    let saved = ledger_strip_saved(&exe);
+    assert!(saved > 16 << 10, "64 KiB alignment leaves padding: {saved}");
+    let j = inspect_json(&exe);
+    assert_eq!(j["strippable_size"].as_u64(), Some(saved), "{exe}");
+    assert_eq!(j["stripped"], true);
+    let out = binslim().arg("inspect").arg(&exe).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let want = format!(
+        "stripped; {} strippable (alignment padding and section tables)",
+        binslim::units::human(saved)
+    );
+    assert!(text.contains(&want), "{text}");
+
+    for name in [
+        "c-debug",
+        "c-static",
+        "c-static-pie",
+        "musl-static",
+        "go-static",
+        "go-pie",
+        "go-tls",
+        "rust-dynamic",
+        "arm64-static",
+        "i386-static",
+        "libgreet.so",
+    ] {
+        let path = format!("testdata/{name}");
+        let saved = ledger_strip_saved(fixture(name).to_str().unwrap());
+        assert_eq!(
+            inspect_json(&path)["strippable_size"].as_u64(),
+            Some(saved),
+            "{name}"
+        );
+    }
+}

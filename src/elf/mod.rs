@@ -145,8 +145,10 @@ pub struct Analysis {
     pub debug_size: u64,
     /// Bytes in `.symtab`/`.strtab`.
     pub symbols_size: u64,
-    /// Bytes `strip --strip-all` would remove: the non-loaded debug and symbol sections, their
-    /// section header entries and their names in `.shstrtab` (alignment padding aside).
+    /// Bytes stripping debug data and symbols removes. Estimated here from the headers: the
+    /// non-loaded debug and symbol sections, their section header entries and their names in
+    /// `.shstrtab` (alignment padding aside); `binslim inspect` replaces the estimate with what
+    /// shrink's strip steps save (`strip::strippable_size`), padding included.
     pub strippable_size: u64,
     /// Every section, in file order (without the null section).
     pub sections: Vec<Section>,

@@ -121,8 +121,14 @@ fn header_rows(out: &mut String, a: &Analysis, st: Style) {
     }
     let strip_state = if !a.has_section_headers {
         "no section headers".to_string()
-    } else if a.stripped && a.debug_size == 0 {
+    } else if a.stripped && a.debug_size == 0 && a.strippable_size == 0 {
         "stripped".to_string()
+    } else if a.stripped && a.debug_size == 0 {
+        // What shrink's strip steps still save: the padding and tables a rewrite drops.
+        format!(
+            "stripped; {} strippable (alignment padding and section tables)",
+            human(a.strippable_size)
+        )
     } else {
         format!(
             "{}; {} strippable (debug {}, symbols {})",

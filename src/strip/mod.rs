@@ -151,6 +151,25 @@ pub fn check_strippable(elf: &ElfFile<'_>) -> Result<()> {
     Ok(())
 }
 
+/// What `binslim shrink`'s `strip-debug` and `strip-symbols` steps save together, in bytes: the
+/// file's length less that of the file planned without its debug data and symbol table (their
+/// section headers and names, and the alignment padding the rewrite drops, included); 0 when
+/// shrink leaves the file as it is because rewriting it would make it larger. `None` for the
+/// files binslim does not strip ([`check_strippable`]).
+pub fn strippable_size(elf: &ElfFile<'_>) -> Option<u64> {
+    let len = elf.data.len() as u64;
+    if plan_parsed(elf, &StripOptions::all()).ok()?.size() > len {
+        return Some(0);
+    }
+    let debug_and_symbols = StripOptions {
+        debug: true,
+        symbols: true,
+        ..StripOptions::default()
+    };
+    let layout = plan_parsed(elf, &debug_and_symbols).ok()?;
+    Some(len.saturating_sub(layout.size()))
+}
+
 /// Which mode the layout is built in.
 enum Mode<'o> {
     /// The stripped program.
