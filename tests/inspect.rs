@@ -500,3 +500,151 @@ fn real_binaries_on_this_machine() {
         }
     }
 }
+
+/// Builds `testdata/src/go-hello` with Go 1.23 as `go build` does without `-trimpath` (which
+/// would drop `-ldflags` from the recorded settings), with `env` and `-ldflags=LDFLAGS`, into a
+/// temporary directory; the build cache is kept in `CARGO_TARGET_TMPDIR` between runs. `None`
+/// when Go is not installed.
+fn go_build_ldflags(env: &[(&str, &str)], ldflags: &str) -> Option<(tempfile::TempDir, String)> {
+    let go = go_tool()?;
+    let dir = common::tempdir();
+    let exe = dir.path().join("hello");
+    let output = Std::new(&go)
+        .current_dir(fixture("src").join("go-hello"))
+        .envs([
+            ("GOTOOLCHAIN", "local"),
+            ("GOPROXY", "off"),
+            ("GOFLAGS", "-buildvcs=false"),
+        ])
+        .envs(env.iter().copied())
+        .env(
+            "GOCACHE",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-cache-ldflags"),
+        )
+        .env("GOPATH", dir.path().join("gopath"))
+        .args(["build", "-o"])
+        .arg(&exe)
+        .arg(format!("-ldflags={ldflags}"))
+        .arg(".")
+        .output()
+        .expect("run go");
+    assert!(output.status.success(), "go build: {output:?}");
+    let exe = exe.to_str().unwrap().to_string();
+    Some((dir, exe))
+}
+
+/// The Go settings inspect's text shows are written exactly as `go version -m` prints them,
+/// quotes and escapes included (`-ldflags="-s -w"`, `\"` inside a quoted value).
+#[test]
+fn go_settings_are_shown_as_go_version_m_prints_them() {
+    let arm64 = [("GOOS", "linux"), ("GOARCH", "arm64"), ("CGO_ENABLED", "0")];
+    for ldflags in ["-s -w", r#"-s -w -X "main.msg=a b""#] {
+        let Some((_dir, exe)) = go_build_ldflags(&arm64, ldflags) else {
+            return;
+        };
+        let go = go_tool().unwrap();
+        let printed = stdout_of(Std::new(&go).args(["version", "-m"]).arg(&exe));
+        let go_lines: BTreeMap<&str, &str> = printed
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("build\t"))
+            .map(|s| (s.split('=').next().unwrap(), s))
+            .collect();
+        let out = binslim().arg("inspect").arg(&exe).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8(out.stdout).unwrap();
+        // The settings rows: the lines after the `go` row, indented past the key column.
+        let rows: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("  go "))
+            .skip(1)
+            .take_while(|l| l.starts_with("               "))
+            .map(str::trim)
+            .collect();
+        let shown = rows.join(" ");
+        let want: Vec<&str> = ["CGO_ENABLED", "-buildmode", "-ldflags", "GOOS", "GOARCH"]
+            .iter()
+            .map(|k| go_lines[k])
+            .collect();
+        assert_eq!(shown, want.join(" "), "{printed}\n{text}");
+        if ldflags == "-s -w" {
+            assert_eq!(go_lines["-ldflags"], r#"-ldflags="-s -w""#);
+        } else {
+            assert_eq!(
+                go_lines["-ldflags"],
+                r#"-ldflags="-s -w -X \"main.msg=a b\"""#
+            );
+        }
+        let j = inspect_json(&exe);
+        assert_eq!(j["go"]["settings"]["-ldflags"], ldflags);
+    }
+}
+
+/// What `binslim shrink`'s `strip-debug` and `strip-symbols` steps saved, from its JSON ledger.
+fn ledger_strip_saved(path: &str) -> u64 {
+    let dir = common::tempdir();
+    let out = binslim()
+        .args(["shrink", "--json", "--no-gzip", "-o"])
+        .arg(dir.path().join("out"))
+        .arg(path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    j["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["step"] == "strip-debug" || s["step"] == "strip-symbols")
+        .map(|s| s["saved"].as_u64().unwrap())
+        .sum()
+}
+
+/// inspect's `strippable_size` forecast is what shrink's strip steps then save, alignment
+/// padding included: a `-s -w` Go build for arm64 (64 KiB-aligned, no debug data, no symbols)
+/// still gives shrink padding to drop, and the fixtures agree to the byte.
+#[test]
+fn strippable_forecast_equals_what_the_strip_steps_save() {
+    let arm64 = [("GOOS", "linux"), ("GOARCH", "arm64"), ("CGO_ENABLED", "0")];
+    let Some((_dir, exe)) = go_build_ldflags(&arm64, "-s -w") else {
+        return;
+    };
+    let sections = stdout_of(Std::new("readelf").arg("-SW").arg(&exe));
+    assert!(
+        !sections.contains(".symtab") && !sections.contains(".debug_"),
+        "{sections}"
+    );
+    let saved = ledger_strip_saved(&exe);
+    assert!(saved > 16 << 10, "64 KiB alignment leaves padding: {saved}");
+    let j = inspect_json(&exe);
+    assert_eq!(j["strippable_size"].as_u64(), Some(saved), "{exe}");
+    assert_eq!(j["stripped"], true);
+    let out = binslim().arg("inspect").arg(&exe).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let want = format!(
+        "stripped; {} strippable (alignment padding and section tables)",
+        binslim::units::human(saved)
+    );
+    assert!(text.contains(&want), "{text}");
+
+    for name in [
+        "c-debug",
+        "c-static",
+        "c-static-pie",
+        "musl-static",
+        "go-static",
+        "go-pie",
+        "go-tls",
+        "rust-dynamic",
+        "arm64-static",
+        "i386-static",
+        "libgreet.so",
+    ] {
+        let path = format!("testdata/{name}");
+        let saved = ledger_strip_saved(fixture(name).to_str().unwrap());
+        assert_eq!(
+            inspect_json(&path)["strippable_size"].as_u64(),
+            Some(saved),
+            "{name}"
+        );
+    }
+}

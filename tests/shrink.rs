@@ -957,3 +957,81 @@ fn set_id_bits_do_not_move_to_another_owner() {
          65534:65534, without its set-id bits"
     );
 }
+
+/// The number of SystemTap (USDT) probes `readelf -n` lists in `p`.
+fn usdt_probes(p: &Path) -> usize {
+    let notes = common::stdout_of(Command::new("readelf").arg("-n").arg(p));
+    notes
+        .lines()
+        .filter(|l| l.trim_start().starts_with("stapsdt"))
+        .count()
+}
+
+/// USDT probes (`<sys/sdt.h>`, what bpftrace and perf attach to) live in `.note.stapsdt`, a
+/// note that is not loaded: GNU strip keeps it, and so must shrink, whatever it strips.
+#[test]
+fn usdt_probe_notes_survive_like_gnu_strip() {
+    if !tool("gcc") || !tool("readelf") || !tool("strip") {
+        return;
+    }
+    if !Path::new("/usr/include/x86_64-linux-gnu/sys/sdt.h").exists()
+        && !Path::new("/usr/include/sys/sdt.h").exists()
+    {
+        common::skip("<sys/sdt.h> is missing (Debian: systemtap-sdt-dev)");
+        return;
+    }
+    let dir = common::tempdir();
+    let d = dir.path();
+    let src = d.join("probes.c");
+    fs::write(
+        &src,
+        "#include <sys/sdt.h>\n\
+         int main(int argc, char **argv) {\n\
+           DTRACE_PROBE(app, start);\n\
+           DTRACE_PROBE1(app, args, argc);\n\
+           DTRACE_PROBE2(app, first, argc, argv[0]);\n\
+           DTRACE_PROBE(app, stop);\n\
+           return 0;\n\
+         }\n",
+    )
+    .unwrap();
+    let exe = d.join("probes");
+    let out = Command::new("gcc")
+        .args(["-g", "-O1", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "gcc: {out:?}");
+    assert_eq!(usdt_probes(&exe), 4);
+    let gnu = d.join("probes.gnu");
+    common::gnu_strip(&["--strip-all"], &exe, Some(&gnu));
+    assert_eq!(usdt_probes(&gnu), 4, "GNU strip keeps the probes");
+    let slim = d.join("probes.slim");
+    binslim()
+        .args(["shrink", "--no-gzip", "-o"])
+        .arg(&slim)
+        .arg(&exe)
+        .assert()
+        .success();
+    assert_eq!(usdt_probes(&slim), 4);
+    assert_eq!(run(&slim), (String::new(), Some(0)));
+    let notes = |p: &Path| -> Vec<String> {
+        common::stdout_of(Command::new("readelf").arg("-SW").arg(p))
+            .lines()
+            .filter(|l| l.contains(" NOTE "))
+            .filter_map(|l| {
+                l.split(']')
+                    .nth(1)?
+                    .split_whitespace()
+                    .next()
+                    .map(String::from)
+            })
+            .collect()
+    };
+    assert_eq!(
+        notes(&slim),
+        notes(&gnu),
+        "the same notes as GNU strip keeps"
+    );
+}

@@ -767,3 +767,191 @@ fn upx_unpacked_copy_keeps_the_origin() {
         )
     );
 }
+
+/// Builds, with gcc, a shared library that is also a program, as glibc's `libc.so.6` and
+/// libcap are: PT_INTERP (an `.interp` section), DT_SONAME, an entry point, no `-pie` (so no
+/// DF_1_PIE), and the loader among its DT_NEEDED as glibc has it. `None` without gcc.
+fn runnable_library(dir: &Path) -> Option<std::path::PathBuf> {
+    if !common::have_tool("gcc") || !common::have_tool("readelf") {
+        return None;
+    }
+    let src = dir.join("lib.c");
+    fs::write(
+        &src,
+        "#include <unistd.h>\n\
+         const char lib_interp[] __attribute__((section(\".interp\"))) =\n\
+           \"/lib64/ld-linux-x86-64.so.2\";\n\
+         int lib_answer(int x) { return x + 1; }\n\
+         void lib_entry(void) { _exit(lib_answer(41)); }\n",
+    )
+    .unwrap();
+    let lib = dir.join("libanswer.so.1");
+    let out = Std::new("gcc")
+        .args([
+            "-shared",
+            "-fPIC",
+            "-Wl,-soname,libanswer.so.1",
+            "-Wl,-e,lib_entry",
+        ])
+        .args(["-Wl,--no-as-needed", "-o"])
+        .arg(&lib)
+        .arg(&src)
+        .arg("/lib64/ld-linux-x86-64.so.2")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "gcc: {out:?}");
+    Some(lib)
+}
+
+/// A program that is also a shared library (PT_INTERP and SONAME, no PIE flag: glibc's
+/// `libc.so.6`, libcap) is a library in a walk of a library directory (it fails only with
+/// `--strict`), and still the dynamic program it is when named; the loader, also one of its
+/// DT_NEEDED, is named once.
+#[test]
+fn a_library_that_also_runs_is_a_library_in_walks_and_a_program_when_named() {
+    let dir = common::tempdir();
+    let libdir = dir.path().join("lib");
+    fs::create_dir(&libdir).unwrap();
+    let Some(lib) = runnable_library(&libdir) else {
+        return;
+    };
+    // What it is, by readelf, and that it really runs.
+    let dynamic = common::stdout_of(Std::new("readelf").arg("-dW").arg(&lib));
+    assert!(
+        dynamic.contains("Library soname: [libanswer.so.1]"),
+        "{dynamic}"
+    );
+    assert!(
+        dynamic.contains("Shared library: [ld-linux-x86-64.so.2]"),
+        "{dynamic}"
+    );
+    assert!(!dynamic.contains("PIE"), "{dynamic}");
+    let headers = common::stdout_of(Std::new("readelf").arg("-lhW").arg(&lib));
+    assert!(headers.contains("DYN (Shared object file)"), "{headers}");
+    assert!(
+        headers.contains("[Requesting program interpreter: /lib64/ld-linux-x86-64.so.2]"),
+        "{headers}"
+    );
+    assert_eq!(Std::new(&lib).status().unwrap().code(), Some(42));
+
+    let libdir_s = libdir.to_str().unwrap();
+    let (code, j) = verify_json(&[libdir_s]);
+    assert_eq!(code, 0, "{j}");
+    assert_eq!(j[0]["verdict"], "pass");
+    assert_eq!(j[0]["linkage"], "shared-library");
+    assert_eq!(codes(&j[0]["problems"]), Vec::<String>::new());
+    let (code, j) = verify_json(&["--strict", libdir_s]);
+    assert_eq!(code, 1, "{j}");
+    assert_eq!(codes(&j[0]["problems"]), ["not-a-program"]);
+    assert_eq!(
+        j[0]["problems"][0]["message"],
+        "is a shared library, not a program"
+    );
+
+    let (code, out, _) = verify(&[lib.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        out,
+        format!(
+            "FAIL {}: dynamically linked, needs /lib64/ld-linux-x86-64.so.2 and libc.so.6\n  \
+             fix: link statically: gcc -static (or -static-pie)\n",
+            lib.display()
+        )
+    );
+    let (_, j) = verify_json(&[lib.to_str().unwrap()]);
+    assert_eq!(j[0]["linkage"], "dynamic");
+    assert_eq!(codes(&j[0]["problems"]), ["dynamic"]);
+}
+
+/// A separate debug file (`objcopy --only-keep-debug`) has a program's headers but no code
+/// (`.text` is SHT_NOBITS; PT_INTERP, if any, has no bytes): made executable it crashes or
+/// cannot be started. It is never a pass, named or walked, and inspect calls it what it is.
+#[test]
+fn a_debug_file_is_not_a_program() {
+    if !common::have_tool("gcc") || !common::have_tool("objcopy") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = common::tempdir();
+    let d = dir.path().join("debug");
+    fs::create_dir(&d).unwrap();
+    let src = dir.path().join("hello.c");
+    fs::write(
+        &src,
+        "#include <stdio.h>\nint main(void) { puts(\"hello\"); return 0; }\n",
+    )
+    .unwrap();
+    let mut files = Vec::new();
+    for (name, flags) in [("pie", &["-pie"][..]), ("static-pie", &["-static-pie"][..])] {
+        let exe = dir.path().join(name);
+        let out = Std::new("gcc")
+            .args(["-g", "-O1"])
+            .args(flags)
+            .arg("-o")
+            .arg(&exe)
+            .arg(&src)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "gcc {name}: {out:?}");
+        let debug = d.join(format!("{name}.debug"));
+        let out = Std::new("objcopy")
+            .arg("--only-keep-debug")
+            .arg(&exe)
+            .arg(&debug)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "objcopy: {out:?}");
+        fs::set_permissions(&debug, fs::Permissions::from_mode(0o755)).unwrap();
+        let sections = common::stdout_of(Std::new("readelf").arg("-SW").arg(&debug));
+        assert!(
+            sections
+                .lines()
+                .any(|l| l.contains(" .text ") && l.contains("NOBITS")),
+            "{sections}"
+        );
+        // Started, it does not do what the program does.
+        let started = Std::new(&debug).output();
+        assert!(
+            !started.as_ref().is_ok_and(|o| o.status.success()),
+            "{name}.debug: {started:?}"
+        );
+        files.push(debug);
+    }
+    let message = "is a debug file, not a program: its code has no bytes in the file (objcopy \
+                   --only-keep-debug), and started it crashes";
+    for f in &files {
+        let (code, out, _) = verify(&[f.to_str().unwrap()]);
+        assert_eq!(code, 1);
+        assert_eq!(
+            out,
+            format!(
+                "FAIL {}: {message}\n  fix: verify the program it was split from\n",
+                f.display()
+            )
+        );
+        let j = common::inspect_json(f);
+        assert_eq!(j["linkage"], "debug-file");
+    }
+    let (code, j) = verify_json(&[d.to_str().unwrap()]);
+    assert_eq!(code, 1, "{j}");
+    for r in j.as_array().unwrap() {
+        assert_eq!(r["verdict"], "fail");
+        assert_eq!(r["linkage"], "debug-file");
+        assert_eq!(codes(&r["problems"]), ["not-a-program"]);
+        assert_eq!(r["problems"][0]["message"], message);
+    }
+    assert_eq!(j.as_array().unwrap().len(), 2);
+    let text = binslim().arg("inspect").arg(&files[0]).output().unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains(
+            "  linkage      debug-file: a separate debug file (objcopy --only-keep-debug): its \
+             code has no bytes, not a program\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("  interpreter  (PT_INTERP names none: no bytes in the file)\n"),
+        "{text}"
+    );
+}

@@ -20,11 +20,15 @@ type Analyzed = (Analysis, Option<Packages>);
 /// Analyzes one file; the package rows are read only when asked for (they cost O(symbols)).
 fn analyze(path: &Path, with_packages: bool) -> Result<Analyzed, binslim::Error> {
     let input = Input::open(path)?;
-    if !with_packages {
-        return elf::analyze(input.bytes()).map(|a| (a, None));
-    }
     let file = ElfFile::parse(input.bytes())?;
-    let a = elf::analyze_file(&file);
+    let mut a = elf::analyze_file(&file);
+    // What shrink's strip steps will save, from their own plan (padding included).
+    if let Some(n) = binslim::strip::strippable_size(&file) {
+        a.strippable_size = n;
+    }
+    if !with_packages {
+        return Ok((a, None));
+    }
     let p = packages::packages(&file, &a);
     Ok((a, Some(p)))
 }

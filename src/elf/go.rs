@@ -153,8 +153,8 @@ pub fn parse_modinfo(text: &str) -> GoBuildInfo {
             Some("dep") => info.deps += 1,
             Some("build") => {
                 let rest = fields.collect::<Vec<_>>().join("\t");
-                if let Some((k, v)) = rest.split_once('=') {
-                    info.settings.insert(k.to_string(), unquote(v));
+                if let Some((k, v)) = split_setting(&rest) {
+                    info.settings.insert(k, v);
                 }
             }
             _ => {}
@@ -163,26 +163,107 @@ pub fn parse_modinfo(text: &str) -> GoBuildInfo {
     info
 }
 
-/// Values with spaces or quotes are written as Go quoted strings; undo the common escapes.
+/// One build setting as `go version -m` prints it after `build\t`: `key=value`, with the key
+/// or the value written as a Go quoted string (`strconv.Quote`) where Go quotes it
+/// (`runtime/debug.BuildInfo.String`): a value with a space, tab, newline, `"` or backquote
+/// (`-ldflags="-s -w"`); a key that is empty or also holds `=`.
+pub fn setting_text(key: &str, value: &str) -> String {
+    const SPECIAL: [char; 6] = [' ', '\t', '\r', '\n', '"', '`'];
+    let key = if key.is_empty() || key.contains('=') || key.contains(SPECIAL) {
+        quote(key)
+    } else {
+        key.to_string()
+    };
+    let value = if value.contains(SPECIAL) {
+        quote(value)
+    } else {
+        value.to_string()
+    };
+    format!("{key}={value}")
+}
+
+/// `s` as Go's `strconv.Quote` writes it.
+fn quote(s: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Values with spaces or quotes are written as Go quoted strings (`strconv.Quote`); undo
+/// that (Go's `strconv.Unquote`, for the escapes `Quote` writes).
 fn unquote(v: &str) -> String {
     let Some(inner) = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
         return v.to_string();
     };
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.chars();
+    let hex = |chars: &mut std::str::Chars<'_>, n: usize| -> Option<char> {
+        let digits: String = chars.by_ref().take(n).collect();
+        u32::from_str_radix(&digits, 16)
+            .ok()
+            .and_then(char::from_u32)
+    };
     while let Some(c) = chars.next() {
-        if c == '\\' {
-            match chars.next() {
-                Some('n') => out.push('\n'),
-                Some('t') => out.push('\t'),
-                Some(other) => out.push(other),
-                None => out.push('\\'),
-            }
-        } else {
+        if c != '\\' {
             out.push(c);
+            continue;
         }
+        let escaped = match chars.next() {
+            Some('a') => Some('\u{7}'),
+            Some('b') => Some('\u{8}'),
+            Some('f') => Some('\u{c}'),
+            Some('n') => Some('\n'),
+            Some('r') => Some('\r'),
+            Some('t') => Some('\t'),
+            Some('v') => Some('\u{b}'),
+            Some('x') => hex(&mut chars, 2),
+            Some('u') => hex(&mut chars, 4),
+            Some('U') => hex(&mut chars, 8),
+            Some(other) => Some(other),
+            None => Some('\\'),
+        };
+        out.push(escaped.unwrap_or(char::REPLACEMENT_CHARACTER));
     }
     out
+}
+
+/// A `build` line's `key=value`, either side possibly quoted.
+fn split_setting(rest: &str) -> Option<(String, String)> {
+    if let Some(body) = rest.strip_prefix('"') {
+        // A quoted key ends at the first `"` that is not escaped.
+        let mut escaped = false;
+        let end = body.char_indices().find_map(|(i, c)| {
+            let close = c == '"' && !escaped;
+            escaped = c == '\\' && !escaped;
+            close.then_some(i)
+        })?;
+        let value = body[end..].strip_prefix("\"=")?;
+        return Some((unquote(&rest[..end + 2]), unquote(value)));
+    }
+    let (k, v) = rest.split_once('=')?;
+    Some((k.to_string(), unquote(v)))
 }
 
 #[cfg(test)]
@@ -204,6 +285,33 @@ mod tests {
         assert_eq!(info.settings["CGO_ENABLED"], "0");
         assert_eq!(info.settings["-buildmode"], "exe");
         assert_eq!(info.settings.len(), 5);
+    }
+
+    /// Quoted as Go's `strconv.Quote` quotes (checked against `go version -m`), and back.
+    #[test]
+    fn settings_are_quoted_as_go_quotes_them() {
+        let cases = [
+            ("-ldflags", "-s -w", r#"-ldflags="-s -w""#),
+            ("-ldflags", "-s", "-ldflags=-s"),
+            (
+                "-ldflags",
+                r#"-s -w -X "main.msg=a b""#,
+                r#"-ldflags="-s -w -X \"main.msg=a b\"""#,
+            ),
+            ("-tags", "a\tb\\c", r#"-tags="a\tb\\c""#),
+            ("-gcflags", "x\u{1}y`", r#"-gcflags="x\x01y`""#),
+            ("CGO_ENABLED", "0", "CGO_ENABLED=0"),
+            ("a=b", "c", r#""a=b"=c"#),
+        ];
+        for (k, v, want) in cases {
+            assert_eq!(setting_text(k, v), want);
+            assert_eq!(
+                split_setting(want),
+                Some((k.to_string(), v.to_string())),
+                "{want}"
+            );
+        }
+        assert_eq!(unquote(r#""\u00e9\U0001F600""#), "\u{e9}\u{1F600}");
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub enum Linkage {
     Relocatable,
     /// A core dump.
     Core,
+    /// A separate debug file (`objcopy --only-keep-debug`, `strip --only-keep-debug`): the
+    /// headers of a program whose code has no bytes in the file. Not a program.
+    DebugFile,
     /// An e_type binslim does not know.
     Unknown,
 }
@@ -42,6 +45,7 @@ impl Linkage {
             Linkage::SharedLibrary => "shared-library",
             Linkage::Relocatable => "relocatable",
             Linkage::Core => "core",
+            Linkage::DebugFile => "debug-file",
             Linkage::Unknown => "unknown",
         }
     }
@@ -83,6 +87,22 @@ pub struct LinkFacts {
     pub pie_flag: bool,
     /// `e_entry` is non-zero.
     pub has_entry: bool,
+    /// The file holds no code: its executable sections are all `SHT_NOBITS`, or its PT_INTERP
+    /// has no bytes in the file. What a separate debug file looks like.
+    pub no_code: bool,
+}
+
+impl LinkFacts {
+    /// A shared library that is also a program: PT_INTERP and DT_SONAME on an ET_DYN file
+    /// without DF_1_PIE (glibc's `libc.so.6`, which prints its version when run; libcap,
+    /// libpsx). [`classify`] calls it dynamic, what it is when started; where libraries are
+    /// walked it is used as a library.
+    pub fn is_runnable_library(&self) -> bool {
+        self.e_type == goblin::elf::header::ET_DYN
+            && self.has_interp
+            && self.has_soname
+            && !self.pie_flag
+    }
 }
 
 /// Classifies a file from its header facts.
@@ -91,6 +111,7 @@ pub struct LinkFacts {
 /// |---|---|
 /// | ET_REL | relocatable |
 /// | ET_CORE | core |
+/// | ET_EXEC or ET_DYN whose code has no bytes in the file | debug-file |
 /// | PT_INTERP (any type) | dynamic |
 /// | ET_EXEC, no DT_NEEDED | static |
 /// | ET_DYN, DF_1_PIE, no DT_NEEDED | static-pie |
@@ -109,6 +130,7 @@ pub fn classify(f: LinkFacts) -> Linkage {
     match f.e_type {
         ET_REL => Linkage::Relocatable,
         ET_CORE => Linkage::Core,
+        ET_EXEC | ET_DYN if f.no_code => Linkage::DebugFile,
         _ if f.has_interp && (f.e_type == ET_EXEC || f.e_type == ET_DYN) => Linkage::Dynamic,
         ET_EXEC if f.needed > 0 => Linkage::BrokenDynamic,
         ET_EXEC => Linkage::Static,
@@ -224,6 +246,53 @@ mod tests {
             ..facts(ET_DYN)
         };
         assert_eq!(classify(no_entry), Linkage::SharedLibrary);
+    }
+
+    #[test]
+    fn runnable_libraries_are_dynamic_programs() {
+        let libc = LinkFacts {
+            has_interp: true,
+            has_dynamic: true,
+            has_soname: true,
+            needed: 1,
+            ..facts(ET_DYN)
+        };
+        assert_eq!(classify(libc), Linkage::Dynamic);
+        assert!(libc.is_runnable_library());
+        let pie = LinkFacts {
+            pie_flag: true,
+            ..libc
+        };
+        assert!(!pie.is_runnable_library());
+        let no_soname = LinkFacts {
+            has_soname: false,
+            ..libc
+        };
+        assert!(!no_soname.is_runnable_library());
+        let exec = LinkFacts {
+            e_type: ET_EXEC,
+            ..libc
+        };
+        assert!(!exec.is_runnable_library());
+    }
+
+    #[test]
+    fn files_without_code_are_debug_files() {
+        for e_type in [ET_EXEC, ET_DYN] {
+            let f = LinkFacts {
+                has_interp: true,
+                has_dynamic: true,
+                no_code: true,
+                ..facts(e_type)
+            };
+            assert_eq!(classify(f), Linkage::DebugFile);
+        }
+        let obj = LinkFacts {
+            no_code: true,
+            ..facts(ET_REL)
+        };
+        assert_eq!(classify(obj), Linkage::Relocatable);
+        assert!(!Linkage::DebugFile.is_program());
     }
 
     #[test]

@@ -130,6 +130,11 @@ pub struct Analysis {
     pub runpath: Vec<String>,
     /// DT_SONAME.
     pub soname: Option<String>,
+    /// A shared library that also runs as a program (see
+    /// [`linkage::LinkFacts::is_runnable_library`]): `linkage` is `dynamic`, but a directory
+    /// walk meets it as the library it is used as.
+    #[serde(skip)]
+    pub runnable_library: bool,
     /// The GNU build id, hex.
     pub build_id: Option<String>,
     /// No `.symtab`.
@@ -140,8 +145,10 @@ pub struct Analysis {
     pub debug_size: u64,
     /// Bytes in `.symtab`/`.strtab`.
     pub symbols_size: u64,
-    /// Bytes `strip --strip-all` would remove: the non-loaded debug and symbol sections, their
-    /// section header entries and their names in `.shstrtab` (alignment padding aside).
+    /// Bytes stripping debug data and symbols removes. Estimated here from the headers: the
+    /// non-loaded debug and symbol sections, their section header entries and their names in
+    /// `.shstrtab` (alignment padding aside); `binslim inspect` replaces the estimate with what
+    /// shrink's strip steps save (`strip::strippable_size`), padding included.
     pub strippable_size: u64,
     /// Every section, in file order (without the null section).
     pub sections: Vec<Section>,
@@ -214,6 +221,7 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
         has_soname: dynamic.soname.is_some(),
         pie_flag: dynamic.pie_flag,
         has_entry: h.e_entry != 0,
+        no_code: holds_no_code(elf),
     };
 
     let mut sections = Vec::new();
@@ -300,6 +308,7 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
         rpath: dynamic.rpath,
         runpath: dynamic.runpath,
         soname: dynamic.soname,
+        runnable_library: facts.is_runnable_library(),
         build_id: notes::build_id(elf),
         stripped: !has_symtab,
         has_section_headers: !elf.shdrs.is_empty(),
@@ -315,6 +324,28 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
         warnings: elf.warnings.clone(),
         go_metadata,
     }
+}
+
+/// True when the file's code has no bytes in it, as in a separate debug file
+/// (`objcopy --only-keep-debug`): every executable loaded section is `SHT_NOBITS` (and there is
+/// one), or PT_INTERP has no bytes (so no loader name).
+fn holds_no_code(elf: &ElfFile<'_>) -> bool {
+    use goblin::elf::program_header::PT_INTERP;
+    use goblin::elf::section_header::{SHF_EXECINSTR, SHT_NOBITS};
+    if elf
+        .phdrs
+        .iter()
+        .any(|ph| ph.p_type == PT_INTERP && ph.p_filesz == 0)
+    {
+        return true;
+    }
+    let exec = u64::from(SHF_ALLOC | SHF_EXECINSTR);
+    let mut code = elf
+        .shdrs
+        .iter()
+        .filter(|sh| sh.sh_flags & exec == exec && sh.sh_size > 0)
+        .peekable();
+    code.peek().is_some() && code.all(|sh| sh.sh_type == SHT_NOBITS)
 }
 
 /// Finds Go's metadata through moduledata and moves the bytes it covers from the category of

@@ -83,7 +83,12 @@ fn header_rows(out: &mut String, a: &Analysis, st: Style) {
         row(out, "cpu level", &format!("{level} ({})", level.source));
     }
     if let Some(interp) = &a.interpreter {
-        row(out, "interpreter", interp);
+        let none = "(PT_INTERP names none: no bytes in the file)";
+        row(
+            out,
+            "interpreter",
+            if interp.is_empty() { none } else { interp },
+        );
     }
     if !a.needed.is_empty() {
         row(out, "needed", &a.needed.join(", "));
@@ -116,8 +121,14 @@ fn header_rows(out: &mut String, a: &Analysis, st: Style) {
     }
     let strip_state = if !a.has_section_headers {
         "no section headers".to_string()
-    } else if a.stripped && a.debug_size == 0 {
+    } else if a.stripped && a.debug_size == 0 && a.strippable_size == 0 {
         "stripped".to_string()
+    } else if a.stripped && a.debug_size == 0 {
+        // What shrink's strip steps still save: the padding and tables a rewrite drops.
+        format!(
+            "stripped; {} strippable (alignment padding and section tables)",
+            human(a.strippable_size)
+        )
     } else {
         format!(
             "{}; {} strippable (debug {}, symbols {})",
@@ -175,13 +186,8 @@ fn facts(a: &Analysis) -> String {
         let settings: Vec<String> = GO_KEY_SETTINGS
             .iter()
             .filter_map(|&k| go.settings.get(k).filter(|v| !v.is_empty()).map(|v| (k, v)))
-            .map(|(k, v)| {
-                if v.contains(' ') {
-                    format!("{k}=\"{v}\"")
-                } else {
-                    format!("{k}={v}")
-                }
-            })
+            // As `go version -m` prints them.
+            .map(|(k, v)| crate::elf::go::setting_text(k, v))
             .collect();
         for chunk in wrap(&settings, 76) {
             let _ = writeln!(facts, "  {:<12} {chunk}", "");
@@ -260,6 +266,11 @@ fn describe_linkage(a: &Analysis, st: Style) -> String {
         Linkage::SharedLibrary => format!("{name}: a library, not a program"),
         Linkage::Relocatable => format!("{name}: an object file, not a program"),
         Linkage::Core => format!("{name}: a core dump, not a program"),
+        Linkage::DebugFile => format!(
+            "{}: a separate debug file (objcopy --only-keep-debug): its code has no bytes, \
+             not a program",
+            st.bad(name)
+        ),
         Linkage::Unknown if a.elf_type == ElfType::Dyn && a.entry != 0 => format!(
             "{name}: position-independent with an entry point but no dynamic section: not a \
              provable static-pie"

@@ -39,9 +39,11 @@ pub(super) fn classify(name: &str, sh_type: u32, opts: &StripOptions) -> Option<
         return (opts.add_debuglink.is_some() || (opts.other && opts.remove_debuglink))
             .then_some(Class::Other);
     }
-    // cargo-auditable's dependency list, and processor-specific attribute sections
-    // (`.ARM.attributes`, `.riscv.attributes`) that tools read to tell the ABI.
-    if name == ".dep-v0" || (0x7000_0000..=0x7fff_ffff).contains(&sh_type) {
+    // cargo-auditable's dependency list, processor-specific attribute sections
+    // (`.ARM.attributes`, `.riscv.attributes`) that tools read to tell the ABI, and notes:
+    // `.note.stapsdt` holds the USDT probes bpftrace and perf attach to, and GNU strip keeps
+    // every note, loaded or not.
+    if name == ".dep-v0" || sh_type == SHT_NOTE || (0x7000_0000..=0x7fff_ffff).contains(&sh_type) {
         return None;
     }
     opts.other.then_some(Class::Other)
@@ -196,6 +198,7 @@ mod tests {
         assert_eq!(classify(".strtab", SHT_STRTAB, &all), Some(Class::Symbols));
         assert_eq!(classify(".comment", 1, &all), Some(Class::Other));
         assert_eq!(classify(".dep-v0", 1, &all), None);
+        assert_eq!(classify(".note.stapsdt", SHT_NOTE, &all), None);
         assert_eq!(classify(".gnu_debuglink", 1, &all), None);
         assert_eq!(classify(".ARM.attributes", 0x7000_0003, &all), None);
         let debug_only = StripOptions {

@@ -67,9 +67,10 @@ pub struct StripOptions {
     pub debug: bool,
     /// Remove the static symbol table (`.symtab`, `.strtab`, `.symtab_shndx`).
     pub symbols: bool,
-    /// Remove every other non-allocated section (`.comment`, `.note.*` that are not loaded,
-    /// relocations for removed sections), except `.dep-v0` (cargo-auditable), processor
-    /// attribute sections and, unless `remove_debuglink`, `.gnu_debuglink`.
+    /// Remove every other non-allocated section (`.comment`, relocations for removed
+    /// sections), except notes (`.note.stapsdt`: USDT probes; GNU strip keeps them too),
+    /// `.dep-v0` (cargo-auditable), processor attribute sections and, unless
+    /// `remove_debuglink`, `.gnu_debuglink`.
     pub other: bool,
     /// With `other`, remove `.gnu_debuglink` too.
     pub remove_debuglink: bool,
@@ -148,6 +149,25 @@ pub fn check_strippable(elf: &ElfFile<'_>) -> Result<()> {
         return Err(StripRefusal::NoSectionNames.into());
     }
     Ok(())
+}
+
+/// What `binslim shrink`'s `strip-debug` and `strip-symbols` steps save together, in bytes: the
+/// file's length less that of the file planned without its debug data and symbol table (their
+/// section headers and names, and the alignment padding the rewrite drops, included); 0 when
+/// shrink leaves the file as it is because rewriting it would make it larger. `None` for the
+/// files binslim does not strip ([`check_strippable`]).
+pub fn strippable_size(elf: &ElfFile<'_>) -> Option<u64> {
+    let len = elf.data.len() as u64;
+    if plan_parsed(elf, &StripOptions::all()).ok()?.size() > len {
+        return Some(0);
+    }
+    let debug_and_symbols = StripOptions {
+        debug: true,
+        symbols: true,
+        ..StripOptions::default()
+    };
+    let layout = plan_parsed(elf, &debug_and_symbols).ok()?;
+    Some(len.saturating_sub(layout.size()))
 }
 
 /// Which mode the layout is built in.

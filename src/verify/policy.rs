@@ -38,6 +38,11 @@ pub fn check(
         },
         Linkage::BrokenDynamic => c.problems.push(no_interpreter(a)),
         Linkage::Unknown if looks_like_static_pie(a) => c.problems.push(unproven_static_pie()),
+        // Never a pass, not even in a walk: it has the headers of a program and no code.
+        Linkage::DebugFile => {
+            c.problems.push(not_a_program(a));
+            return c;
+        }
         Linkage::SharedLibrary | Linkage::Relocatable | Linkage::Core | Linkage::Unknown => {
             if origin == Origin::Named || opts.strict {
                 c.problems.push(not_a_program(a));
@@ -55,6 +60,15 @@ pub fn check(
         c.problems.append(&mut c.warnings);
     }
     c
+}
+
+/// What a file is checked as where it was met: a program that is also a shared library
+/// (glibc's `libc.so.6`, libcap: PT_INTERP and DT_SONAME, no DF_1_PIE) is a library in a
+/// directory walk, which passes unless `--strict`; named, it is the dynamic program it also is.
+pub fn use_as(a: &mut Analysis, origin: Origin) {
+    if origin == Origin::Walked && a.runnable_library && a.linkage == Linkage::Dynamic {
+        a.linkage = Linkage::SharedLibrary;
+    }
 }
 
 /// `wrong-os`: every container that `FROM scratch` builds runs on the Linux kernel (Android's
@@ -119,13 +133,24 @@ pub(super) fn wrong_cpu_level(a: &Analysis, p: &Platform) -> Option<Finding> {
     ))
 }
 
-/// `dynamic`: a dynamic program in an empty root, which has no loader and no libraries.
+/// `dynamic`: a dynamic program in an empty root, which has no loader and no libraries. The
+/// loader is named once, also when a DT_NEEDED entry names it too (glibc's `libc.so.6` needs
+/// `ld-linux-x86-64.so.2`, its own PT_INTERP).
 pub(super) fn dynamic(a: &Analysis) -> Finding {
-    let mut needs = a.interpreter.clone().unwrap_or_default();
-    if !a.needed.is_empty() {
-        needs = format!("{needs} and {}", a.needed.join(", "));
+    let interp = a.interpreter.clone().unwrap_or_default();
+    let is_loader =
+        |n: &str| interp == n || interp.strip_suffix(n).is_some_and(|dir| dir.ends_with('/'));
+    let libraries: Vec<&str> = a
+        .needed
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !is_loader(n))
+        .collect();
+    let mut needs = interp.clone();
+    if !libraries.is_empty() {
+        needs = format!("{needs} and {}", libraries.join(", "));
     }
-    let go_pie = a.needed.is_empty() && a.go.is_some();
+    let go_pie = libraries.is_empty() && a.go.is_some();
     let msg = if go_pie {
         format!(
             "dynamically linked (Go -buildmode=pie: ldd says \"statically linked\", but the \
@@ -202,6 +227,14 @@ pub(super) fn not_a_program(a: &Analysis) -> Finding {
         Linkage::SharedLibrary => "a shared library",
         Linkage::Relocatable => "a relocatable object file",
         Linkage::Core => "a core dump",
+        Linkage::DebugFile => {
+            return Finding::new(
+                Code::NotAProgram,
+                "is a debug file, not a program: its code has no bytes in the file (objcopy \
+                 --only-keep-debug), and started it crashes",
+                Some("verify the program it was split from".into()),
+            );
+        }
         _ => "an ELF file of unknown type",
     };
     Finding::new(
@@ -343,6 +376,26 @@ mod tests {
             "drop -buildmode=pie (CGO_ENABLED=0 go build gives a static binary), or link \
              static-pie: go build -buildmode=pie -ldflags '-linkmode external -extldflags \
              \"-static-pie\"'"
+        );
+    }
+
+    #[test]
+    fn dynamic_names_the_loader_once() {
+        let mut a = analysis("c-dynamic-pie");
+        a.needed.push("ld-linux-x86-64.so.2".into());
+        assert_eq!(
+            dynamic(&a).message,
+            "dynamically linked, needs /lib64/ld-linux-x86-64.so.2 and libc.so.6"
+        );
+        a.needed = vec!["ld-linux-x86-64.so.2".into()];
+        assert_eq!(
+            dynamic(&a).message,
+            "dynamically linked, needs /lib64/ld-linux-x86-64.so.2"
+        );
+        a.needed = vec!["x86-64.so.2".into()];
+        assert_eq!(
+            dynamic(&a).message,
+            "dynamically linked, needs /lib64/ld-linux-x86-64.so.2 and x86-64.so.2"
         );
     }
 

@@ -96,7 +96,8 @@ pub fn verify_bytes(
         Err(e) => return FileReport::error(display, &e),
     };
     // Verdicts never show per-section detail: skip building it (directory walks are hot).
-    let a = elf::analyze_with(&parsed, elf::Detail::Summary);
+    let mut a = elf::analyze_with(&parsed, elf::Detail::Summary);
+    super::policy::use_as(&mut a, origin);
     let path_in_root = location_in_root(path, opts.root.as_deref());
     let mut report = FileReport::of(display, &a);
     let checked = if a.upx.is_some() {
