@@ -14,11 +14,13 @@
 pub mod codes;
 mod hints;
 pub mod image;
+mod launch;
 pub mod platform;
 pub mod policy;
 pub mod read;
 pub mod root;
 mod runtime;
+pub mod user;
 pub mod walk;
 
 use std::fmt;
@@ -158,7 +160,7 @@ pub struct Checked {
 
 impl FileReport {
     /// A report with no findings yet: verdict pass, nothing known of the file.
-    fn blank(path: impl Into<String>, verdict: Verdict) -> Self {
+    pub(crate) fn blank(path: impl Into<String>, verdict: Verdict) -> Self {
         FileReport {
             path: path.into(),
             verdict,
