@@ -1199,6 +1199,8 @@ fn scripts_start_when_their_interpreter_is_in_the_image() {
         &[(sh, "sh"), (script.clone(), "run.sh")],
     );
     j.passes("hello from a script\n", &[&format!("{archive}:/run.sh")]);
+    assert_eq!(j.report[0]["script_interpreter"], "/bin/sh");
+    assert_eq!(j.report[0]["file_size"], 35);
     let (j, archive) = judge_built(
         "script-nosh",
         &[

@@ -338,6 +338,12 @@ fn check_script(
     }
     let mut r = FileReport::blank(display, inner.verdict);
     r.warnings = inner.warnings;
+    r.script_interpreter = Some(interp.to_string());
+    r.file_size = img
+        .searched(path)
+        .ok()
+        .and_then(|(_, h)| std::fs::metadata(h?).ok())
+        .map(|m| m.len());
     r
 }
 

@@ -143,6 +143,9 @@ pub struct FileReport {
     /// With `--root`: the loader's real path in the root, when it exists.
     #[serde(skip)]
     pub loader: Option<String>,
+    /// With `--image`: a `#!` script's interpreter, which was checked in its place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub script_interpreter: Option<String>,
 }
 
 /// What [`check`] found: problems, warnings, and with `--root` the libraries.
@@ -172,6 +175,7 @@ impl FileReport {
             warnings: Vec::new(),
             libraries: Vec::new(),
             loader: None,
+            script_interpreter: None,
         }
     }
 
