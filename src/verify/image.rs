@@ -198,9 +198,11 @@ fn check_command(
             vec![shell, check_program(img, label, word, opts, user, 0)]
         }
         ShellCommand::Complex => {
-            shell.warnings.push(launch::unfollowed(command[0], line));
+            let finding = launch::unfollowed(command[0], line);
             if opts.strict {
-                shell.verdict = Verdict::Fail;
+                launch::fail_with(&mut shell, finding);
+            } else {
+                shell.warnings.push(finding);
             }
             vec![shell]
         }
@@ -407,7 +409,15 @@ mod tests {
         entrypoint: Option<&str>,
         edit: impl FnOnce(&mut ImageConfig),
     ) -> MergedImage {
-        let layer = layer(files);
+        image_of_layer(layer(files), entrypoint, edit)
+    }
+
+    /// The merged image of a docker-archive of `layer`, as [`image_with`] makes it.
+    fn image_of_layer(
+        layer: Vec<u8>,
+        entrypoint: Option<&str>,
+        edit: impl FnOnce(&mut ImageConfig),
+    ) -> MergedImage {
         let mut cfg = ImageConfig {
             architecture: "amd64".into(),
             os: "linux".into(),
@@ -613,5 +623,167 @@ mod tests {
         let e = verify_image(&source, &ImageVerifyOptions::default()).unwrap_err();
         assert!(e.to_string().starts_with("/nonexistent.tar: "), "{e}");
         assert_eq!(ImageSource::Stdin.name(), "stdin");
+    }
+
+    /// A layer of `(path, fixture / "dir" / "fifo" / "chr", mode, uid)` entries.
+    fn owned_layer(files: &[(&str, &str, u32, u64)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, what, mode, uid) in files {
+            let mut h = tar::Header::new_gnu();
+            let data = match *what {
+                "dir" => {
+                    h.set_entry_type(tar::EntryType::Directory);
+                    Vec::new()
+                }
+                "fifo" => {
+                    h.set_entry_type(tar::EntryType::Fifo);
+                    Vec::new()
+                }
+                "chr" => {
+                    h.set_entry_type(tar::EntryType::Char);
+                    Vec::new()
+                }
+                "script" => b"#!/bin/sh\necho hi\n".to_vec(),
+                f => bytes(f),
+            };
+            h.set_size(data.len() as u64);
+            h.set_mode(*mode);
+            h.set_uid(*uid);
+            h.set_gid(*uid);
+            h.set_cksum();
+            b.append_data(&mut h, path, &data[..]).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn problem(r: &FileReport) -> (Code, &str) {
+        (r.problems[0].code, r.problems[0].message.as_str())
+    }
+
+    #[test]
+    fn special_files_fail_naming_their_kind() {
+        let l = owned_layer(&[("app", "fifo", 0o755, 0), ("dev", "chr", 0o666, 0)]);
+        let img = image_of_layer(l, Some("/app"), |_| {});
+        let r = one(check(&img, &[]));
+        assert_eq!(
+            problem(&r),
+            (
+                Code::NotAProgram,
+                "/app is a FIFO in the image, not a program: starting it fails with \
+                 \"permission denied\""
+            )
+        );
+        let r = one(check(&img, &["/dev"]));
+        assert_eq!(
+            problem(&r),
+            (
+                Code::NotAProgram,
+                "/dev is a character device in the image, not a program: starting it fails \
+                 with \"permission denied\""
+            )
+        );
+    }
+
+    #[test]
+    fn the_user_and_the_owner_decide() {
+        let l = owned_layer(&[
+            ("bin", "dir", 0o750, 7),
+            ("bin/app", "go-static", 0o700, 7),
+            ("etc", "dir", 0o755, 0),
+        ]);
+        let with_user = |u: &str| {
+            let u = u.to_string();
+            image_of_layer(l.clone(), Some("/bin/app"), move |c| {
+                c.config.user = Some(u)
+            })
+        };
+        assert_eq!(one(check(&with_user("7"), &[])).verdict, Verdict::Pass);
+        assert_eq!(one(check(&with_user(""), &[])).verdict, Verdict::Pass);
+        let r = one(check(&with_user("8:7"), &[]));
+        assert_eq!(
+            problem(&r),
+            (
+                Code::PermissionDenied,
+                "/bin/app is mode 0700 owned by 7:7, and user 8:7 (uid 8, gid 7) cannot \
+                 execute it: starting it fails with \"permission denied\""
+            )
+        );
+        let r = one(check(&with_user("8"), &[]));
+        assert_eq!(
+            problem(&r),
+            (
+                Code::PermissionDenied,
+                "/bin is mode 0750 owned by 7:7, and user 8 (uid 8, gid 0) cannot search it: \
+                 starting it fails with \"permission denied\""
+            )
+        );
+        let r = one(check(&with_user("app"), &[]));
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert_eq!(
+            problem(&r),
+            (
+                Code::UnknownUser,
+                "USER app: the image's /etc/passwd is missing: starting the container fails \
+                 with \"unable to find user app\""
+            )
+        );
+    }
+
+    #[test]
+    fn shell_form_scripts_and_an_empty_entrypoint() {
+        let l = owned_layer(&[
+            ("bin", "dir", 0o755, 0),
+            ("bin/sh", "go-static", 0o755, 0),
+            ("app", "c-dynamic-pie", 0o755, 0),
+            ("run.sh", "script", 0o755, 0),
+        ]);
+        let img = |entry: &[&str], cmd: &[&str]| {
+            let entry: Vec<String> = entry.iter().map(|s| s.to_string()).collect();
+            let cmd: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
+            image_of_layer(l.clone(), None, move |c| {
+                c.config.entrypoint = Some(entry);
+                c.config.cmd = Some(cmd);
+            })
+        };
+        let reports = check(&img(&["/bin/sh", "-c", "exec /app --x"], &[]), &[]);
+        let got: Vec<(&str, Verdict)> = reports
+            .iter()
+            .map(|r| (r.path.as_str(), r.verdict))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("app.tar:/bin/sh", Verdict::Pass),
+                ("app.tar:/app", Verdict::Fail)
+            ]
+        );
+        let r = one(check(&img(&["/bin/sh", "-c", "/app $X"], &[]), &[]));
+        assert_eq!(r.verdict, Verdict::Pass);
+        assert_eq!(r.warnings[0].code, Code::UnfollowedShellCommand);
+        let strict = ImageVerifyOptions {
+            strict: true,
+            ..ImageVerifyOptions::default()
+        };
+        let r = one(check_image(
+            &img(&["/bin/sh", "-c", "/app $X"], &[]),
+            "app.tar",
+            &strict,
+        ));
+        assert_eq!(
+            (r.verdict, r.problems[0].code),
+            (Verdict::Fail, Code::UnfollowedShellCommand)
+        );
+        let r = one(check(&img(&["/run.sh"], &[]), &[]));
+        assert_eq!(
+            (r.verdict, r.script_interpreter.as_deref()),
+            (Verdict::Pass, Some("/bin/sh"))
+        );
+        let r = one(check(&img(&[""], &["/run.sh"]), &[]));
+        assert_eq!(
+            (r.path.as_str(), r.verdict),
+            ("app.tar:/run.sh", Verdict::Pass)
+        );
+        let r = one(check(&img(&[""], &[]), &[]));
+        assert_eq!(r.problems[0].code, Code::NoEntrypoint);
     }
 }
