@@ -1091,6 +1091,26 @@ fn the_user_must_be_allowed_to_run_the_loader_and_read_the_libraries() {
          gid 0) cannot read it: the loader fails with \"error while loading shared libraries: \
          libc.so.6: cannot open shared object file\"",
     );
+    // Not even root executes a loader without an execute bit.
+    let j = judge_made(
+        d,
+        "loader-0644-root",
+        &layer(0o644, 0o644),
+        r#"{"Entrypoint":["/app"]}"#,
+    );
+    j.fails(
+        "permission denied",
+        0,
+        &at,
+        "permission-denied",
+        "/lib64/ld-linux-x86-64.so.2 is mode 0644 owned by 0:0, and user root (uid 0, gid 0) \
+         cannot execute it: the kernel cannot start the program's loader: starting it fails \
+         with \"permission denied\"",
+    );
+    assert_eq!(
+        j.report[0]["problems"][0]["hint"],
+        "COPY --chmod=0755 it: without an execute bit not even root may execute it"
+    );
     // Root reads and executes them all the same.
     judge_made(
         d,

@@ -269,7 +269,7 @@ fn check_program(
         );
     }
     let denied = user.map_or_else(Vec::new, |who| {
-        launch::access_problems(img, &path, who, Access::Execute, STARTING_FAILS)
+        launch::access_problems(img, (&path, true), who, Access::Execute, STARTING_FAILS)
     });
     if !denied.is_empty() {
         let mut r = FileReport::blank(display, Verdict::Fail);
@@ -327,7 +327,7 @@ fn check_script(
     if let Some(who) = user {
         let unreadable = launch::access_problems(
             img,
-            path,
+            (path, false),
             who,
             Access::Read,
             "its interpreter cannot read it",

@@ -57,6 +57,9 @@ const IMPLIED_DIR: EntryMeta = EntryMeta {
 /// `permission-denied`: `who` may not `want` `what` (mode and owner `m`), and what fails.
 fn denied(what: &str, m: &EntryMeta, who: &RunAs, want: Access, outcome: &str) -> Finding {
     let hint = match want {
+        Access::Execute if m.mode & 0o111 == 0 => {
+            "COPY --chmod=0755 it: without an execute bit not even root may execute it"
+        }
         Access::Search => {
             "make the directory searchable (COPY --chmod=0755, or chmod 0755 in \
                            the build stage), or set USER to its owner"
@@ -83,10 +86,10 @@ fn denied(what: &str, m: &EntryMeta, who: &RunAs, want: Access, outcome: &str) -
 
 /// The problems of reaching `path` (root-absolute in the image) as `who` and doing `want` to
 /// it: a directory on the way it cannot search, or the file itself. `outcome` says what fails.
-/// A file without any execute bit is left to `not-executable`.
+/// The program itself (`program`) without any execute bit is left to `not-executable`.
 pub fn access_problems(
     img: &MergedImage,
-    path: &str,
+    (path, program): (&str, bool),
     who: &RunAs,
     want: Access,
     outcome: &str,
@@ -103,7 +106,7 @@ pub fn access_problems(
     let Some(m) = host.and_then(|h| img.meta(&h)) else {
         return Vec::new();
     };
-    let no_x_at_all = want == Access::Execute && m.mode & 0o111 == 0;
+    let no_x_at_all = program && want == Access::Execute && m.mode & 0o111 == 0;
     if no_x_at_all || who.may(&m, want) {
         return Vec::new();
     }
@@ -121,9 +124,10 @@ pub fn library_problems(
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     if let Some(loader) = &report.loader {
+        // The kernel opens the loader for execution: without an execute bit, not even root.
         out.extend(access_problems(
             img,
-            loader,
+            (loader, false),
             who,
             Access::Execute,
             "the kernel cannot start the program's loader: starting it fails with \
@@ -141,7 +145,13 @@ pub fn library_problems(
                  shared object file\"",
                 lib.name
             );
-            out.extend(access_problems(img, p, &effective, Access::Read, &outcome));
+            out.extend(access_problems(
+                img,
+                (p, false),
+                &effective,
+                Access::Read,
+                &outcome,
+            ));
         }
     }
     out
