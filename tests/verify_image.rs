@@ -1251,3 +1251,71 @@ fn an_empty_entrypoint_runs_the_cmd() {
     );
     j.passes("hello from c-static\n", &[&format!("{archive}:/hello")]);
 }
+
+/// The issue's own Dockerfiles, built by `podman build`: `COPY --chmod=0700` under `USER 65534`
+/// fails, `--chmod=0755` passes; `USER nonroot` needs an `/etc/passwd` naming it.
+#[test]
+fn copy_chmod_and_user_as_podman_builds_them() {
+    if !podman_ready() {
+        return;
+    }
+    let dir = common::tempdir();
+    let passwd = dir.path().join("passwd");
+    fs::write(
+        &passwd,
+        "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n",
+    )
+    .unwrap();
+    let app = || (fixture("c-static"), "app");
+    let (j, archive) = judge_built(
+        "chmod-0700",
+        &[
+            "COPY --chmod=0700 app /app",
+            "USER 65534",
+            "ENTRYPOINT [\"/app\"]",
+        ],
+        &[app()],
+    );
+    j.fails(
+        "permission denied",
+        0,
+        &format!("{archive}:/app"),
+        "permission-denied",
+        "/app is mode 0700 owned by 0:0, and user 65534 (uid 65534, gid 0) cannot execute it: \
+         starting it fails with \"permission denied\"",
+    );
+    let (j, archive) = judge_built(
+        "chmod-0755",
+        &[
+            "COPY --chmod=0755 app /app",
+            "USER 65534",
+            "ENTRYPOINT [\"/app\"]",
+        ],
+        &[app()],
+    );
+    j.passes("hello from c-static\n", &[&format!("{archive}:/app")]);
+    let (j, archive) = judge_built(
+        "user-name",
+        &["COPY app /app", "USER nonroot", "ENTRYPOINT [\"/app\"]"],
+        &[app()],
+    );
+    j.fails(
+        "unable to find user nonroot",
+        0,
+        &format!("{archive}:/app"),
+        "unknown-user",
+        "USER nonroot: the image's /etc/passwd is missing: starting the container fails with \
+         \"unable to find user nonroot\"",
+    );
+    let (j, archive) = judge_built(
+        "user-name-passwd",
+        &[
+            "COPY passwd /etc/passwd",
+            "COPY app /app",
+            "USER nonroot",
+            "ENTRYPOINT [\"/app\"]",
+        ],
+        &[app(), (passwd, "passwd")],
+    );
+    j.passes("hello from c-static\n", &[&format!("{archive}:/app")]);
+}
