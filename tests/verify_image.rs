@@ -803,3 +803,519 @@ fn gzip_layer_digests_are_checked_by_default() {
         )
     );
 }
+
+// ---- Who the program runs as, shell form, scripts (issue 20) ----
+
+/// One entry of a hand-made layer.
+enum Made {
+    /// A file with these bytes.
+    File(Vec<u8>),
+    /// A directory.
+    Dir,
+    /// A FIFO.
+    Fifo,
+}
+
+/// A layer tar of `(path, what, mode, uid, gid)` entries, in order.
+fn made_layer(entries: &[(&str, Made, u32, u64, u64)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, what, mode, uid, gid) in entries {
+        let mut h = tar::Header::new_gnu();
+        let data: &[u8] = match what {
+            Made::File(d) => d,
+            Made::Dir => {
+                h.set_entry_type(tar::EntryType::Directory);
+                &[]
+            }
+            Made::Fifo => {
+                h.set_entry_type(tar::EntryType::Fifo);
+                &[]
+            }
+        };
+        h.set_size(data.len() as u64);
+        h.set_mode(*mode);
+        h.set_uid(*uid);
+        h.set_gid(*gid);
+        h.set_cksum();
+        b.append_data(&mut h, path, data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// A docker-archive of `layer` whose config's `config` object is `run` (JSON), tagged `tag`.
+fn made_archive(layer: &[u8], run: &str, tag: &str) -> Vec<u8> {
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{run},"rootfs":{{"type":"layers","diff_ids":["sha256:{}"]}}}}"#,
+        sha256(layer)
+    );
+    let cfg_hex = sha256(config.as_bytes());
+    let manifest = format!(
+        r#"[{{"Config":"{cfg_hex}.json","RepoTags":["{tag}:latest"],"Layers":["l/layer.tar"]}}]"#
+    );
+    let mut archive = raw_entry("l/layer.tar", layer);
+    archive.extend(raw_entry(&format!("{cfg_hex}.json"), config.as_bytes()));
+    archive.extend(raw_entry("manifest.json", manifest.as_bytes()));
+    archive.extend_from_slice(&[0; 1024]);
+    archive
+}
+
+/// What podman and binslim make of one image: `podman run`'s (stdout, stderr, exit code), and
+/// binslim's exit code and JSON report.
+struct Judged {
+    run: (String, String, i32),
+    exit: i32,
+    report: Value,
+}
+
+impl Judged {
+    /// Asserts that podman started it and printed `stdout`, and that binslim passed every
+    /// program of the report (`paths`, in order).
+    fn passes(&self, stdout: &str, paths: &[&str]) {
+        assert_eq!(
+            (self.run.2, self.run.0.as_str()),
+            (0, stdout),
+            "podman: {:?}",
+            self.run
+        );
+        assert_eq!(self.exit, 0, "{}", self.report);
+        let got: Vec<(&str, &str)> = self
+            .report
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["path"].as_str().unwrap(), r["verdict"].as_str().unwrap()))
+            .collect();
+        let want: Vec<(&str, &str)> = paths.iter().map(|p| (*p, "pass")).collect();
+        assert_eq!(got, want, "{}", self.report);
+    }
+
+    /// Asserts that podman refused it with `stderr` in its error, and that binslim failed (exit
+    /// 1) with report `index` at `path` failing first with `code` and `message`.
+    fn fails(&self, stderr: &str, index: usize, path: &str, code: &str, message: &str) {
+        assert!(
+            self.run.2 != 0 && self.run.1.contains(stderr),
+            "podman should fail with {stderr:?}: {:?}",
+            self.run
+        );
+        assert_eq!(self.exit, 1, "{}", self.report);
+        let r = &self.report[index];
+        assert_eq!(r["path"], path, "{}", self.report);
+        assert_eq!(r["verdict"], "fail", "{}", self.report);
+        assert_eq!(r["problems"][0]["code"], code, "{}", self.report);
+        assert_eq!(r["problems"][0]["message"], message, "{}", self.report);
+    }
+}
+
+/// `binslim verify --json --image ARCHIVE`.
+fn verify_json_image(archive: &Path) -> (i32, Value) {
+    let out = binslim()
+        .args(["verify", "--json", "--image"])
+        .arg(archive)
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code().unwrap(), report)
+}
+
+/// Loads the hand-made image into podman, runs it, and verifies the archive (saved as
+/// `image.tar` in `dir`). The image is removed afterwards.
+fn judge_made(dir: &Path, name: &str, layer: &[u8], run: &str) -> Judged {
+    let _turn = podman_turn();
+    let tag = unique_tag(name);
+    let archive = dir.join("image.tar");
+    fs::write(&archive, made_archive(layer, run, &tag)).unwrap();
+    let load = podman(&["load", "-q", "-i", archive.to_str().unwrap()]);
+    assert!(load.status.success(), "podman load: {load:?}");
+    let run = common::podman_run(&tag, &[]);
+    podman(&["rmi", "-f", &tag]);
+    let (exit, report) = verify_json_image(&archive);
+    Judged { run, exit, report }
+}
+
+/// Builds `lines` after `FROM scratch` with `files` (host path, name in the context) in the
+/// context, runs it, and verifies its `podman save` docker-archive.
+fn judge_built(name: &str, lines: &[&str], files: &[(PathBuf, &str)]) -> (Judged, String) {
+    let _turn = podman_turn();
+    let ctx = common::tempdir();
+    for (src, dest) in files {
+        fs::copy(src, ctx.path().join(dest)).unwrap();
+    }
+    let tag = podman_build(ctx.path(), &containerfile(lines), name);
+    let run = common::podman_run(&tag, &[]);
+    let archive = ctx.path().join("image.tar");
+    podman_save(&tag, "docker-archive", &archive);
+    podman(&["rmi", "-f", &tag]);
+    let (exit, report) = verify_json_image(&archive);
+    (
+        Judged { run, exit, report },
+        format!("{}", archive.display()),
+    )
+}
+
+fn bytes_of(p: impl AsRef<Path>) -> Made {
+    Made::File(fs::read(p).unwrap())
+}
+
+/// The image's `User` decides: a program, a directory on the way, the loader and libc that
+/// the user may not execute, search or read fail as runc fails them; root's override passes.
+#[test]
+fn the_images_user_must_be_allowed_to_start_the_program() {
+    if !podman_ready() {
+        return;
+    }
+    let dir = common::tempdir();
+    let d = dir.path();
+    let app = |mode| ("app", bytes_of(fixture("c-static")), mode, 0, 0);
+    let hello = "hello from c-static\n";
+    let user = |u: &str| format!(r#"{{"User":"{u}","Entrypoint":["/app"]}}"#);
+
+    let j = judge_made(d, "perm-0700", &made_layer(&[app(0o700)]), &user("65534"));
+    let at = format!("{}:/app", d.join("image.tar").display());
+    j.fails(
+        "permission denied",
+        0,
+        &at,
+        "permission-denied",
+        "/app is mode 0700 owned by 0:0, and user 65534 (uid 65534, gid 0) cannot execute it: \
+         starting it fails with \"permission denied\"",
+    );
+    // 0750 root:10: not in the group (runc gives an unknown uid gid 0).
+    let j = judge_made(
+        d,
+        "perm-0750",
+        &made_layer(&[("app", bytes_of(fixture("c-static")), 0o750, 0, 10)]),
+        &user("65534"),
+    );
+    j.fails(
+        "permission denied",
+        0,
+        &at,
+        "permission-denied",
+        "/app is mode 0750 owned by 0:10, and user 65534 (uid 65534, gid 0) cannot execute it: \
+         starting it fails with \"permission denied\"",
+    );
+    judge_made(d, "perm-0755", &made_layer(&[app(0o755)]), &user("65534")).passes(hello, &[&at]);
+    // Root executes a file with any execute bit.
+    judge_made(d, "perm-root", &made_layer(&[app(0o700)]), &user("")).passes(hello, &[&at]);
+
+    // A directory on the way that the user may not search.
+    let layer = made_layer(&[
+        ("opt", Made::Dir, 0o700, 0, 0),
+        ("opt/app", bytes_of(fixture("c-static")), 0o755, 0, 0),
+    ]);
+    let j = judge_made(
+        d,
+        "perm-dir",
+        &layer,
+        r#"{"User":"1000","Entrypoint":["/opt/app"]}"#,
+    );
+    j.fails(
+        "permission denied",
+        0,
+        &format!("{}:/opt/app", d.join("image.tar").display()),
+        "permission-denied",
+        "/opt is mode 0700 owned by 0:0, and user 1000 (uid 1000, gid 0) cannot search it: \
+         starting it fails with \"permission denied\"",
+    );
+}
+
+/// A user name needs the image's /etc/passwd to name it.
+#[test]
+fn a_user_name_needs_the_images_passwd() {
+    if !podman_ready() {
+        return;
+    }
+    let dir = common::tempdir();
+    let d = dir.path();
+    let at = format!("{}:/app", d.join("image.tar").display());
+    let app = ("app", bytes_of(fixture("c-static")), 0o755, 0, 0);
+    let run = r#"{"User":"nonroot","Entrypoint":["/app"]}"#;
+    let j = judge_made(d, "user-nopasswd", &made_layer(&[app]), run);
+    j.fails(
+        "unable to find user nonroot",
+        0,
+        &at,
+        "unknown-user",
+        "USER nonroot: the image's /etc/passwd is missing: starting the container fails with \
+         \"unable to find user nonroot\"",
+    );
+    let passwd = b"root:x:0:0:root:/root:/sbin/nologin\n\
+                   nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n";
+    let layer = made_layer(&[
+        ("etc", Made::Dir, 0o755, 0, 0),
+        ("etc/passwd", Made::File(passwd.to_vec()), 0o644, 0, 0),
+        ("app", bytes_of(fixture("c-static")), 0o750, 0, 65532),
+    ]);
+    // Named, with its group from passwd: 0750 owned by its group runs.
+    judge_made(d, "user-passwd", &layer, run).passes("hello from c-static\n", &[&at]);
+}
+
+/// A dynamic program under a non-root user needs to execute the loader and read libc.
+#[test]
+fn the_user_must_be_allowed_to_run_the_loader_and_read_the_libraries() {
+    if !podman_ready() {
+        return;
+    }
+    let dir = common::tempdir();
+    let d = dir.path();
+    let at = format!("{}:/app", d.join("image.tar").display());
+    let layer = |loader: u32, libc: u32| {
+        made_layer(&[
+            ("lib64", Made::Dir, 0o755, 0, 0),
+            ("lib64/ld-linux-x86-64.so.2", bytes_of(LOADER), loader, 0, 0),
+            ("lib", Made::Dir, 0o755, 0, 0),
+            ("lib/x86_64-linux-gnu", Made::Dir, 0o755, 0, 0),
+            ("lib/x86_64-linux-gnu/libc.so.6", bytes_of(LIBC), libc, 0, 0),
+            ("app", bytes_of(fixture("c-dynamic-pie")), 0o755, 0, 0),
+        ])
+    };
+    let run = r#"{"User":"65534","Entrypoint":["/app"]}"#;
+    judge_made(d, "libs-ok", &layer(0o755, 0o644), run)
+        .passes("hello from c-dynamic-pie\n", &[&at]);
+    judge_made(d, "loader-0700", &layer(0o700, 0o644), run).fails(
+        "permission denied",
+        0,
+        &at,
+        "permission-denied",
+        "/lib64/ld-linux-x86-64.so.2 is mode 0700 owned by 0:0, and user 65534 (uid 65534, gid \
+         0) cannot execute it: the kernel cannot start the program's loader: starting it fails \
+         with \"permission denied\"",
+    );
+    judge_made(d, "libc-0600", &layer(0o755, 0o600), run).fails(
+        "libc.so.6: cannot open shared object file",
+        0,
+        &at,
+        "permission-denied",
+        "/lib/x86_64-linux-gnu/libc.so.6 is mode 0600 owned by 0:0, and user 65534 (uid 65534, \
+         gid 0) cannot read it: the loader fails with \"error while loading shared libraries: \
+         libc.so.6: cannot open shared object file\"",
+    );
+    // Not even root executes a loader without an execute bit.
+    let j = judge_made(
+        d,
+        "loader-0644-root",
+        &layer(0o644, 0o644),
+        r#"{"Entrypoint":["/app"]}"#,
+    );
+    j.fails(
+        "permission denied",
+        0,
+        &at,
+        "permission-denied",
+        "/lib64/ld-linux-x86-64.so.2 is mode 0644 owned by 0:0, and user root (uid 0, gid 0) \
+         cannot execute it: the kernel cannot start the program's loader: starting it fails \
+         with \"permission denied\"",
+    );
+    assert_eq!(
+        j.report[0]["problems"][0]["hint"],
+        "COPY --chmod=0755 it: without an execute bit not even root may execute it"
+    );
+    // Root reads and executes them all the same.
+    judge_made(
+        d,
+        "libs-root",
+        &layer(0o700, 0o600),
+        r#"{"Entrypoint":["/app"]}"#,
+    )
+    .passes("hello from c-dynamic-pie\n", &[&at]);
+}
+
+/// A FIFO as the entrypoint is a failure naming its kind, not "is empty".
+#[test]
+fn a_fifo_entrypoint_fails_naming_its_kind() {
+    if !podman_ready() {
+        return;
+    }
+    let dir = common::tempdir();
+    let d = dir.path();
+    let layer = made_layer(&[("app", Made::Fifo, 0o755, 0, 0)]);
+    judge_made(d, "fifo", &layer, r#"{"Entrypoint":["/app"]}"#).fails(
+        "permission denied",
+        0,
+        &format!("{}:/app", d.join("image.tar").display()),
+        "not-a-program",
+        "/app is a FIFO in the image, not a program: starting it fails with \"permission \
+         denied\"",
+    );
+}
+
+/// The static shell of these tests (Debian's busybox-static, which runs as `sh`).
+fn static_sh() -> PathBuf {
+    let p = PathBuf::from("/bin/busybox");
+    let out = Std::new("file").arg(&p).output();
+    assert!(
+        out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("statically linked")),
+        "the tests need a static /bin/busybox: apt-get install busybox-static"
+    );
+    p
+}
+
+/// The shell form: the shell, then the program its simple command line starts.
+#[test]
+fn the_shell_form_checks_the_shell_and_the_command_it_runs() {
+    if !podman_ready() {
+        return;
+    }
+    let sh = static_sh();
+    let files = |hello: &str| vec![(sh.clone(), "sh"), (fixture(hello), "hello")];
+    let lines = [
+        "COPY sh /bin/sh",
+        "COPY hello /hello",
+        "ENTRYPOINT /hello arg",
+    ];
+    let (j, archive) = judge_built("shell-dynamic", &lines, &files("c-dynamic-pie"));
+    j.fails(
+        "/hello: not found",
+        1,
+        &format!("{archive}:/hello"),
+        "missing-interpreter",
+        "needs the loader /lib64/ld-linux-x86-64.so.2, which is not in the image",
+    );
+    assert_eq!(j.report[0]["path"], format!("{archive}:/bin/sh"));
+    assert_eq!(j.report[0]["verdict"], "pass");
+    let (j, archive) = judge_built("shell-static", &lines, &files("c-static"));
+    j.passes(
+        "hello from c-static\n",
+        &[&format!("{archive}:/bin/sh"), &format!("{archive}:/hello")],
+    );
+    // A line it cannot follow: the shell is checked, and the report says the rest was not.
+    let lines = [
+        "COPY sh /bin/sh",
+        "COPY hello /hello",
+        "ENTRYPOINT /hello arg | cat",
+    ];
+    let (j, archive) = judge_built("shell-complex", &lines, &files("c-static"));
+    j.passes("hello from c-static\n", &[&format!("{archive}:/bin/sh")]);
+    let warnings = j.report[0]["warnings"].as_array().unwrap();
+    let unfollowed = warnings
+        .iter()
+        .find(|w| w["code"] == "unfollowed-shell-command")
+        .unwrap_or_else(|| panic!("{}", j.report));
+    assert_eq!(
+        unfollowed["message"],
+        "the shell runs \"/hello arg | cat\", a command line too complex to tell which program \
+         it starts: only /bin/sh was checked"
+    );
+}
+
+/// A `#!` script runs when its interpreter is in the image, and fails naming it when not.
+#[test]
+fn scripts_start_when_their_interpreter_is_in_the_image() {
+    if !podman_ready() {
+        return;
+    }
+    let sh = static_sh();
+    let dir = common::tempdir();
+    let script = dir.path().join("run.sh");
+    fs::write(&script, "#!/bin/sh\necho hello from a script\n").unwrap();
+    let (j, archive) = judge_built(
+        "script-sh",
+        &[
+            "COPY sh /bin/sh",
+            "COPY --chmod=0755 run.sh /run.sh",
+            "ENTRYPOINT [\"/run.sh\"]",
+        ],
+        &[(sh, "sh"), (script.clone(), "run.sh")],
+    );
+    j.passes("hello from a script\n", &[&format!("{archive}:/run.sh")]);
+    assert_eq!(j.report[0]["script_interpreter"], "/bin/sh");
+    assert_eq!(j.report[0]["file_size"], 35);
+    let (j, archive) = judge_built(
+        "script-nosh",
+        &[
+            "COPY --chmod=0755 run.sh /run.sh",
+            "ENTRYPOINT [\"/run.sh\"]",
+        ],
+        &[(script, "run.sh")],
+    );
+    j.fails(
+        "no such file or directory",
+        0,
+        &format!("{archive}:/run.sh"),
+        "script",
+        "script needs /bin/sh, which is not in the image",
+    );
+}
+
+/// `ENTRYPOINT [""]` resets the entrypoint: the Cmd is what runs, and what is checked.
+#[test]
+fn an_empty_entrypoint_runs_the_cmd() {
+    if !podman_ready() {
+        return;
+    }
+    let (j, archive) = judge_built(
+        "empty-entrypoint",
+        &["COPY app /hello", "ENTRYPOINT [\"\"]", "CMD [\"/hello\"]"],
+        &[(fixture("c-static"), "app")],
+    );
+    j.passes("hello from c-static\n", &[&format!("{archive}:/hello")]);
+}
+
+/// The issue's own Dockerfiles, built by `podman build`: `COPY --chmod=0700` under `USER 65534`
+/// fails, `--chmod=0755` passes; `USER nonroot` needs an `/etc/passwd` naming it.
+#[test]
+fn copy_chmod_and_user_as_podman_builds_them() {
+    if !podman_ready() {
+        return;
+    }
+    let dir = common::tempdir();
+    let passwd = dir.path().join("passwd");
+    fs::write(
+        &passwd,
+        "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532::/home/nonroot:/sbin/nologin\n",
+    )
+    .unwrap();
+    let app = || (fixture("c-static"), "app");
+    let (j, archive) = judge_built(
+        "chmod-0700",
+        &[
+            "COPY --chmod=0700 app /app",
+            "USER 65534",
+            "ENTRYPOINT [\"/app\"]",
+        ],
+        &[app()],
+    );
+    j.fails(
+        "permission denied",
+        0,
+        &format!("{archive}:/app"),
+        "permission-denied",
+        "/app is mode 0700 owned by 0:0, and user 65534 (uid 65534, gid 0) cannot execute it: \
+         starting it fails with \"permission denied\"",
+    );
+    let (j, archive) = judge_built(
+        "chmod-0755",
+        &[
+            "COPY --chmod=0755 app /app",
+            "USER 65534",
+            "ENTRYPOINT [\"/app\"]",
+        ],
+        &[app()],
+    );
+    j.passes("hello from c-static\n", &[&format!("{archive}:/app")]);
+    let (j, archive) = judge_built(
+        "user-name",
+        &["COPY app /app", "USER nonroot", "ENTRYPOINT [\"/app\"]"],
+        &[app()],
+    );
+    j.fails(
+        "unable to find user nonroot",
+        0,
+        &format!("{archive}:/app"),
+        "unknown-user",
+        "USER nonroot: the image's /etc/passwd is missing: starting the container fails with \
+         \"unable to find user nonroot\"",
+    );
+    let (j, archive) = judge_built(
+        "user-name-passwd",
+        &[
+            "COPY passwd /etc/passwd",
+            "COPY app /app",
+            "USER nonroot",
+            "ENTRYPOINT [\"/app\"]",
+        ],
+        &[app(), (passwd, "passwd")],
+    );
+    j.passes("hello from c-static\n", &[&format!("{archive}:/app")]);
+}

@@ -32,6 +32,12 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
+pub use self::merge::{EntryKind, EntryMeta};
+
+/// A directory the kernel searches on the way to a path: its in-image path, and its
+/// [`MergedImage::meta`].
+pub type SearchedDir = (String, Option<EntryMeta>);
+
 use self::archive::{Section, Store, blob_name};
 use self::tarstream::{Source, TarReader};
 use super::spec::{self, DockerManifestEntry, ImageConfig, Index, Manifest};
@@ -224,16 +230,49 @@ impl MergedImage {
         })
     }
 
-    /// The program a container starts: the first word of `Entrypoint`, else of `Cmd`.
+    /// The program a container starts: the first word of [`MergedImage::command`].
     pub fn entrypoint(&self) -> Option<&str> {
+        self.command().first().copied().filter(|s| !s.is_empty())
+    }
+
+    /// The command line a container starts with: `Entrypoint` then `Cmd`, as engines join
+    /// them. `ENTRYPOINT [""]` (how a Dockerfile resets an inherited entrypoint) is an empty
+    /// entrypoint: the `Cmd` alone is the command.
+    pub fn command(&self) -> Vec<&str> {
         let c = &self.config.config;
-        fn first(v: &Option<Vec<String>>) -> Option<&str> {
-            v.as_ref()?.first().map(String::as_str)
+        fn words(v: &Option<Vec<String>>) -> Vec<&str> {
+            v.iter().flatten().map(String::as_str).collect()
         }
-        // An engine appends Cmd to a non-empty Entrypoint; without one, Cmd is the command.
-        first(&c.entrypoint)
-            .or_else(|| first(&c.cmd))
-            .filter(|s| !s.is_empty())
+        let mut entry = words(&c.entrypoint);
+        if entry == [""] {
+            entry.clear();
+        }
+        entry.extend(words(&c.cmd));
+        entry
+    }
+
+    /// The owner, mode and kind the layers gave the file at `host` (a real path inside
+    /// [`MergedImage::root`], as [`MergedImage::locate`] returns); `None` for a directory no
+    /// entry named (engines make those 0755 root:root) or an image merged without records.
+    pub fn meta(&self, host: &Path) -> Option<EntryMeta> {
+        self.deferred.as_ref()?.files.meta.get(host).copied()
+    }
+
+    /// The directories the kernel searches to reach `path` (root-absolute, in the image) and
+    /// the real host path it reaches, following symlinks inside the root as it does: each
+    /// directory as an in-image path with its [`MergedImage::meta`].
+    pub fn searched(&self, path: &str) -> Result<(Vec<SearchedDir>, Option<PathBuf>), ReadError> {
+        let mut trace = Vec::new();
+        let host = self.resolve_traced(path, Some(&mut trace))?;
+        let root = self.root();
+        let dirs = trace
+            .into_iter()
+            .map(|h| {
+                let rel = h.strip_prefix(root).unwrap_or(&h).to_string_lossy();
+                (format!("/{rel}"), self.meta(&h))
+            })
+            .collect();
+        Ok((dirs, host))
     }
 
     /// Where an engine finds `program` in the image: a path with a `/` is taken as is (relative
@@ -288,6 +327,15 @@ impl MergedImage {
     /// [`crate::resolve::resolve_in_root`], except that a file not made yet (a ghost) is made
     /// when the path ends at it.
     fn resolve(&self, path: &str) -> Result<Option<PathBuf>, ReadError> {
+        self.resolve_traced(path, None)
+    }
+
+    /// [`MergedImage::resolve`], noting in `trace` each directory a component is looked up in.
+    fn resolve_traced(
+        &self,
+        path: &str,
+        mut trace: Option<&mut Vec<PathBuf>>,
+    ) -> Result<Option<PathBuf>, ReadError> {
         let root = self.root();
         let split = |p: &str| -> Vec<String> {
             p.split('/')
@@ -302,6 +350,13 @@ impl MergedImage {
             if part == ".." {
                 cur.pop();
                 continue;
+            }
+            if let Some(t) = trace.as_deref_mut() {
+                let mut dir = root.to_path_buf();
+                dir.extend(&cur);
+                if t.last() != Some(&dir) {
+                    t.push(dir);
+                }
             }
             cur.push(part);
             let mut host = root.to_path_buf();

@@ -64,6 +64,9 @@ pub fn render(r: &FileReport, st: Style) -> String {
             {
                 what = format!("{linkage}, not a program (skipped)");
             }
+            if let Some(i) = &r.script_interpreter {
+                what = format!("script for {i}, {}", human(r.file_size.unwrap_or(0)));
+            }
             s.push_str(&format!("{} {}: {what}\n", st.good("PASS"), r.path));
         }
         Verdict::Fail => {

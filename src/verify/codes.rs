@@ -66,6 +66,15 @@ pub enum Code {
     NeedsZoneinfo,
     /// `needs-passwd`: a Go program that looks up users and groups.
     NeedsPasswd,
+    /// `permission-denied`: the image's user may not execute the program or its loader, search
+    /// a directory on the way, or read a library.
+    PermissionDenied,
+    /// `unknown-user`: the image's `User` names a user or group its `/etc/passwd` or
+    /// `/etc/group` does not have.
+    UnknownUser,
+    /// `unfollowed-shell-command`: a shell-form command line too complex to tell which program
+    /// it runs.
+    UnfollowedShellCommand,
 }
 
 impl Code {
@@ -99,6 +108,9 @@ impl Code {
             Code::NeedsCaCertificates => "needs-ca-certificates",
             Code::NeedsZoneinfo => "needs-zoneinfo",
             Code::NeedsPasswd => "needs-passwd",
+            Code::PermissionDenied => "permission-denied",
+            Code::UnknownUser => "unknown-user",
+            Code::UnfollowedShellCommand => "unfollowed-shell-command",
         }
     }
 }

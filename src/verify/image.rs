@@ -8,12 +8,16 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::image::read::{DEFAULT_PATH, ImageSource, Limits, MergedImage, ReadError, read_image};
+use crate::image::read::{
+    DEFAULT_PATH, EntryKind, ImageSource, Limits, MergedImage, ReadError, read_image,
+};
 
 use super::codes::Code;
+use super::launch::{self, ShellCommand};
 use super::platform::{Platform, PlatformError};
 use super::read::verify_path;
-use super::{FileReport, Origin, VerifyOptions};
+use super::user::{Access, RunAs};
+use super::{FileReport, Origin, Verdict, VerifyOptions};
 
 /// How findings name the merged root of an image.
 pub const IMAGE_ROOT_NAME: &str = "the image";
@@ -148,24 +152,62 @@ pub fn options_for(img: &MergedImage, opts: &ImageVerifyOptions) -> VerifyOption
     }
 }
 
-/// Checks the programs of one merged image (`opts.programs`, else its entrypoint), each
-/// reported as `LABEL:/path`.
+/// Checks the programs of one merged image (`opts.programs`, else the command it starts),
+/// each reported as `LABEL:/path`, for the user the image runs as.
 pub fn check_image(img: &MergedImage, label: &str, opts: &ImageVerifyOptions) -> Vec<FileReport> {
-    let programs: Vec<String> = if opts.programs.is_empty() {
-        match img.entrypoint() {
-            Some(p) => vec![p.to_string()],
-            None => return vec![no_entrypoint(label)],
-        }
-    } else {
-        opts.programs.clone()
-    };
     let vopts = options_for(img, opts);
-    programs
-        .iter()
-        .map(|program| check_program(img, label, program, &vopts))
-        .collect()
+    let user = launch::image_user(img);
+    let mut reports = if opts.programs.is_empty() {
+        let command = img.command();
+        if img.entrypoint().is_none() {
+            return vec![no_entrypoint(label)];
+        }
+        check_command(img, label, &command, &vopts, user.as_ref().ok())
+    } else {
+        opts.programs
+            .iter()
+            .map(|program| check_program(img, label, program, &vopts, user.as_ref().ok(), 0))
+            .collect()
+    };
+    if let Err(e) = &user {
+        for r in &mut reports {
+            launch::fail_with(r, launch::unknown_user(e));
+        }
+    }
+    reports
 }
 
+/// The command an engine starts: its program, and for the shell form (`/bin/sh -c LINE`) the
+/// program the line starts when it is a simple command.
+fn check_command(
+    img: &MergedImage,
+    label: &str,
+    command: &[&str],
+    opts: &VerifyOptions,
+    user: Option<&RunAs>,
+) -> Vec<FileReport> {
+    let mut shell = check_program(img, label, command[0], opts, user, 0);
+    let Some(line) = launch::shell_line(command) else {
+        return vec![shell];
+    };
+    if shell.verdict != Verdict::Pass {
+        return vec![shell];
+    }
+    match launch::first_word(line) {
+        ShellCommand::Simple(word) => {
+            vec![shell, check_program(img, label, word, opts, user, 0)]
+        }
+        ShellCommand::Complex => {
+            let finding = launch::unfollowed(command[0], line);
+            if opts.strict {
+                launch::fail_with(&mut shell, finding);
+            } else {
+                shell.warnings.push(finding);
+            }
+            vec![shell]
+        }
+    }
+}
 /// `no-entrypoint`: the config has neither `Entrypoint` nor `Cmd`.
 pub fn no_entrypoint(label: &str) -> FileReport {
     FileReport::failure(
@@ -180,29 +222,131 @@ pub fn no_entrypoint(label: &str) -> FileReport {
     )
 }
 
-/// One program of the image: found where an engine would find it, then verified as a named
-/// program in the merged root.
+/// How many `#!` interpreters deep the kernel goes (binfmt_script's limit).
+const MAX_INTERPRETERS: usize = 4;
+
+/// One program of the image: found where an engine would find it, reachable and executable
+/// for `user` (when it resolved), then verified as a named program in the merged root (a `#!`
+/// script by its interpreter, `depth` scripts deep).
 fn check_program(
     img: &MergedImage,
     label: &str,
     program: &str,
     opts: &VerifyOptions,
+    user: Option<&RunAs>,
+    depth: usize,
 ) -> FileReport {
     let (path, host) = match img.locate(program) {
         Ok(found) => found,
         Err(e) => return FileReport::unreadable(format!("{label}:{program}"), e.to_string()),
     };
     let display = format!("{label}:{path}");
-    match host {
-        None => missing_entrypoint(img, &display, program, &path),
-        Some(h) if h.is_dir() => FileReport::failure(
+    let Some(h) = host else {
+        return missing_entrypoint(img, &display, program, &path);
+    };
+    let meta = img.meta(&h);
+    if let Some(kind) = meta
+        .map(|m| m.kind)
+        .filter(|k| *k != EntryKind::File && *k != EntryKind::Dir)
+    {
+        return FileReport::failure(
+            display,
+            Code::NotAProgram,
+            format!(
+                "{path} is {} in the image, not a program: starting it fails with \"permission \
+                 denied\"",
+                kind.describe()
+            ),
+            Some("fix ENTRYPOINT/CMD to name the program, or COPY the program there".into()),
+        );
+    }
+    if h.is_dir() {
+        return FileReport::failure(
             display,
             Code::MissingEntrypoint,
             format!("{path} is a directory in the image, not a program"),
             Some("fix ENTRYPOINT/CMD to name the program".into()),
-        ),
-        Some(h) => verify_path(&h, &display, opts, Origin::Named),
+        );
     }
+    let denied = user.map_or_else(Vec::new, |who| {
+        launch::access_problems(img, (&path, true), who, Access::Execute, STARTING_FAILS)
+    });
+    if !denied.is_empty() {
+        let mut r = FileReport::blank(display, Verdict::Fail);
+        r.problems = denied;
+        return r;
+    }
+    if let Some(interp) = launch::script_interpreter(&h) {
+        return check_script(img, label, (&display, &path), &interp, opts, user, depth);
+    }
+    let mut report = verify_path(&h, &display, opts, Origin::Named);
+    if let Some(who) = user {
+        let found = launch::library_problems(img, meta, &report, who);
+        if !found.is_empty() {
+            report.problems.extend(found);
+            report.verdict = Verdict::Fail;
+        }
+    }
+    report
+}
+
+/// What runc says when execve is refused.
+const STARTING_FAILS: &str = "starting it fails with \"permission denied\"";
+
+/// A `#!` script: it starts when its interpreter does (and the user may read the script).
+fn check_script(
+    img: &MergedImage,
+    label: &str,
+    (display, path): (&str, &str),
+    interp: &str,
+    opts: &VerifyOptions,
+    user: Option<&RunAs>,
+    depth: usize,
+) -> FileReport {
+    let fail = |message: String, hint: &str| {
+        FileReport::failure(display, Code::Script, message, Some(hint.to_string()))
+    };
+    if !interp.starts_with('/') || depth >= MAX_INTERPRETERS {
+        return fail(
+            format!("script names the interpreter '{interp}', which the kernel cannot start"),
+            "name the interpreter by its absolute path (#!/bin/sh)",
+        );
+    }
+    let inner = check_program(img, label, interp, opts, user, depth + 1);
+    if let Some(p) = inner.problems.first() {
+        let message = if p.code == Code::MissingEntrypoint {
+            format!("script needs {interp}, which is not in the image")
+        } else {
+            format!("script needs {interp}, which cannot start: {}", p.message)
+        };
+        return fail(
+            message,
+            "COPY the interpreter (and what it needs) into the image, or ship a compiled binary",
+        );
+    }
+    if let Some(who) = user {
+        let unreadable = launch::access_problems(
+            img,
+            (path, false),
+            who,
+            Access::Read,
+            "its interpreter cannot read it",
+        );
+        if !unreadable.is_empty() {
+            let mut r = FileReport::blank(display, Verdict::Fail);
+            r.problems = unreadable;
+            return r;
+        }
+    }
+    let mut r = FileReport::blank(display, inner.verdict);
+    r.warnings = inner.warnings;
+    r.script_interpreter = Some(interp.to_string());
+    r.file_size = img
+        .searched(path)
+        .ok()
+        .and_then(|(_, h)| std::fs::metadata(h?).ok())
+        .map(|m| m.len());
+    r
 }
 
 /// `missing-entrypoint`: a bare name not found in the image's `PATH`, or a path not in the
@@ -265,7 +409,15 @@ mod tests {
         entrypoint: Option<&str>,
         edit: impl FnOnce(&mut ImageConfig),
     ) -> MergedImage {
-        let layer = layer(files);
+        image_of_layer(layer(files), entrypoint, edit)
+    }
+
+    /// The merged image of a docker-archive of `layer`, as [`image_with`] makes it.
+    fn image_of_layer(
+        layer: Vec<u8>,
+        entrypoint: Option<&str>,
+        edit: impl FnOnce(&mut ImageConfig),
+    ) -> MergedImage {
         let mut cfg = ImageConfig {
             architecture: "amd64".into(),
             os: "linux".into(),
@@ -471,5 +623,167 @@ mod tests {
         let e = verify_image(&source, &ImageVerifyOptions::default()).unwrap_err();
         assert!(e.to_string().starts_with("/nonexistent.tar: "), "{e}");
         assert_eq!(ImageSource::Stdin.name(), "stdin");
+    }
+
+    /// A layer of `(path, fixture / "dir" / "fifo" / "chr", mode, uid)` entries.
+    fn owned_layer(files: &[(&str, &str, u32, u64)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, what, mode, uid) in files {
+            let mut h = tar::Header::new_gnu();
+            let data = match *what {
+                "dir" => {
+                    h.set_entry_type(tar::EntryType::Directory);
+                    Vec::new()
+                }
+                "fifo" => {
+                    h.set_entry_type(tar::EntryType::Fifo);
+                    Vec::new()
+                }
+                "chr" => {
+                    h.set_entry_type(tar::EntryType::Char);
+                    Vec::new()
+                }
+                "script" => b"#!/bin/sh\necho hi\n".to_vec(),
+                f => bytes(f),
+            };
+            h.set_size(data.len() as u64);
+            h.set_mode(*mode);
+            h.set_uid(*uid);
+            h.set_gid(*uid);
+            h.set_cksum();
+            b.append_data(&mut h, path, &data[..]).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
+    fn problem(r: &FileReport) -> (Code, &str) {
+        (r.problems[0].code, r.problems[0].message.as_str())
+    }
+
+    #[test]
+    fn special_files_fail_naming_their_kind() {
+        let l = owned_layer(&[("app", "fifo", 0o755, 0), ("dev", "chr", 0o666, 0)]);
+        let img = image_of_layer(l, Some("/app"), |_| {});
+        let r = one(check(&img, &[]));
+        assert_eq!(
+            problem(&r),
+            (
+                Code::NotAProgram,
+                "/app is a FIFO in the image, not a program: starting it fails with \
+                 \"permission denied\""
+            )
+        );
+        let r = one(check(&img, &["/dev"]));
+        assert_eq!(
+            problem(&r),
+            (
+                Code::NotAProgram,
+                "/dev is a character device in the image, not a program: starting it fails \
+                 with \"permission denied\""
+            )
+        );
+    }
+
+    #[test]
+    fn the_user_and_the_owner_decide() {
+        let l = owned_layer(&[
+            ("bin", "dir", 0o750, 7),
+            ("bin/app", "go-static", 0o700, 7),
+            ("etc", "dir", 0o755, 0),
+        ]);
+        let with_user = |u: &str| {
+            let u = u.to_string();
+            image_of_layer(l.clone(), Some("/bin/app"), move |c| {
+                c.config.user = Some(u)
+            })
+        };
+        assert_eq!(one(check(&with_user("7"), &[])).verdict, Verdict::Pass);
+        assert_eq!(one(check(&with_user(""), &[])).verdict, Verdict::Pass);
+        let r = one(check(&with_user("8:7"), &[]));
+        assert_eq!(
+            problem(&r),
+            (
+                Code::PermissionDenied,
+                "/bin/app is mode 0700 owned by 7:7, and user 8:7 (uid 8, gid 7) cannot \
+                 execute it: starting it fails with \"permission denied\""
+            )
+        );
+        let r = one(check(&with_user("8"), &[]));
+        assert_eq!(
+            problem(&r),
+            (
+                Code::PermissionDenied,
+                "/bin is mode 0750 owned by 7:7, and user 8 (uid 8, gid 0) cannot search it: \
+                 starting it fails with \"permission denied\""
+            )
+        );
+        let r = one(check(&with_user("app"), &[]));
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert_eq!(
+            problem(&r),
+            (
+                Code::UnknownUser,
+                "USER app: the image's /etc/passwd is missing: starting the container fails \
+                 with \"unable to find user app\""
+            )
+        );
+    }
+
+    #[test]
+    fn shell_form_scripts_and_an_empty_entrypoint() {
+        let l = owned_layer(&[
+            ("bin", "dir", 0o755, 0),
+            ("bin/sh", "go-static", 0o755, 0),
+            ("app", "c-dynamic-pie", 0o755, 0),
+            ("run.sh", "script", 0o755, 0),
+        ]);
+        let img = |entry: &[&str], cmd: &[&str]| {
+            let entry: Vec<String> = entry.iter().map(|s| s.to_string()).collect();
+            let cmd: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
+            image_of_layer(l.clone(), None, move |c| {
+                c.config.entrypoint = Some(entry);
+                c.config.cmd = Some(cmd);
+            })
+        };
+        let reports = check(&img(&["/bin/sh", "-c", "exec /app --x"], &[]), &[]);
+        let got: Vec<(&str, Verdict)> = reports
+            .iter()
+            .map(|r| (r.path.as_str(), r.verdict))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("app.tar:/bin/sh", Verdict::Pass),
+                ("app.tar:/app", Verdict::Fail)
+            ]
+        );
+        let r = one(check(&img(&["/bin/sh", "-c", "/app $X"], &[]), &[]));
+        assert_eq!(r.verdict, Verdict::Pass);
+        assert_eq!(r.warnings[0].code, Code::UnfollowedShellCommand);
+        let strict = ImageVerifyOptions {
+            strict: true,
+            ..ImageVerifyOptions::default()
+        };
+        let r = one(check_image(
+            &img(&["/bin/sh", "-c", "/app $X"], &[]),
+            "app.tar",
+            &strict,
+        ));
+        assert_eq!(
+            (r.verdict, r.problems[0].code),
+            (Verdict::Fail, Code::UnfollowedShellCommand)
+        );
+        let r = one(check(&img(&["/run.sh"], &[]), &[]));
+        assert_eq!(
+            (r.verdict, r.script_interpreter.as_deref()),
+            (Verdict::Pass, Some("/bin/sh"))
+        );
+        let r = one(check(&img(&[""], &["/run.sh"]), &[]));
+        assert_eq!(
+            (r.path.as_str(), r.verdict),
+            ("app.tar:/run.sh", Verdict::Pass)
+        );
+        let r = one(check(&img(&[""], &[]), &[]));
+        assert_eq!(r.problems[0].code, Code::NoEntrypoint);
     }
 }

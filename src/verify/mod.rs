@@ -14,11 +14,13 @@
 pub mod codes;
 mod hints;
 pub mod image;
+mod launch;
 pub mod platform;
 pub mod policy;
 pub mod read;
 pub mod root;
 mod runtime;
+pub mod user;
 pub mod walk;
 
 use std::fmt;
@@ -141,6 +143,9 @@ pub struct FileReport {
     /// With `--root`: the loader's real path in the root, when it exists.
     #[serde(skip)]
     pub loader: Option<String>,
+    /// With `--image`: a `#!` script's interpreter, which was checked in its place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub script_interpreter: Option<String>,
 }
 
 /// What [`check`] found: problems, warnings, and with `--root` the libraries.
@@ -158,7 +163,7 @@ pub struct Checked {
 
 impl FileReport {
     /// A report with no findings yet: verdict pass, nothing known of the file.
-    fn blank(path: impl Into<String>, verdict: Verdict) -> Self {
+    pub(crate) fn blank(path: impl Into<String>, verdict: Verdict) -> Self {
         FileReport {
             path: path.into(),
             verdict,
@@ -170,6 +175,7 @@ impl FileReport {
             warnings: Vec::new(),
             libraries: Vec::new(),
             loader: None,
+            script_interpreter: None,
         }
     }
 

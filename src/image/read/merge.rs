@@ -48,6 +48,76 @@ pub(super) struct Deferred {
     /// offset), one after another in one unnamed temporary file.
     pub spool: Option<File>,
     spool_len: u64,
+    /// Host path → the header of the entry that made it (directories made only as the parent
+    /// of an entry have none: engines make those 0755 root:root).
+    pub meta: BTreeMap<PathBuf, EntryMeta>,
+}
+
+/// What an entry of the merged image is, as its layer header said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A regular file (or a hard link to one).
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link.
+    Symlink,
+    /// A character device.
+    CharDevice,
+    /// A block device.
+    BlockDevice,
+    /// A FIFO (named pipe).
+    Fifo,
+}
+
+impl EntryKind {
+    /// How messages name the kind ("a FIFO").
+    pub fn describe(self) -> &'static str {
+        match self {
+            EntryKind::File => "a regular file",
+            EntryKind::Dir => "a directory",
+            EntryKind::Symlink => "a symbolic link",
+            EntryKind::CharDevice => "a character device",
+            EntryKind::BlockDevice => "a block device",
+            EntryKind::Fifo => "a FIFO",
+        }
+    }
+}
+
+/// The owner, permission bits and kind of one entry of the merged image, as the layer that
+/// made it last said: what the runtime sees, which the host copy (owned by whoever runs
+/// binslim, without set-id bits) does not keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryMeta {
+    /// Permission bits with set-id and sticky bits (`0o7777`).
+    pub mode: u32,
+    /// Owner's user id.
+    pub uid: u64,
+    /// Owner's group id.
+    pub gid: u64,
+    /// What the entry is.
+    pub kind: EntryKind,
+}
+
+impl EntryMeta {
+    fn of(h: &Header) -> Self {
+        let kind = match h.kind {
+            Kind::File | Kind::HardLink => EntryKind::File,
+            Kind::Dir => EntryKind::Dir,
+            Kind::Symlink => EntryKind::Symlink,
+            Kind::Special => match h.typeflag {
+                b'3' => EntryKind::CharDevice,
+                b'4' => EntryKind::BlockDevice,
+                _ => EntryKind::Fifo,
+            },
+        };
+        EntryMeta {
+            mode: h.mode & 0o7777,
+            uid: h.uid,
+            gid: h.gid,
+            kind,
+        }
+    }
 }
 
 /// [`Ghost::layer`] of a file whose bytes are in [`Deferred::spool`].
@@ -70,6 +140,7 @@ impl Deferred {
     /// Forgets what lay at `path` and, when it was a directory, below it.
     fn forget(&mut self, path: &Path, was_dir: bool, keep: &HashSet<PathBuf>) {
         self.ghosts.remove(path);
+        self.meta.remove(path);
         if was_dir {
             self.forget_below(path, keep);
         }
@@ -88,6 +159,17 @@ impl Deferred {
             .collect();
         for g in gone {
             self.ghosts.remove(&g);
+        }
+        let gone: Vec<PathBuf> = self
+            .meta
+            .range(dir.to_path_buf()..)
+            .map(|(g, _)| g)
+            .take_while(|g| g.starts_with(dir))
+            .filter(|g| *g != dir && !keep.contains(*g))
+            .cloned()
+            .collect();
+        for g in gone {
+            self.meta.remove(&g);
         }
     }
 }
@@ -190,6 +272,7 @@ impl<'a> Merger<'a> {
         let mut was_dir = false;
         if let Ok(old) = fs::symlink_metadata(&host) {
             if h.kind == Kind::Dir && old.is_dir() {
+                self.deferred.meta.insert(host.clone(), EntryMeta::of(h));
                 self.added.insert(host);
                 return Ok(());
             }
@@ -255,6 +338,7 @@ impl<'a> Merger<'a> {
                 create(&host, h.mode)?;
             }
         }
+        self.deferred.meta.insert(host.clone(), EntryMeta::of(h));
         self.added.insert(host);
         Ok(())
     }

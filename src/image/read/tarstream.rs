@@ -45,6 +45,12 @@ pub struct Header {
     pub link: Vec<u8>,
     /// Offset of the payload from the start of the stream.
     pub data_offset: u64,
+    /// Owner's user id (PAX `uid` when given).
+    pub uid: u64,
+    /// Owner's group id (PAX `gid` when given).
+    pub gid: u64,
+    /// The tar type flag (`3` character device, `4` block device, `6` FIFO, ...).
+    pub typeflag: u8,
 }
 
 /// Where a tar stream comes from: readable, and able to pass over bytes.
@@ -167,6 +173,7 @@ impl<S: Source> TarReader<S> {
         let mut long_path: Option<Vec<u8>> = None;
         let mut long_link: Option<Vec<u8>> = None;
         let mut pax_size: Option<u64> = None;
+        let mut pax_ids: [Option<u64>; 2] = [None, None];
         loop {
             let offset = self.pos;
             let mut b = [0u8; 512];
@@ -203,6 +210,10 @@ impl<S: Source> TarReader<S> {
                                         .and_then(|s| s.parse().ok())
                                         .ok_or_else(|| bad(offset, "bad PAX size"))?,
                                 )
+                            }
+                            b"uid" | b"gid" => {
+                                pax_ids[usize::from(k == b"gid")] =
+                                    std::str::from_utf8(v).ok().and_then(|s| s.parse().ok())
                             }
                             _ => {}
                         }
@@ -254,6 +265,9 @@ impl<S: Source> TarReader<S> {
                 mode,
                 link,
                 data_offset: self.pos,
+                uid: pax_ids[0].or_else(|| number(&b[108..116])).unwrap_or(0),
+                gid: pax_ids[1].or_else(|| number(&b[116..124])).unwrap_or(0),
+                typeflag,
             }));
         }
     }

@@ -722,3 +722,73 @@ fn typed_errors_keep_their_messages() {
     let cause = std::error::Error::source(&e).unwrap().to_string();
     assert_eq!(e.to_string(), format!("index.json is not valid: {cause}"));
 }
+
+/// The header's mode, owner and kind of each merged entry, kept through later layers,
+/// whiteouts and opaque directories; the directories searched on the way to a path.
+#[test]
+fn entry_metadata_follows_the_merge() {
+    let owned = |name: &str, kind: u8, mode: u32, uid: u64, gid: u64| {
+        let mut e = entry(name, kind, "", if kind == b'0' { ELF } else { b"" }, mode);
+        let mut h = tar::Header::from_byte_slice(&e[..512]).clone();
+        h.set_uid(uid);
+        h.set_gid(gid);
+        h.set_cksum();
+        e[..512].copy_from_slice(h.as_bytes());
+        e
+    };
+    let lower = tar_of(&[
+        owned("opt/", b'5', 0o700, 0, 0),
+        owned("opt/a", b'0', 0o4750, 0, 10),
+        owned("opt/b", b'0', 0o755, 0, 0),
+        owned("srv/", b'5', 0o755, 0, 0),
+        owned("srv/old", b'0', 0o755, 0, 0),
+        owned("fifo", b'6', 0o644, 0, 0),
+    ]);
+    let upper = tar_of(&[
+        owned("opt/", b'5', 0o711, 1, 1),
+        file("opt/.wh.b", b""),
+        file("srv/.wh..wh..opq", b""),
+        owned("srv/new", b'0', 0o700, 5, 5),
+    ]);
+    let layers = [lower, upper];
+    let mut cfg = config_for(&layers, "");
+    cfg.config.cmd = Some(vec!["/opt/a".into()]);
+    let img = read(&docker_archive(&layers, &cfg)).unwrap();
+    assert_eq!(img.entrypoint(), Some("/opt/a"));
+    let meta = |p: &str| img.meta(&img.root().join(p));
+    let m = |mode, uid, gid, kind| {
+        Some(EntryMeta {
+            mode,
+            uid,
+            gid,
+            kind,
+        })
+    };
+    assert_eq!(meta("opt"), m(0o711, 1, 1, EntryKind::Dir));
+    assert_eq!(meta("opt/a"), m(0o4750, 0, 10, EntryKind::File));
+    assert_eq!(meta("opt/b"), None);
+    assert_eq!(meta("srv"), m(0o755, 0, 0, EntryKind::Dir));
+    assert_eq!(meta("srv/old"), None);
+    assert_eq!(meta("srv/new"), m(0o700, 5, 5, EntryKind::File));
+    assert_eq!(meta("fifo"), m(0o644, 0, 0, EntryKind::Fifo));
+    let (dirs, host) = img.searched("/opt/a").unwrap();
+    assert_eq!(host, Some(img.root().join("opt/a")));
+    assert_eq!(
+        dirs,
+        [
+            ("/".to_string(), None),
+            ("/opt".to_string(), m(0o711, 1, 1, EntryKind::Dir))
+        ]
+    );
+}
+
+/// `ENTRYPOINT [""]` resets the entrypoint: the Cmd is the command.
+#[test]
+fn an_empty_entrypoint_word_leaves_the_cmd() {
+    let l = tar_of(&[file("app", ELF)]);
+    let mut cfg = config_for(std::slice::from_ref(&l), "");
+    cfg.config.cmd = Some(vec!["/app".into(), "-v".into()]);
+    let img = read(&docker_archive(std::slice::from_ref(&l), &cfg)).unwrap();
+    assert_eq!(img.command(), ["/app", "-v"]);
+    assert_eq!(img.entrypoint(), Some("/app"));
+}
