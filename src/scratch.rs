@@ -1121,7 +1121,8 @@ fn assemble(
 }
 
 /// Writes the chosen form to a locked temporary name beside the output and puts it in place
-/// (synced, renamed, the directory synced).
+/// (synced, renamed, the directory synced); an old layout directory is exchanged with the new
+/// one in one step and removed after ([`TempDir::commit`]).
 fn write_output(opts: &ImageOptions, blobs: &Blobs) -> Result<(), BuildError> {
     let out = &opts.output;
     let dir = tempfiles::dir_of(out);
@@ -1131,23 +1132,8 @@ fn write_output(opts: &ImageOptions, blobs: &Blobs) -> Result<(), BuildError> {
         layout::write_dir(tmp.path(), blobs).map_err(io_err(ctx()))?;
         fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755))
             .map_err(io_err(ctx()))?;
-        let tmp_path = tmp.keep();
-        let result = (|| {
-            if out.exists() {
-                // rename() cannot replace a non-empty directory: move the old one aside first.
-                let old = TempDir::new_in(&dir)?.keep();
-                fs::rename(out, old.join("old"))?;
-                fs::rename(&tmp_path, out)?;
-                fs::remove_dir_all(&old)?;
-            } else {
-                fs::rename(&tmp_path, out)?;
-            }
-            tempfiles::sync_dir(&dir)
-        })();
-        if let Err(e) = result {
-            let _ = fs::remove_dir_all(&tmp_path);
-            return Err(io_err(ctx())(e));
-        }
+        // Still locked while it is put in place: a clean-up cannot take it for a leftover.
+        tmp.commit(out).map_err(io_err(ctx()))?;
         return Ok(());
     }
     tempfiles::write_replacing(out, |f| {

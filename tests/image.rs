@@ -993,3 +993,51 @@ fn platform_variant_follows_the_recorded_cpu_level() {
         }
     }
 }
+
+/// `LD_LIBRARY_PATH` makes the loader look for libc first; podman: "file too short") is
+
+/// skopeo reads it), and no temporary directory left beside it.
+#[test]
+fn oci_dir_force_replaces_the_layout() {
+    if !have_tool("skopeo") {
+        return;
+    }
+    let dir = tempdir();
+    let d = dir.path();
+    let layout = d.join("layout");
+    let ls = layout.to_str().unwrap();
+    let first = build(
+        &fixture("go-static"),
+        &layout,
+        "app:v1",
+        &["--format", "oci-dir"],
+    );
+    let second = build(
+        &fixture("go-static"),
+        &layout,
+        "app:v1",
+        &["--format", "oci-dir", "--force", "--env", "A=1"],
+    );
+    assert_ne!(first["image"]["digest"], second["image"]["digest"]);
+    let got = skopeo_inspect(&[], format!("oci:{ls}:app:v1"));
+    assert_eq!(got["Digest"], second["image"]["digest"]);
+    let third = build(
+        &fixture("go-static"),
+        &layout,
+        "app:v1",
+        &["--format", "oci-dir", "--force"],
+    );
+    let got = skopeo_inspect(&[], format!("oci:{ls}:app:v1"));
+    assert_eq!(got["Digest"], third["image"]["digest"]);
+    assert_eq!(got["Digest"], first["image"]["digest"]);
+    let names: Vec<String> = fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["layout"]);
+    // Only the new image's blobs: the old layout was not merged into the new one.
+    assert_eq!(
+        fs::read_dir(layout.join("blobs/sha256")).unwrap().count(),
+        3
+    );
+}
