@@ -1029,13 +1029,7 @@ fn write_image(
         diff_id: written.diff_id.clone(),
         uncompressed_size: written.uncompressed_size,
     };
-    let blobs = assemble(
-        config,
-        written,
-        opts.mtime,
-        &prog.display,
-        checked.name.clone(),
-    );
+    let blobs = assemble(config, written, opts.mtime, &path, checked.name.clone());
     let [config_digest, digest, _] = blobs.digests.clone();
 
     // Phase: the output.
@@ -1067,12 +1061,14 @@ fn write_image(
 }
 
 /// Completes the config (creation time, history, the layer's diff_id), and makes the config
-/// and manifest blobs around the written layer.
+/// and manifest blobs around the written layer. The history names the program by its path in
+/// the image (`image_path`): how it was named on the build machine (`hs`, `./hs`, `/home/me/hs`)
+/// must not change the digest, nor show the machine's directories.
 fn assemble(
     mut config: ImageConfig,
     layer: layer::WrittenLayer,
     mtime: u64,
-    program: &str,
+    image_path: &str,
     reference: String,
 ) -> Blobs {
     let created = rfc3339(mtime);
@@ -1083,7 +1079,7 @@ fn assemble(
     };
     config.history = vec![History {
         created: Some(created),
-        created_by: Some(format!("binslim image {program}")),
+        created_by: Some(format!("binslim image {image_path}")),
         comment: Some("binslim".into()),
         empty_layer: false,
     }];

@@ -1041,3 +1041,31 @@ fn oci_dir_force_replaces_the_layout() {
         3
     );
 }
+
+/// program's path in the image, not the build machine's.
+#[test]
+fn the_digest_does_not_depend_on_how_the_program_is_named() {
+    let dir = tempdir();
+    let d = dir.path();
+    fs::copy(fixture("go-static"), d.join("hs")).unwrap();
+    let abs = d.join("hs").display().to_string();
+    let mut digests = Vec::new();
+    for (i, name) in ["hs", "./hs", abs.as_str()].into_iter().enumerate() {
+        let out = d.join(format!("o{i}.tar"));
+        let assert = binslim()
+            .current_dir(d)
+            .env_remove("SOURCE_DATE_EPOCH")
+            .args(["image", name, "--json", "--format", "oci", "-o"])
+            .arg(&out)
+            .assert()
+            .success();
+        let report: Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+        digests.push(report["image"]["digest"].as_str().unwrap().to_string());
+        if have_tool("skopeo") {
+            let config = skopeo_inspect(&["--config"], format!("oci-archive:{}", out.display()));
+            assert_eq!(config["history"][0]["created_by"], "binslim image /hs");
+        }
+    }
+    assert_eq!(digests[0], digests[1]);
+    assert_eq!(digests[0], digests[2]);
+}
