@@ -704,17 +704,24 @@ fn add_libraries(
 }
 
 /// The run-time files: passwd and group, /tmp, and what the analysis (or the flags) ask for.
+/// `user` is the config's `User` (`65532:65532`, `0:0`, `UID[:GID]`), which the listing names.
 fn add_runtime_files(
     tree: &mut Tree,
     opts: &ImageOptions,
     prog: &Program,
+    user: &str,
 ) -> Result<(), BuildError> {
     // Always: the image runs as nonroot by default, and getpwuid / user.Current / whoami need
     // an entry for the running uid; a few hundred bytes.
     let why_users = if prog.needs.users {
-        "looks up users and groups (os/user)"
+        "looks up users and groups (os/user)".to_string()
     } else {
-        "user and group names (the image runs as nonroot, 65532)"
+        let who = match user {
+            "0:0" => "root, 0".to_string(),
+            u if u == format!("{NONROOT}:{NONROOT}") => format!("nonroot, {NONROOT}"),
+            u => u.to_string(),
+        };
+        format!("user and group names (the image runs as {who})")
     };
     tree.insert(
         "/etc/passwd",
@@ -724,7 +731,7 @@ fn add_runtime_files(
               nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"
                 .to_vec(),
             0o644,
-            why_users,
+            why_users.as_str(),
         ),
     )?;
     tree.insert(
@@ -995,7 +1002,7 @@ fn write_image(
             }
         }
     }
-    add_runtime_files(&mut tree, opts, prog)?;
+    add_runtime_files(&mut tree, opts, prog, &checked.user)?;
     for (src, dest) in &checked.adds {
         if *dest == path {
             return Err(BuildError::AddOverProgram {

@@ -1069,3 +1069,26 @@ fn the_digest_does_not_depend_on_how_the_program_is_named() {
     assert_eq!(digests[0], digests[1]);
     assert_eq!(digests[0], digests[2]);
 }
+
+/// The listing says who the image runs as.
+#[test]
+fn the_listing_states_the_user_set() {
+    let dir = tempdir();
+    let report = build(
+        &fixture("go-static"),
+        &dir.path().join("u.tar"),
+        "u",
+        &["--user", "1000:1000"],
+    );
+    let why: Vec<&str> = report["image"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["path"] == "/etc/passwd" || f["path"] == "/etc/group")
+        .map(|f| f["why"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        why,
+        ["user and group names (the image runs as 1000:1000)"; 2]
+    );
+}
