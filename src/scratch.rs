@@ -824,8 +824,9 @@ fn wanted(
     Ok(Some(src))
 }
 
-/// Adds a host file or directory tree at `dest`: files keep their permission bits plus
-/// read for everyone, directories get read and search for everyone; relative symlinks stay
+/// Adds a host file or directory tree at `dest`: files keep their permission bits, as COPY
+/// does (a 0600 file stays 0600), directories get read and search for everyone added, so the
+/// files in them can be reached; relative symlinks stay
 /// links, absolute ones are replaced by what they point at. Only the top entry carries `why`
 /// (a directory's `size` is then the bytes of its files), so the report lists a tree once.
 fn add_tree(tree: &mut Tree, src: &Path, dest: &str, why: &str) -> Result<(), BuildError> {
@@ -887,7 +888,7 @@ fn add_tree_at(
         }
         Ok(total)
     } else if ft.is_file() {
-        let file = LayerEntry::file(src.to_path_buf(), meta.len(), mode | 0o444, why);
+        let file = LayerEntry::file(src.to_path_buf(), meta.len(), mode, why);
         tree.insert(dest, quiet(file))?;
         Ok(meta.len())
     } else {

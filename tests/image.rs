@@ -1092,3 +1092,52 @@ fn the_listing_states_the_user_set() {
         ["user and group names (the image runs as 1000:1000)"; 2]
     );
 }
+
+/// `--add` keeps a file's mode, as COPY does: 0600 stays 0600 in the layer.
+#[test]
+fn add_keeps_file_modes() {
+    let dir = tempdir();
+    let d = dir.path();
+    let secret = d.join("secret");
+    fs::write(&secret, "s\n").unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).unwrap();
+    let script = d.join("tool");
+    fs::write(&script, "t\n").unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o750)).unwrap();
+    let layout = d.join("layout");
+    let report = build(
+        &fixture("go-static"),
+        &layout,
+        "m",
+        &[
+            "--format",
+            "oci-dir",
+            "--add",
+            &format!("{}:/run/secret", secret.display()),
+            "--add",
+            &format!("{}:/bin/tool", script.display()),
+        ],
+    );
+    let hex = report["image"]["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let blob = fs::File::open(layout.join("blobs/sha256").join(hex)).unwrap();
+    let mut layer = tar::Archive::new(flate2::read::GzDecoder::new(blob));
+    let mut modes = Vec::new();
+    for e in layer.entries().unwrap() {
+        let e = e.unwrap();
+        let name = e.path().unwrap().to_string_lossy().into_owned();
+        if name == "run/secret" || name == "bin/tool" {
+            modes.push((name, e.header().mode().unwrap()));
+        }
+    }
+    assert_eq!(
+        modes,
+        [
+            ("bin/tool".to_string(), 0o750),
+            ("run/secret".to_string(), 0o600)
+        ]
+    );
+}
