@@ -81,6 +81,9 @@ pub struct ImageOptions {
     pub add: Vec<String>,
     /// Replace an existing output.
     pub force: bool,
+    /// Let `--add` replace the files binslim writes (`/etc/passwd`, `/etc/group`,
+    /// `/etc/nsswitch.conf`).
+    pub replace: bool,
     /// The CA bundle.
     pub ca_certs: Provide,
     /// Time zones.
@@ -107,6 +110,7 @@ impl ImageOptions {
             user: None,
             add: Vec::new(),
             force: false,
+            replace: false,
             ca_certs: Provide::Auto,
             tzdata: Provide::Auto,
             with_libs: false,
@@ -289,6 +293,21 @@ pub enum BuildError {
     /// An entry collides with another in the layer.
     #[error(transparent)]
     Place(#[from] PlaceError),
+    /// Two files for one path, one of them the program, a file `--with-libs` bundles or one
+    /// binslim writes: the later would replace the earlier and the image would not start (or
+    /// not as the user meant).
+    #[error(
+        "{path} would hold both {first} and {second}: {}",
+        collision_fix(first, second)
+    )]
+    Collision {
+        /// The path in the image.
+        path: String,
+        /// What was placed there first.
+        first: Occupant,
+        /// What would have replaced it.
+        second: Occupant,
+    },
     /// The program would not start in the image (exit 1); verify's findings say why.
     #[error("{program} would not start in the image: {}", findings.first().map_or("", |f| f.message.as_str()))]
     Refused {
@@ -315,6 +334,110 @@ fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> BuildError {
 
 fn file_or_dir(is_dir: bool) -> &'static str {
     if is_dir { "directory" } else { "file" }
+}
+
+fn collision_fix(first: &Occupant, second: &Occupant) -> &'static str {
+    match (first, second) {
+        (Occupant::Generated { .. }, Occupant::Added { .. }) => {
+            "choose another --add DEST, or pass --replace to put yours in its place"
+        }
+        _ => "choose another --path or --add DEST",
+    }
+}
+
+/// What put a file (or link) at a path of the image: the two sides of a
+/// [`BuildError::Collision`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Occupant {
+    /// The program.
+    Program {
+        /// The `--path` given, if any.
+        path: Option<String>,
+    },
+    /// The loader, a library, or the musl loader's path file that `--with-libs` bundles.
+    Bundled {
+        /// `loader`, `library` or `library path file`.
+        kind: &'static str,
+        /// Why (`DT_NEEDED of /app`).
+        why: String,
+    },
+    /// A file binslim writes itself (`/etc/passwd`, `/etc/group`, `/etc/nsswitch.conf`).
+    Generated {
+        /// What it holds (`user and group names`).
+        what: &'static str,
+    },
+    /// A file of `--ca-certs` or `--tzdata` (auto, yes or a host path).
+    RuntimeFiles {
+        /// `--ca-certs` or `--tzdata`.
+        flag: &'static str,
+    },
+    /// A file of `--add SRC:DEST`.
+    Added {
+        /// The spec as given.
+        spec: String,
+    },
+}
+
+impl Occupant {
+    /// True when nothing else may replace it, nor it anything: the program, what `--with-libs`
+    /// bundles, what binslim writes. Files of `--add`, `--ca-certs` and `--tzdata` replace one
+    /// another, the later one winning, as COPY does.
+    fn guarded(&self) -> bool {
+        matches!(
+            self,
+            Occupant::Program { .. } | Occupant::Bundled { .. } | Occupant::Generated { .. }
+        )
+    }
+}
+
+impl std::fmt::Display for Occupant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Occupant::Program { path: None } => write!(f, "the program"),
+            Occupant::Program { path: Some(p) } => write!(f, "the program (--path {p})"),
+            Occupant::Bundled { kind, why } => write!(f, "the {kind} --with-libs bundles ({why})"),
+            Occupant::Generated { what } => write!(f, "the {what} binslim writes"),
+            Occupant::RuntimeFiles { flag } => write!(f, "the files of {flag}"),
+            Occupant::Added { spec } => write!(f, "--add {spec}"),
+        }
+    }
+}
+
+/// The layer's tree, with what put each file there, so that one of them cannot silently
+/// replace another that the image needs.
+struct Files {
+    tree: Tree,
+    owners: HashMap<String, Occupant>,
+    /// `--replace`: an `--add` may replace a file binslim writes.
+    replace: bool,
+}
+
+impl Files {
+    /// Places `entry` at the image path `path` (absolute, normalized) for `owner`. A file or
+    /// link over another is refused when either is guarded ([`Occupant::guarded`]), unless
+    /// both come from the same place (a library placed twice), or `--replace` lets an `--add`
+    /// replace a generated file.
+    fn put(&mut self, path: &str, entry: LayerEntry, owner: &Occupant) -> Result<(), BuildError> {
+        let is_dir = entry.is_dir();
+        if !is_dir && let Some(old) = self.owners.get(path) {
+            let replaceable = self.replace
+                && matches!(old, Occupant::Generated { .. })
+                && matches!(owner, Occupant::Added { .. });
+            if old != owner && (old.guarded() || owner.guarded()) && !replaceable {
+                return Err(BuildError::Collision {
+                    path: path.to_string(),
+                    first: old.clone(),
+                    second: owner.clone(),
+                });
+            }
+        }
+        self.tree.insert(path, entry)?;
+        if !is_dir {
+            self.owners.insert(path.to_string(), owner.clone());
+        }
+        Ok(())
+    }
 }
 
 /// A layer as the report shows it.
@@ -602,7 +725,7 @@ fn gate(opts: &ImageOptions, prog: &Program) -> Result<(), BuildError> {
 /// would, at the paths the loader will open. Returns directories to add to `LD_LIBRARY_PATH`
 /// (libraries found through the root's ld.so.conf, which the image's loader never reads).
 fn add_libraries(
-    tree: &mut Tree,
+    files: &mut Files,
     opts: &ImageOptions,
     prog: &Program,
     path: &str,
@@ -636,7 +759,11 @@ fn add_libraries(
     }
     // The host file behind each image path; a file placed twice becomes a symlink to the first.
     let mut placed: HashMap<PathBuf, String> = HashMap::new();
-    let mut place = |tree: &mut Tree, image_path: &str, why: String| -> Result<(), BuildError> {
+    let mut place = |files: &mut Files,
+                     image_path: &str,
+                     kind: &'static str,
+                     why: String|
+     -> Result<(), BuildError> {
         let image_path = normalize_abs(image_path).unwrap_or_else(|| image_path.to_string());
         let host =
             resolve::resolve_in_root(&root, &image_path).ok_or_else(|| BuildError::Vanished {
@@ -644,6 +771,10 @@ fn add_libraries(
                 root: root.clone(),
             })?;
         let real = fs::canonicalize(&host).map_err(io_err(host.display().to_string()))?;
+        let owner = Occupant::Bundled {
+            kind,
+            why: why.clone(),
+        };
         let entry = match placed.get(&real) {
             Some(first) if *first != image_path => {
                 LayerEntry::symlink(first.clone(), format!("{why} (link to {first})"))
@@ -656,10 +787,10 @@ fn add_libraries(
                 LayerEntry::file(real, size, 0o755, why)
             }
         };
-        Ok(tree.insert(&image_path, entry)?)
+        files.put(&image_path, entry, &owner)
     };
     if let Some(interp) = &a.interpreter {
-        place(tree, interp, format!("loader of {path}"))?;
+        place(files, interp, "loader", format!("loader of {path}"))?;
     }
     // The image has no ld.so.cache: a library the root's cache found outside the loader's
     // default directories gets its directory in LD_LIBRARY_PATH (the other search steps work
@@ -674,7 +805,12 @@ fn add_libraries(
             continue; // the loader itself, placed above
         }
         let norm = normalize_abs(found).unwrap_or_else(|| found.to_string());
-        place(tree, &norm, format!("DT_NEEDED of {}", lib.needed_by))?;
+        place(
+            files,
+            &norm,
+            "library",
+            format!("DT_NEEDED of {}", lib.needed_by),
+        )?;
         let dir = norm[..norm.rfind('/').unwrap_or(0).max(1)].to_string();
         if via == resolve::FoundVia::Cache
             && !res
@@ -693,9 +829,14 @@ fn add_libraries(
             && let Some(host) = resolve::resolve_in_root(&root, &conf)
         {
             let size = fs::metadata(&host).map_err(io_err(conf.clone()))?.len();
-            tree.insert(
+            let why = "library path of the musl loader";
+            files.put(
                 &conf,
-                LayerEntry::file(host, size, 0o644, "library path of the musl loader"),
+                LayerEntry::file(host, size, 0o644, why),
+                &Occupant::Bundled {
+                    kind: "library path file",
+                    why: why.into(),
+                },
             )?;
         }
         extra_dirs.clear();
@@ -706,7 +847,7 @@ fn add_libraries(
 /// The run-time files: passwd and group, /tmp, and what the analysis (or the flags) ask for.
 /// `user` is the config's `User` (`65532:65532`, `0:0`, `UID[:GID]`), which the listing names.
 fn add_runtime_files(
-    tree: &mut Tree,
+    files: &mut Files,
     opts: &ImageOptions,
     prog: &Program,
     user: &str,
@@ -723,7 +864,10 @@ fn add_runtime_files(
         };
         format!("user and group names (the image runs as {who})")
     };
-    tree.insert(
+    let users = Occupant::Generated {
+        what: "user and group names",
+    };
+    files.put(
         "/etc/passwd",
         LayerEntry::bytes(
             b"root:x:0:0:root:/root:/sbin/nologin\n\
@@ -733,32 +877,40 @@ fn add_runtime_files(
             0o644,
             why_users.as_str(),
         ),
+        &users,
     )?;
-    tree.insert(
+    files.put(
         "/etc/group",
         LayerEntry::bytes(
             b"root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n".to_vec(),
             0o644,
             why_users,
         ),
+        &users,
     )?;
     let mut home = LayerEntry::dir(0o700, Some("home of nonroot".into()));
     home.uid = NONROOT;
     home.gid = NONROOT;
-    tree.insert("/home/nonroot", home)?;
+    files.put("/home/nonroot", home, &users)?;
     // Always: os.CreateTemp, mkstemp and tmpfile() write to /tmp; an empty directory is free.
-    tree.insert(
+    files.put(
         "/tmp",
         LayerEntry::dir(0o1777, Some("temporary files".into())),
+        &Occupant::Generated {
+            what: "temporary directory",
+        },
     )?;
     if prog.needs.go_resolver {
-        tree.insert(
+        files.put(
             "/etc/nsswitch.conf",
             LayerEntry::bytes(
                 b"hosts: files dns\n".to_vec(),
                 0o644,
                 "Go's resolver reads the lookup order (uses net)",
             ),
+            &Occupant::Generated {
+                what: "host lookup order",
+            },
         )?;
     }
     if let Some(src) = wanted(
@@ -777,7 +929,11 @@ fn add_runtime_files(
         } else {
             "--ca-certs"
         };
-        tree.insert(CA_BUNDLE, LayerEntry::file(src, meta.len(), 0o644, why))?;
+        files.put(
+            CA_BUNDLE,
+            LayerEntry::file(src, meta.len(), 0o644, why),
+            &Occupant::RuntimeFiles { flag: "--ca-certs" },
+        )?;
     }
     if let Some(src) = wanted(
         &opts.tzdata,
@@ -794,7 +950,13 @@ fn add_runtime_files(
         } else {
             "--tzdata"
         };
-        add_tree(tree, &src, ZONEINFO, why)?;
+        add_tree(
+            files,
+            &src,
+            ZONEINFO,
+            why,
+            &Occupant::RuntimeFiles { flag: "--tzdata" },
+        )?;
     }
     Ok(())
 }
@@ -829,9 +991,15 @@ fn wanted(
 /// files in them can be reached; relative symlinks stay
 /// links, absolute ones are replaced by what they point at. Only the top entry carries `why`
 /// (a directory's `size` is then the bytes of its files), so the report lists a tree once.
-fn add_tree(tree: &mut Tree, src: &Path, dest: &str, why: &str) -> Result<(), BuildError> {
-    let total = add_tree_at(tree, src, dest, why, 0, false)?;
-    if let Some(top) = tree.get_mut(dest) {
+fn add_tree(
+    files: &mut Files,
+    src: &Path,
+    dest: &str,
+    why: &str,
+    owner: &Occupant,
+) -> Result<(), BuildError> {
+    let total = add_tree_at(files, src, dest, (why, owner), 0, false)?;
+    if let Some(top) = files.tree.get_mut(dest) {
         top.why = Some(why.to_string());
         if top.is_dir() {
             top.size = total;
@@ -841,10 +1009,10 @@ fn add_tree(tree: &mut Tree, src: &Path, dest: &str, why: &str) -> Result<(), Bu
 }
 
 fn add_tree_at(
-    tree: &mut Tree,
+    files: &mut Files,
     src: &Path,
     dest: &str,
-    why: &str,
+    (why, owner): (&str, &Occupant),
     depth: usize,
     inside: bool,
 ) -> Result<u64, BuildError> {
@@ -867,15 +1035,15 @@ fn add_tree_at(
         // and following it would copy the build machine's files (or fail where it dangles).
         if target.is_relative() || inside {
             let link = LayerEntry::symlink(target.to_string_lossy().into_owned(), why);
-            tree.insert(dest, quiet(link))?;
+            files.put(dest, quiet(link), owner)?;
             return Ok(0);
         }
         let real = fs::canonicalize(src).map_err(io_err(src.display().to_string()))?;
-        return add_tree_at(tree, &real, dest, why, depth + 1, false);
+        return add_tree_at(files, &real, dest, (why, owner), depth + 1, false);
     }
     let mode = meta.permissions().mode() & 0o7777;
     if ft.is_dir() {
-        tree.insert(dest, LayerEntry::dir(mode | 0o555, None))?;
+        files.put(dest, LayerEntry::dir(mode | 0o555, None), owner)?;
         let mut names: Vec<_> = fs::read_dir(src)
             .map_err(io_err(src.display().to_string()))?
             .filter_map(|e| e.ok().map(|e| e.file_name()))
@@ -884,12 +1052,12 @@ fn add_tree_at(
         let mut total = 0;
         for n in names {
             let d = format!("{}/{}", dest.trim_end_matches('/'), n.to_string_lossy());
-            total += add_tree_at(tree, &src.join(&n), &d, why, depth + 1, true)?;
+            total += add_tree_at(files, &src.join(&n), &d, (why, owner), depth + 1, true)?;
         }
         Ok(total)
     } else if ft.is_file() {
         let file = LayerEntry::file(src.to_path_buf(), meta.len(), mode, why);
-        tree.insert(dest, quiet(file))?;
+        files.put(dest, quiet(file), owner)?;
         Ok(meta.len())
     } else {
         Err(BuildError::NotAddable {
@@ -989,12 +1157,22 @@ fn write_image(
         ),
         None => (opts.program.clone(), prog.input.bytes().len() as u64),
     };
-    let mut tree = Tree::new();
+    let mut files = Files {
+        tree: Tree::new(),
+        owners: HashMap::new(),
+        replace: opts.replace,
+    };
     let path = checked.path.clone();
-    tree.insert(&path, LayerEntry::file(source, size, 0o755, "program"))?;
+    files.put(
+        &path,
+        LayerEntry::file(source, size, 0o755, "program"),
+        &Occupant::Program {
+            path: opts.path.clone(),
+        },
+    )?;
     let mut env = checked.env.clone();
     if opts.with_libs {
-        let dirs = add_libraries(&mut tree, opts, prog, &path)?;
+        let dirs = add_libraries(&mut files, opts, prog, &path)?;
         if !dirs.is_empty() {
             // After the user's own LD_LIBRARY_PATH (searched first, as given), never instead.
             match env.iter_mut().find(|e| e.starts_with("LD_LIBRARY_PATH=")) {
@@ -1003,18 +1181,20 @@ fn write_image(
             }
         }
     }
-    add_runtime_files(&mut tree, opts, prog, &checked.user)?;
-    for (src, dest) in &checked.adds {
+    add_runtime_files(&mut files, opts, prog, &checked.user)?;
+    for (spec, (src, dest)) in opts.add.iter().zip(&checked.adds) {
         if *dest == path {
             return Err(BuildError::AddOverProgram {
                 src: src.clone(),
                 dest: dest.clone(),
             });
         }
-        add_tree(&mut tree, src, dest, "--add")?;
+        let owner = Occupant::Added { spec: spec.clone() };
+        add_tree(&mut files, src, dest, "--add", &owner)?;
     }
 
     // Phase: the blobs.
+    let tree = files.tree;
     let written = layer::write_layer(&tree, opts.mtime).map_err(io_err("writing the layer"))?;
     let mut entrypoint = vec![path.clone()];
     entrypoint.extend(opts.args.iter().cloned());

@@ -1141,3 +1141,172 @@ fn add_keeps_file_modes() {
         ]
     );
 }
+
+/// `binslim image ARGS`: the exit code, stdout and stderr.
+fn image_cmd(args: &[&str]) -> (i32, String, String) {
+    let out = binslim().arg("image").args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `--path` onto a file binslim generates: podman ran /etc/passwd's text as the program.
+#[test]
+fn path_onto_a_generated_file_is_refused_naming_both() {
+    let dir = tempdir();
+    let out = dir.path().join("p.tar");
+    let prog = fixture("go-static");
+    let (code, stdout, stderr) = image_cmd(&[
+        prog.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--path",
+        "/etc/passwd",
+    ]);
+    assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+    assert_eq!(
+        stderr,
+        "binslim: /etc/passwd would hold both the program (--path /etc/passwd) and the user \
+         and group names binslim writes: choose another --path or --add DEST\n"
+    );
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
+
+/// `--add` onto a file binslim writes is refused too, unless `--replace` says to use the
+/// user's own: then the layer holds it.
+#[test]
+fn add_onto_a_generated_file_needs_replace() {
+    let dir = tempdir();
+    let d = dir.path();
+    let mine = d.join("passwd");
+    fs::write(&mine, "root:x:0:0::/:/x\napp:x:1000:1000::/:/x\n").unwrap();
+    let add = format!("{}:/etc/passwd", mine.display());
+    let layout = d.join("layout");
+    let prog = fixture("go-static");
+    let args = [
+        prog.to_str().unwrap(),
+        "-o",
+        layout.to_str().unwrap(),
+        "--format",
+        "oci-dir",
+        "--add",
+        &add,
+    ];
+    let (code, stdout, stderr) = image_cmd(&args);
+    assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "binslim: /etc/passwd would hold both the user and group names binslim writes and \
+             --add {add}: choose another --add DEST, or pass --replace to put yours in its \
+             place\n"
+        )
+    );
+    assert!(!layout.exists());
+    let report = build(&prog, &layout, "r", &[&args[3..], &["--replace"]].concat());
+    let hex = report["image"]["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let blob = fs::File::open(layout.join("blobs/sha256").join(hex)).unwrap();
+    let mut layer = tar::Archive::new(flate2::read::GzDecoder::new(blob));
+    let passwd = layer
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap())
+        .find(|e| e.path().unwrap().to_str() == Some("etc/passwd"))
+        .map(|mut e| {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut e, &mut s).unwrap();
+            s
+        });
+    assert_eq!(
+        passwd.as_deref(),
+        Some("root:x:0:0::/:/x\napp:x:1000:1000::/:/x\n")
+    );
+}
+
+/// `--add` onto a library `--with-libs` bundles: podman said "file too short" at run time.
+#[test]
+fn add_onto_a_bundled_library_is_refused_naming_both() {
+    let dir = tempdir();
+    let out = dir.path().join("l.tar");
+    let text = fixture("not-elf.txt");
+    let report = build(
+        &fixture("c-dynamic-pie"),
+        &dir.path().join("ok.tar"),
+        "ok",
+        &["--with-libs"],
+    );
+    // Where the loader resolved libc on this machine.
+    let libc = report["image"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .find(|p| p.ends_with("/libc.so.6"))
+        .expect("libc bundled");
+    fs::remove_file(dir.path().join("ok.tar")).unwrap();
+    let add = format!("{}:{libc}", text.display());
+    let (code, stdout, stderr) = image_cmd(&[
+        fixture("c-dynamic-pie").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--with-libs",
+        "--add",
+        &add,
+    ]);
+    assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "binslim: {libc} would hold both the library --with-libs bundles \
+             (DT_NEEDED of /c-dynamic-pie) and --add {add}: choose another --path or --add \
+             DEST\n"
+        )
+    );
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
+
+/// `--add` of a directory whose file lands on the program's path.
+#[test]
+fn add_onto_the_program_is_refused_naming_both() {
+    let dir = tempdir();
+    let d = dir.path();
+    let tree = d.join("tree");
+    fs::create_dir(&tree).unwrap();
+    fs::write(tree.join("go-static"), "not a program\n").unwrap();
+    let out = d.join("a.tar");
+    let add = format!("{}:/", tree.display());
+    // DEST / is refused already; a tree at /usr/bin over a program at /usr/bin/go-static is not.
+    let add = add.replace(":/", ":/usr/bin");
+    let (code, stdout, stderr) = image_cmd(&[
+        fixture("go-static").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--path",
+        "/usr/bin/go-static",
+        "--add",
+        &add,
+    ]);
+    assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "binslim: /usr/bin/go-static would hold both the program (--path \
+             /usr/bin/go-static) and --add {add}: choose another --path or --add DEST\n"
+        )
+    );
+    assert!(!out.exists());
+}
