@@ -120,9 +120,9 @@ impl ImageOptions {
     }
 }
 
-/// Why an image was not built. [`BuildError::Refused`] means the program would not start in
-/// the image (exit 1); every other variant is a wrong option or input, or a failed read or
-/// write (exit 2).
+/// Why an image was not built. [`BuildError::Refused`] and [`BuildError::ImageWouldNotStart`]
+/// mean the program would not start in the image (exit 1); every other variant is a wrong
+/// option or input, or a failed read or write (exit 2).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
@@ -316,6 +316,19 @@ pub enum BuildError {
         /// What verify found.
         findings: Vec<Finding>,
     },
+    /// The finished image, read back as an engine would merge it, fails the rules of
+    /// `verify --image` (exit 1): nothing was written. [`BuildError::Refused`] is the same
+    /// verdict on the program alone, before the image is made.
+    #[error("{program}: the image would not start: {}", findings.first().map_or("", |f| f.message.as_str()))]
+    ImageWouldNotStart {
+        /// The program as named.
+        program: String,
+        /// What `verify --image` found.
+        findings: Vec<Finding>,
+    },
+    /// The finished layer could not be read back to be checked (exit 2).
+    #[error("checking the image before writing it: {0}")]
+    Check(#[source] crate::image::read::ReadError),
     /// Reading an input or writing the output failed (exit 2).
     #[error("{context}: {source}")]
     Io {
@@ -1218,6 +1231,7 @@ fn write_image(
         uncompressed_size: written.uncompressed_size,
     };
     let blobs = assemble(config, written, opts.mtime, &path, checked.name.clone());
+    check_before_writing(&prog.display, &blobs)?;
     let [config_digest, digest, _] = blobs.digests.clone();
 
     // Phase: the output.
@@ -1246,6 +1260,36 @@ fn write_image(
         layers: vec![layer_report],
         files,
     })
+}
+
+/// Checks the finished image with the rules of `verify --image` before anything is written:
+/// its archive (made in memory from the blobs that will be written) read back and merged as an
+/// engine would, and its entrypoint checked with the config's `Env` and platform. An image
+/// whose program would not start is refused, whatever put it in that state.
+fn check_before_writing(program: &str, blobs: &Blobs) -> Result<(), BuildError> {
+    let archive = layout::write_archive(Vec::new(), blobs, OutputFormat::Oci, 0)
+        .map_err(io_err("checking the image before writing it"))?;
+    // A packed copy (--upx) is checked unpacked, as `verify --image` does.
+    let opts = verify::image::ImageVerifyOptions {
+        upx: crate::upx::find(None).ok(),
+        ..verify::image::ImageVerifyOptions::default()
+    };
+    let images =
+        crate::image::read::read_tar_bytes(&archive, &opts.limits).map_err(BuildError::Check)?;
+    let findings: Vec<Finding> = images
+        .iter()
+        .flat_map(|img| verify::image::check_image(img, "the image", &opts))
+        .filter(|r| r.verdict != Verdict::Pass)
+        .flat_map(|r| r.problems)
+        .collect();
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(BuildError::ImageWouldNotStart {
+            program: program.to_string(),
+            findings,
+        })
+    }
 }
 
 /// Completes the config (creation time, history, the layer's diff_id), and makes the config

@@ -994,8 +994,9 @@ fn platform_variant_follows_the_recorded_cpu_level() {
     }
 }
 
-/// `LD_LIBRARY_PATH` makes the loader look for libc first; podman: "file too short") is
+// ---- issue 20 §5: image refuses what would break the image ----
 
+/// `--format oci-dir --force` over an existing layout: exit 0, the new layout in place (as
 /// skopeo reads it), and no temporary directory left beside it.
 #[test]
 fn oci_dir_force_replaces_the_layout() {
@@ -1042,6 +1043,7 @@ fn oci_dir_force_replaces_the_layout() {
     );
 }
 
+/// The program named as `hs`, `./hs` and `/abs/hs` gives one image; its history names the
 /// program's path in the image, not the build machine's.
 #[test]
 fn the_digest_does_not_depend_on_how_the_program_is_named() {
@@ -1309,4 +1311,39 @@ fn add_onto_the_program_is_refused_naming_both() {
         )
     );
     assert!(!out.exists());
+}
+
+/// An image that passes every placement check but would not start (a text file where
+/// `LD_LIBRARY_PATH` makes the loader look for libc first; podman: "file too short") is
+/// checked with the `verify --image` rules before it is written, and refused: exit 1.
+#[test]
+fn an_image_that_cannot_start_is_never_written() {
+    let dir = tempdir();
+    let out = dir.path().join("b.tar");
+    let add = format!("{}:/opt/lib/libc.so.6", fixture("not-elf.txt").display());
+    let (code, stdout, stderr) = image_cmd(&[
+        fixture("c-dynamic-pie").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--with-libs",
+        "--env",
+        "LD_LIBRARY_PATH=/opt/lib",
+        "--add",
+        &add,
+    ]);
+    assert_eq!((code, stdout.as_str()), (1, ""), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "binslim: {}: the image would not start: ",
+            fixture("c-dynamic-pie").display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("/opt/lib/libc.so.6"), "{stderr}");
+    assert!(stderr.ends_with("binslim: no image written\n"), "{stderr}");
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
 }

@@ -89,6 +89,11 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
             eprint!("{}", report::image::refusal(&program, &findings));
             Status::Fail
         }
+        Err(BuildError::ImageWouldNotStart { program, findings }) => {
+            let program = format!("{program}: the image would not start");
+            eprint!("{}", report::image::refusal(&program, &findings));
+            Status::Fail
+        }
         Err(e) => {
             eprintln!("binslim: {e}");
             Status::Error
