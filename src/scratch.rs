@@ -1574,6 +1574,63 @@ mod tests {
     }
 
     #[test]
+    fn only_unguarded_files_replace_one_another() {
+        let mut files = Files {
+            tree: Tree::new(),
+            owners: HashMap::new(),
+            replace: false,
+        };
+        let f = || LayerEntry::bytes(b"x".to_vec(), 0o644, "t");
+        let lib = Occupant::Bundled {
+            kind: "library",
+            why: "DT_NEEDED of /app".into(),
+        };
+        let add = |spec: &str| Occupant::Added { spec: spec.into() };
+        let certs = Occupant::RuntimeFiles { flag: "--ca-certs" };
+        files.put("/lib/libc.so.6", f(), &lib).unwrap();
+        // The same library placed again (reached twice) is no collision.
+        files.put("/lib/libc.so.6", f(), &lib).unwrap();
+        files.put("/etc/ssl/ca.crt", f(), &certs).unwrap();
+        files
+            .put("/etc/ssl/ca.crt", f(), &add("a:/etc/ssl/ca.crt"))
+            .unwrap();
+        files
+            .put("/etc/ssl/ca.crt", f(), &add("b:/etc/ssl/ca.crt"))
+            .unwrap();
+        let e = files
+            .put("/lib/libc.so.6", f(), &add("x:/lib/libc.so.6"))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/lib/libc.so.6 would hold both the library --with-libs bundles (DT_NEEDED of /app) \
+             and --add x:/lib/libc.so.6: choose another --path or --add DEST"
+        );
+        let users = Occupant::Generated {
+            what: "user and group names",
+        };
+        files.put("/etc/passwd", f(), &users).unwrap();
+        assert!(
+            files
+                .put("/etc/passwd", f(), &add("p:/etc/passwd"))
+                .is_err()
+        );
+        files.replace = true;
+        files
+            .put("/etc/passwd", f(), &add("p:/etc/passwd"))
+            .unwrap();
+        // --replace is for generated files only.
+        assert!(
+            files
+                .put("/lib/libc.so.6", f(), &add("x:/lib/libc.so.6"))
+                .is_err()
+        );
+        // Directories merge, whoever placed them.
+        files
+            .put("/etc", LayerEntry::dir(0o755, None), &add("d:/etc"))
+            .unwrap();
+    }
+
+    #[test]
     fn paths_and_times() {
         assert_eq!(normalize_abs("/app/../lib//x").unwrap(), "/lib/x");
         assert_eq!(normalize_abs("rel"), None);
