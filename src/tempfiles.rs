@@ -244,9 +244,10 @@ impl TempDir {
             }
         }
         match rename2(self.path(), dest, libc::RENAME_EXCHANGE) {
-            // The temporary name holds the old directory now.
+            // The temporary name holds the old directory now. The new one is in place: failing
+            // to remove the old one is not an error (unlocked, the next clean-up removes it).
             Ok(()) => {
-                self.inner.close()?;
+                let _ = self.inner.close();
                 sync_dir(&dir)
             }
             Err(e) if unsupported(&e) => {
@@ -259,7 +260,8 @@ impl TempDir {
                 }
                 let _ = self.inner.keep();
                 sync_dir(&dir)?;
-                aside.inner.close()
+                let _ = aside.inner.close();
+                Ok(())
             }
             Err(e) => Err(e),
         }
