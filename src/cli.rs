@@ -358,9 +358,15 @@ pub struct ImageArgs {
     #[arg(long, value_name = "USER", default_value = "nonroot")]
     pub user: String,
 
-    /// Add a file or directory (recursively) from SRC at DEST in the image (repeatable).
+    /// Add a file or directory (recursively) from SRC at DEST in the image (repeatable). Files
+    /// keep their mode. An --add onto the program or a file --with-libs bundles is refused.
     #[arg(long, value_name = "SRC:DEST")]
     pub add: Vec<String>,
+
+    /// Let --add replace the files binslim writes (/etc/passwd, /etc/group,
+    /// /etc/nsswitch.conf) instead of refusing.
+    #[arg(long)]
+    pub replace: bool,
 
     /// The CA bundle at /etc/ssl/certs/ca-certificates.crt: auto (when the program loads system
     /// roots), yes, no, or a FILE to copy.

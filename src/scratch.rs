@@ -81,6 +81,9 @@ pub struct ImageOptions {
     pub add: Vec<String>,
     /// Replace an existing output.
     pub force: bool,
+    /// Let `--add` replace the files binslim writes (`/etc/passwd`, `/etc/group`,
+    /// `/etc/nsswitch.conf`).
+    pub replace: bool,
     /// The CA bundle.
     pub ca_certs: Provide,
     /// Time zones.
@@ -107,6 +110,7 @@ impl ImageOptions {
             user: None,
             add: Vec::new(),
             force: false,
+            replace: false,
             ca_certs: Provide::Auto,
             tzdata: Provide::Auto,
             with_libs: false,
@@ -116,9 +120,9 @@ impl ImageOptions {
     }
 }
 
-/// Why an image was not built. [`BuildError::Refused`] means the program would not start in
-/// the image (exit 1); every other variant is a wrong option or input, or a failed read or
-/// write (exit 2).
+/// Why an image was not built. [`BuildError::Refused`] and [`BuildError::ImageWouldNotStart`]
+/// mean the program would not start in the image (exit 1); every other variant is a wrong
+/// option or input, or a failed read or write (exit 2).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
@@ -289,6 +293,21 @@ pub enum BuildError {
     /// An entry collides with another in the layer.
     #[error(transparent)]
     Place(#[from] PlaceError),
+    /// Two files for one path, one of them the program, a file `--with-libs` bundles or one
+    /// binslim writes: the later would replace the earlier and the image would not start (or
+    /// not as the user meant).
+    #[error(
+        "{path} would hold both {first} and {second}: {}",
+        collision_fix(first, second)
+    )]
+    Collision {
+        /// The path in the image.
+        path: String,
+        /// What was placed there first.
+        first: Occupant,
+        /// What would have replaced it.
+        second: Occupant,
+    },
     /// The program would not start in the image (exit 1); verify's findings say why.
     #[error("{program} would not start in the image: {}", findings.first().map_or("", |f| f.message.as_str()))]
     Refused {
@@ -297,6 +316,19 @@ pub enum BuildError {
         /// What verify found.
         findings: Vec<Finding>,
     },
+    /// The finished image, read back as an engine would merge it, fails the rules of
+    /// `verify --image` (exit 1): nothing was written. [`BuildError::Refused`] is the same
+    /// verdict on the program alone, before the image is made.
+    #[error("{program}: the image would not start: {}", findings.first().map_or("", |f| f.message.as_str()))]
+    ImageWouldNotStart {
+        /// The program as named.
+        program: String,
+        /// What `verify --image` found.
+        findings: Vec<Finding>,
+    },
+    /// The finished layer could not be read back to be checked (exit 2).
+    #[error("checking the image before writing it: {0}")]
+    Check(#[source] crate::image::read::ReadError),
     /// Reading an input or writing the output failed (exit 2).
     #[error("{context}: {source}")]
     Io {
@@ -315,6 +347,110 @@ fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> BuildError {
 
 fn file_or_dir(is_dir: bool) -> &'static str {
     if is_dir { "directory" } else { "file" }
+}
+
+fn collision_fix(first: &Occupant, second: &Occupant) -> &'static str {
+    match (first, second) {
+        (Occupant::Generated { .. }, Occupant::Added { .. }) => {
+            "choose another --add DEST, or pass --replace to put yours in its place"
+        }
+        _ => "choose another --path or --add DEST",
+    }
+}
+
+/// What put a file (or link) at a path of the image: the two sides of a
+/// [`BuildError::Collision`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Occupant {
+    /// The program.
+    Program {
+        /// The `--path` given, if any.
+        path: Option<String>,
+    },
+    /// The loader, a library, or the musl loader's path file that `--with-libs` bundles.
+    Bundled {
+        /// `loader`, `library` or `library path file`.
+        kind: &'static str,
+        /// Why (`DT_NEEDED of /app`).
+        why: String,
+    },
+    /// A file binslim writes itself (`/etc/passwd`, `/etc/group`, `/etc/nsswitch.conf`).
+    Generated {
+        /// What it holds (`user and group names`).
+        what: &'static str,
+    },
+    /// A file of `--ca-certs` or `--tzdata` (auto, yes or a host path).
+    RuntimeFiles {
+        /// `--ca-certs` or `--tzdata`.
+        flag: &'static str,
+    },
+    /// A file of `--add SRC:DEST`.
+    Added {
+        /// The spec as given.
+        spec: String,
+    },
+}
+
+impl Occupant {
+    /// True when nothing else may replace it, nor it anything: the program, what `--with-libs`
+    /// bundles, what binslim writes. Files of `--add`, `--ca-certs` and `--tzdata` replace one
+    /// another, the later one winning, as COPY does.
+    fn guarded(&self) -> bool {
+        matches!(
+            self,
+            Occupant::Program { .. } | Occupant::Bundled { .. } | Occupant::Generated { .. }
+        )
+    }
+}
+
+impl std::fmt::Display for Occupant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Occupant::Program { path: None } => write!(f, "the program"),
+            Occupant::Program { path: Some(p) } => write!(f, "the program (--path {p})"),
+            Occupant::Bundled { kind, why } => write!(f, "the {kind} --with-libs bundles ({why})"),
+            Occupant::Generated { what } => write!(f, "the {what} binslim writes"),
+            Occupant::RuntimeFiles { flag } => write!(f, "the files of {flag}"),
+            Occupant::Added { spec } => write!(f, "--add {spec}"),
+        }
+    }
+}
+
+/// The layer's tree, with what put each file there, so that one of them cannot silently
+/// replace another that the image needs.
+struct Files {
+    tree: Tree,
+    owners: HashMap<String, Occupant>,
+    /// `--replace`: an `--add` may replace a file binslim writes.
+    replace: bool,
+}
+
+impl Files {
+    /// Places `entry` at the image path `path` (absolute, normalized) for `owner`. A file or
+    /// link over another is refused when either is guarded ([`Occupant::guarded`]), unless
+    /// both come from the same place (a library placed twice), or `--replace` lets an `--add`
+    /// replace a generated file.
+    fn put(&mut self, path: &str, entry: LayerEntry, owner: &Occupant) -> Result<(), BuildError> {
+        let is_dir = entry.is_dir();
+        if !is_dir && let Some(old) = self.owners.get(path) {
+            let replaceable = self.replace
+                && matches!(old, Occupant::Generated { .. })
+                && matches!(owner, Occupant::Added { .. });
+            if old != owner && (old.guarded() || owner.guarded()) && !replaceable {
+                return Err(BuildError::Collision {
+                    path: path.to_string(),
+                    first: old.clone(),
+                    second: owner.clone(),
+                });
+            }
+        }
+        self.tree.insert(path, entry)?;
+        if !is_dir {
+            self.owners.insert(path.to_string(), owner.clone());
+        }
+        Ok(())
+    }
 }
 
 /// A layer as the report shows it.
@@ -602,7 +738,7 @@ fn gate(opts: &ImageOptions, prog: &Program) -> Result<(), BuildError> {
 /// would, at the paths the loader will open. Returns directories to add to `LD_LIBRARY_PATH`
 /// (libraries found through the root's ld.so.conf, which the image's loader never reads).
 fn add_libraries(
-    tree: &mut Tree,
+    files: &mut Files,
     opts: &ImageOptions,
     prog: &Program,
     path: &str,
@@ -636,7 +772,11 @@ fn add_libraries(
     }
     // The host file behind each image path; a file placed twice becomes a symlink to the first.
     let mut placed: HashMap<PathBuf, String> = HashMap::new();
-    let mut place = |tree: &mut Tree, image_path: &str, why: String| -> Result<(), BuildError> {
+    let mut place = |files: &mut Files,
+                     image_path: &str,
+                     kind: &'static str,
+                     why: String|
+     -> Result<(), BuildError> {
         let image_path = normalize_abs(image_path).unwrap_or_else(|| image_path.to_string());
         let host =
             resolve::resolve_in_root(&root, &image_path).ok_or_else(|| BuildError::Vanished {
@@ -644,6 +784,10 @@ fn add_libraries(
                 root: root.clone(),
             })?;
         let real = fs::canonicalize(&host).map_err(io_err(host.display().to_string()))?;
+        let owner = Occupant::Bundled {
+            kind,
+            why: why.clone(),
+        };
         let entry = match placed.get(&real) {
             Some(first) if *first != image_path => {
                 LayerEntry::symlink(first.clone(), format!("{why} (link to {first})"))
@@ -656,10 +800,10 @@ fn add_libraries(
                 LayerEntry::file(real, size, 0o755, why)
             }
         };
-        Ok(tree.insert(&image_path, entry)?)
+        files.put(&image_path, entry, &owner)
     };
     if let Some(interp) = &a.interpreter {
-        place(tree, interp, format!("loader of {path}"))?;
+        place(files, interp, "loader", format!("loader of {path}"))?;
     }
     // The image has no ld.so.cache: a library the root's cache found outside the loader's
     // default directories gets its directory in LD_LIBRARY_PATH (the other search steps work
@@ -674,7 +818,12 @@ fn add_libraries(
             continue; // the loader itself, placed above
         }
         let norm = normalize_abs(found).unwrap_or_else(|| found.to_string());
-        place(tree, &norm, format!("DT_NEEDED of {}", lib.needed_by))?;
+        place(
+            files,
+            &norm,
+            "library",
+            format!("DT_NEEDED of {}", lib.needed_by),
+        )?;
         let dir = norm[..norm.rfind('/').unwrap_or(0).max(1)].to_string();
         if via == resolve::FoundVia::Cache
             && !res
@@ -693,9 +842,14 @@ fn add_libraries(
             && let Some(host) = resolve::resolve_in_root(&root, &conf)
         {
             let size = fs::metadata(&host).map_err(io_err(conf.clone()))?.len();
-            tree.insert(
+            let why = "library path of the musl loader";
+            files.put(
                 &conf,
-                LayerEntry::file(host, size, 0o644, "library path of the musl loader"),
+                LayerEntry::file(host, size, 0o644, why),
+                &Occupant::Bundled {
+                    kind: "library path file",
+                    why: why.into(),
+                },
             )?;
         }
         extra_dirs.clear();
@@ -704,19 +858,29 @@ fn add_libraries(
 }
 
 /// The run-time files: passwd and group, /tmp, and what the analysis (or the flags) ask for.
+/// `user` is the config's `User` (`65532:65532`, `0:0`, `UID[:GID]`), which the listing names.
 fn add_runtime_files(
-    tree: &mut Tree,
+    files: &mut Files,
     opts: &ImageOptions,
     prog: &Program,
+    user: &str,
 ) -> Result<(), BuildError> {
     // Always: the image runs as nonroot by default, and getpwuid / user.Current / whoami need
     // an entry for the running uid; a few hundred bytes.
     let why_users = if prog.needs.users {
-        "looks up users and groups (os/user)"
+        "looks up users and groups (os/user)".to_string()
     } else {
-        "user and group names (the image runs as nonroot, 65532)"
+        let who = match user {
+            "0:0" => "root, 0".to_string(),
+            u if u == format!("{NONROOT}:{NONROOT}") => format!("nonroot, {NONROOT}"),
+            u => u.to_string(),
+        };
+        format!("user and group names (the image runs as {who})")
     };
-    tree.insert(
+    let users = Occupant::Generated {
+        what: "user and group names",
+    };
+    files.put(
         "/etc/passwd",
         LayerEntry::bytes(
             b"root:x:0:0:root:/root:/sbin/nologin\n\
@@ -724,34 +888,42 @@ fn add_runtime_files(
               nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"
                 .to_vec(),
             0o644,
-            why_users,
+            why_users.as_str(),
         ),
+        &users,
     )?;
-    tree.insert(
+    files.put(
         "/etc/group",
         LayerEntry::bytes(
             b"root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n".to_vec(),
             0o644,
             why_users,
         ),
+        &users,
     )?;
     let mut home = LayerEntry::dir(0o700, Some("home of nonroot".into()));
     home.uid = NONROOT;
     home.gid = NONROOT;
-    tree.insert("/home/nonroot", home)?;
+    files.put("/home/nonroot", home, &users)?;
     // Always: os.CreateTemp, mkstemp and tmpfile() write to /tmp; an empty directory is free.
-    tree.insert(
+    files.put(
         "/tmp",
         LayerEntry::dir(0o1777, Some("temporary files".into())),
+        &Occupant::Generated {
+            what: "temporary directory",
+        },
     )?;
     if prog.needs.go_resolver {
-        tree.insert(
+        files.put(
             "/etc/nsswitch.conf",
             LayerEntry::bytes(
                 b"hosts: files dns\n".to_vec(),
                 0o644,
                 "Go's resolver reads the lookup order (uses net)",
             ),
+            &Occupant::Generated {
+                what: "host lookup order",
+            },
         )?;
     }
     if let Some(src) = wanted(
@@ -770,7 +942,11 @@ fn add_runtime_files(
         } else {
             "--ca-certs"
         };
-        tree.insert(CA_BUNDLE, LayerEntry::file(src, meta.len(), 0o644, why))?;
+        files.put(
+            CA_BUNDLE,
+            LayerEntry::file(src, meta.len(), 0o644, why),
+            &Occupant::RuntimeFiles { flag: "--ca-certs" },
+        )?;
     }
     if let Some(src) = wanted(
         &opts.tzdata,
@@ -787,7 +963,13 @@ fn add_runtime_files(
         } else {
             "--tzdata"
         };
-        add_tree(tree, &src, ZONEINFO, why)?;
+        add_tree(
+            files,
+            &src,
+            ZONEINFO,
+            why,
+            &Occupant::RuntimeFiles { flag: "--tzdata" },
+        )?;
     }
     Ok(())
 }
@@ -817,13 +999,20 @@ fn wanted(
     Ok(Some(src))
 }
 
-/// Adds a host file or directory tree at `dest`: files keep their permission bits plus
-/// read for everyone, directories get read and search for everyone; relative symlinks stay
+/// Adds a host file or directory tree at `dest`: files keep their permission bits, as COPY
+/// does (a 0600 file stays 0600), directories get read and search for everyone added, so the
+/// files in them can be reached; relative symlinks stay
 /// links, absolute ones are replaced by what they point at. Only the top entry carries `why`
 /// (a directory's `size` is then the bytes of its files), so the report lists a tree once.
-fn add_tree(tree: &mut Tree, src: &Path, dest: &str, why: &str) -> Result<(), BuildError> {
-    let total = add_tree_at(tree, src, dest, why, 0, false)?;
-    if let Some(top) = tree.get_mut(dest) {
+fn add_tree(
+    files: &mut Files,
+    src: &Path,
+    dest: &str,
+    why: &str,
+    owner: &Occupant,
+) -> Result<(), BuildError> {
+    let total = add_tree_at(files, src, dest, (why, owner), 0, false)?;
+    if let Some(top) = files.tree.get_mut(dest) {
         top.why = Some(why.to_string());
         if top.is_dir() {
             top.size = total;
@@ -833,10 +1022,10 @@ fn add_tree(tree: &mut Tree, src: &Path, dest: &str, why: &str) -> Result<(), Bu
 }
 
 fn add_tree_at(
-    tree: &mut Tree,
+    files: &mut Files,
     src: &Path,
     dest: &str,
-    why: &str,
+    (why, owner): (&str, &Occupant),
     depth: usize,
     inside: bool,
 ) -> Result<u64, BuildError> {
@@ -859,15 +1048,15 @@ fn add_tree_at(
         // and following it would copy the build machine's files (or fail where it dangles).
         if target.is_relative() || inside {
             let link = LayerEntry::symlink(target.to_string_lossy().into_owned(), why);
-            tree.insert(dest, quiet(link))?;
+            files.put(dest, quiet(link), owner)?;
             return Ok(0);
         }
         let real = fs::canonicalize(src).map_err(io_err(src.display().to_string()))?;
-        return add_tree_at(tree, &real, dest, why, depth + 1, false);
+        return add_tree_at(files, &real, dest, (why, owner), depth + 1, false);
     }
     let mode = meta.permissions().mode() & 0o7777;
     if ft.is_dir() {
-        tree.insert(dest, LayerEntry::dir(mode | 0o555, None))?;
+        files.put(dest, LayerEntry::dir(mode | 0o555, None), owner)?;
         let mut names: Vec<_> = fs::read_dir(src)
             .map_err(io_err(src.display().to_string()))?
             .filter_map(|e| e.ok().map(|e| e.file_name()))
@@ -876,12 +1065,12 @@ fn add_tree_at(
         let mut total = 0;
         for n in names {
             let d = format!("{}/{}", dest.trim_end_matches('/'), n.to_string_lossy());
-            total += add_tree_at(tree, &src.join(&n), &d, why, depth + 1, true)?;
+            total += add_tree_at(files, &src.join(&n), &d, (why, owner), depth + 1, true)?;
         }
         Ok(total)
     } else if ft.is_file() {
-        let file = LayerEntry::file(src.to_path_buf(), meta.len(), mode | 0o444, why);
-        tree.insert(dest, quiet(file))?;
+        let file = LayerEntry::file(src.to_path_buf(), meta.len(), mode, why);
+        files.put(dest, quiet(file), owner)?;
         Ok(meta.len())
     } else {
         Err(BuildError::NotAddable {
@@ -981,12 +1170,22 @@ fn write_image(
         ),
         None => (opts.program.clone(), prog.input.bytes().len() as u64),
     };
-    let mut tree = Tree::new();
+    let mut files = Files {
+        tree: Tree::new(),
+        owners: HashMap::new(),
+        replace: opts.replace,
+    };
     let path = checked.path.clone();
-    tree.insert(&path, LayerEntry::file(source, size, 0o755, "program"))?;
+    files.put(
+        &path,
+        LayerEntry::file(source, size, 0o755, "program"),
+        &Occupant::Program {
+            path: opts.path.clone(),
+        },
+    )?;
     let mut env = checked.env.clone();
     if opts.with_libs {
-        let dirs = add_libraries(&mut tree, opts, prog, &path)?;
+        let dirs = add_libraries(&mut files, opts, prog, &path)?;
         if !dirs.is_empty() {
             // After the user's own LD_LIBRARY_PATH (searched first, as given), never instead.
             match env.iter_mut().find(|e| e.starts_with("LD_LIBRARY_PATH=")) {
@@ -995,18 +1194,20 @@ fn write_image(
             }
         }
     }
-    add_runtime_files(&mut tree, opts, prog)?;
-    for (src, dest) in &checked.adds {
+    add_runtime_files(&mut files, opts, prog, &checked.user)?;
+    for (spec, (src, dest)) in opts.add.iter().zip(&checked.adds) {
         if *dest == path {
             return Err(BuildError::AddOverProgram {
                 src: src.clone(),
                 dest: dest.clone(),
             });
         }
-        add_tree(&mut tree, src, dest, "--add")?;
+        let owner = Occupant::Added { spec: spec.clone() };
+        add_tree(&mut files, src, dest, "--add", &owner)?;
     }
 
     // Phase: the blobs.
+    let tree = files.tree;
     let written = layer::write_layer(&tree, opts.mtime).map_err(io_err("writing the layer"))?;
     let mut entrypoint = vec![path.clone()];
     entrypoint.extend(opts.args.iter().cloned());
@@ -1029,13 +1230,8 @@ fn write_image(
         diff_id: written.diff_id.clone(),
         uncompressed_size: written.uncompressed_size,
     };
-    let blobs = assemble(
-        config,
-        written,
-        opts.mtime,
-        &prog.display,
-        checked.name.clone(),
-    );
+    let blobs = assemble(config, written, opts.mtime, &path, checked.name.clone());
+    check_before_writing(&prog.display, &blobs)?;
     let [config_digest, digest, _] = blobs.digests.clone();
 
     // Phase: the output.
@@ -1066,13 +1262,45 @@ fn write_image(
     })
 }
 
+/// Checks the finished image with the rules of `verify --image` before anything is written:
+/// its archive (made in memory from the blobs that will be written) read back and merged as an
+/// engine would, and its entrypoint checked with the config's `Env` and platform. An image
+/// whose program would not start is refused, whatever put it in that state.
+fn check_before_writing(program: &str, blobs: &Blobs) -> Result<(), BuildError> {
+    let archive = layout::write_archive(Vec::new(), blobs, OutputFormat::Oci, 0)
+        .map_err(io_err("checking the image before writing it"))?;
+    // A packed copy (--upx) is checked unpacked, as `verify --image` does.
+    let opts = verify::image::ImageVerifyOptions {
+        upx: crate::upx::find(None).ok(),
+        ..verify::image::ImageVerifyOptions::default()
+    };
+    let images =
+        crate::image::read::read_tar_bytes(&archive, &opts.limits).map_err(BuildError::Check)?;
+    let findings: Vec<Finding> = images
+        .iter()
+        .flat_map(|img| verify::image::check_image(img, "the image", &opts))
+        .filter(|r| r.verdict != Verdict::Pass)
+        .flat_map(|r| r.problems)
+        .collect();
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(BuildError::ImageWouldNotStart {
+            program: program.to_string(),
+            findings,
+        })
+    }
+}
+
 /// Completes the config (creation time, history, the layer's diff_id), and makes the config
-/// and manifest blobs around the written layer.
+/// and manifest blobs around the written layer. The history names the program by its path in
+/// the image (`image_path`): how it was named on the build machine (`hs`, `./hs`, `/home/me/hs`)
+/// must not change the digest, nor show the machine's directories.
 fn assemble(
     mut config: ImageConfig,
     layer: layer::WrittenLayer,
     mtime: u64,
-    program: &str,
+    image_path: &str,
     reference: String,
 ) -> Blobs {
     let created = rfc3339(mtime);
@@ -1083,7 +1311,7 @@ fn assemble(
     };
     config.history = vec![History {
         created: Some(created),
-        created_by: Some(format!("binslim image {program}")),
+        created_by: Some(format!("binslim image {image_path}")),
         comment: Some("binslim".into()),
         empty_layer: false,
     }];
@@ -1121,7 +1349,8 @@ fn assemble(
 }
 
 /// Writes the chosen form to a locked temporary name beside the output and puts it in place
-/// (synced, renamed, the directory synced).
+/// (synced, renamed, the directory synced); an old layout directory is exchanged with the new
+/// one in one step and removed after ([`TempDir::commit`]).
 fn write_output(opts: &ImageOptions, blobs: &Blobs) -> Result<(), BuildError> {
     let out = &opts.output;
     let dir = tempfiles::dir_of(out);
@@ -1131,23 +1360,8 @@ fn write_output(opts: &ImageOptions, blobs: &Blobs) -> Result<(), BuildError> {
         layout::write_dir(tmp.path(), blobs).map_err(io_err(ctx()))?;
         fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755))
             .map_err(io_err(ctx()))?;
-        let tmp_path = tmp.keep();
-        let result = (|| {
-            if out.exists() {
-                // rename() cannot replace a non-empty directory: move the old one aside first.
-                let old = TempDir::new_in(&dir)?.keep();
-                fs::rename(out, old.join("old"))?;
-                fs::rename(&tmp_path, out)?;
-                fs::remove_dir_all(&old)?;
-            } else {
-                fs::rename(&tmp_path, out)?;
-            }
-            tempfiles::sync_dir(&dir)
-        })();
-        if let Err(e) = result {
-            let _ = fs::remove_dir_all(&tmp_path);
-            return Err(io_err(ctx())(e));
-        }
+        // Still locked while it is put in place: a clean-up cannot take it for a leftover.
+        tmp.commit(out).map_err(io_err(ctx()))?;
         return Ok(());
     }
     tempfiles::write_replacing(out, |f| {
@@ -1357,6 +1571,63 @@ mod tests {
             prepare(&o).err().unwrap().to_string(),
             format!("{}: not found", o.program.display())
         );
+    }
+
+    #[test]
+    fn only_unguarded_files_replace_one_another() {
+        let mut files = Files {
+            tree: Tree::new(),
+            owners: HashMap::new(),
+            replace: false,
+        };
+        let f = || LayerEntry::bytes(b"x".to_vec(), 0o644, "t");
+        let lib = Occupant::Bundled {
+            kind: "library",
+            why: "DT_NEEDED of /app".into(),
+        };
+        let add = |spec: &str| Occupant::Added { spec: spec.into() };
+        let certs = Occupant::RuntimeFiles { flag: "--ca-certs" };
+        files.put("/lib/libc.so.6", f(), &lib).unwrap();
+        // The same library placed again (reached twice) is no collision.
+        files.put("/lib/libc.so.6", f(), &lib).unwrap();
+        files.put("/etc/ssl/ca.crt", f(), &certs).unwrap();
+        files
+            .put("/etc/ssl/ca.crt", f(), &add("a:/etc/ssl/ca.crt"))
+            .unwrap();
+        files
+            .put("/etc/ssl/ca.crt", f(), &add("b:/etc/ssl/ca.crt"))
+            .unwrap();
+        let e = files
+            .put("/lib/libc.so.6", f(), &add("x:/lib/libc.so.6"))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "/lib/libc.so.6 would hold both the library --with-libs bundles (DT_NEEDED of /app) \
+             and --add x:/lib/libc.so.6: choose another --path or --add DEST"
+        );
+        let users = Occupant::Generated {
+            what: "user and group names",
+        };
+        files.put("/etc/passwd", f(), &users).unwrap();
+        assert!(
+            files
+                .put("/etc/passwd", f(), &add("p:/etc/passwd"))
+                .is_err()
+        );
+        files.replace = true;
+        files
+            .put("/etc/passwd", f(), &add("p:/etc/passwd"))
+            .unwrap();
+        // --replace is for generated files only.
+        assert!(
+            files
+                .put("/lib/libc.so.6", f(), &add("x:/lib/libc.so.6"))
+                .is_err()
+        );
+        // Directories merge, whoever placed them.
+        files
+            .put("/etc", LayerEntry::dir(0o755, None), &add("d:/etc"))
+            .unwrap();
     }
 
     #[test]

@@ -210,11 +210,99 @@ impl TempDir {
         self.inner.path()
     }
 
-    /// Keeps the directory (it is not removed on drop) and returns its path, for a caller that
-    /// renames it into place.
+    /// Keeps the directory (it is not removed on drop) and returns its path. The lock goes with
+    /// the value: a later [`TempDir::new_in`] in the same directory (in any process) takes the
+    /// kept directory for a dead run's leftover and removes it. To put a directory in place, use
+    /// [`TempDir::commit`].
     pub fn keep(self) -> PathBuf {
         self.inner.keep()
     }
+
+    /// Puts the complete directory at `dest` while it is still locked: renamed when nothing is
+    /// there; else exchanged with what is there in one step (`renameat2` `RENAME_EXCHANGE`), so
+    /// `dest` is always the old directory or the new one, and the old one, now under the
+    /// temporary name, is removed only then. Where the file system cannot exchange, the old
+    /// directory is first moved into a locked temporary directory (and moved back if the new
+    /// one cannot be put in place). The directory is synced.
+    pub fn commit(self, dest: &Path) -> io::Result<()> {
+        let dir = dir_of(dest);
+        match rename2(self.path(), dest, libc::RENAME_NOREPLACE) {
+            Ok(()) => {
+                // The temporary name is gone: nothing to remove on drop.
+                let _ = self.inner.keep();
+                return sync_dir(&dir);
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+            Err(e) if !unsupported(&e) => return Err(e),
+            Err(_) => {
+                // No renameat2 flags here: rename() still refuses to replace a directory.
+                if fs::symlink_metadata(dest).is_err() {
+                    fs::rename(self.path(), dest)?;
+                    let _ = self.inner.keep();
+                    return sync_dir(&dir);
+                }
+            }
+        }
+        match rename2(self.path(), dest, libc::RENAME_EXCHANGE) {
+            // The temporary name holds the old directory now. The new one is in place: failing
+            // to remove the old one is not an error (unlocked, the next clean-up removes it).
+            Ok(()) => {
+                let _ = self.inner.close();
+                sync_dir(&dir)
+            }
+            Err(e) if unsupported(&e) => {
+                let aside = TempDir::new_in(&dir)?;
+                let old = aside.path().join("old");
+                fs::rename(dest, &old)?;
+                if let Err(e) = fs::rename(self.path(), dest) {
+                    let _ = fs::rename(&old, dest);
+                    return Err(e);
+                }
+                let _ = self.inner.keep();
+                sync_dir(&dir)?;
+                let _ = aside.inner.close();
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// `renameat2(from, to, flags)` in the current directory's terms.
+fn rename2(from: &Path, to: &Path, flags: libc::c_uint) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path with a NUL byte"))
+    };
+    let (from, to) = (c(from)?, c(to)?);
+    // SAFETY: both pointers are NUL-terminated strings that live until the call returns; the
+    // kernel only reads them. The raw syscall is used because glibc < 2.28 and musl lack a
+    // renameat2 wrapper.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            flags,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// True when `e` says the kernel or the file system has no `renameat2` flags.
+fn unsupported(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP)
+    )
 }
 
 fn open_dir(path: &Path) -> io::Result<File> {
@@ -312,6 +400,29 @@ mod tests {
         drop(own_dir);
         assert_eq!(clean_stale(d), 1);
         assert_eq!(names(d), ["server"]);
+    }
+
+    #[test]
+    fn commit_puts_a_directory_in_place_and_replaces_an_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let dest = d.join("layout");
+        let make = |content: &str| {
+            let t = TempDir::new_in(d).unwrap();
+            fs::write(t.path().join("f"), content).unwrap();
+            t
+        };
+        make("one").commit(&dest).unwrap();
+        assert_eq!(fs::read_to_string(dest.join("f")).unwrap(), "one");
+        // A second temporary directory made meanwhile (its clean-up ran) must not remove the
+        // first before it is in place.
+        let second = make("two");
+        let third = make("three");
+        second.commit(&dest).unwrap();
+        assert_eq!(fs::read_to_string(dest.join("f")).unwrap(), "two");
+        third.commit(&dest).unwrap();
+        assert_eq!(fs::read_to_string(dest.join("f")).unwrap(), "three");
+        assert_eq!(names(d), ["layout"]);
     }
 
     #[test]

@@ -993,3 +993,357 @@ fn platform_variant_follows_the_recorded_cpu_level() {
         }
     }
 }
+
+// ---- issue 20 §5: image refuses what would break the image ----
+
+/// `--format oci-dir --force` over an existing layout: exit 0, the new layout in place (as
+/// skopeo reads it), and no temporary directory left beside it.
+#[test]
+fn oci_dir_force_replaces_the_layout() {
+    if !have_tool("skopeo") {
+        return;
+    }
+    let dir = tempdir();
+    let d = dir.path();
+    let layout = d.join("layout");
+    let ls = layout.to_str().unwrap();
+    let first = build(
+        &fixture("go-static"),
+        &layout,
+        "app:v1",
+        &["--format", "oci-dir"],
+    );
+    let second = build(
+        &fixture("go-static"),
+        &layout,
+        "app:v1",
+        &["--format", "oci-dir", "--force", "--env", "A=1"],
+    );
+    assert_ne!(first["image"]["digest"], second["image"]["digest"]);
+    let got = skopeo_inspect(&[], format!("oci:{ls}:app:v1"));
+    assert_eq!(got["Digest"], second["image"]["digest"]);
+    let third = build(
+        &fixture("go-static"),
+        &layout,
+        "app:v1",
+        &["--format", "oci-dir", "--force"],
+    );
+    let got = skopeo_inspect(&[], format!("oci:{ls}:app:v1"));
+    assert_eq!(got["Digest"], third["image"]["digest"]);
+    assert_eq!(got["Digest"], first["image"]["digest"]);
+    let names: Vec<String> = fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["layout"]);
+    // Only the new image's blobs: the old layout was not merged into the new one.
+    assert_eq!(
+        fs::read_dir(layout.join("blobs/sha256")).unwrap().count(),
+        3
+    );
+}
+
+/// The program named as `hs`, `./hs` and `/abs/hs` gives one image; its history names the
+/// program's path in the image, not the build machine's.
+#[test]
+fn the_digest_does_not_depend_on_how_the_program_is_named() {
+    let dir = tempdir();
+    let d = dir.path();
+    fs::copy(fixture("go-static"), d.join("hs")).unwrap();
+    let abs = d.join("hs").display().to_string();
+    let mut digests = Vec::new();
+    for (i, name) in ["hs", "./hs", abs.as_str()].into_iter().enumerate() {
+        let out = d.join(format!("o{i}.tar"));
+        let assert = binslim()
+            .current_dir(d)
+            .env_remove("SOURCE_DATE_EPOCH")
+            .args(["image", name, "--json", "--format", "oci", "-o"])
+            .arg(&out)
+            .assert()
+            .success();
+        let report: Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+        digests.push(report["image"]["digest"].as_str().unwrap().to_string());
+        if have_tool("skopeo") {
+            let config = skopeo_inspect(&["--config"], format!("oci-archive:{}", out.display()));
+            assert_eq!(config["history"][0]["created_by"], "binslim image /hs");
+        }
+    }
+    assert_eq!(digests[0], digests[1]);
+    assert_eq!(digests[0], digests[2]);
+}
+
+/// The listing says who the image runs as.
+#[test]
+fn the_listing_states_the_user_set() {
+    let dir = tempdir();
+    let report = build(
+        &fixture("go-static"),
+        &dir.path().join("u.tar"),
+        "u",
+        &["--user", "1000:1000"],
+    );
+    let why: Vec<&str> = report["image"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["path"] == "/etc/passwd" || f["path"] == "/etc/group")
+        .map(|f| f["why"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        why,
+        ["user and group names (the image runs as 1000:1000)"; 2]
+    );
+}
+
+/// `--add` keeps a file's mode, as COPY does: 0600 stays 0600 in the layer.
+#[test]
+fn add_keeps_file_modes() {
+    let dir = tempdir();
+    let d = dir.path();
+    let secret = d.join("secret");
+    fs::write(&secret, "s\n").unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).unwrap();
+    let script = d.join("tool");
+    fs::write(&script, "t\n").unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o750)).unwrap();
+    let layout = d.join("layout");
+    let report = build(
+        &fixture("go-static"),
+        &layout,
+        "m",
+        &[
+            "--format",
+            "oci-dir",
+            "--add",
+            &format!("{}:/run/secret", secret.display()),
+            "--add",
+            &format!("{}:/bin/tool", script.display()),
+        ],
+    );
+    let hex = report["image"]["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let blob = fs::File::open(layout.join("blobs/sha256").join(hex)).unwrap();
+    let mut layer = tar::Archive::new(flate2::read::GzDecoder::new(blob));
+    let mut modes = Vec::new();
+    for e in layer.entries().unwrap() {
+        let e = e.unwrap();
+        let name = e.path().unwrap().to_string_lossy().into_owned();
+        if name == "run/secret" || name == "bin/tool" {
+            modes.push((name, e.header().mode().unwrap()));
+        }
+    }
+    assert_eq!(
+        modes,
+        [
+            ("bin/tool".to_string(), 0o750),
+            ("run/secret".to_string(), 0o600)
+        ]
+    );
+}
+
+/// `binslim image ARGS`: the exit code, stdout and stderr.
+fn image_cmd(args: &[&str]) -> (i32, String, String) {
+    let out = binslim().arg("image").args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `--path` onto a file binslim generates: podman ran /etc/passwd's text as the program.
+#[test]
+fn path_onto_a_generated_file_is_refused_naming_both() {
+    let dir = tempdir();
+    let out = dir.path().join("p.tar");
+    let prog = fixture("go-static");
+    let (code, stdout, stderr) = image_cmd(&[
+        prog.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--path",
+        "/etc/passwd",
+    ]);
+    assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+    assert_eq!(
+        stderr,
+        "binslim: /etc/passwd would hold both the program (--path /etc/passwd) and the user \
+         and group names binslim writes: choose another --path or --add DEST\n"
+    );
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
+
+/// `--add` onto a file binslim writes is refused too, unless `--replace` says to use the
+/// user's own: then the layer holds it.
+#[test]
+fn add_onto_a_generated_file_needs_replace() {
+    let dir = tempdir();
+    let d = dir.path();
+    let mine = d.join("passwd");
+    fs::write(&mine, "root:x:0:0::/:/x\napp:x:1000:1000::/:/x\n").unwrap();
+    let add = format!("{}:/etc/passwd", mine.display());
+    let layout = d.join("layout");
+    let prog = fixture("go-static");
+    let args = [
+        prog.to_str().unwrap(),
+        "-o",
+        layout.to_str().unwrap(),
+        "--format",
+        "oci-dir",
+        "--add",
+        &add,
+    ];
+    let (code, stdout, stderr) = image_cmd(&args);
+    assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "binslim: /etc/passwd would hold both the user and group names binslim writes and \
+             --add {add}: choose another --add DEST, or pass --replace to put yours in its \
+             place\n"
+        )
+    );
+    assert!(!layout.exists());
+    let report = build(&prog, &layout, "r", &[&args[3..], &["--replace"]].concat());
+    let hex = report["image"]["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let blob = fs::File::open(layout.join("blobs/sha256").join(hex)).unwrap();
+    let mut layer = tar::Archive::new(flate2::read::GzDecoder::new(blob));
+    let passwd = layer
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap())
+        .find(|e| e.path().unwrap().to_str() == Some("etc/passwd"))
+        .map(|mut e| {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut e, &mut s).unwrap();
+            s
+        });
+    assert_eq!(
+        passwd.as_deref(),
+        Some("root:x:0:0::/:/x\napp:x:1000:1000::/:/x\n")
+    );
+}
+
+/// `--add` onto a library `--with-libs` bundles: podman said "file too short" at run time.
+#[test]
+fn add_onto_a_bundled_library_is_refused_naming_both() {
+    let dir = tempdir();
+    let out = dir.path().join("l.tar");
+    let text = fixture("not-elf.txt");
+    let report = build(
+        &fixture("c-dynamic-pie"),
+        &dir.path().join("ok.tar"),
+        "ok",
+        &["--with-libs"],
+    );
+    // Where the loader resolved libc on this machine.
+    let libc = report["image"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .find(|p| p.ends_with("/libc.so.6"))
+        .expect("libc bundled");
+    fs::remove_file(dir.path().join("ok.tar")).unwrap();
+    let add = format!("{}:{libc}", text.display());
+    let (code, stdout, stderr) = image_cmd(&[
+        fixture("c-dynamic-pie").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--with-libs",
+        "--add",
+        &add,
+    ]);
+    assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "binslim: {libc} would hold both the library --with-libs bundles \
+             (DT_NEEDED of /c-dynamic-pie) and --add {add}: choose another --path or --add \
+             DEST\n"
+        )
+    );
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
+
+/// `--add` of a directory whose file lands on the program's path.
+#[test]
+fn add_onto_the_program_is_refused_naming_both() {
+    let dir = tempdir();
+    let d = dir.path();
+    let tree = d.join("tree");
+    fs::create_dir(&tree).unwrap();
+    fs::write(tree.join("go-static"), "not a program\n").unwrap();
+    let out = d.join("a.tar");
+    let add = format!("{}:/", tree.display());
+    // DEST / is refused already; a tree at /usr/bin over a program at /usr/bin/go-static is not.
+    let add = add.replace(":/", ":/usr/bin");
+    let (code, stdout, stderr) = image_cmd(&[
+        fixture("go-static").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--path",
+        "/usr/bin/go-static",
+        "--add",
+        &add,
+    ]);
+    assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "binslim: /usr/bin/go-static would hold both the program (--path \
+             /usr/bin/go-static) and --add {add}: choose another --path or --add DEST\n"
+        )
+    );
+    assert!(!out.exists());
+}
+
+/// An image that passes every placement check but would not start (a text file where
+/// `LD_LIBRARY_PATH` makes the loader look for libc first; podman: "file too short") is
+/// checked with the `verify --image` rules before it is written, and refused: exit 1.
+#[test]
+fn an_image_that_cannot_start_is_never_written() {
+    let dir = tempdir();
+    let out = dir.path().join("b.tar");
+    let add = format!("{}:/opt/lib/libc.so.6", fixture("not-elf.txt").display());
+    let (code, stdout, stderr) = image_cmd(&[
+        fixture("c-dynamic-pie").to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--with-libs",
+        "--env",
+        "LD_LIBRARY_PATH=/opt/lib",
+        "--add",
+        &add,
+    ]);
+    assert_eq!((code, stdout.as_str()), (1, ""), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "binslim: {}: the image would not start: ",
+            fixture("c-dynamic-pie").display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("/opt/lib/libc.so.6"), "{stderr}");
+    assert!(stderr.ends_with("binslim: no image written\n"), "{stderr}");
+    assert_eq!(
+        fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}

@@ -48,6 +48,7 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
     opts.user = Some(args.user.clone());
     opts.add = args.add.clone();
     opts.force = args.force;
+    opts.replace = args.replace;
     opts.ca_certs = Provide::parse(&args.ca_certs);
     opts.tzdata = Provide::parse(&args.tzdata);
     opts.with_libs = args.with_libs;
@@ -85,6 +86,11 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
             Status::Ok
         }
         Err(BuildError::Refused { program, findings }) => {
+            eprint!("{}", report::image::refusal(&program, &findings));
+            Status::Fail
+        }
+        Err(BuildError::ImageWouldNotStart { program, findings }) => {
+            let program = format!("{program}: the image would not start");
             eprint!("{}", report::image::refusal(&program, &findings));
             Status::Fail
         }

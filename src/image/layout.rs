@@ -139,11 +139,17 @@ pub fn write_archive<W: Write>(w: W, b: &Blobs, format: OutputFormat, mtime: u64
     builder.into_inner()
 }
 
-/// Writes the OCI layout of `b` into the existing empty directory `dir`.
+/// Writes the OCI layout of `b` into the existing empty directory `dir`, every file and
+/// directory synced (the caller renames `dir` over an old layout, which is then removed).
 pub fn write_dir(dir: &Path, b: &Blobs) -> io::Result<()> {
     fs::create_dir_all(dir.join("blobs/sha256"))?;
     for (path, data) in files(b, OutputFormat::OciDir) {
-        fs::write(dir.join(path), data)?;
+        let mut f = fs::File::create(dir.join(path))?;
+        f.write_all(&data)?;
+        f.sync_all()?;
+    }
+    for d in ["blobs/sha256", "blobs", "."] {
+        fs::File::open(dir.join(d))?.sync_all()?;
     }
     Ok(())
 }
