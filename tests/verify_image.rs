@@ -803,3 +803,35 @@ fn gzip_layer_digests_are_checked_by_default() {
         )
     );
 }
+
+/// `yes | binslim verify --image -` and `--image /dev/zero`: a stream that is not a tar fails
+/// at its first block (exit 2, "not a tar archive"), and an empty one at its end-of-archive
+/// block, instead of being copied into the temporary directory without end.
+#[test]
+fn endless_streams_fail_at_once() {
+    let bin = assert_cmd::cargo::cargo_bin("binslim");
+    let tmp = common::tempdir();
+    let run = |shell: &str| {
+        Std::new("timeout")
+            .args(["10", "sh", "-c", shell])
+            .env("BINSLIM", &bin)
+            .env("TMPDIR", tmp.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run("yes | \"$BINSLIM\" --color=never verify --image -");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "binslim: stdin: not a tar archive: bad tar header at byte 0: bad checksum field\n"
+    );
+    let out = run("\"$BINSLIM\" --color=never verify --image /dev/zero");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "binslim: /dev/zero: holds neither index.json nor manifest.json: not a docker save, \
+         podman save or oci-archive tar\n"
+    );
+    assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 0);
+}

@@ -156,6 +156,9 @@ pub struct Limits {
     pub max_uncompressed: u64,
     /// A gzip layer may expand to at most this many times its size (plus 1 GiB).
     pub max_ratio: u64,
+    /// Most bytes of an archive read from a stream (stdin, a FIFO, a device), which is copied
+    /// to a temporary file to be read.
+    pub max_stream: u64,
     /// Read uncompressed layers in full and check their sha256 against the manifest's digest
     /// and the config's `diff_ids`. Off by default: their payload is then passed over with a
     /// seek and never hashed (gzip layers, JSON documents and configs are always checked).
@@ -170,6 +173,7 @@ impl Default for Limits {
             max_layers: 512,
             max_uncompressed: 64 << 30,
             max_ratio: 200,
+            max_stream: 64 << 30,
             verify_digests: false,
         }
     }
@@ -473,7 +477,8 @@ pub fn read_image(
             if regular {
                 Store::tar(f, limits)?
             } else {
-                // A FIFO or a process substitution (`<(docker save app)`): read it once.
+                // A FIFO, a device or a process substitution (`<(docker save app)`): read it
+                // once, as a stream with the limits of a file.
                 Store::spool(&mut f, limits)?
             }
         }

@@ -2,7 +2,7 @@
 //! assembles, and every hostile form must be a clear error with nothing written outside.
 
 use std::fs;
-use std::io::Write;
+use std::io::{self, Read, Write};
 
 use super::*;
 use crate::image::spec::{Descriptor, ImageConfig, RootFs, RunConfig};
@@ -135,6 +135,7 @@ const VERIFY_DIGESTS: Limits = Limits {
     max_layers: 512,
     max_uncompressed: 64 << 30,
     max_ratio: 200,
+    max_stream: 64 << 30,
     verify_digests: true,
 };
 
@@ -721,4 +722,91 @@ fn typed_errors_keep_their_messages() {
     assert!(matches!(&e, ReadError::Json { name, .. } if name == "index.json"));
     let cause = std::error::Error::source(&e).unwrap().to_string();
     assert_eq!(e.to_string(), format!("index.json is not valid: {cause}"));
+}
+
+/// A reader that yields `pattern` over and over, counting what it gave, and ends with an error
+/// after 64 MiB (so an unbounded copy fails the test instead of hanging it).
+struct Endless {
+    pattern: &'static [u8],
+    given: u64,
+}
+
+impl Read for Endless {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.given > 64 << 20 {
+            return Err(io::Error::other("read 64 MiB of an endless stream"));
+        }
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = self.pattern[(self.given as usize + i) % self.pattern.len()];
+        }
+        self.given += buf.len() as u64;
+        Ok(buf.len())
+    }
+}
+
+/// `yes | binslim verify --image -` and `--image /dev/zero`: a stream fails (or ends) at its
+/// first block instead of being copied without end.
+#[test]
+fn an_endless_stream_stops_at_its_first_block() {
+    let mut yes = Endless {
+        pattern: b"y\n",
+        given: 0,
+    };
+    let e = archive::Store::spool(&mut yes, &Limits::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "not a tar archive: bad tar header at byte 0: bad checksum field"
+    );
+    assert!(yes.given <= 64 << 10, "read {} bytes", yes.given);
+    let mut zero = Endless {
+        pattern: b"\0",
+        given: 0,
+    };
+    let store = archive::Store::spool(&mut zero, &Limits::default()).unwrap();
+    assert!(!store.has("manifest.json"));
+    assert!(zero.given <= 64 << 10, "read {} bytes", zero.given);
+}
+
+/// A tar on a stream is held to the limits of a tar file: the same entry limit with the same
+/// message, and no more than `max_stream` bytes copied.
+#[test]
+fn a_stream_is_bounded_like_a_file() {
+    let archive = one_layer(&[file("app", ELF)]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.tar");
+    fs::write(&path, &archive).unwrap();
+    let tight = Limits {
+        max_entries: 2,
+        ..Limits::default()
+    };
+    let from_file = read_image(&ImageSource::Path(path), None, &tight).unwrap_err();
+    let from_stream = read_tar_bytes(&archive, &tight).unwrap_err();
+    assert_eq!(
+        from_file.to_string(),
+        "more than 2 entries in the archive: refusing to read further (a hostile or broken \
+         archive?)"
+    );
+    assert_eq!(from_stream.to_string(), from_file.to_string());
+    let small = Limits {
+        max_stream: 2048,
+        ..Limits::default()
+    };
+    let e = read_tar_bytes(&archive, &small).unwrap_err();
+    assert!(matches!(e, ReadError::Limit(_)), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "the archive on the stream is more than 2048 bytes: refusing to read further (a hostile \
+         or broken archive?)"
+    );
+    // An entry claiming more bytes than the stream holds: the error a truncated file gives.
+    let mut big = entry("blob", b'0', "", b"", 0o644);
+    big[124..136].copy_from_slice(b"77777777777\0");
+    let mut h = tar::Header::from_byte_slice(&big[..512]).clone();
+    h.set_cksum();
+    big[..512].copy_from_slice(h.as_bytes());
+    let e = read_tar_bytes(&big, &Limits::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "not a tar archive: an entry runs past the end of the archive"
+    );
 }
