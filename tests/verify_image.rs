@@ -835,3 +835,71 @@ fn endless_streams_fail_at_once() {
     );
     assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
+
+/// Runs `f` with a podman image built from `lines` (files from `files` in its context), removing
+/// the image afterwards, whatever `f` does.
+fn with_image(name: &str, lines: &[&str], files: &[(PathBuf, &str)], f: impl FnOnce(&str, &Path)) {
+    let _turn = podman_turn();
+    let dir = common::tempdir();
+    for (src, dest) in files {
+        fs::copy(src, dir.path().join(dest)).unwrap();
+    }
+    let tag = podman_build(dir.path(), &containerfile(lines), name);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&tag, dir.path())));
+    podman(&["rmi", "-f", &tag]);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+/// `binslim verify --json --image IMAGE`: exit code and report.
+fn verify_json_image(image: &Path, extra: &[&str]) -> (i32, Value) {
+    let out = verify_image(image, &[&["--json"][..], extra].concat());
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    (out.status.code().unwrap(), report)
+}
+
+/// `podman save --format docker-dir` (a directory with `manifest.json` and blobs named by their
+/// digest; `--compress` gzips the layers) is read, and its verdict is the docker-archive's and
+/// podman run's.
+#[test]
+fn docker_dir_agrees_with_docker_archive() {
+    if !podman_ready() {
+        return;
+    }
+    let lines = ["COPY app /app", "ENTRYPOINT [\"/app\"]"];
+    let files = [(fixture("c-dynamic-pie"), "app")];
+    with_image("docker-dir", &lines, &files, |tag, dir| {
+        let (_, stderr, code) = common::podman_run(tag, &[]);
+        assert!(
+            code != 0 && stderr.contains("exec /app: no such file or directory"),
+            "{stderr}"
+        );
+        let tar = dir.join("image.tar");
+        podman_save(tag, "docker-archive", &tar);
+        let (code, want) = verify_json_image(&tar, &[]);
+        assert_eq!(code, 1, "{want}");
+        assert_eq!(
+            want[0]["problems"][0]["code"], "missing-interpreter",
+            "{want}"
+        );
+        for compress in [false, true] {
+            let out = dir.join(format!("dir-{compress}"));
+            let mut args = vec!["save", "-q", "--format", "docker-dir"];
+            if compress {
+                args.push("--compress");
+            }
+            args.extend(["-o", out.to_str().unwrap(), tag]);
+            let o = podman(&args);
+            assert!(o.status.success(), "{o:?}");
+            assert!(out.join("manifest.json").is_file() && !out.join("index.json").exists());
+            let (code, got) = verify_json_image(&out, &[]);
+            assert_eq!(code, 1, "{got}");
+            assert_eq!(
+                got[0]["problems"], want[0]["problems"],
+                "compress: {compress}"
+            );
+            assert_eq!(got[0]["path"], format!("{}:/app", out.display()));
+        }
+    });
+}

@@ -182,7 +182,7 @@ impl Default for Limits {
 /// Where the image comes from.
 #[derive(Debug, Clone)]
 pub enum ImageSource {
-    /// A tar file or an OCI layout directory.
+    /// A tar file, an OCI layout directory or a `dir` transport directory (docker-dir).
     Path(PathBuf),
     /// A tar on standard input.
     Stdin,
@@ -466,7 +466,7 @@ pub fn read_image(
     let store = match source {
         ImageSource::Stdin => Store::spool(&mut io::stdin().lock(), limits)?,
         ImageSource::Path(p) if p.is_dir() => {
-            if !archive::is_layout_dir(p) {
+            if !archive::is_layout_dir(p) && !p.join("manifest.json").is_file() {
                 return Err(ReadError::NotLayout);
             }
             Store::Dir(p.clone())
@@ -658,8 +658,20 @@ fn walk_index(
     Ok(())
 }
 
+/// `manifest.json`: a docker-archive's list of images, or (in a directory) the one image
+/// manifest of a `dir` transport layout (`podman save --format docker-dir`, `skopeo copy ...
+/// dir:DIR`), whose blobs are files named by their hex digest.
 fn docker_candidates(store: &Store, limits: &Limits) -> Result<Vec<Candidate>, ReadError> {
-    let entries: Vec<DockerManifestEntry> = read_json(store, "manifest.json", None, limits)?;
+    let doc: serde_json::Value = read_json(store, "manifest.json", None, limits)?;
+    let json_err = |source| ReadError::Json {
+        name: "manifest.json".into(),
+        source,
+    };
+    if doc.is_object() && matches!(store, Store::Dir(_)) {
+        let m: Manifest = serde_json::from_value(doc).map_err(json_err)?;
+        return dir_candidate(m).map(|c| vec![c]);
+    }
+    let entries: Vec<DockerManifestEntry> = serde_json::from_value(doc).map_err(json_err)?;
     Ok(entries
         .into_iter()
         .map(|e| Candidate {
@@ -677,6 +689,28 @@ fn docker_candidates(store: &Store, limits: &Limits) -> Result<Vec<Candidate>, R
                 .collect(),
         })
         .collect())
+}
+
+/// The image of a `dir` transport layout: its manifest, and blobs named `<hex>`.
+fn dir_candidate(m: Manifest) -> Result<Candidate, ReadError> {
+    let name = |digest: &str| -> Result<String, ReadError> {
+        let b = blob_name(digest)?;
+        Ok(b.rsplit('/').next().unwrap_or(&b).to_string())
+    };
+    let mut layers = Vec::new();
+    for l in &m.layers {
+        layers.push(LayerRef {
+            name: name(&l.digest)?,
+            digest: Some(l.digest.clone()),
+            size: Some(l.size),
+        });
+    }
+    Ok(Candidate {
+        reference: None,
+        config_name: name(&m.config.digest)?,
+        config_digest: Some(m.config.digest.clone()),
+        layers,
+    })
 }
 
 /// A docker-archive names its config `<hex>.json` or `blobs/sha256/<hex>`: the digest it claims.
