@@ -903,3 +903,75 @@ fn docker_dir_agrees_with_docker_archive() {
         }
     });
 }
+
+/// `--platform linux/amd64/v2` selects, in a real index (`podman manifest push --all`), the
+/// amd64 image that records no variant, as skopeo does; a platform skopeo finds nothing for is
+/// exit 2 for binslim too.
+#[test]
+fn a_platform_variant_selects_a_baseline_image_as_skopeo_does() {
+    if !podman_ready() || !common::have_tool("skopeo") {
+        return;
+    }
+    let lines = ["COPY app /server", "ENTRYPOINT [\"/server\"]"];
+    let files = [(fixture("c-static"), "app")];
+    with_image("variant", &lines, &files, |tag, dir| {
+        let list = unique_tag("variant-list");
+        let archive = dir.join("list.tar");
+        let made = podman(&["manifest", "create", &list]).status.success()
+            && podman(&[
+                "manifest",
+                "add",
+                &list,
+                &format!("containers-storage:{tag}"),
+            ])
+            .status
+            .success()
+            && podman(&[
+                "manifest",
+                "push",
+                "-q",
+                "--all",
+                &list,
+                &format!("oci-archive:{}", archive.display()),
+            ])
+            .status
+            .success();
+        podman(&["manifest", "rm", &list]);
+        assert!(made, "podman manifest create/add/push");
+        let skopeo = |arch: &str, variant: &[&str]| {
+            Std::new("skopeo")
+                .args(["--override-os", "linux", "--override-arch", arch])
+                .args(variant)
+                .args(["inspect", "--config"])
+                .arg(format!("oci-archive:{}", archive.display()))
+                .output()
+                .unwrap()
+        };
+        let s = skopeo("amd64", &["--override-variant", "v2"]);
+        assert!(s.status.success(), "{s:?}");
+        let cfg: Value = serde_json::from_slice(&s.stdout).unwrap();
+        assert_eq!(
+            (&cfg["architecture"], cfg.get("variant")),
+            (&"amd64".into(), None)
+        );
+        let out = verify_image(&archive, &["--platform", "linux/amd64/v2"]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!(
+                "PASS {}:/server: static x86_64, 744.6 KiB\n",
+                archive.display()
+            )
+        );
+        assert!(!skopeo("arm64", &[]).status.success());
+        let out = verify_image(&archive, &["--platform", "linux/arm64"]);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!(
+                "binslim: {}: has no linux/arm64 image (it has linux/amd64)\n",
+                archive.display()
+            )
+        );
+    });
+}

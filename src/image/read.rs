@@ -457,7 +457,9 @@ struct LayerRef {
 }
 
 /// Reads the image(s) at `source` and merges each one's layers. With `platform`
-/// (`linux/arm64`...), only the images of that platform; without, every image in the archive.
+/// (`linux/arm64`...), only the images that serve that platform best (an image without a
+/// variant serves `linux/amd64/v2`; of v1, v2 and v3, v2 does); without, every image in the
+/// archive.
 pub fn read_image(
     source: &ImageSource,
     platform: Option<&str>,
@@ -554,7 +556,13 @@ fn read_store(
     };
     if let Some(want) = platform {
         let all: Vec<String> = configs.iter().map(|(_, c)| name_of(c)).collect();
-        configs.retain(|(_, c)| platform_matches(want, &name_of(c)));
+        let ranks: Vec<Option<usize>> = configs
+            .iter()
+            .map(|(_, c)| platform_rank(want, &name_of(c)))
+            .collect();
+        let best = ranks.iter().flatten().min().copied();
+        let mut ranks = ranks.into_iter();
+        configs.retain(|_| ranks.next().flatten().is_some_and(|r| Some(r) == best));
         if configs.is_empty() {
             return Err(ReadError::NoPlatform {
                 want: want.to_string(),
@@ -586,15 +594,34 @@ fn read_store(
     Ok(out)
 }
 
-/// `linux/arm64` matches `linux/arm64/v8`; a variant given must match.
-fn platform_matches(want: &str, have: &str) -> bool {
+/// How well an image of platform `have` serves `want` (`os/arch[/variant]`): `None` when it
+/// cannot run there, else its rank, 0 the best; the images of the best rank are read. As
+/// containers/image (skopeo, podman) and containerd choose: without a variant asked, every
+/// variant of the OS and architecture serves; with one, the same variant first, then each lower
+/// level the CPU also runs (`linux/amd64/v3`: v3, v2, v1; `linux/arm/v7`: v7, v6, v5), then an
+/// image that records no variant (the architecture's baseline, which runs everywhere).
+fn platform_rank(want: &str, have: &str) -> Option<usize> {
     let w: Vec<&str> = want.split('/').collect();
     let h: Vec<&str> = have.split('/').collect();
-    w.len() >= 2
-        && h.len() >= 2
-        && w[0] == h[0]
-        && w[1] == h[1]
-        && (w.len() < 3 || h.get(2) == w.get(2))
+    if w.len() < 2 || h.len() < 2 || w[0] != h[0] || w[1] != h[1] {
+        return None;
+    }
+    let Some(wv) = w.get(2).filter(|v| !v.is_empty()) else {
+        return Some(0);
+    };
+    let hv = h.get(2).copied().unwrap_or("");
+    let levels: &[&str] = match w[1] {
+        "amd64" => &["v4", "v3", "v2", "v1"],
+        "arm" => &["v8", "v7", "v6", "v5"],
+        "arm64" => &["v9", "v8"],
+        _ => &[],
+    };
+    let mut order: Vec<&str> = match levels.iter().position(|l| l == wv) {
+        Some(i) => levels[i..].to_vec(),
+        None => vec![*wv],
+    };
+    order.push("");
+    order.iter().position(|v| *v == hv)
 }
 
 fn oci_candidates(store: &Store, limits: &Limits) -> Result<Vec<Candidate>, ReadError> {

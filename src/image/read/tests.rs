@@ -810,3 +810,93 @@ fn a_stream_is_bounded_like_a_file() {
         "not a tar archive: an entry runs past the end of the archive"
     );
 }
+
+/// An oci-archive whose index holds one image per `(architecture, variant)`, each running the
+/// same gzip layer.
+fn index_of_platforms(platforms: &[(&str, Option<&str>)]) -> Vec<u8> {
+    let l = tar_of(&[file("server", ELF)]);
+    let gz = gzip(&l);
+    let mut entries = vec![file("oci-layout", spec::OCI_LAYOUT.as_bytes())];
+    let mut manifests = Vec::new();
+    for (arch, variant) in platforms {
+        let mut cfg = config_for(std::slice::from_ref(&l), "/server");
+        cfg.architecture = arch.to_string();
+        cfg.variant = variant.map(str::to_string);
+        let cfg = serde_json::to_vec(&cfg).unwrap();
+        let m = serde_json::to_vec(&Manifest {
+            schema_version: 2,
+            media_type: None,
+            config: desc(spec::MEDIA_CONFIG, &cfg),
+            layers: vec![desc(spec::MEDIA_LAYER_GZIP, &gz)],
+        })
+        .unwrap();
+        manifests.push(desc(spec::MEDIA_MANIFEST, &m));
+        entries.push(file(&blob_name(&spec::digest_of(&cfg)).unwrap(), &cfg));
+        entries.push(file(&blob_name(&spec::digest_of(&m)).unwrap(), &m));
+    }
+    entries.push(file(&blob_name(&spec::digest_of(&gz)).unwrap(), &gz));
+    let index = serde_json::to_vec(&Index {
+        schema_version: 2,
+        media_type: None,
+        manifests,
+    })
+    .unwrap();
+    entries.push(file("index.json", &index));
+    tar_of(&entries)
+}
+
+/// The platforms `--platform want` reads from `archive`, or its error.
+fn chosen(archive: &[u8], want: &str) -> Result<Vec<String>, String> {
+    let store = Store::spool(&mut &archive[..], &Limits::default()).unwrap();
+    read_store(Arc::new(store), Some(want), &Limits::default())
+        .map(|v| v.into_iter().map(|i| i.platform).collect())
+        .map_err(|e| e.to_string())
+}
+
+/// `--platform` with a variant selects as skopeo and containerd do: the same variant, else the
+/// highest lower level the CPU also runs, else an image that records no variant (the baseline).
+#[test]
+fn a_platform_variant_selects_the_best_image_that_runs() {
+    let plain = index_of_platforms(&[("amd64", None)]);
+    assert_eq!(chosen(&plain, "linux/amd64/v2").unwrap(), ["linux/amd64"]);
+    assert_eq!(chosen(&plain, "linux/amd64").unwrap(), ["linux/amd64"]);
+    let levels = index_of_platforms(&[
+        ("amd64", Some("v1")),
+        ("amd64", Some("v3")),
+        ("amd64", Some("v2")),
+        ("arm64", Some("v8")),
+    ]);
+    assert_eq!(
+        chosen(&levels, "linux/amd64/v2").unwrap(),
+        ["linux/amd64/v2"]
+    );
+    assert_eq!(
+        chosen(&levels, "linux/amd64/v4").unwrap(),
+        ["linux/amd64/v3"]
+    );
+    assert_eq!(
+        chosen(&levels, "linux/amd64/v1").unwrap(),
+        ["linux/amd64/v1"]
+    );
+    // No variant asked: every variant of the architecture, as before.
+    assert_eq!(
+        chosen(&levels, "linux/amd64").unwrap(),
+        ["linux/amd64/v1", "linux/amd64/v3", "linux/amd64/v2"]
+    );
+    // A variant image beats the baseline; the baseline beats nothing.
+    let mixed = index_of_platforms(&[("amd64", None), ("amd64", Some("v3")), ("arm", Some("v7"))]);
+    assert_eq!(
+        chosen(&mixed, "linux/amd64/v3").unwrap(),
+        ["linux/amd64/v3"]
+    );
+    assert_eq!(chosen(&mixed, "linux/amd64/v2").unwrap(), ["linux/amd64"]);
+    assert_eq!(chosen(&mixed, "linux/arm/v8").unwrap(), ["linux/arm/v7"]);
+    assert_eq!(
+        chosen(&mixed, "linux/arm/v6").unwrap_err(),
+        "has no linux/arm/v6 image (it has linux/amd64, linux/amd64/v3, linux/arm/v7)"
+    );
+    assert_eq!(
+        chosen(&levels, "linux/arm64/v9").unwrap(),
+        ["linux/arm64/v8"]
+    );
+}
