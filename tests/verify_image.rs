@@ -975,3 +975,67 @@ fn a_platform_variant_selects_a_baseline_image_as_skopeo_does() {
         );
     });
 }
+
+/// `podman save -m` of two images of one platform: each report is named by the image's tag,
+/// so the failing one can be told (podman run agrees on which one fails).
+#[test]
+fn a_multi_image_archive_names_each_image_by_its_tag() {
+    if !podman_ready() {
+        return;
+    }
+    let lines = ["COPY app /server", "ENTRYPOINT [\"/server\"]"];
+    with_image(
+        "multi-ok",
+        &lines,
+        &[(fixture("c-static"), "app")],
+        |good, dir| {
+            // The second image, built in the same turn (the first holds it).
+            let ctx = dir.join("bad");
+            fs::create_dir(&ctx).unwrap();
+            fs::copy(fixture("c-dynamic-pie"), ctx.join("app")).unwrap();
+            let bad = podman_build(&ctx, &containerfile(&lines), "multi-bad");
+            let bad = bad.as_str();
+            let result = std::panic::catch_unwind(|| {
+                assert_eq!(common::podman_run(good, &[]).2, 0);
+                let (_, stderr, code) = common::podman_run(bad, &[]);
+                assert!(
+                    code != 0 && stderr.contains("no such file or directory"),
+                    "{stderr}"
+                );
+                let tar = dir.join("multi.tar");
+                let o = podman(&[
+                    "save",
+                    "-q",
+                    "-m",
+                    "--format",
+                    "docker-archive",
+                    "-o",
+                    tar.to_str().unwrap(),
+                    good,
+                    bad,
+                ]);
+                assert!(o.status.success(), "{o:?}");
+                let out = verify_image(&tar, &[]);
+                assert_eq!(out.status.code(), Some(1), "{out:?}");
+                let t = tar.display();
+                let text = String::from_utf8_lossy(&out.stdout);
+                let first: Vec<&str> = text.lines().filter(|l| !l.starts_with(' ')).collect();
+                assert_eq!(
+                    first,
+                    [
+                        format!("PASS {t}[{good}:latest]:/server: static x86_64, 744.6 KiB"),
+                        format!(
+                            "FAIL {t}[{bad}:latest]:/server: needs the loader \
+                         /lib64/ld-linux-x86-64.so.2, which is not in the image"
+                        ),
+                        "checked 2: 1 passed, 1 failed".to_string(),
+                    ]
+                );
+            });
+            podman(&["rmi", "-f", bad]);
+            if let Err(e) = result {
+                std::panic::resume_unwind(e);
+            }
+        },
+    );
+}
