@@ -1039,3 +1039,83 @@ fn a_multi_image_archive_names_each_image_by_its_tag() {
         },
     );
 }
+
+/// A tar header of `kind` (`b'2'` symlink, `b'5'` directory) at `name`, without payload.
+fn raw_header(name: &str, kind: u8, link: &str) -> Vec<u8> {
+    let mut h = tar::Header::new_gnu();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    h.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
+    h.set_entry_type(tar::EntryType::new(kind));
+    h.set_size(0);
+    h.set_mode(0o755);
+    h.set_cksum();
+    h.as_bytes().to_vec()
+}
+
+/// A docker-archive of one uncompressed layer made of `entries` (then the end blocks), whose
+/// entrypoint is `/x`.
+fn archive_of_entries(path: &Path, entries: impl Iterator<Item = Vec<u8>>) {
+    let mut layer: Vec<u8> = entries.flatten().collect();
+    layer.extend_from_slice(&[0; 1024]);
+    let cfg = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{"Entrypoint":["/x"]}},"rootfs":{{"type":"layers","diff_ids":["sha256:{}"]}}}}"#,
+        sha256(&layer)
+    );
+    fs::write(path, docker_archive(&layer, &cfg)).unwrap();
+}
+
+/// SIGTERM or SIGINT while an image is merged (150,000 symlinks, seconds of work): binslim
+/// removes its temporary root, then ends by that signal (the shell's 143 / 130).
+#[test]
+fn a_signal_removes_the_temporary_root() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = common::tempdir();
+    let image = dir.path().join("links.tar");
+    archive_of_entries(
+        &image,
+        (0..150_000).map(|i| raw_header(&format!("d{}/l{i}", i / 1000), b'2', "x")),
+    );
+    for (name, number) in [("TERM", libc::SIGTERM), ("INT", libc::SIGINT)] {
+        let tmp = dir.path().join(format!("tmp-{name}"));
+        fs::create_dir(&tmp).unwrap();
+        let mut child = Std::new(assert_cmd::cargo::cargo_bin("binslim"))
+            .args(["verify", "--image"])
+            .arg(&image)
+            .env("TMPDIR", &tmp)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait until the merge is under way: the root exists and holds some of the layer.
+        let started = std::time::Instant::now();
+        let busy = loop {
+            let root = fs::read_dir(&tmp)
+                .unwrap()
+                .flatten()
+                .next()
+                .map(|e| e.path());
+            if root.is_some_and(|r| fs::read_dir(r).is_ok_and(|d| d.count() > 2)) {
+                break true;
+            }
+            if child.try_wait().unwrap().is_some() || started.elapsed().as_secs() > 60 {
+                break false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        assert!(busy, "SIG{name}: binslim ended before its root was seen");
+        let kill = Std::new("kill")
+            .args([format!("-{name}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(number), "SIG{name}: {status:?}");
+        let left: Vec<_> = fs::read_dir(&tmp)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert!(left.is_empty(), "SIG{name} left {left:?}");
+    }
+}

@@ -191,7 +191,7 @@ pub enum ImageSource {
 /// One image, its layers merged into a private temporary root (removed on drop).
 #[derive(Debug)]
 pub struct MergedImage {
-    root: tempfile::TempDir,
+    root: crate::tempfiles::PrivateDir,
     /// The image's config.
     pub config: ImageConfig,
     /// The reference it was saved under (`RepoTags[0]`, or the OCI ref name), if any.
@@ -497,9 +497,7 @@ pub fn read_tar_bytes(data: &[u8], limits: &Limits) -> Result<Vec<MergedImage>, 
 /// Merges one layer tar (plain or gzip) held in memory into a fresh root, without digests: for
 /// fuzzing the layer reader and the merge directly.
 pub fn merge_layer_bytes(layer: &[u8], limits: &Limits) -> Result<MergedImage, ReadError> {
-    let root = tempfile::Builder::new()
-        .prefix("binslim-image-")
-        .tempdir()
+    let root = crate::tempfiles::PrivateDir::new("binslim-image-")
         .map_err(|e| ReadError::io("cannot create a temporary directory", e))?;
     let mut merger = merge::Merger::new(root.path(), limits);
     let inner: Box<dyn Read> = if layer.starts_with(&[0x1f, 0x8b]) {
@@ -572,9 +570,7 @@ fn read_store(
     }
     let mut out = Vec::new();
     for (c, config) in configs {
-        let root = tempfile::Builder::new()
-            .prefix("binslim-image-")
-            .tempdir()
+        let root = crate::tempfiles::PrivateDir::new("binslim-image-")
             .map_err(|e| ReadError::io("cannot create a temporary directory", e))?;
         let (entries, deferred) = merge_layers(&store, &c, &config, root.path(), limits)?;
         out.push(MergedImage {
