@@ -1119,3 +1119,30 @@ fn a_signal_removes_the_temporary_root() {
         assert!(left.is_empty(), "SIG{name} left {left:?}");
     }
 }
+
+/// An image of 100,000 directories (and a static /x) verifies with `$TMPDIR` on disk (the test's
+/// temporary directory under target/): its directories are not all made there (the merge's own
+/// count is asserted in `directories_are_made_only_where_a_check_reaches`; the time is
+/// `benches/verify-image-dirs.sh`'s).
+#[test]
+fn an_image_of_100k_directories_verifies() {
+    let dir = common::tempdir();
+    let image = dir.path().join("dirs.tar");
+    let server = fs::read(fixture("c-static")).unwrap();
+    let dirs = (0..100_000).map(|i| raw_header(&format!("d{}/e{i}/", i / 1000), b'5', ""));
+    archive_of_entries(&image, dirs.chain([common::raw_entry("x", &server)]));
+    let tmp = dir.path().join("tmp");
+    fs::create_dir(&tmp).unwrap();
+    let out = binslim()
+        .args(["verify", "--image"])
+        .arg(&image)
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("PASS {}:/x: static x86_64, 744.6 KiB\n", image.display())
+    );
+    assert_eq!(fs::read_dir(&tmp).unwrap().count(), 0);
+}

@@ -328,7 +328,7 @@ impl MergedImage {
                     parts = new;
                 }
                 Ok(_) => {}
-                Err(_) if parts.is_empty() && self.make_ghost(&host)? => {}
+                Err(_) if self.make_ghost(&host, parts.is_empty())? => {}
                 Err(_) => return Ok(None),
             }
         }
@@ -337,11 +337,19 @@ impl MergedImage {
         Ok(host.exists().then_some(host))
     }
 
-    /// Makes the ghost at `host`, if there is one there.
-    fn make_ghost(&self, host: &Path) -> Result<bool, ReadError> {
+    /// Makes the ghost at `host`, if there is one there: a directory not made yet, or, when
+    /// the path ends there (`last`), a file.
+    fn make_ghost(&self, host: &Path, last: bool) -> Result<bool, ReadError> {
         let Some(d) = &self.deferred else {
             return Ok(false);
         };
+        if d.files.dirs.contains(host) {
+            merge::make_dir(host)?;
+            return Ok(true);
+        }
+        if !last {
+            return Ok(false);
+        }
         let Some(g) = d.files.ghosts.get(host) else {
             return Ok(false);
         };
@@ -507,6 +515,11 @@ pub fn merge_layer_bytes(layer: &[u8], limits: &Limits) -> Result<MergedImage, R
     };
     let mut tar = TarReader::new(Hashing::new(inner, limits.max_uncompressed, "more than"));
     merger.apply(&mut tar, 0, false)?;
+    // No deferred content to make directories from later: all of them now.
+    let dirs: Vec<PathBuf> = merger.deferred.dirs.iter().cloned().collect();
+    for d in dirs {
+        merger.deferred.materialize(&d)?;
+    }
     let entries = merger.entries();
     Ok(MergedImage {
         root,

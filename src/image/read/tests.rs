@@ -900,3 +900,69 @@ fn a_platform_variant_selects_the_best_image_that_runs() {
         ["linux/arm64/v8"]
     );
 }
+
+/// Directories on disk below `root` (the root itself not counted).
+fn dirs_on_disk(root: &std::path::Path) -> usize {
+    let mut n = 0;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                n += 1;
+                stack.push(e.path());
+            }
+        }
+    }
+    n
+}
+
+/// 100,000 directories cost no 100,000 `mkdir`s: a directory is made on disk only on the way
+/// to something a check reaches, and the merge (whiteouts, opaque directories, later entries)
+/// is the same as when every directory was made.
+#[test]
+fn directories_are_made_only_where_a_check_reaches() {
+    let mut entries: Vec<Vec<u8>> = (0..100_000)
+        .map(|i| entry(&format!("d{}/e{i}/", i / 1000), b'5', "", b"", 0o755))
+        .collect();
+    entries.push(file("d7/e7001/lib.so", ELF));
+    entries.push(entry("a/b/c/", b'5', "", b"", 0o755));
+    entries.push(file("a/b/c/libgone.so", ELF));
+    entries.push(entry("w/x/y/", b'5', "", b"", 0o755));
+    entries.push(file("w/x/y/libgone2.so", ELF));
+    entries.push(entry("keep/", b'5', "", b"", 0o755));
+    let lower = tar_of(&entries);
+    let upper = tar_of(&[
+        // Hides a/'s lower content, but for a/b, which this layer declares again.
+        entry("a/", b'5', "", b"", 0o755),
+        file("a/.wh..wh..opq", b""),
+        entry("a/b/", b'5', "", b"", 0o755),
+        file(".wh.w", b""),
+        // A file where a directory was: the directory and what was below it go.
+        file("d9", b"now a file"),
+        entry("link", b'2', "d5/e5001", b"", 0o777),
+    ]);
+    let layers = [lower, upper];
+    let img = read(&docker_archive(&layers, &config_for(&layers, "/app"))).unwrap();
+    let r = img.root();
+    // On disk: only /link's parent (the root) was needed; d9 (a file) and /etc not at all.
+    assert_eq!(dirs_on_disk(r), 0);
+    let unmade = &img.deferred.as_ref().unwrap().files.dirs;
+    // d0..d99 but d9, their e-directories, a, a/b and keep.
+    assert_eq!(unmade.len(), 99 + 99_000 + 3);
+    assert!(unmade.contains(&r.join("keep")) && !unmade.contains(&r.join("a/b/c")));
+    // What a check reaches is made, directories on its way included.
+    let (_, host) = img.locate_ok("/d7/e7001/lib.so");
+    assert_eq!(fs::read(host.unwrap()).unwrap(), ELF);
+    let (_, host) = img.locate_ok("/link");
+    assert!(host.unwrap().is_dir());
+    let (_, host) = img.locate_ok("/keep");
+    assert!(host.unwrap().is_dir());
+    assert_eq!(dirs_on_disk(r), 5); // d7, d7/e7001, d5, d5/e5001, keep
+    assert_eq!(img.locate_ok("/a/b/c").1, None);
+    assert_eq!(img.locate_ok("/a/b/c/libgone.so").1, None);
+    assert!(img.locate_ok("/a/b").1.unwrap().is_dir());
+    assert_eq!(img.locate_ok("/w/x/y/libgone2.so").1, None);
+    assert_eq!(img.locate_ok("/w").1, None);
+    assert_eq!(img.content("/d9").unwrap(), b"now a file");
+    assert_eq!(img.locate_ok("/d9/e9001").1, None);
+}
