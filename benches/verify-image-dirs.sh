@@ -8,6 +8,9 @@
 #                                       also times an older build in the same run
 #   BENCH_TMP=/dev/shm benches/verify-image-dirs.sh     $TMPDIR elsewhere (tmpfs)
 #
+# Measured 2026-12-07 (ext4 /var/tmp, 2 cores shared with other work, RUNS=3): 0.764 s +- 0.049
+# against 25.0 s +- 10.1 s (13.4-31.6 s) for the build before the change.
+#
 # Needs hyperfine and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
