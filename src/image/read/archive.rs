@@ -219,8 +219,8 @@ impl Store {
     /// Reads a tar from a stream (stdin, a FIFO, a device) into an anonymous temporary file,
     /// indexing it header by header as it arrives, so a stream is held to the limits of a file:
     /// a first block that is not a tar header fails at once, the entry count is capped, the
-    /// copy stops at the archive's end-of-archive marker, and at most
-    /// [`Limits::max_stream`] bytes are copied.
+    /// copy stops at the archive's end-of-archive marker (what follows is dropped, up to
+    /// 1 MiB), and at most [`Limits::max_stream`] bytes are copied.
     pub fn spool(input: &mut dyn Read, limits: &Limits) -> Result<Store, ReadError> {
         let file = tempfile::tempfile().map_err(|e| ReadError::io("a temporary file", e))?;
         let mut tar = TarReader::new(Tee {
@@ -238,6 +238,13 @@ impl Store {
             )));
         }
         let entries = indexed?;
+        // What a writer adds after the end-of-archive blocks (GNU tar pads to 10 KiB records)
+        // is read and dropped, up to a bound, so `docker save | binslim ...` does not end the
+        // writer with EPIPE while it finishes.
+        let _ = io::copy(
+            &mut Read::take(&mut *tee.input, TRAILER_MAX),
+            &mut io::sink(),
+        );
         Ok(Store::Tar {
             file: tee.out,
             entries,
@@ -302,6 +309,9 @@ impl Store {
         }
     }
 }
+
+/// Most bytes read (and dropped) from a stream after its end-of-archive blocks.
+const TRAILER_MAX: u64 = 1 << 20;
 
 /// Reads every header of an archive into its index (payload passed over).
 fn index<S: Source>(
