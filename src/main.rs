@@ -11,6 +11,9 @@ use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // An image's merged root in $TMPDIR goes with the process on Ctrl-C, kill or a closed
+    // terminal, not only on a normal exit.
+    binslim::tempfiles::remove_on_signals();
     let style = cmd::style(cli.color);
     let status = match &cli.command {
         Command::Inspect(args) => cmd::inspect::run(args, style),
@@ -21,5 +24,6 @@ fn main() -> ExitCode {
         Command::Completions(args) => cmd::completions::completions(args),
         Command::Man(_) => cmd::completions::man(),
     };
+    binslim::tempfiles::wait_if_signalled();
     status.into()
 }

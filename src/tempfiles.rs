@@ -305,6 +305,154 @@ fn unsupported(e: &io::Error) -> bool {
     )
 }
 
+/// A private temporary directory in `$TMPDIR` (an image's merged root): removed on drop and,
+/// once [`remove_on_signals`] is installed, when SIGINT, SIGTERM or SIGHUP stops the process.
+#[derive(Debug)]
+pub struct PrivateDir {
+    inner: Option<tempfile::TempDir>,
+}
+
+/// The [`PrivateDir`]s alive, for the signal watcher to remove.
+static PRIVATE_DIRS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+/// The write end of the signal handler's pipe (-1 before [`remove_on_signals`]).
+static SIGNAL_PIPE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+fn private_dirs() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    PRIVATE_DIRS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl PrivateDir {
+    /// Creates `$TMPDIR/PREFIXxxxxxx` and registers it for removal on a signal.
+    pub fn new(prefix: &str) -> io::Result<Self> {
+        let mut dirs = private_dirs();
+        let t = tempfile::Builder::new().prefix(prefix).tempdir()?;
+        dirs.push(t.path().to_path_buf());
+        Ok(PrivateDir { inner: Some(t) })
+    }
+
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        self.inner.as_ref().expect("present until drop").path()
+    }
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        let Some(t) = self.inner.take() else { return };
+        let path = t.path().to_path_buf();
+        // Removed while still registered, so a signal meanwhile removes it too.
+        drop(t);
+        private_dirs().retain(|p| *p != path);
+    }
+}
+
+/// The signals that remove the [`PrivateDir`]s before the process ends.
+const CLEANUP_SIGNALS: [libc::c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
+
+/// The signal received, 0 before one.
+static SIGNALLED: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    // Async-signal-safe: an atomic store and one write(2) of the signal number to the
+    // watcher's pipe; errno kept.
+    SIGNALLED.store(sig, std::sync::atomic::Ordering::SeqCst);
+    // SAFETY: __errno_location returns this thread's errno slot, valid for the thread's life.
+    let errno = unsafe { *libc::__errno_location() };
+    let fd = SIGNAL_PIPE.load(std::sync::atomic::Ordering::Relaxed);
+    if fd >= 0 {
+        let b = sig as u8;
+        // SAFETY: writes one byte from a live stack variable to a descriptor this process owns.
+        unsafe { libc::write(fd, (&b as *const u8).cast(), 1) };
+    }
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = errno };
+}
+
+/// Installs handlers for SIGINT, SIGTERM and SIGHUP (those not ignored) that remove every live
+/// [`PrivateDir`] and then end the process by the same signal (exit status 128 + the signal:
+/// 130, 143, 129). A handler cannot walk a directory, so it only writes the signal number to a
+/// pipe; a watcher thread removes the directories. Called once by the `binslim` command; later
+/// calls do nothing.
+pub fn remove_on_signals() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: pipe2 writes two descriptors into the array it is given.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return;
+        }
+        let [read_fd, write_fd] = fds;
+        SIGNAL_PIPE.store(write_fd, std::sync::atomic::Ordering::Relaxed);
+        let spawned = std::thread::Builder::new()
+            .name("signal-cleanup".into())
+            .spawn(move || watch_signals(read_fd));
+        if spawned.is_err() {
+            return;
+        }
+        for sig in CLEANUP_SIGNALS {
+            // SAFETY: sigaction reads and writes the structs passed, which live on this stack;
+            // the handler only calls async-signal-safe functions.
+            unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                if libc::sigaction(sig, std::ptr::null(), &mut old) != 0
+                    || old.sa_sigaction == libc::SIG_IGN
+                {
+                    continue; // nohup: an ignored signal stays ignored
+                }
+                let mut act: libc::sigaction = std::mem::zeroed();
+                act.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+                act.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&mut act.sa_mask);
+                libc::sigaction(sig, &act, std::ptr::null_mut());
+            }
+        }
+    });
+}
+
+/// Called before the process exits normally: when a cleanup signal arrived, the work may have
+/// failed only because the watcher removed its directory; the watcher is ending the process by
+/// the signal, so this waits for it instead of exiting with that failure's status.
+pub fn wait_if_signalled() {
+    if SIGNALLED.load(std::sync::atomic::Ordering::SeqCst) != 0 {
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+/// The watcher: waits for a signal number on the pipe, removes the registered directories, and
+/// ends the process by that signal.
+fn watch_signals(read_fd: libc::c_int) {
+    let mut b = 0u8;
+    loop {
+        // SAFETY: reads one byte into a live stack variable from the pipe this thread owns.
+        let n = unsafe { libc::read(read_fd, (&mut b as *mut u8).cast(), 1) };
+        if n == 1 {
+            break;
+        }
+        if n == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return;
+        }
+    }
+    let sig = libc::c_int::from(b);
+    let dirs = private_dirs().clone();
+    for d in dirs {
+        // The main thread may still be writing into it: a few passes.
+        for _ in 0..5 {
+            if fs::remove_dir_all(&d).is_ok() || !d.exists() {
+                break;
+            }
+        }
+    }
+    // SAFETY: restores the default action and re-raises, so the process ends by the signal
+    // as if there had been no handler; _exit is the fallback should it return.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        libc::raise(sig);
+        libc::_exit(128 + sig);
+    }
+}
+
 fn open_dir(path: &Path) -> io::Result<File> {
     fs::OpenOptions::new()
         .read(true)

@@ -906,18 +906,6 @@ impl Judged {
     }
 }
 
-/// `binslim verify --json --image ARCHIVE`.
-fn verify_json_image(archive: &Path) -> (i32, Value) {
-    let out = binslim()
-        .args(["verify", "--json", "--image"])
-        .arg(archive)
-        .output()
-        .unwrap();
-    let report = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().unwrap(), report)
-}
-
 /// Loads the hand-made image into podman, runs it, and verifies the archive (saved as
 /// `image.tar` in `dir`). The image is removed afterwards.
 fn judge_made(dir: &Path, name: &str, layer: &[u8], run: &str) -> Judged {
@@ -929,7 +917,7 @@ fn judge_made(dir: &Path, name: &str, layer: &[u8], run: &str) -> Judged {
     assert!(load.status.success(), "podman load: {load:?}");
     let run = common::podman_run(&tag, &[]);
     podman(&["rmi", "-f", &tag]);
-    let (exit, report) = verify_json_image(&archive);
+    let (exit, report) = verify_json_image(&archive, &[]);
     Judged { run, exit, report }
 }
 
@@ -946,7 +934,7 @@ fn judge_built(name: &str, lines: &[&str], files: &[(PathBuf, &str)]) -> (Judged
     let archive = ctx.path().join("image.tar");
     podman_save(&tag, "docker-archive", &archive);
     podman(&["rmi", "-f", &tag]);
-    let (exit, report) = verify_json_image(&archive);
+    let (exit, report) = verify_json_image(&archive, &[]);
     (
         Judged { run, exit, report },
         format!("{}", archive.display()),
@@ -1318,4 +1306,347 @@ fn copy_chmod_and_user_as_podman_builds_them() {
         &[app(), (passwd, "passwd")],
     );
     j.passes("hello from c-static\n", &[&format!("{archive}:/app")]);
+}
+
+/// `yes | binslim verify --image -` and `--image /dev/zero`: a stream that is not a tar fails
+/// at its first block (exit 2, "not a tar archive"), and an empty one at its end-of-archive
+/// block, instead of being copied into the temporary directory without end.
+#[test]
+fn endless_streams_fail_at_once() {
+    let bin = assert_cmd::cargo::cargo_bin("binslim");
+    let tmp = common::tempdir();
+    let run = |shell: &str| {
+        Std::new("timeout")
+            .args(["10", "sh", "-c", shell])
+            .env("BINSLIM", &bin)
+            .env("TMPDIR", tmp.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run("yes | \"$BINSLIM\" --color=never verify --image -");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "binslim: stdin: not a tar archive: bad tar header at byte 0: bad checksum field\n"
+    );
+    let out = run("\"$BINSLIM\" --color=never verify --image /dev/zero");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "binslim: /dev/zero: holds neither index.json nor manifest.json: not a docker save, \
+         podman save or oci-archive tar\n"
+    );
+    assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 0);
+}
+
+/// Runs `f` with a podman image built from `lines` (files from `files` in its context), removing
+/// the image afterwards, whatever `f` does.
+fn with_image(name: &str, lines: &[&str], files: &[(PathBuf, &str)], f: impl FnOnce(&str, &Path)) {
+    let _turn = podman_turn();
+    let dir = common::tempdir();
+    for (src, dest) in files {
+        fs::copy(src, dir.path().join(dest)).unwrap();
+    }
+    let tag = podman_build(dir.path(), &containerfile(lines), name);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&tag, dir.path())));
+    podman(&["rmi", "-f", &tag]);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+/// `binslim verify --json --image IMAGE`: exit code and report.
+fn verify_json_image(image: &Path, extra: &[&str]) -> (i32, Value) {
+    let out = verify_image(image, &[&["--json"][..], extra].concat());
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    (out.status.code().unwrap(), report)
+}
+
+/// `podman save --format docker-dir` (a directory with `manifest.json` and blobs named by their
+/// digest; `--compress` gzips the layers) is read, and its verdict is the docker-archive's and
+/// podman run's.
+#[test]
+fn docker_dir_agrees_with_docker_archive() {
+    if !podman_ready() {
+        return;
+    }
+    let lines = ["COPY app /app", "ENTRYPOINT [\"/app\"]"];
+    let files = [(fixture("c-dynamic-pie"), "app")];
+    with_image("docker-dir", &lines, &files, |tag, dir| {
+        let (_, stderr, code) = common::podman_run(tag, &[]);
+        assert!(
+            code != 0 && stderr.contains("exec /app: no such file or directory"),
+            "{stderr}"
+        );
+        let tar = dir.join("image.tar");
+        podman_save(tag, "docker-archive", &tar);
+        let (code, want) = verify_json_image(&tar, &[]);
+        assert_eq!(code, 1, "{want}");
+        assert_eq!(
+            want[0]["problems"][0]["code"], "missing-interpreter",
+            "{want}"
+        );
+        for compress in [false, true] {
+            let out = dir.join(format!("dir-{compress}"));
+            let mut args = vec!["save", "-q", "--format", "docker-dir"];
+            if compress {
+                args.push("--compress");
+            }
+            args.extend(["-o", out.to_str().unwrap(), tag]);
+            let o = podman(&args);
+            assert!(o.status.success(), "{o:?}");
+            assert!(out.join("manifest.json").is_file() && !out.join("index.json").exists());
+            let (code, got) = verify_json_image(&out, &[]);
+            assert_eq!(code, 1, "{got}");
+            assert_eq!(
+                got[0]["problems"], want[0]["problems"],
+                "compress: {compress}"
+            );
+            assert_eq!(got[0]["path"], format!("{}:/app", out.display()));
+        }
+    });
+}
+
+/// `--platform linux/amd64/v2` selects, in a real index (`podman manifest push --all`), the
+/// amd64 image that records no variant, as skopeo does; a platform skopeo finds nothing for is
+/// exit 2 for binslim too.
+#[test]
+fn a_platform_variant_selects_a_baseline_image_as_skopeo_does() {
+    if !podman_ready() || !common::have_tool("skopeo") {
+        return;
+    }
+    let lines = ["COPY app /server", "ENTRYPOINT [\"/server\"]"];
+    let files = [(fixture("c-static"), "app")];
+    with_image("variant", &lines, &files, |tag, dir| {
+        let list = unique_tag("variant-list");
+        let archive = dir.join("list.tar");
+        let made = podman(&["manifest", "create", &list]).status.success()
+            && podman(&[
+                "manifest",
+                "add",
+                &list,
+                &format!("containers-storage:{tag}"),
+            ])
+            .status
+            .success()
+            && podman(&[
+                "manifest",
+                "push",
+                "-q",
+                "--all",
+                &list,
+                &format!("oci-archive:{}", archive.display()),
+            ])
+            .status
+            .success();
+        podman(&["manifest", "rm", &list]);
+        assert!(made, "podman manifest create/add/push");
+        let skopeo = |arch: &str, variant: &[&str]| {
+            Std::new("skopeo")
+                .args(["--override-os", "linux", "--override-arch", arch])
+                .args(variant)
+                .args(["inspect", "--config"])
+                .arg(format!("oci-archive:{}", archive.display()))
+                .output()
+                .unwrap()
+        };
+        let s = skopeo("amd64", &["--override-variant", "v2"]);
+        assert!(s.status.success(), "{s:?}");
+        let cfg: Value = serde_json::from_slice(&s.stdout).unwrap();
+        assert_eq!(
+            (&cfg["architecture"], cfg.get("variant")),
+            (&"amd64".into(), None)
+        );
+        let out = verify_image(&archive, &["--platform", "linux/amd64/v2"]);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!(
+                "PASS {}:/server: static x86_64, 744.6 KiB\n",
+                archive.display()
+            )
+        );
+        assert!(!skopeo("arm64", &[]).status.success());
+        let out = verify_image(&archive, &["--platform", "linux/arm64"]);
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!(
+                "binslim: {}: has no linux/arm64 image (it has linux/amd64)\n",
+                archive.display()
+            )
+        );
+    });
+}
+
+/// `podman save -m` of two images of one platform: each report is named by the image's tag,
+/// so the failing one can be told (podman run agrees on which one fails).
+#[test]
+fn a_multi_image_archive_names_each_image_by_its_tag() {
+    if !podman_ready() {
+        return;
+    }
+    let lines = ["COPY app /server", "ENTRYPOINT [\"/server\"]"];
+    with_image(
+        "multi-ok",
+        &lines,
+        &[(fixture("c-static"), "app")],
+        |good, dir| {
+            // The second image, built in the same turn (the first holds it).
+            let ctx = dir.join("bad");
+            fs::create_dir(&ctx).unwrap();
+            fs::copy(fixture("c-dynamic-pie"), ctx.join("app")).unwrap();
+            let bad = podman_build(&ctx, &containerfile(&lines), "multi-bad");
+            let bad = bad.as_str();
+            let result = std::panic::catch_unwind(|| {
+                assert_eq!(common::podman_run(good, &[]).2, 0);
+                let (_, stderr, code) = common::podman_run(bad, &[]);
+                assert!(
+                    code != 0 && stderr.contains("no such file or directory"),
+                    "{stderr}"
+                );
+                let tar = dir.join("multi.tar");
+                let o = podman(&[
+                    "save",
+                    "-q",
+                    "-m",
+                    "--format",
+                    "docker-archive",
+                    "-o",
+                    tar.to_str().unwrap(),
+                    good,
+                    bad,
+                ]);
+                assert!(o.status.success(), "{o:?}");
+                let out = verify_image(&tar, &[]);
+                assert_eq!(out.status.code(), Some(1), "{out:?}");
+                let t = tar.display();
+                let text = String::from_utf8_lossy(&out.stdout);
+                let first: Vec<&str> = text.lines().filter(|l| !l.starts_with(' ')).collect();
+                assert_eq!(
+                    first,
+                    [
+                        format!("PASS {t}[{good}:latest]:/server: static x86_64, 744.6 KiB"),
+                        format!(
+                            "FAIL {t}[{bad}:latest]:/server: needs the loader \
+                         /lib64/ld-linux-x86-64.so.2, which is not in the image"
+                        ),
+                        "checked 2: 1 passed, 1 failed".to_string(),
+                    ]
+                );
+            });
+            podman(&["rmi", "-f", bad]);
+            if let Err(e) = result {
+                std::panic::resume_unwind(e);
+            }
+        },
+    );
+}
+
+/// A tar header of `kind` (`b'2'` symlink, `b'5'` directory) at `name`, without payload.
+fn raw_header(name: &str, kind: u8, link: &str) -> Vec<u8> {
+    let mut h = tar::Header::new_gnu();
+    h.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+    h.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
+    h.set_entry_type(tar::EntryType::new(kind));
+    h.set_size(0);
+    h.set_mode(0o755);
+    h.set_cksum();
+    h.as_bytes().to_vec()
+}
+
+/// A docker-archive of one uncompressed layer made of `entries` (then the end blocks), whose
+/// entrypoint is `/x`.
+fn archive_of_entries(path: &Path, entries: impl Iterator<Item = Vec<u8>>) {
+    let mut layer: Vec<u8> = entries.flatten().collect();
+    layer.extend_from_slice(&[0; 1024]);
+    let cfg = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{"Entrypoint":["/x"]}},"rootfs":{{"type":"layers","diff_ids":["sha256:{}"]}}}}"#,
+        sha256(&layer)
+    );
+    fs::write(path, docker_archive(&layer, &cfg)).unwrap();
+}
+
+/// SIGTERM or SIGINT while an image is merged (150,000 symlinks, seconds of work): binslim
+/// removes its temporary root, then ends by that signal (the shell's 143 / 130).
+#[test]
+fn a_signal_removes_the_temporary_root() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = common::tempdir();
+    let image = dir.path().join("links.tar");
+    archive_of_entries(
+        &image,
+        (0..150_000).map(|i| raw_header(&format!("d{}/l{i}", i / 1000), b'2', "x")),
+    );
+    for (name, number) in [("TERM", libc::SIGTERM), ("INT", libc::SIGINT)] {
+        let tmp = dir.path().join(format!("tmp-{name}"));
+        fs::create_dir(&tmp).unwrap();
+        let mut child = Std::new(assert_cmd::cargo::cargo_bin("binslim"))
+            .args(["verify", "--image"])
+            .arg(&image)
+            .env("TMPDIR", &tmp)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Wait until the merge is under way: the root exists and holds some of the layer.
+        let started = std::time::Instant::now();
+        let busy = loop {
+            let root = fs::read_dir(&tmp)
+                .unwrap()
+                .flatten()
+                .next()
+                .map(|e| e.path());
+            if root.is_some_and(|r| fs::read_dir(r).is_ok_and(|d| d.count() > 2)) {
+                break true;
+            }
+            if child.try_wait().unwrap().is_some() || started.elapsed().as_secs() > 60 {
+                break false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        assert!(busy, "SIG{name}: binslim ended before its root was seen");
+        let kill = Std::new("kill")
+            .args([format!("-{name}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(number), "SIG{name}: {status:?}");
+        let left: Vec<_> = fs::read_dir(&tmp)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert!(left.is_empty(), "SIG{name} left {left:?}");
+    }
+}
+
+/// An image of 100,000 directories (and a static /x) verifies with `$TMPDIR` on disk (the test's
+/// temporary directory under target/): its directories are not all made there (the merge's own
+/// count is asserted in `directories_are_made_only_where_a_check_reaches`; the time is
+/// `benches/verify-image-dirs.sh`'s).
+#[test]
+fn an_image_of_100k_directories_verifies() {
+    let dir = common::tempdir();
+    let image = dir.path().join("dirs.tar");
+    let server = fs::read(fixture("c-static")).unwrap();
+    let dirs = (0..100_000).map(|i| raw_header(&format!("d{}/e{i}/", i / 1000), b'5', ""));
+    archive_of_entries(&image, dirs.chain([common::raw_entry("x", &server)]));
+    let tmp = dir.path().join("tmp");
+    fs::create_dir(&tmp).unwrap();
+    let out = binslim()
+        .args(["verify", "--image"])
+        .arg(&image)
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("PASS {}:/x: static x86_64, 744.6 KiB\n", image.display())
+    );
+    assert_eq!(fs::read_dir(&tmp).unwrap().count(), 0);
 }

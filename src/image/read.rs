@@ -162,6 +162,9 @@ pub struct Limits {
     pub max_uncompressed: u64,
     /// A gzip layer may expand to at most this many times its size (plus 1 GiB).
     pub max_ratio: u64,
+    /// Most bytes of an archive read from a stream (stdin, a FIFO, a device), which is copied
+    /// to a temporary file to be read.
+    pub max_stream: u64,
     /// Read uncompressed layers in full and check their sha256 against the manifest's digest
     /// and the config's `diff_ids`. Off by default: their payload is then passed over with a
     /// seek and never hashed (gzip layers, JSON documents and configs are always checked).
@@ -176,6 +179,7 @@ impl Default for Limits {
             max_layers: 512,
             max_uncompressed: 64 << 30,
             max_ratio: 200,
+            max_stream: 64 << 30,
             verify_digests: false,
         }
     }
@@ -184,7 +188,7 @@ impl Default for Limits {
 /// Where the image comes from.
 #[derive(Debug, Clone)]
 pub enum ImageSource {
-    /// A tar file or an OCI layout directory.
+    /// A tar file, an OCI layout directory or a `dir` transport directory (docker-dir).
     Path(PathBuf),
     /// A tar on standard input.
     Stdin,
@@ -193,7 +197,7 @@ pub enum ImageSource {
 /// One image, its layers merged into a private temporary root (removed on drop).
 #[derive(Debug)]
 pub struct MergedImage {
-    root: tempfile::TempDir,
+    root: crate::tempfiles::PrivateDir,
     /// The image's config.
     pub config: ImageConfig,
     /// The reference it was saved under (`RepoTags[0]`, or the OCI ref name), if any.
@@ -379,7 +383,7 @@ impl MergedImage {
                     parts = new;
                 }
                 Ok(_) => {}
-                Err(_) if parts.is_empty() && self.make_ghost(&host)? => {}
+                Err(_) if self.make_ghost(&host, parts.is_empty())? => {}
                 Err(_) => return Ok(None),
             }
         }
@@ -388,11 +392,19 @@ impl MergedImage {
         Ok(host.exists().then_some(host))
     }
 
-    /// Makes the ghost at `host`, if there is one there.
-    fn make_ghost(&self, host: &Path) -> Result<bool, ReadError> {
+    /// Makes the ghost at `host`, if there is one there: a directory not made yet, or, when
+    /// the path ends there (`last`), a file.
+    fn make_ghost(&self, host: &Path, last: bool) -> Result<bool, ReadError> {
         let Some(d) = &self.deferred else {
             return Ok(false);
         };
+        if d.files.dirs.contains(host) {
+            merge::make_dir(host)?;
+            return Ok(true);
+        }
+        if !last {
+            return Ok(false);
+        }
         let Some(g) = d.files.ghosts.get(host) else {
             return Ok(false);
         };
@@ -508,7 +520,9 @@ struct LayerRef {
 }
 
 /// Reads the image(s) at `source` and merges each one's layers. With `platform`
-/// (`linux/arm64`...), only the images of that platform; without, every image in the archive.
+/// (`linux/arm64`...), only the images that serve that platform best (an image without a
+/// variant serves `linux/amd64/v2`; of v1, v2 and v3, v2 does); without, every image in the
+/// archive.
 pub fn read_image(
     source: &ImageSource,
     platform: Option<&str>,
@@ -517,7 +531,7 @@ pub fn read_image(
     let store = match source {
         ImageSource::Stdin => Store::spool(&mut io::stdin().lock(), limits)?,
         ImageSource::Path(p) if p.is_dir() => {
-            if !archive::is_layout_dir(p) {
+            if !archive::is_layout_dir(p) && !p.join("manifest.json").is_file() {
                 return Err(ReadError::NotLayout);
             }
             Store::Dir(p.clone())
@@ -528,7 +542,8 @@ pub fn read_image(
             if regular {
                 Store::tar(f, limits)?
             } else {
-                // A FIFO or a process substitution (`<(docker save app)`): read it once.
+                // A FIFO, a device or a process substitution (`<(docker save app)`): read it
+                // once, as a stream with the limits of a file.
                 Store::spool(&mut f, limits)?
             }
         }
@@ -545,9 +560,7 @@ pub fn read_tar_bytes(data: &[u8], limits: &Limits) -> Result<Vec<MergedImage>, 
 /// Merges one layer tar (plain or gzip) held in memory into a fresh root, without digests: for
 /// fuzzing the layer reader and the merge directly.
 pub fn merge_layer_bytes(layer: &[u8], limits: &Limits) -> Result<MergedImage, ReadError> {
-    let root = tempfile::Builder::new()
-        .prefix("binslim-image-")
-        .tempdir()
+    let root = crate::tempfiles::PrivateDir::new("binslim-image-")
         .map_err(|e| ReadError::io("cannot create a temporary directory", e))?;
     let mut merger = merge::Merger::new(root.path(), limits);
     let inner: Box<dyn Read> = if layer.starts_with(&[0x1f, 0x8b]) {
@@ -557,6 +570,11 @@ pub fn merge_layer_bytes(layer: &[u8], limits: &Limits) -> Result<MergedImage, R
     };
     let mut tar = TarReader::new(Hashing::new(inner, limits.max_uncompressed, "more than"));
     merger.apply(&mut tar, 0, false)?;
+    // No deferred content to make directories from later: all of them now.
+    let dirs: Vec<PathBuf> = merger.deferred.dirs.iter().cloned().collect();
+    for d in dirs {
+        merger.deferred.materialize(&d)?;
+    }
     let entries = merger.entries();
     Ok(MergedImage {
         root,
@@ -604,7 +622,13 @@ fn read_store(
     };
     if let Some(want) = platform {
         let all: Vec<String> = configs.iter().map(|(_, c)| name_of(c)).collect();
-        configs.retain(|(_, c)| platform_matches(want, &name_of(c)));
+        let ranks: Vec<Option<usize>> = configs
+            .iter()
+            .map(|(_, c)| platform_rank(want, &name_of(c)))
+            .collect();
+        let best = ranks.iter().flatten().min().copied();
+        let mut ranks = ranks.into_iter();
+        configs.retain(|_| ranks.next().flatten().is_some_and(|r| Some(r) == best));
         if configs.is_empty() {
             return Err(ReadError::NoPlatform {
                 want: want.to_string(),
@@ -614,9 +638,7 @@ fn read_store(
     }
     let mut out = Vec::new();
     for (c, config) in configs {
-        let root = tempfile::Builder::new()
-            .prefix("binslim-image-")
-            .tempdir()
+        let root = crate::tempfiles::PrivateDir::new("binslim-image-")
             .map_err(|e| ReadError::io("cannot create a temporary directory", e))?;
         let (entries, deferred) = merge_layers(&store, &c, &config, root.path(), limits)?;
         out.push(MergedImage {
@@ -636,15 +658,34 @@ fn read_store(
     Ok(out)
 }
 
-/// `linux/arm64` matches `linux/arm64/v8`; a variant given must match.
-fn platform_matches(want: &str, have: &str) -> bool {
+/// How well an image of platform `have` serves `want` (`os/arch[/variant]`): `None` when it
+/// cannot run there, else its rank, 0 the best; the images of the best rank are read. As
+/// containers/image (skopeo, podman) and containerd choose: without a variant asked, every
+/// variant of the OS and architecture serves; with one, the same variant first, then each lower
+/// level the CPU also runs (`linux/amd64/v3`: v3, v2, v1; `linux/arm/v7`: v7, v6, v5), then an
+/// image that records no variant (the architecture's baseline, which runs everywhere).
+fn platform_rank(want: &str, have: &str) -> Option<usize> {
     let w: Vec<&str> = want.split('/').collect();
     let h: Vec<&str> = have.split('/').collect();
-    w.len() >= 2
-        && h.len() >= 2
-        && w[0] == h[0]
-        && w[1] == h[1]
-        && (w.len() < 3 || h.get(2) == w.get(2))
+    if w.len() < 2 || h.len() < 2 || w[0] != h[0] || w[1] != h[1] {
+        return None;
+    }
+    let Some(wv) = w.get(2).filter(|v| !v.is_empty()) else {
+        return Some(0);
+    };
+    let hv = h.get(2).copied().unwrap_or("");
+    let levels: &[&str] = match w[1] {
+        "amd64" => &["v4", "v3", "v2", "v1"],
+        "arm" => &["v8", "v7", "v6", "v5"],
+        "arm64" => &["v9", "v8"],
+        _ => &[],
+    };
+    let mut order: Vec<&str> = match levels.iter().position(|l| l == wv) {
+        Some(i) => levels[i..].to_vec(),
+        None => vec![*wv],
+    };
+    order.push("");
+    order.iter().position(|v| *v == hv)
 }
 
 fn oci_candidates(store: &Store, limits: &Limits) -> Result<Vec<Candidate>, ReadError> {
@@ -708,8 +749,20 @@ fn walk_index(
     Ok(())
 }
 
+/// `manifest.json`: a docker-archive's list of images, or (in a directory) the one image
+/// manifest of a `dir` transport layout (`podman save --format docker-dir`, `skopeo copy ...
+/// dir:DIR`), whose blobs are files named by their hex digest.
 fn docker_candidates(store: &Store, limits: &Limits) -> Result<Vec<Candidate>, ReadError> {
-    let entries: Vec<DockerManifestEntry> = read_json(store, "manifest.json", None, limits)?;
+    let doc: serde_json::Value = read_json(store, "manifest.json", None, limits)?;
+    let json_err = |source| ReadError::Json {
+        name: "manifest.json".into(),
+        source,
+    };
+    if doc.is_object() && matches!(store, Store::Dir(_)) {
+        let m: Manifest = serde_json::from_value(doc).map_err(json_err)?;
+        return dir_candidate(m).map(|c| vec![c]);
+    }
+    let entries: Vec<DockerManifestEntry> = serde_json::from_value(doc).map_err(json_err)?;
     Ok(entries
         .into_iter()
         .map(|e| Candidate {
@@ -727,6 +780,28 @@ fn docker_candidates(store: &Store, limits: &Limits) -> Result<Vec<Candidate>, R
                 .collect(),
         })
         .collect())
+}
+
+/// The image of a `dir` transport layout: its manifest, and blobs named `<hex>`.
+fn dir_candidate(m: Manifest) -> Result<Candidate, ReadError> {
+    let name = |digest: &str| -> Result<String, ReadError> {
+        let b = blob_name(digest)?;
+        Ok(b.rsplit('/').next().unwrap_or(&b).to_string())
+    };
+    let mut layers = Vec::new();
+    for l in &m.layers {
+        layers.push(LayerRef {
+            name: name(&l.digest)?,
+            digest: Some(l.digest.clone()),
+            size: Some(l.size),
+        });
+    }
+    Ok(Candidate {
+        reference: None,
+        config_name: name(&m.config.digest)?,
+        config_digest: Some(m.config.digest.clone()),
+        layers,
+    })
 }
 
 /// A docker-archive names its config `<hex>.json` or `blobs/sha256/<hex>`: the digest it claims.

@@ -101,8 +101,9 @@ pub enum ImageVerifyError {
     },
 }
 
-/// Reads the images of `source` and checks each one ([`check_image`]). Several images (an
-/// index without `--platform`) are labelled `NAME[os/arch]`.
+/// Reads the images of `source` and checks each one ([`check_image`]). Several images are
+/// labelled `NAME[os/arch]` (an index without `--platform`), `NAME[app:latest]` or `NAME[#2]`
+/// (several images of one platform).
 pub fn verify_image(
     source: &dyn Images,
     opts: &ImageVerifyOptions,
@@ -116,16 +117,36 @@ pub fn verify_image(
             source_name: source.name(),
             error,
         })?;
-    let multi = images.len() > 1;
     let mut reports = Vec::new();
-    for img in &images {
-        let mut label = source.label(img);
-        if multi {
-            label = format!("{label}[{}]", img.platform);
-        }
+    for (i, img) in images.iter().enumerate() {
+        let label = image_label(source, &images, i);
         reports.extend(check_image(img, &label, opts));
     }
     Ok(reports)
+}
+
+/// How reports name image `i` of `images`: [`Images::label`], and when there are several, the
+/// one that tells them apart: `[os/arch]` when their platforms differ (an index), else their
+/// reference (`[app:latest]`, a multi-image docker archive) or, without one, `[#N]`.
+fn image_label(source: &dyn Images, images: &[MergedImage], i: usize) -> String {
+    let img = &images[i];
+    let label = source.label(img);
+    if images.len() < 2 {
+        return label;
+    }
+    let platforms: std::collections::HashSet<&str> =
+        images.iter().map(|m| m.platform.as_str()).collect();
+    let which = if platforms.len() == images.len() {
+        img.platform.clone()
+    } else if let Some(r) = &img.reference {
+        if *r == label {
+            return label; // stdin: the reference is the label already
+        }
+        r.clone()
+    } else {
+        format!("#{}", i + 1)
+    };
+    format!("{label}[{which}]")
 }
 
 /// The verify options for the programs of `img`: its config's platform (an image for another

@@ -1,10 +1,11 @@
 //! Reading blobs out of an image as it is stored: a tar file (docker-archive or oci-archive,
 //! indexed once by seeking from header to header), an OCI layout directory, or a tar on stdin
-//! (spooled to an anonymous temporary file first, since `manifest.json` may follow the layers).
+//! (copied to an anonymous temporary file as its headers are read, since `manifest.json` may
+//! follow the layers).
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -210,52 +211,44 @@ impl Store {
     /// Indexes a tar archive: one header read per entry, payload skipped.
     pub fn tar(file: File, limits: &Limits) -> Result<Store, ReadError> {
         let mut tar = TarReader::new(SeekFile(file));
-        let mut entries = HashMap::new();
-        while let Some(h) = tar
-            .next_header()
-            .map_err(|e| ReadError::Invalid(format!("not a tar archive: {e}")))?
-        {
-            if entries.len() as u64 >= limits.max_entries {
-                return Err(ReadError::Limit(format!(
-                    "more than {} entries in the archive",
-                    limits.max_entries
-                )));
-            }
-            let Some(name) = archive_name(&String::from_utf8_lossy(&h.path)) else {
-                continue; // never looked up: names come from manifests
-            };
-            let entry = match h.kind {
-                Kind::File => Entry::File {
-                    offset: h.data_offset,
-                    size: h.size,
-                },
-                Kind::Symlink => {
-                    let dir = name.rsplit_once('/').map_or("", |(d, _)| d);
-                    let target = String::from_utf8_lossy(&h.link);
-                    match archive_name(&format!("{dir}/{target}")) {
-                        Some(t) if !target.starts_with('/') => Entry::Link(t),
-                        _ => continue,
-                    }
-                }
-                Kind::HardLink => match archive_name(&String::from_utf8_lossy(&h.link)) {
-                    Some(t) => Entry::Link(t),
-                    None => continue,
-                },
-                Kind::Dir | Kind::Special => continue,
-            };
-            entries.insert(name, entry);
-        }
+        let entries = index(&mut tar, limits)?;
         let SeekFile(file) = tar.into_inner();
         Ok(Store::Tar { file, entries })
     }
 
-    /// Copies a tar from `input` (stdin) into an anonymous temporary file, then indexes it.
+    /// Reads a tar from a stream (stdin, a FIFO, a device) into an anonymous temporary file,
+    /// indexing it header by header as it arrives, so a stream is held to the limits of a file:
+    /// a first block that is not a tar header fails at once, the entry count is capped, the
+    /// copy stops at the archive's end-of-archive marker (what follows is dropped, up to
+    /// 1 MiB), and at most [`Limits::max_stream`] bytes are copied.
     pub fn spool(input: &mut dyn Read, limits: &Limits) -> Result<Store, ReadError> {
-        let mut file = tempfile::tempfile().map_err(|e| ReadError::io("a temporary file", e))?;
-        io::copy(input, &mut file).map_err(|e| ReadError::io("standard input", e))?;
-        file.seek(SeekFrom::Start(0))
-            .map_err(|e| ReadError::io("the spooled archive", e))?;
-        Store::tar(file, limits)
+        let file = tempfile::tempfile().map_err(|e| ReadError::io("a temporary file", e))?;
+        let mut tar = TarReader::new(Tee {
+            input,
+            out: file,
+            count: 0,
+            cap: limits.max_stream,
+        });
+        let indexed = index(&mut tar, limits);
+        let tee = tar.into_inner();
+        if tee.count > tee.cap {
+            return Err(ReadError::Limit(format!(
+                "the archive on the stream is more than {} bytes",
+                tee.cap
+            )));
+        }
+        let entries = indexed?;
+        // What a writer adds after the end-of-archive blocks (GNU tar pads to 10 KiB records)
+        // is read and dropped, up to a bound, so `docker save | binslim ...` does not end the
+        // writer with EPIPE while it finishes.
+        let _ = io::copy(
+            &mut Read::take(&mut *tee.input, TRAILER_MAX),
+            &mut io::sink(),
+        );
+        Ok(Store::Tar {
+            file: tee.out,
+            entries,
+        })
     }
 
     /// True when the store holds `name`.
@@ -314,6 +307,103 @@ impl Store {
                 })
             }
         }
+    }
+}
+
+/// Most bytes read (and dropped) from a stream after its end-of-archive blocks.
+const TRAILER_MAX: u64 = 1 << 20;
+
+/// Reads every header of an archive into its index (payload passed over).
+fn index<S: Source>(
+    tar: &mut TarReader<S>,
+    limits: &Limits,
+) -> Result<HashMap<String, Entry>, ReadError> {
+    let mut entries = HashMap::new();
+    while let Some(h) = tar
+        .next_header()
+        .map_err(|e| ReadError::Invalid(format!("not a tar archive: {e}")))?
+    {
+        if entries.len() as u64 >= limits.max_entries {
+            return Err(ReadError::Limit(format!(
+                "more than {} entries in the archive",
+                limits.max_entries
+            )));
+        }
+        let Some(name) = archive_name(&String::from_utf8_lossy(&h.path)) else {
+            continue; // never looked up: names come from manifests
+        };
+        let entry = match h.kind {
+            Kind::File => Entry::File {
+                offset: h.data_offset,
+                size: h.size,
+            },
+            Kind::Symlink => {
+                let dir = name.rsplit_once('/').map_or("", |(d, _)| d);
+                let target = String::from_utf8_lossy(&h.link);
+                match archive_name(&format!("{dir}/{target}")) {
+                    Some(t) if !target.starts_with('/') => Entry::Link(t),
+                    _ => continue,
+                }
+            }
+            Kind::HardLink => match archive_name(&String::from_utf8_lossy(&h.link)) {
+                Some(t) => Entry::Link(t),
+                None => continue,
+            },
+            Kind::Dir | Kind::Special => continue,
+        };
+        entries.insert(name, entry);
+    }
+    Ok(entries)
+}
+
+/// A stream read into a file as it is read: every byte the tar reader reads or passes over
+/// lands at the same offset of `out`, so the index's offsets are offsets in `out`. Stops with
+/// an error past `cap` bytes.
+struct Tee<'a> {
+    input: &'a mut dyn Read,
+    out: File,
+    count: u64,
+    cap: u64,
+}
+
+impl Read for Tee<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let room = self.cap.saturating_add(1).saturating_sub(self.count);
+        let max = buf.len().min(room.min(usize::MAX as u64) as usize);
+        if max == 0 {
+            return Err(io::Error::other("the stream is over the size limit"));
+        }
+        let n = loop {
+            match self.input.read(&mut buf[..max]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                r => break r?,
+            }
+        };
+        self.count += n as u64;
+        if self.count > self.cap {
+            return Err(io::Error::other("the stream is over the size limit"));
+        }
+        self.out.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+impl Source for Tee<'_> {
+    fn skip(&mut self, n: u64) -> io::Result<()> {
+        let mut buf = vec![0u8; n.min(1 << 16) as usize];
+        let mut left = n;
+        while left > 0 {
+            let want = buf.len().min(left.min(usize::MAX as u64) as usize);
+            let got = self.read(&mut buf[..want])?;
+            if got == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "an entry runs past the end of the archive",
+                ));
+            }
+            left -= got as u64;
+        }
+        Ok(())
     }
 }
 

@@ -2,7 +2,7 @@
 //! assembles, and every hostile form must be a clear error with nothing written outside.
 
 use std::fs;
-use std::io::Write;
+use std::io::{self, Read, Write};
 
 use super::*;
 use crate::image::spec::{Descriptor, ImageConfig, RootFs, RunConfig};
@@ -135,6 +135,7 @@ const VERIFY_DIGESTS: Limits = Limits {
     max_layers: 512,
     max_uncompressed: 64 << 30,
     max_ratio: 200,
+    max_stream: 64 << 30,
     verify_digests: true,
 };
 
@@ -791,4 +792,252 @@ fn an_empty_entrypoint_word_leaves_the_cmd() {
     let img = read(&docker_archive(std::slice::from_ref(&l), &cfg)).unwrap();
     assert_eq!(img.command(), ["/app", "-v"]);
     assert_eq!(img.entrypoint(), Some("/app"));
+}
+
+/// A reader that yields `pattern` over and over, counting what it gave, and ends with an error
+/// after 64 MiB (so an unbounded copy fails the test instead of hanging it).
+struct Endless {
+    pattern: &'static [u8],
+    given: u64,
+}
+
+impl Read for Endless {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.given > 64 << 20 {
+            return Err(io::Error::other("read 64 MiB of an endless stream"));
+        }
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = self.pattern[(self.given as usize + i) % self.pattern.len()];
+        }
+        self.given += buf.len() as u64;
+        Ok(buf.len())
+    }
+}
+
+/// `yes | binslim verify --image -` and `--image /dev/zero`: a stream fails (or ends) at its
+/// first block instead of being copied without end.
+#[test]
+fn an_endless_stream_stops_at_its_first_block() {
+    let mut yes = Endless {
+        pattern: b"y\n",
+        given: 0,
+    };
+    let e = archive::Store::spool(&mut yes, &Limits::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "not a tar archive: bad tar header at byte 0: bad checksum field"
+    );
+    assert!(yes.given <= 64 << 10, "read {} bytes", yes.given);
+    let mut zero = Endless {
+        pattern: b"\0",
+        given: 0,
+    };
+    let store = archive::Store::spool(&mut zero, &Limits::default()).unwrap();
+    assert!(!store.has("manifest.json"));
+    // The end-of-archive block, and at most 1 MiB after it (dropped, not copied).
+    assert!(
+        zero.given <= (1 << 20) + (64 << 10),
+        "read {} bytes",
+        zero.given
+    );
+}
+
+/// A tar on a stream is held to the limits of a tar file: the same entry limit with the same
+/// message, and no more than `max_stream` bytes copied.
+#[test]
+fn a_stream_is_bounded_like_a_file() {
+    let archive = one_layer(&[file("app", ELF)]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.tar");
+    fs::write(&path, &archive).unwrap();
+    let tight = Limits {
+        max_entries: 2,
+        ..Limits::default()
+    };
+    let from_file = read_image(&ImageSource::Path(path), None, &tight).unwrap_err();
+    let from_stream = read_tar_bytes(&archive, &tight).unwrap_err();
+    assert_eq!(
+        from_file.to_string(),
+        "more than 2 entries in the archive: refusing to read further (a hostile or broken \
+         archive?)"
+    );
+    assert_eq!(from_stream.to_string(), from_file.to_string());
+    let small = Limits {
+        max_stream: 2048,
+        ..Limits::default()
+    };
+    let e = read_tar_bytes(&archive, &small).unwrap_err();
+    assert!(matches!(e, ReadError::Limit(_)), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "the archive on the stream is more than 2048 bytes: refusing to read further (a hostile \
+         or broken archive?)"
+    );
+    // An entry claiming more bytes than the stream holds: the error a truncated file gives.
+    let mut big = entry("blob", b'0', "", b"", 0o644);
+    big[124..136].copy_from_slice(b"77777777777\0");
+    let mut h = tar::Header::from_byte_slice(&big[..512]).clone();
+    h.set_cksum();
+    big[..512].copy_from_slice(h.as_bytes());
+    let e = read_tar_bytes(&big, &Limits::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "not a tar archive: an entry runs past the end of the archive"
+    );
+}
+
+/// An oci-archive whose index holds one image per `(architecture, variant)`, each running the
+/// same gzip layer.
+fn index_of_platforms(platforms: &[(&str, Option<&str>)]) -> Vec<u8> {
+    let l = tar_of(&[file("server", ELF)]);
+    let gz = gzip(&l);
+    let mut entries = vec![file("oci-layout", spec::OCI_LAYOUT.as_bytes())];
+    let mut manifests = Vec::new();
+    for (arch, variant) in platforms {
+        let mut cfg = config_for(std::slice::from_ref(&l), "/server");
+        cfg.architecture = arch.to_string();
+        cfg.variant = variant.map(str::to_string);
+        let cfg = serde_json::to_vec(&cfg).unwrap();
+        let m = serde_json::to_vec(&Manifest {
+            schema_version: 2,
+            media_type: None,
+            config: desc(spec::MEDIA_CONFIG, &cfg),
+            layers: vec![desc(spec::MEDIA_LAYER_GZIP, &gz)],
+        })
+        .unwrap();
+        manifests.push(desc(spec::MEDIA_MANIFEST, &m));
+        entries.push(file(&blob_name(&spec::digest_of(&cfg)).unwrap(), &cfg));
+        entries.push(file(&blob_name(&spec::digest_of(&m)).unwrap(), &m));
+    }
+    entries.push(file(&blob_name(&spec::digest_of(&gz)).unwrap(), &gz));
+    let index = serde_json::to_vec(&Index {
+        schema_version: 2,
+        media_type: None,
+        manifests,
+    })
+    .unwrap();
+    entries.push(file("index.json", &index));
+    tar_of(&entries)
+}
+
+/// The platforms `--platform want` reads from `archive`, or its error.
+fn chosen(archive: &[u8], want: &str) -> Result<Vec<String>, String> {
+    let store = Store::spool(&mut &archive[..], &Limits::default()).unwrap();
+    read_store(Arc::new(store), Some(want), &Limits::default())
+        .map(|v| v.into_iter().map(|i| i.platform).collect())
+        .map_err(|e| e.to_string())
+}
+
+/// `--platform` with a variant selects as skopeo and containerd do: the same variant, else the
+/// highest lower level the CPU also runs, else an image that records no variant (the baseline).
+#[test]
+fn a_platform_variant_selects_the_best_image_that_runs() {
+    let plain = index_of_platforms(&[("amd64", None)]);
+    assert_eq!(chosen(&plain, "linux/amd64/v2").unwrap(), ["linux/amd64"]);
+    assert_eq!(chosen(&plain, "linux/amd64").unwrap(), ["linux/amd64"]);
+    let levels = index_of_platforms(&[
+        ("amd64", Some("v1")),
+        ("amd64", Some("v3")),
+        ("amd64", Some("v2")),
+        ("arm64", Some("v8")),
+    ]);
+    assert_eq!(
+        chosen(&levels, "linux/amd64/v2").unwrap(),
+        ["linux/amd64/v2"]
+    );
+    assert_eq!(
+        chosen(&levels, "linux/amd64/v4").unwrap(),
+        ["linux/amd64/v3"]
+    );
+    assert_eq!(
+        chosen(&levels, "linux/amd64/v1").unwrap(),
+        ["linux/amd64/v1"]
+    );
+    // No variant asked: every variant of the architecture, as before.
+    assert_eq!(
+        chosen(&levels, "linux/amd64").unwrap(),
+        ["linux/amd64/v1", "linux/amd64/v3", "linux/amd64/v2"]
+    );
+    // A variant image beats the baseline; the baseline beats nothing.
+    let mixed = index_of_platforms(&[("amd64", None), ("amd64", Some("v3")), ("arm", Some("v7"))]);
+    assert_eq!(
+        chosen(&mixed, "linux/amd64/v3").unwrap(),
+        ["linux/amd64/v3"]
+    );
+    assert_eq!(chosen(&mixed, "linux/amd64/v2").unwrap(), ["linux/amd64"]);
+    assert_eq!(chosen(&mixed, "linux/arm/v8").unwrap(), ["linux/arm/v7"]);
+    assert_eq!(
+        chosen(&mixed, "linux/arm/v6").unwrap_err(),
+        "has no linux/arm/v6 image (it has linux/amd64, linux/amd64/v3, linux/arm/v7)"
+    );
+    assert_eq!(
+        chosen(&levels, "linux/arm64/v9").unwrap(),
+        ["linux/arm64/v8"]
+    );
+}
+
+/// Directories on disk below `root` (the root itself not counted).
+fn dirs_on_disk(root: &std::path::Path) -> usize {
+    let mut n = 0;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                n += 1;
+                stack.push(e.path());
+            }
+        }
+    }
+    n
+}
+
+/// 100,000 directories cost no 100,000 `mkdir`s: a directory is made on disk only on the way
+/// to something a check reaches, and the merge (whiteouts, opaque directories, later entries)
+/// is the same as when every directory was made.
+#[test]
+fn directories_are_made_only_where_a_check_reaches() {
+    let mut entries: Vec<Vec<u8>> = (0..100_000)
+        .map(|i| entry(&format!("d{}/e{i}/", i / 1000), b'5', "", b"", 0o755))
+        .collect();
+    entries.push(file("d7/e7001/lib.so", ELF));
+    entries.push(entry("a/b/c/", b'5', "", b"", 0o755));
+    entries.push(file("a/b/c/libgone.so", ELF));
+    entries.push(entry("w/x/y/", b'5', "", b"", 0o755));
+    entries.push(file("w/x/y/libgone2.so", ELF));
+    entries.push(entry("keep/", b'5', "", b"", 0o755));
+    let lower = tar_of(&entries);
+    let upper = tar_of(&[
+        // Hides a/'s lower content, but for a/b, which this layer declares again.
+        entry("a/", b'5', "", b"", 0o755),
+        file("a/.wh..wh..opq", b""),
+        entry("a/b/", b'5', "", b"", 0o755),
+        file(".wh.w", b""),
+        // A file where a directory was: the directory and what was below it go.
+        file("d9", b"now a file"),
+        entry("link", b'2', "d5/e5001", b"", 0o777),
+    ]);
+    let layers = [lower, upper];
+    let img = read(&docker_archive(&layers, &config_for(&layers, "/app"))).unwrap();
+    let r = img.root();
+    // On disk: only /link's parent (the root) was needed; d9 (a file) and /etc not at all.
+    assert_eq!(dirs_on_disk(r), 0);
+    let unmade = &img.deferred.as_ref().unwrap().files.dirs;
+    // d0..d99 but d9, their e-directories, a, a/b and keep.
+    assert_eq!(unmade.len(), 99 + 99_000 + 3);
+    assert!(unmade.contains(&r.join("keep")) && !unmade.contains(&r.join("a/b/c")));
+    // What a check reaches is made, directories on its way included.
+    let (_, host) = img.locate_ok("/d7/e7001/lib.so");
+    assert_eq!(fs::read(host.unwrap()).unwrap(), ELF);
+    let (_, host) = img.locate_ok("/link");
+    assert!(host.unwrap().is_dir());
+    let (_, host) = img.locate_ok("/keep");
+    assert!(host.unwrap().is_dir());
+    assert_eq!(dirs_on_disk(r), 5); // d7, d7/e7001, d5, d5/e5001, keep
+    assert_eq!(img.locate_ok("/a/b/c").1, None);
+    assert_eq!(img.locate_ok("/a/b/c/libgone.so").1, None);
+    assert!(img.locate_ok("/a/b").1.unwrap().is_dir());
+    assert_eq!(img.locate_ok("/w/x/y/libgone2.so").1, None);
+    assert_eq!(img.locate_ok("/w").1, None);
+    assert_eq!(img.content("/d9").unwrap(), b"now a file");
+    assert_eq!(img.locate_ok("/d9/e9001").1, None);
 }
