@@ -1267,15 +1267,27 @@ fn write_image(
 /// engine would, and its entrypoint checked with the config's `Env` and platform. An image
 /// whose program would not start is refused, whatever put it in that state.
 fn check_before_writing(program: &str, blobs: &Blobs) -> Result<(), BuildError> {
-    let archive = layout::write_archive(Vec::new(), blobs, OutputFormat::Oci, 0)
-        .map_err(io_err("checking the image before writing it"))?;
+    // The archive goes to an unlinked-on-drop temporary file, not a second copy of the layer in
+    // memory: the reader takes a regular file in place (and spools only the ELF files of the
+    // gzip layer), so checking costs no more memory than the blobs already held.
+    let context = "checking the image before writing it";
+    let tmp = tempfile::Builder::new()
+        .prefix(".binslim-check-")
+        .tempfile()
+        .map_err(io_err(context))?;
+    let file = layout::write_archive(BufWriter::new(tmp.as_file()), blobs, OutputFormat::Oci, 0)
+        .map_err(io_err(context))?;
+    file.into_inner()
+        .map_err(|e| e.into_error())
+        .map_err(io_err(context))?;
     // A packed copy (--upx) is checked unpacked, as `verify --image` does.
     let opts = verify::image::ImageVerifyOptions {
         upx: crate::upx::find(None).ok(),
         ..verify::image::ImageVerifyOptions::default()
     };
+    let source = crate::image::read::ImageSource::Path(tmp.path().to_path_buf());
     let images =
-        crate::image::read::read_tar_bytes(&archive, &opts.limits).map_err(BuildError::Check)?;
+        crate::image::read::read_image(&source, None, &opts.limits).map_err(BuildError::Check)?;
     let findings: Vec<Finding> = images
         .iter()
         .flat_map(|img| verify::image::check_image(img, "the image", &opts))
