@@ -325,6 +325,9 @@ impl<'a> Merger<'a> {
             remove_any(&host)?;
         } else if self.deferred.dirs.contains(&host) {
             if h.kind == Kind::Dir {
+                // A directory not made on disk yet, listed again: its new header is what the
+                // runtime sees, as for one on disk above.
+                self.deferred.meta.insert(host.clone(), EntryMeta::of(h));
                 self.added.insert(host);
                 return Ok(());
             }
