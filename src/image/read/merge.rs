@@ -325,6 +325,7 @@ impl<'a> Merger<'a> {
             remove_any(&host)?;
         } else if self.deferred.dirs.contains(&host) {
             if h.kind == Kind::Dir {
+                self.deferred.meta.insert(host.clone(), EntryMeta::of(h));
                 self.added.insert(host);
                 return Ok(());
             }
