@@ -2,6 +2,9 @@
 # Benchmark: `binslim verify --image` on a ~1 GiB image vs listing the same archive with tar.
 #
 #   benches/verify-image.sh [DIR...]   default: /usr/lib/x86_64-linux-gnu /usr/lib/llvm-14
+#   BINSLIM_BASE=/path/to/old/binslim benches/verify-image.sh
+#                                       also times an older build on the docker-archive in the
+#                                       same run and prints new/base
 #
 # Writes the image without an engine (so it runs anywhere): one layer with the DIRs and
 # testdata/c-static as /server, as
@@ -11,13 +14,16 @@
 # then compares binslim (by default, which seeks over the uncompressed layer's payload, and with
 # --verify-digests, which reads and hashes all of it) with `tar -tf` of the archive and of the
 # layer inside it (which lists every file, as binslim must read every header), and `tar -tzf`
-# of the gzip layer. Peak memory
-# comes from /usr/bin/time -v. Needs hyperfine, GNU tar, gzip, sha256sum and GNU time
-# (apt-get install hyperfine tar gzip coreutils time).
+# of the gzip layer, and `skopeo inspect` of the docker-archive (which reads its manifest and
+# config; target, issue 20 §8: binslim <= 0.5x of it). Peak memory comes from /usr/bin/time -v,
+# the bytes binslim writes (into its temporary root) from strace. Needs hyperfine, GNU tar, gzip,
+# sha256sum, GNU time, skopeo, jq and strace
+# (apt-get install hyperfine tar gzip coreutils time skopeo jq strace).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . benches/require.sh
-require hyperfine:hyperfine tar:tar gzip:gzip sha256sum:coreutils /usr/bin/time:time
+require hyperfine:hyperfine tar:tar gzip:gzip sha256sum:coreutils /usr/bin/time:time \
+  skopeo:skopeo jq:jq strace:strace
 cargo build --release --quiet
 bin=$PWD/target/release/binslim
 dirs=("$@")
@@ -66,7 +72,35 @@ ls -l "$work/docker.tar" "$work/oci.tar" | awk '{print $5, $9}'
 "$bin" verify --image "$work/docker.tar"
 "$bin" verify --image "$work/oci.tar"
 
-# Warm the page cache first; every tool then reads from memory.
+# Warm the page cache first; every tool then reads from memory. binslim and skopeo (and an older
+# binslim) alternate in one run, so load from elsewhere falls on all alike; the ratios are
+# printed after.
+base=()
+[ -z "${BINSLIM_BASE:-}" ] || base=(-n "base verify --image docker.tar" \
+  "$BINSLIM_BASE verify --image $work/docker.tar")
+hyperfine --warmup 3 --runs "${RUNS:-20}" -N \
+  -n "binslim verify --image docker.tar" "$bin verify --image $work/docker.tar" \
+  -n "skopeo inspect docker-archive:docker.tar" "skopeo inspect docker-archive:$work/docker.tar" \
+  "${base[@]}" \
+  --export-json "$work/h.json"
+jq -r '.results as $r | "ratio (binslim verify --image / skopeo inspect, docker.tar): mean \(($r[0].mean / $r[1].mean) * 1000 | round / 1000), median \(($r[0].median / $r[1].median) * 1000 | round / 1000)"' "$work/h.json"
+if [ -n "${BINSLIM_BASE:-}" ]; then
+  jq -r '.results as $r | "ratio (base verify --image / skopeo inspect, docker.tar): mean \(($r[2].mean / $r[1].mean) * 1000 | round / 1000), median \(($r[2].median / $r[1].median) * 1000 | round / 1000)"' "$work/h.json"
+  jq -r '.results as $r | "ratio (binslim verify --image / base verify --image, docker.tar): mean \(($r[0].mean / $r[2].mean) * 1000 | round / 1000), median \(($r[0].median / $r[2].median) * 1000 | round / 1000)"' "$work/h.json"
+fi
+# Bytes written by binslim, but to standard output and error: what it copies into its
+# temporary root (and, for the gzip layer, its spool).
+written() {
+  strace -f -qq -e trace=write,pwrite64,pwritev,pwritev2,writev,copy_file_range \
+    -o "$work/strace" "$@" >/dev/null 2>&1 || true
+  awk '$0 !~ /^[0-9]+ +[a-z_0-9]+\([12],/ && match($0, /= [0-9]+$/) {
+         n += substr($0, RSTART + 2) } END { print n + 0 }' "$work/strace"
+}
+for b in "$bin" ${BINSLIM_BASE:+"$BINSLIM_BASE"}; do
+  [ "$b" = "$bin" ] && who=binslim || who=base
+  echo "bytes written, $who verify --image docker.tar: $(written "$b" verify --image "$work/docker.tar")"
+  echo "bytes written, $who verify --image oci.tar: $(written "$b" verify --image "$work/oci.tar")"
+done
 hyperfine --warmup 1 --runs 5 -N \
   -n "binslim verify --image docker.tar" "$bin verify --image $work/docker.tar" \
   -n "binslim verify --image --verify-digests docker.tar" \

@@ -23,11 +23,11 @@ mod archive;
 mod merge;
 pub mod tarstream;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
@@ -218,6 +218,44 @@ struct DeferredContent {
     /// Blob name of each layer.
     layers: Vec<String>,
     files: merge::Deferred,
+    /// Programs read in place ([`MergedImage::in_place`]): made in the root with their size
+    /// and mode but none of their bytes, which are read from the archive where they lie.
+    placeholders: Mutex<HashMap<PathBuf, InPlace>>,
+}
+
+/// The bytes of a file of the image read where the archive stores them (a range of the mapped
+/// archive), not copied into the merged root.
+#[derive(Clone)]
+pub struct InPlace {
+    map: Arc<crate::input::Input>,
+    start: usize,
+    len: usize,
+}
+
+impl InPlace {
+    /// The file's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.map.bytes()[self.start..self.start + self.len]
+    }
+}
+
+impl std::fmt::Debug for InPlace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "InPlace({} bytes at {})", self.len, self.start)
+    }
+}
+
+/// What [`MergedImage::resolve`] does with a file not made yet (or made without its bytes) that
+/// the path ends at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Make {
+    /// Makes it with its bytes, filling a placeholder: for what is read by its path.
+    Content,
+    /// Makes it, but leaves a placeholder as it is: for what only looks at where it is.
+    Keep,
+    /// Makes an ELF program of an uncompressed layer of an archive file a placeholder, read
+    /// in place ([`MergedImage::in_place`]); anything else as [`Make::Content`] does.
+    Program,
 }
 
 impl MergedImage {
@@ -267,7 +305,7 @@ impl MergedImage {
     /// directory as an in-image path with its [`MergedImage::meta`].
     pub fn searched(&self, path: &str) -> Result<(Vec<SearchedDir>, Option<PathBuf>), ReadError> {
         let mut trace = Vec::new();
-        let host = self.resolve_traced(path, Some(&mut trace))?;
+        let host = self.resolve_traced(path, Some(&mut trace), Make::Keep)?;
         let root = self.root();
         let dirs = trace
             .into_iter()
@@ -282,8 +320,9 @@ impl MergedImage {
     /// Where an engine finds `program` in the image: a path with a `/` is taken as is (relative
     /// ones against `WorkingDir`); a bare name is looked up in the image's `PATH` (the first
     /// executable regular file, as runc does). The result is the in-image path and, when it
-    /// exists, its real location on the host (symlinks resolved inside the root), with its
-    /// content and that of every library it may load copied in.
+    /// exists, its real location on the host (symlinks resolved inside the root), with the
+    /// content of every library it may load copied in, and its own content too unless it is
+    /// read in place ([`MergedImage::in_place`]).
     pub fn locate(&self, program: &str) -> Result<(String, Option<PathBuf>), ReadError> {
         // The files verify looks for by path (run-time files, the loader's cache), made now if
         // they are ghosts, wherever their symlinks lead inside the image.
@@ -312,13 +351,13 @@ impl MergedImage {
             } else {
                 format!("{}/{program}", wd.trim_end_matches('/'))
             };
-            let host = self.resolve(&path)?;
+            let host = self.resolve_traced(&path, None, Make::Program)?;
             return Ok((path, host));
         }
         let path_var = self.env("PATH").unwrap_or(DEFAULT_PATH);
         for dir in path_var.split(':').filter(|d| d.starts_with('/')) {
             let cand = format!("{}/{program}", dir.trim_end_matches('/'));
-            if let Some(host) = self.resolve(&cand)?
+            if let Some(host) = self.resolve_traced(&cand, None, Make::Program)?
                 && std::fs::metadata(&host)
                     .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
             {
@@ -331,14 +370,16 @@ impl MergedImage {
     /// [`crate::resolve::resolve_in_root`], except that a file not made yet (a ghost) is made
     /// when the path ends at it.
     fn resolve(&self, path: &str) -> Result<Option<PathBuf>, ReadError> {
-        self.resolve_traced(path, None)
+        self.resolve_traced(path, None, Make::Content)
     }
 
-    /// [`MergedImage::resolve`], noting in `trace` each directory a component is looked up in.
+    /// [`MergedImage::resolve`], noting in `trace` each directory a component is looked up in,
+    /// and making what the path ends at as `make` says.
     fn resolve_traced(
         &self,
         path: &str,
         mut trace: Option<&mut Vec<PathBuf>>,
+        make: Make,
     ) -> Result<Option<PathBuf>, ReadError> {
         let root = self.root();
         let split = |p: &str| -> Vec<String> {
@@ -383,18 +424,56 @@ impl MergedImage {
                     parts = new;
                 }
                 Ok(_) => {}
-                Err(_) if self.make_ghost(&host, parts.is_empty())? => {}
+                Err(_) if self.make_ghost(&host, parts.is_empty(), make)? => {}
                 Err(_) => return Ok(None),
             }
         }
         let mut host = root.to_path_buf();
         host.extend(&cur);
+        if make == Make::Content {
+            self.fill_placeholder(&host)?;
+        }
         Ok(host.exists().then_some(host))
     }
 
+    /// The bytes of the program at `host` (a path [`MergedImage::locate`] returned) when they
+    /// are read in place: an ELF file (not UPX-packed) of an uncompressed layer of an archive
+    /// file, which the root holds only as a placeholder of its size and mode, none of its bytes
+    /// written. `None` for a file whose bytes are in the root.
+    pub fn in_place(&self, host: &Path) -> Option<InPlace> {
+        let d = self.deferred.as_ref()?;
+        d.placeholders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(host)
+            .cloned()
+    }
+
+    /// Writes the bytes of the placeholder at `host`, if it is one, for what reads it by path.
+    fn fill_placeholder(&self, host: &Path) -> Result<(), ReadError> {
+        use std::os::unix::fs::{FileExt, OpenOptionsExt};
+        let Some(d) = &self.deferred else {
+            return Ok(());
+        };
+        let view = d
+            .placeholders
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(host);
+        let Some(view) = view else {
+            return Ok(());
+        };
+        std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(host)
+            .and_then(|f| f.write_all_at(view.bytes(), 0))
+            .map_err(|e| ReadError::io(&format!("cannot write {}", host.display()), e))
+    }
+
     /// Makes the ghost at `host`, if there is one there: a directory not made yet, or, when
-    /// the path ends there (`last`), a file.
-    fn make_ghost(&self, host: &Path, last: bool) -> Result<bool, ReadError> {
+    /// the path ends there (`last`), a file (as `make` says).
+    fn make_ghost(&self, host: &Path, last: bool, make: Make) -> Result<bool, ReadError> {
         let Some(d) = &self.deferred else {
             return Ok(false);
         };
@@ -408,7 +487,19 @@ impl MergedImage {
         let Some(g) = d.files.ghosts.get(host) else {
             return Ok(false);
         };
-        merge::create(host, g.mode)?;
+        let out = merge::create(host, g.mode)?;
+        if make == Make::Program
+            && let Some(view) = d.program_in_place(g)
+        {
+            out.set_len(g.size)
+                .map_err(|e| ReadError::io("cannot size a file", e))?;
+            d.placeholders
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(host.to_path_buf(), view);
+            return Ok(true);
+        }
+        drop(out);
         d.fill(host, g.layer, g.offset, g.size)?;
         Ok(true)
     }
@@ -428,10 +519,18 @@ impl MergedImage {
             if !seen.insert(p.clone()) {
                 continue;
             }
-            let Ok(input) = crate::input::Input::open(&p) else {
-                continue;
+            let (held, view);
+            let data = if let Some(v) = self.in_place(&p) {
+                view = v;
+                view.bytes()
+            } else {
+                let Ok(input) = crate::input::Input::open(&p) else {
+                    continue;
+                };
+                held = input;
+                held.bytes()
             };
-            let Ok(elf) = crate::elf::ElfFile::parse(input.bytes()) else {
+            let Ok(elf) = crate::elf::ElfFile::parse(data) else {
                 continue;
             };
             let a = crate::elf::analyze_with(&elf, crate::elf::Detail::Summary);
@@ -466,6 +565,24 @@ impl MergedImage {
 }
 
 impl DeferredContent {
+    /// The bytes of the ghost `g` read in place, when it is an ELF program (parsed, not
+    /// UPX-packed: unpacking runs upx on the file) of an uncompressed layer that can be mapped.
+    fn program_in_place(&self, g: &merge::Ghost) -> Option<InPlace> {
+        if g.layer == merge::SPOOLED {
+            return None;
+        }
+        let (map, start) = self
+            .store
+            .mapped(self.layers.get(g.layer)?, g.offset, g.size)?;
+        let view = InPlace {
+            map,
+            start,
+            len: usize::try_from(g.size).ok()?,
+        };
+        let elf = crate::elf::ElfFile::parse(view.bytes()).ok()?;
+        crate::elf::packed::detect(&elf).is_none().then_some(view)
+    }
+
     fn fill(&self, host: &Path, layer: usize, offset: u64, size: u64) -> Result<(), ReadError> {
         use std::os::unix::fs::OpenOptionsExt;
         let out = std::fs::OpenOptions::new()
@@ -652,6 +769,7 @@ fn read_store(
                 store: Arc::clone(&store),
                 layers: c.layers.iter().map(|l| l.name.clone()).collect(),
                 files: deferred,
+                placeholders: Mutex::default(),
             }),
         });
     }

@@ -4,7 +4,7 @@
 //! `IMAGE:/path/in/image` and the root as "the image": the merged layers are a temporary
 //! directory the user never sees.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
@@ -15,7 +15,7 @@ use crate::image::read::{
 use super::codes::Code;
 use super::launch::{self, ShellCommand};
 use super::platform::{Platform, PlatformError};
-use super::read::verify_path;
+use super::read::{verify_path, verify_with_mode};
 use super::user::{Access, RunAs};
 use super::{FileReport, Origin, Verdict, VerifyOptions};
 
@@ -300,7 +300,7 @@ fn check_program(
     if let Some(interp) = launch::script_interpreter(&h) {
         return check_script(img, label, (&display, &path), &interp, opts, user, depth);
     }
-    let mut report = verify_path(&h, &display, opts, Origin::Named);
+    let mut report = verify_located(img, &h, &display, opts);
     if let Some(who) = user {
         let found = launch::library_problems(img, meta, &report, who);
         if !found.is_empty() {
@@ -309,6 +309,24 @@ fn check_program(
         }
     }
     report
+}
+
+/// Verifies the program at `h` as a named one: its bytes where the archive stores them when it
+/// is read in place (with the mode of its placeholder, which is the mode a copy gets), else the
+/// file in the root.
+fn verify_located(img: &MergedImage, h: &Path, display: &str, opts: &VerifyOptions) -> FileReport {
+    use std::os::unix::fs::PermissionsExt;
+    match (img.in_place(h), std::fs::metadata(h)) {
+        (Some(view), Ok(m)) => verify_with_mode(
+            h,
+            display,
+            view.bytes(),
+            m.permissions().mode(),
+            opts,
+            Origin::Named,
+        ),
+        _ => verify_path(h, display, opts, Origin::Named),
+    }
 }
 
 /// What runc says when execve is refused.
@@ -439,6 +457,18 @@ mod tests {
         entrypoint: Option<&str>,
         edit: impl FnOnce(&mut ImageConfig),
     ) -> MergedImage {
+        let archive = archive_of_layer(layer, entrypoint, edit);
+        let mut images = read_tar_bytes(&archive, &Limits::default()).unwrap();
+        assert_eq!(images.len(), 1);
+        images.pop().unwrap()
+    }
+
+    /// A docker-archive of `layer`, its config amd64 with `entrypoint`, then changed by `edit`.
+    fn archive_of_layer(
+        layer: Vec<u8>,
+        entrypoint: Option<&str>,
+        edit: impl FnOnce(&mut ImageConfig),
+    ) -> Vec<u8> {
         let mut cfg = ImageConfig {
             architecture: "amd64".into(),
             os: "linux".into(),
@@ -473,10 +503,7 @@ mod tests {
             h.set_cksum();
             b.append_data(&mut h, name, &data[..]).unwrap();
         }
-        let archive = b.into_inner().unwrap();
-        let mut images = read_tar_bytes(&archive, &Limits::default()).unwrap();
-        assert_eq!(images.len(), 1);
-        images.pop().unwrap()
+        b.into_inner().unwrap()
     }
 
     fn image(files: &[(&str, &str)], entrypoint: Option<&str>) -> MergedImage {
@@ -503,6 +530,46 @@ mod tests {
             (r.path.as_str(), r.verdict),
             ("app.tar:/app", Verdict::Pass)
         );
+    }
+
+    /// An ELF program of an uncompressed layer of an archive file is verified where the archive
+    /// holds it: the root has a placeholder of its size with no byte written (no block
+    /// allocated), and the report is the one of the copy a stream (stdin) gets. What cannot be
+    /// read in place (a script, a UPX-packed file, whose unpacking runs upx on the file) is
+    /// copied as before.
+    #[test]
+    fn programs_of_uncompressed_layers_are_read_in_place() {
+        use std::os::unix::fs::MetadataExt;
+        for (fixture, in_place) in [
+            ("go-static", true),
+            ("c-dynamic-pie", true),
+            ("c-static", true),
+            ("upx-packed", false),
+            ("script.sh", false),
+        ] {
+            let archive = archive_of_layer(layer(&[("app", fixture)]), Some("/app"), |_| {});
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("app.tar");
+            std::fs::write(&file, &archive).unwrap();
+            let source = ImageSource::Path(file);
+            let mut images = read_image(&source, None, &Limits::default()).unwrap();
+            let mapped = images.pop().unwrap();
+            let copied = image_of_layer(layer(&[("app", fixture)]), Some("/app"), |_| {});
+            let json = |r: Vec<FileReport>| serde_json::to_string(&r).unwrap();
+            let (a, b) = (check(&mapped, &[]), check(&copied, &[]));
+            assert_eq!(json(a), json(b), "{fixture}");
+            let host = mapped.root().join("app");
+            let m = std::fs::metadata(&host).unwrap();
+            assert_eq!(m.len(), bytes(fixture).len() as u64, "{fixture}");
+            assert_eq!(mapped.in_place(&host).is_some(), in_place, "{fixture}");
+            assert!(copied.in_place(&copied.root().join("app")).is_none());
+            if in_place {
+                assert_eq!(m.blocks(), 0, "{fixture}: no byte of it is written");
+                assert_eq!(mapped.in_place(&host).unwrap().bytes(), bytes(fixture));
+            } else {
+                assert_eq!(std::fs::read(&host).unwrap(), bytes(fixture), "{fixture}");
+            }
+        }
     }
 
     #[test]

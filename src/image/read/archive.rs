@@ -8,6 +8,9 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use crate::input::Input;
 
 use super::tarstream::{Kind, Source, TarReader};
 use super::{Limits, ReadError};
@@ -18,6 +21,12 @@ pub(super) enum Store {
     Tar {
         file: File,
         entries: HashMap<String, Entry>,
+        /// The archive mapped, for reading programs in place ([`Store::mapped`]): made at the
+        /// first need; `None` inside when it cannot be. Never set for a spooled stream.
+        map: OnceLock<Option<Arc<Input>>>,
+        /// Whether blobs may be read in place: the archive is the user's regular file, not a
+        /// spool of a stream.
+        mappable: bool,
     },
     /// An OCI layout directory.
     Dir(PathBuf),
@@ -213,7 +222,12 @@ impl Store {
         let mut tar = TarReader::new(SeekFile(file));
         let entries = index(&mut tar, limits)?;
         let SeekFile(file) = tar.into_inner();
-        Ok(Store::Tar { file, entries })
+        Ok(Store::Tar {
+            file,
+            entries,
+            map: OnceLock::new(),
+            mappable: true,
+        })
     }
 
     /// Reads a tar from a stream (stdin, a FIFO, a device) into an anonymous temporary file,
@@ -248,6 +262,8 @@ impl Store {
         Ok(Store::Tar {
             file: tee.out,
             entries,
+            map: OnceLock::new(),
+            mappable: false,
         })
     }
 
@@ -268,7 +284,7 @@ impl Store {
     ) -> Result<Section<'a>, ReadError> {
         let missing = || ReadError::MissingBlob(name.to_string());
         match self {
-            Store::Tar { file, entries } => {
+            Store::Tar { file, entries, .. } => {
                 let mut cur = archive_name(name).ok_or_else(missing)?;
                 for _ in 0..16 {
                     match entries.get(&cur) {
@@ -307,6 +323,37 @@ impl Store {
                 })
             }
         }
+    }
+
+    /// The `len` bytes at `offset` of blob `name`, mapped where they are stored instead of
+    /// copied: the map and where the bytes start in it. `None` when they cannot be (a spooled
+    /// stream, a map refused, a range past the blob's end): the caller copies them instead.
+    pub fn mapped(&self, name: &str, offset: u64, len: u64) -> Option<(Arc<Input>, usize)> {
+        let mut holder = None;
+        let blob = self.open(name, &mut holder).ok()?;
+        if offset.checked_add(len).is_none_or(|e| e > blob.len()) {
+            return None;
+        }
+        let start = usize::try_from(blob.pos.checked_add(offset)?).ok()?;
+        let map = match self {
+            Store::Tar {
+                mappable: false, ..
+            } => return None,
+            Store::Tar { file, map, .. } => map
+                .get_or_init(|| {
+                    let f = file.try_clone().ok()?;
+                    let meta = f.metadata().ok()?;
+                    Input::map_with(f, meta).ok().map(Arc::new)
+                })
+                .clone()?,
+            Store::Dir(_) => {
+                let f = holder.take()?;
+                let meta = f.metadata().ok()?;
+                Arc::new(Input::map_with(f, meta).ok()?)
+            }
+        };
+        let end = start.checked_add(usize::try_from(len).ok()?)?;
+        (end <= map.bytes().len()).then_some((map, start))
     }
 }
 
