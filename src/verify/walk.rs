@@ -1,7 +1,8 @@
 //! Verifying the paths `binslim verify` is given: named files are checked as programs,
 //! directories walked (ELF files checked, libraries passing unless strict, everything else
 //! counted as skipped). A walk reads each file once and parses only ELF files: on /usr/bin it
-//! is bound by system calls, so how files are read matters (see `READ_FIRST` and `READ_WHOLE`).
+//! is bound by system calls, so how files are read matters (see `READ_FIRST` and `READ_WHOLE`;
+//! files are opened relative to their directory, see `Reader`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
