@@ -7,8 +7,15 @@
 #   BINSLIM_BASE=/path/to/old/binslim benches/verify-dirs.sh
 #                                       also times an older build in the same run (a refactor's
 #                                       before and after) and prints new/base
+#   TASKSET=1 benches/verify-dirs.sh    every command pinned to one core (taskset -c 0), so that
+#                                       the figure does not depend on an idle second core
+#   benches/verify-dirs.sh /usr/bin     with qemu-user-static installed: the tree of large static
+#                                       programs (35 static-pie glibc programs of 12 MB whose
+#                                       .rodata verify searches for NSS module names)
 #
-# Needs hyperfine, scanelf and jq (apt-get install hyperfine pax-utils jq).
+# On a shared machine, `perf stat -e task-clock -r 30 CMD` (CPU time, not wall time) and
+# `valgrind --tool=callgrind` (instructions) are steadier than wall time.
+# Needs hyperfine, scanelf and jq (apt-get install hyperfine pax-utils jq; taskset: util-linux).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . benches/require.sh
@@ -18,15 +25,24 @@ bin=$PWD/target/release/binslim
 dirs=("$@")
 [ ${#dirs[@]} -gt 0 ] || dirs=(/usr/bin /usr/lib/x86_64-linux-gnu)
 echo "ELF files: $(scanelf -RBF '%F' "${dirs[@]}" 2>/dev/null | wc -l)"
+echo "of them over 1 MB without PT_INTERP (static programs, libraries):" \
+  "$(scanelf -RBF '%F %i' "${dirs[@]}" 2>/dev/null | awk 'NF == 1 {print $1}' \
+    | xargs -r stat -c %s | awk '$1 > 1048576' | wc -l)"
+pin=""
+if [ "${TASKSET:-}" = 1 ]; then
+  require taskset:util-linux
+  pin="taskset -c 0 "
+  echo "pinned: every command runs on CPU 0 only"
+fi
 # Warm the page cache first; both tools then read from memory. Alternated in one run, so load
 # from elsewhere falls on both alike; the ratio is printed last (target, issue 14 §2: <= 0.8).
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 base=()
-[ -z "${BINSLIM_BASE:-}" ] || base=(-n "base verify" "$BINSLIM_BASE verify --quiet ${dirs[*]}")
+[ -z "${BINSLIM_BASE:-}" ] || base=(-n "base verify" "$pin$BINSLIM_BASE verify --quiet ${dirs[*]}")
 hyperfine --warmup 3 --runs "${RUNS:-30}" -N -i \
-  -n "binslim verify" "$bin verify --quiet ${dirs[*]}" \
-  -n "scanelf -RBn" "scanelf -RBn ${dirs[*]}" \
+  -n "binslim verify" "$pin$bin verify --quiet ${dirs[*]}" \
+  -n "scanelf -RBn" "${pin}scanelf -RBn ${dirs[*]}" \
   "${base[@]}" \
   --export-json "$W/h.json"
 jq -r '.results as $r | "ratio (binslim verify / scanelf -RBn): mean \(($r[0].mean / $r[1].mean) * 1000 | round / 1000), median \(($r[0].median / $r[1].median) * 1000 | round / 1000)"' "$W/h.json"

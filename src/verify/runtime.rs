@@ -107,38 +107,64 @@ fn go_file_warnings(
     }
 }
 
-/// The bytes of the loaded, read-only, non-executable sections (where string constants live).
-fn read_only_data<'a>(elf: &ElfFile<'a>) -> Vec<&'a [u8]> {
-    use goblin::elf::section_header::{SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE};
+/// The sections where a C string constant can live: loaded, read-only, non-executable data
+/// (`.rodata` and the like). Left out: relocations, symbol and hash tables, notes (none of them
+/// `SHT_PROGBITS`), unwind tables, and Go's function table. A static-pie program's `.rela.dyn`
+/// alone is 2 MB in qemu-user-static's programs, and none of these can hold glibc's strings.
+fn string_sections<'e, 'a>(elf: &'e ElfFile<'a>) -> impl Iterator<Item = &'a [u8]> + 'e {
+    use goblin::elf::section_header::{SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_PROGBITS};
+    const NO_STRINGS: [&[u8]; 4] = [
+        b".eh_frame",
+        b".eh_frame_hdr",
+        b".gcc_except_table",
+        b".gopclntab",
+    ];
     elf.shdrs
         .iter()
         .filter(|sh| {
-            sh.sh_flags & u64::from(SHF_ALLOC) != 0
+            sh.sh_type == SHT_PROGBITS
+                && sh.sh_flags & u64::from(SHF_ALLOC) != 0
                 && sh.sh_flags & u64::from(SHF_EXECINSTR | SHF_WRITE) == 0
         })
+        .filter(|sh| !NO_STRINGS.contains(&elf.name_bytes(sh)))
         .map(|sh| elf.section_data(sh))
-        .collect()
 }
 
-/// glibc's names for NSS modules, reversed: `libnss_%s.so%s` (glibc 2.33 and later) and the
-/// C string `libnss_` (older glibc). Kept reversed so that binslim's own bytes do not hold
-/// them: a static binslim would otherwise warn about itself, as any tool carrying the
-/// needle would.
-const NSS_NEEDLES_REVERSED: [&[u8]; 2] = [b"s%os.s%_ssnbil", b"\0_ssnbil"];
+/// glibc's names for NSS modules all start `libnss_` (reversed here, with the rest of the
+/// name, so that binslim's own bytes do not hold them: a static binslim would otherwise warn
+/// about itself, as any tool carrying the needle would).
+const NSS_PREFIX_REVERSED: &[u8] = b"_ssnbil";
+/// What follows the prefix in glibc 2.33 and later: `libnss_%s.so%s`, reversed.
+const NSS_FORMAT_TAIL_REVERSED: &[u8] = b"s%os.s%";
 
-/// A static program whose read-only data names glibc's NSS modules.
+/// A static program whose read-only data names glibc's NSS modules: `libnss_%s.so%s` (glibc
+/// 2.33 and later) or the C string `libnss_` (older glibc, a NUL before it). One search for the
+/// prefix both share, in chunks from the end of each section: static glibc's own constants are
+/// linked last, so a program that has the name has it near the end of `.rodata`, and most of
+/// the section is never touched (each chunk is searched forwards, which memchr vectorizes).
 fn uses_glibc_nss(elf: &ElfFile<'_>) -> bool {
-    let data = read_only_data(elf);
-    NSS_NEEDLES_REVERSED.iter().any(|reversed| {
-        let needle: Vec<u8> = reversed.iter().rev().copied().collect();
-        contains(&data, &needle)
+    let prefix: Vec<u8> = NSS_PREFIX_REVERSED.iter().rev().copied().collect();
+    let tail: Vec<u8> = NSS_FORMAT_TAIL_REVERSED.iter().rev().copied().collect();
+    let finder = memchr::memmem::Finder::new(&prefix);
+    string_sections(elf).any(|h| {
+        let names_nss =
+            |at: usize| (at > 0 && h[at - 1] == 0) || h[at + prefix.len()..].starts_with(&tail);
+        let mut end = h.len();
+        while end > 0 {
+            let start = end.saturating_sub(NSS_CHUNK);
+            // Every match that starts in start..end, and no other.
+            let window = &h[start..(end + prefix.len() - 1).min(h.len())];
+            if finder.find_iter(window).any(|i| names_nss(start + i)) {
+                return true;
+            }
+            end = start;
+        }
+        false
     })
 }
 
-fn contains(hay: &[&[u8]], needle: &[u8]) -> bool {
-    hay.iter()
-        .any(|h| memchr::memmem::find(h, needle).is_some())
-}
+/// How much of a section [`uses_glibc_nss`] searches at a time, from the end.
+const NSS_CHUNK: usize = 64 << 10;
 
 #[cfg(test)]
 mod tests {
@@ -205,6 +231,55 @@ mod tests {
             with(clean, |elf, a| {
                 assert!(static_glibc_nss(elf, a, &|_| false).is_none(), "{clean}");
             });
+        }
+    }
+
+    /// Whether the fixture `c-static` (glibc, no NSS) names NSS modules once `needle` is written
+    /// over its section `section` at `at` (from the section's start; negative: from its end).
+    fn nss_with(section: &str, at: isize, needle: &[u8]) -> bool {
+        let mut data = crate::verify::fixtures::bytes("c-static");
+        let (offset, size) = {
+            let elf = ElfFile::parse(&data).unwrap();
+            let sh = elf.section_by_name(section).unwrap();
+            (sh.sh_offset as usize, sh.sh_size as usize)
+        };
+        let start = if at < 0 {
+            offset + size - at.unsigned_abs()
+        } else {
+            offset + at as usize
+        };
+        data[start..start + needle.len()].copy_from_slice(needle);
+        let elf = ElfFile::parse(&data).unwrap();
+        uses_glibc_nss(&elf)
+    }
+
+    #[test]
+    fn nss_names_are_searched_for_once_in_read_only_data_only() {
+        let new: &[u8] = b"libnss_%s.so%s\0";
+        let old: &[u8] = b"\0libnss_\0";
+        // The fixture names no NSS module (`grep -c libnss_ testdata/c-static` is 0).
+        with("c-static", |elf, _| assert!(!uses_glibc_nss(elf)));
+        // Either form, anywhere in .rodata: its first and last bytes, and across the boundary
+        // of the chunks the search goes by (.rodata is 0x1bc74 bytes, one chunk 0x10000).
+        let edge = 0x1bc74 - NSS_CHUNK as isize;
+        for (needle, at) in [
+            (new, 0),
+            (new, -(new.len() as isize)),
+            (new, 0x8000),
+            (new, edge - 5),
+            (old, 0x8000),
+            (old, edge - 3),
+            (old, -(old.len() as isize)),
+        ] {
+            assert!(nss_with(".rodata", at, needle), "{needle:?} at {at}");
+        }
+        // `libnss_` neither at a string's start nor followed by `%s.so%s`: another string.
+        assert!(!nss_with(".rodata", 0x8000, b"xlibnss_x\0"));
+        // Nowhere else: code, unwind tables.
+        for section in [".text", ".eh_frame"] {
+            for needle in [new, old] {
+                assert!(!nss_with(section, 0x100, needle), "{section} {needle:?}");
+            }
         }
     }
 }

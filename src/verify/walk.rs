@@ -1,7 +1,8 @@
 //! Verifying the paths `binslim verify` is given: named files are checked as programs,
 //! directories walked (ELF files checked, libraries passing unless strict, everything else
 //! counted as skipped). A walk reads each file once and parses only ELF files: on /usr/bin it
-//! is bound by system calls, so how files are read matters (see `READ_FIRST` and `READ_WHOLE`).
+//! is bound by system calls, so how files are read matters (see `READ_FIRST` and `READ_WHOLE`;
+//! files are opened relative to their directory, see `Reader`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -48,14 +49,16 @@ pub fn walk(dir: &Path, opts: &VerifyOptions) -> Walk {
 /// Walks a directory: ELF files are verified, other files and symlinks are counted as
 /// skipped. Symlinks are not followed (so loops cannot occur and nothing is checked twice). A
 /// directory or file that cannot be read is an error (exit 2), never a skip: it may hold or be a
-/// program.
+/// program. Reports come in walk order: the directories that could not be read first, then the
+/// files.
 fn walk_into(dir: &Path, opts: &VerifyOptions, out: &mut Walk) {
     let Walk { reports, skipped } = out;
-    let mut files: Vec<PathBuf> = Vec::new();
+    let mut checked: Vec<FileReport> = Vec::new();
     let mut stack: Vec<PathBuf> = vec![dir.to_path_buf()];
     let unreadable = |p: &Path, e: std::io::Error, what: &str| {
         FileReport::error(&p.display().to_string(), &Error::from_io(e, what))
     };
+    let mut reader = Reader::default();
     while let Some(d) = stack.pop() {
         let entries = match fs::read_dir(&d) {
             Ok(e) => e,
@@ -74,11 +77,17 @@ fn walk_into(dir: &Path, opts: &VerifyOptions, out: &mut Walk) {
             }
         }
         listed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        // Files are opened relative to the directory: the kernel then looks up one name per
+        // file, not every component of its path. Without the handle (a race), by path.
+        reader.dir = fs::File::open(&d).ok();
         let mut subdirs = Vec::new();
-        for (_, e) in listed {
+        for (name, e) in listed {
             match e.file_type() {
                 Ok(ft) if ft.is_dir() => subdirs.push(e.path()),
-                Ok(ft) if ft.is_file() => files.push(e.path()),
+                Ok(ft) if ft.is_file() => match reader.check(&e.path(), &name, opts) {
+                    Some(r) => checked.push(r),
+                    None => *skipped += 1,
+                },
                 Ok(_) => *skipped += 1,
                 Err(err) => reports.push(unreadable(&e.path(), err, "cannot stat")),
             }
@@ -86,14 +95,64 @@ fn walk_into(dir: &Path, opts: &VerifyOptions, out: &mut Walk) {
         // Depth-first, in name order.
         stack.extend(subdirs.into_iter().rev());
     }
+    reports.append(&mut checked);
+}
 
-    // One open per file; only ELF files are parsed, only large ones mapped.
-    let mut buf = Vec::new();
-    for path in files {
-        match check_walked(&path, opts, &mut buf) {
-            Some(r) => reports.push(r),
-            None => *skipped += 1,
+/// What a walk reuses from file to file: the directory being read and the buffers.
+#[derive(Default)]
+struct Reader {
+    /// The directory the files are in, open (`None`: open them by path).
+    dir: Option<fs::File>,
+    /// The file's name and a NUL, for `openat`.
+    name: Vec<u8>,
+    /// The file's first bytes, or all of a small file.
+    buf: Vec<u8>,
+}
+
+impl Reader {
+    /// Opens a file of the current directory read-only: `name` relative to it, else `path`.
+    fn open(&mut self, path: &Path, name: &std::ffi::OsStr) -> std::io::Result<fs::File> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        use std::os::unix::ffi::OsStrExt;
+        let Some(dir) = &self.dir else {
+            return fs::File::open(path);
+        };
+        self.name.clear();
+        self.name.extend_from_slice(name.as_bytes());
+        self.name.push(0);
+        let Ok(cname) = std::ffi::CStr::from_bytes_with_nul(&self.name) else {
+            return fs::File::open(path);
+        };
+        loop {
+            // SAFETY: `dir` is an open descriptor borrowed for the call and `cname` a
+            // NUL-terminated name that outlives it; openat only reads them.
+            let fd = unsafe {
+                libc::openat(
+                    dir.as_raw_fd(),
+                    cname.as_ptr(),
+                    libc::O_RDONLY | libc::O_CLOEXEC,
+                )
+            };
+            if fd >= 0 {
+                // SAFETY: `fd` was just opened and nothing else owns it.
+                return Ok(unsafe { fs::File::from_raw_fd(fd) });
+            }
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(e);
+            }
         }
+    }
+
+    /// [`check_walked`] on a file of the current directory.
+    fn check(
+        &mut self,
+        path: &Path,
+        name: &std::ffi::OsStr,
+        opts: &VerifyOptions,
+    ) -> Option<FileReport> {
+        let file = self.open(path, name);
+        check_walked(path, file, opts, &mut self.buf)
     }
 }
 
@@ -107,10 +166,15 @@ const READ_FIRST: usize = 512;
 /// /usr/lib/x86_64-linux-gnu are this small.
 const READ_WHOLE: usize = 64 << 10;
 
-/// One walked file: `None` when it is not ELF (counted as skipped), else its report. A non-ELF
+/// One walked file, opened (or not) by the caller: `None` when it is not ELF (counted as skipped), else its report. A non-ELF
 /// file costs an open, one read and a close; an ELF file a `fstat` (its mode and length) and a
 /// second read or a map more.
-fn check_walked(path: &Path, opts: &VerifyOptions, buf: &mut Vec<u8>) -> Option<FileReport> {
+fn check_walked(
+    path: &Path,
+    file: std::io::Result<fs::File>,
+    opts: &VerifyOptions,
+    buf: &mut Vec<u8>,
+) -> Option<FileReport> {
     use std::os::unix::fs::MetadataExt;
     // Named only on an error or once ELF: most walked files are neither.
     let error = |e: std::io::Error, what: &str| {
@@ -119,7 +183,7 @@ fn check_walked(path: &Path, opts: &VerifyOptions, buf: &mut Vec<u8>) -> Option<
             &Error::from_io(e, what),
         ))
     };
-    let file = match fs::File::open(path) {
+    let file = match file {
         Ok(f) => f,
         Err(e) => return error(e, "cannot open"),
     };
@@ -256,5 +320,26 @@ mod tests {
         let mut buf = vec![0; READ_WHOLE];
         assert_eq!(read_at_least(&f, &mut buf, 0, READ_WHOLE).unwrap(), len);
         assert_eq!(read_at_least(&f, &mut buf[..4], 0, 4).unwrap(), 4);
+    }
+
+    #[test]
+    fn files_are_opened_relative_to_the_directory_else_by_path() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::copy(path("c-static"), dir.path().join("a")).unwrap();
+        let opts = VerifyOptions::default();
+        let name = std::ffi::OsStr::new("a");
+        // The path names no file: only the directory handle can find it.
+        let mut r = Reader {
+            dir: Some(fs::File::open(dir.path()).unwrap()),
+            ..Reader::default()
+        };
+        let got = r.check(&dir.path().join("gone"), name, &opts).unwrap();
+        assert_eq!(got.verdict, Verdict::Pass);
+        // No handle: by path, and a missing file is an error naming it.
+        let mut r = Reader::default();
+        let got = r.check(&dir.path().join("gone"), name, &opts).unwrap();
+        assert_eq!(got.verdict, Verdict::Error);
+        let by_path = r.check(&dir.path().join("a"), name, &opts).unwrap();
+        assert_eq!(by_path.verdict, Verdict::Pass);
     }
 }
