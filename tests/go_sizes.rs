@@ -115,26 +115,9 @@ fn build_src(
     ldflags: &str,
 ) -> PathBuf {
     let exe = dir.join(out);
-    let output = std::process::Command::new(go)
-        .current_dir(common::fixture("src").join(src))
-        .envs([
-            ("GOTOOLCHAIN", "local"),
-            ("GOPROXY", "off"),
-            ("GOFLAGS", "-buildvcs=false"),
-        ])
-        .envs(env.iter().copied())
-        .env(
-            "GOCACHE",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-sizes-gocache"),
-        )
-        .env("GOPATH", dir.join("gopath"))
-        .args(["build", "-trimpath", "-o"])
-        .arg(&exe)
-        .arg(format!("-ldflags={ldflags}"))
-        .arg(".")
-        .output()
-        .expect("run go");
-    assert!(output.status.success(), "go build {src}: {output:?}");
+    let ldflags = format!("-ldflags={ldflags}");
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-sizes-gocache");
+    common::go_build_at(go, src, &exe, env, &["-trimpath", &ldflags], &cache);
     exe
 }
 

@@ -509,26 +509,9 @@ fn go_build_ldflags(env: &[(&str, &str)], ldflags: &str) -> Option<(tempfile::Te
     let go = go_tool()?;
     let dir = common::tempdir();
     let exe = dir.path().join("hello");
-    let output = Std::new(&go)
-        .current_dir(fixture("src").join("go-hello"))
-        .envs([
-            ("GOTOOLCHAIN", "local"),
-            ("GOPROXY", "off"),
-            ("GOFLAGS", "-buildvcs=false"),
-        ])
-        .envs(env.iter().copied())
-        .env(
-            "GOCACHE",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-cache-ldflags"),
-        )
-        .env("GOPATH", dir.path().join("gopath"))
-        .args(["build", "-o"])
-        .arg(&exe)
-        .arg(format!("-ldflags={ldflags}"))
-        .arg(".")
-        .output()
-        .expect("run go");
-    assert!(output.status.success(), "go build: {output:?}");
+    let ldflags = format!("-ldflags={ldflags}");
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-cache-ldflags");
+    common::go_build_at(&go, "go-hello", &exe, env, &[&ldflags], &cache);
     let exe = exe.to_str().unwrap().to_string();
     Some((dir, exe))
 }

@@ -98,7 +98,24 @@ pub fn go_build(
     let go = go_tool()?;
     let dir = tempdir();
     let exe = dir.path().join(out);
-    let output = std::process::Command::new(&go)
+    let flags = [&["-trimpath"], flags].concat();
+    go_build_at(&go, src, &exe, env, &flags, &dir.path().join("gocache"));
+    Some((dir, exe))
+}
+
+/// `go build -o EXE FLAGS .` in `testdata/src/SRC`, offline, with `env` added and the build
+/// cache `gocache` (a private one per build, or one shared by a test file's builds); GOPATH is
+/// beside EXE. Panics with go's output when the build fails.
+pub fn go_build_at(
+    go: &Path,
+    src: &str,
+    exe: &Path,
+    env: &[(&str, &str)],
+    flags: &[&str],
+    gocache: &Path,
+) {
+    let gopath = exe.parent().expect("EXE in a directory").join("gopath");
+    let output = std::process::Command::new(go)
         .current_dir(fixture("src").join(src))
         .envs([
             ("GOTOOLCHAIN", "local"),
@@ -106,16 +123,15 @@ pub fn go_build(
             ("GOFLAGS", "-buildvcs=false"),
         ])
         .envs(env.iter().copied())
-        .env("GOCACHE", dir.path().join("gocache"))
-        .env("GOPATH", dir.path().join("gopath"))
-        .args(["build", "-trimpath", "-o"])
-        .arg(&exe)
+        .env("GOCACHE", gocache)
+        .env("GOPATH", gopath)
+        .args(["build", "-o"])
+        .arg(exe)
         .args(flags)
         .arg(".")
         .output()
         .expect("run go");
     assert!(output.status.success(), "go build {src}: {output:?}");
-    Some((dir, exe))
 }
 
 /// True when this process may chroot (root): starts the static musl fixture alone in an empty
