@@ -1144,14 +1144,22 @@ fn add_keeps_file_modes() {
     );
 }
 
-/// `binslim image ARGS`: the exit code, stdout and stderr.
-fn image_cmd(args: &[&str]) -> (i32, String, String) {
+/// `binslim image ARGS`, which must be refused with exit `code` and nothing on stdout: its
+/// stderr.
+fn refused(args: &[&str], code: i32) -> String {
     let out = binslim().arg("image").args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        (out.status.code().unwrap_or(-1), out.stdout.as_slice()),
+        (code, &b""[..]),
+        "{stderr}"
+    );
+    stderr
+}
+
+/// Nothing was written into `dir`, not even a temporary file.
+fn assert_empty(dir: &Path) {
+    assert_eq!(fs::read_dir(dir).unwrap().count(), 0, "nothing written");
 }
 
 /// `--path` onto a file binslim generates: podman ran /etc/passwd's text as the program.
@@ -1160,24 +1168,22 @@ fn path_onto_a_generated_file_is_refused_naming_both() {
     let dir = tempdir();
     let out = dir.path().join("p.tar");
     let prog = fixture("go-static");
-    let (code, stdout, stderr) = image_cmd(&[
-        prog.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--path",
-        "/etc/passwd",
-    ]);
-    assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+    let stderr = refused(
+        &[
+            prog.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--path",
+            "/etc/passwd",
+        ],
+        2,
+    );
     assert_eq!(
         stderr,
         "binslim: /etc/passwd would hold both the program (--path /etc/passwd) and the user \
          and group names binslim writes: choose another --path or --add DEST\n"
     );
-    assert_eq!(
-        fs::read_dir(dir.path()).unwrap().count(),
-        0,
-        "nothing written"
-    );
+    assert_empty(dir.path());
 }
 
 /// `--add` onto a file binslim writes is refused too, unless `--replace` says to use the
@@ -1200,8 +1206,7 @@ fn add_onto_a_generated_file_needs_replace() {
         "--add",
         &add,
     ];
-    let (code, stdout, stderr) = image_cmd(&args);
-    assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+    let stderr = refused(&args, 2);
     assert_eq!(
         stderr,
         format!(
@@ -1257,15 +1262,17 @@ fn add_onto_a_bundled_library_is_refused_naming_both() {
         .expect("libc bundled");
     fs::remove_file(dir.path().join("ok.tar")).unwrap();
     let add = format!("{}:{libc}", text.display());
-    let (code, stdout, stderr) = image_cmd(&[
-        fixture("c-dynamic-pie").to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--with-libs",
-        "--add",
-        &add,
-    ]);
-    assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+    let stderr = refused(
+        &[
+            fixture("c-dynamic-pie").to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--with-libs",
+            "--add",
+            &add,
+        ],
+        2,
+    );
     assert_eq!(
         stderr,
         format!(
@@ -1274,11 +1281,7 @@ fn add_onto_a_bundled_library_is_refused_naming_both() {
              DEST\n"
         )
     );
-    assert_eq!(
-        fs::read_dir(dir.path()).unwrap().count(),
-        0,
-        "nothing written"
-    );
+    assert_empty(dir.path());
 }
 
 /// `--add` of a directory whose file lands on the program's path.
@@ -1293,16 +1296,18 @@ fn add_onto_the_program_is_refused_naming_both() {
     let add = format!("{}:/", tree.display());
     // DEST / is refused already; a tree at /usr/bin over a program at /usr/bin/go-static is not.
     let add = add.replace(":/", ":/usr/bin");
-    let (code, stdout, stderr) = image_cmd(&[
-        fixture("go-static").to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--path",
-        "/usr/bin/go-static",
-        "--add",
-        &add,
-    ]);
-    assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+    let stderr = refused(
+        &[
+            fixture("go-static").to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--path",
+            "/usr/bin/go-static",
+            "--add",
+            &add,
+        ],
+        2,
+    );
     assert_eq!(
         stderr,
         format!(
@@ -1321,17 +1326,19 @@ fn an_image_that_cannot_start_is_never_written() {
     let dir = tempdir();
     let out = dir.path().join("b.tar");
     let add = format!("{}:/opt/lib/libc.so.6", fixture("not-elf.txt").display());
-    let (code, stdout, stderr) = image_cmd(&[
-        fixture("c-dynamic-pie").to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--with-libs",
-        "--env",
-        "LD_LIBRARY_PATH=/opt/lib",
-        "--add",
-        &add,
-    ]);
-    assert_eq!((code, stdout.as_str()), (1, ""), "{stderr}");
+    let stderr = refused(
+        &[
+            fixture("c-dynamic-pie").to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--with-libs",
+            "--env",
+            "LD_LIBRARY_PATH=/opt/lib",
+            "--add",
+            &add,
+        ],
+        1,
+    );
     assert!(
         stderr.starts_with(&format!(
             "binslim: {}: the image would not start: ",
@@ -1341,9 +1348,5 @@ fn an_image_that_cannot_start_is_never_written() {
     );
     assert!(stderr.contains("/opt/lib/libc.so.6"), "{stderr}");
     assert!(stderr.ends_with("binslim: no image written\n"), "{stderr}");
-    assert_eq!(
-        fs::read_dir(dir.path()).unwrap().count(),
-        0,
-        "nothing written"
-    );
+    assert_empty(dir.path());
 }
