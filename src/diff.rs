@@ -205,7 +205,6 @@ fn package_rows(old: &Packages, new: &Packages) -> (Vec<PackageRow>, Option<Stri
         }
         m
     };
-    let (o, mut n) = (sizes(old), sizes(new));
     let row = |name: String, (oc, od): (u64, u64), (nc, nd): (u64, u64)| {
         let r = if data_known {
             Row::new(name, oc.saturating_add(od), nc.saturating_add(nd))
@@ -220,20 +219,10 @@ fn package_rows(old: &Packages, new: &Packages) -> (Vec<PackageRow>, Option<Stri
             delta: r.delta,
         }
     };
-    let mut out: Vec<PackageRow> = Vec::with_capacity(o.len().max(n.len()));
-    for (name, os) in o {
-        let ns = n.remove(&name).unwrap_or_default();
-        out.push(row(name, os, ns));
-    }
-    out.extend(n.into_iter().map(|(name, ns)| row(name, (0, 0), ns)));
+    let mut out: Vec<PackageRow> = join(sizes(old), sizes(new), row);
     // A row of data alone whose data no longer counts has nothing left to compare.
     out.retain(|r| r.old > 0 || r.new > 0 || r.data_delta.is_some());
-    out.sort_unstable_by(|a, b| {
-        b.delta
-            .unsigned_abs()
-            .cmp(&a.delta.unsigned_abs())
-            .then_with(|| a.name.cmp(&b.name))
-    });
+    out.sort_unstable_by(|a, b| largest_change_first((a.delta, &a.name), (b.delta, &b.name)));
     (out, grouped)
 }
 
@@ -256,20 +245,33 @@ fn group_name(named: &Packages, stripped: &Packages) -> Option<String> {
 }
 
 /// Joins two name → size maps into rows, largest absolute change first, then by name.
-fn rows(old: BTreeMap<String, u64>, mut new: BTreeMap<String, u64>) -> Vec<Row> {
-    let mut out: Vec<Row> = Vec::with_capacity(old.len().max(new.len()));
-    for (name, o) in old {
-        let n = new.remove(&name).unwrap_or(0);
-        out.push(Row::new(name, o, n));
-    }
-    out.extend(new.into_iter().map(|(name, n)| Row::new(name, 0, n)));
-    out.sort_unstable_by(|a, b| {
-        b.delta
-            .unsigned_abs()
-            .cmp(&a.delta.unsigned_abs())
-            .then_with(|| a.name.cmp(&b.name))
-    });
+fn rows(old: BTreeMap<String, u64>, new: BTreeMap<String, u64>) -> Vec<Row> {
+    let mut out = join(old, new, Row::new);
+    out.sort_unstable_by(|a, b| largest_change_first((a.delta, &a.name), (b.delta, &b.name)));
     out
+}
+
+/// One row per name of either map, made by `row` from the name and its value in OLD and NEW
+/// (`V::default()` where a map lacks it): OLD's names in order, then those only NEW has.
+fn join<V: Default, R>(
+    old: BTreeMap<String, V>,
+    mut new: BTreeMap<String, V>,
+    row: impl Fn(String, V, V) -> R,
+) -> Vec<R> {
+    let mut out = Vec::with_capacity(old.len().max(new.len()));
+    for (name, o) in old {
+        let n = new.remove(&name).unwrap_or_default();
+        out.push(row(name, o, n));
+    }
+    out.extend(new.into_iter().map(|(name, n)| row(name, V::default(), n)));
+    out
+}
+
+/// The order of the tables: the largest absolute change (`delta`) first, then by name.
+fn largest_change_first(a: (i64, &str), b: (i64, &str)) -> std::cmp::Ordering {
+    b.0.unsigned_abs()
+        .cmp(&a.0.unsigned_abs())
+        .then_with(|| a.1.cmp(b.1))
 }
 
 /// How much NEW's file may grow over OLD's: `--max-growth`.

@@ -210,14 +210,6 @@ impl TempDir {
         self.inner.path()
     }
 
-    /// Keeps the directory (it is not removed on drop) and returns its path. The lock goes with
-    /// the value: a later [`TempDir::new_in`] in the same directory (in any process) takes the
-    /// kept directory for a dead run's leftover and removes it. To put a directory in place, use
-    /// [`TempDir::commit`].
-    pub fn keep(self) -> PathBuf {
-        self.inner.keep()
-    }
-
     /// Puts the complete directory at `dest` while it is still locked: renamed when nothing is
     /// there; else exchanged with what is there in one step (`renameat2` `RENAME_EXCHANGE`), so
     /// `dest` is always the old directory or the new one, and the old one, now under the

@@ -149,7 +149,7 @@ pub fn write_dir(dir: &Path, b: &Blobs) -> io::Result<()> {
         f.sync_all()?;
     }
     for d in ["blobs/sha256", "blobs", "."] {
-        fs::File::open(dir.join(d))?.sync_all()?;
+        crate::tempfiles::sync_dir(&dir.join(d))?;
     }
     Ok(())
 }

@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 
-use goblin::elf::section_header::{SHF_ALLOC, SHT_NOBITS, SHT_SYMTAB};
+use goblin::elf::section_header::{SHF_ALLOC, SHT_NOBITS};
 
 use super::{Language, Package, Packages, REMAINDER, sort_rows};
 use crate::elf::file::cstr_at;
@@ -197,8 +197,8 @@ const STT_FUNC: u8 = 2;
 
 impl<'a> Symbols<'a> {
     fn read(elf: &ElfFile<'a>) -> Option<Self> {
-        let sh = elf.shdrs.iter().find(|sh| sh.sh_type == SHT_SYMTAB)?;
-        let strtab = elf.section_data(elf.shdrs.get(sh.sh_link as usize)?);
+        let (sh, strtab) = super::symbols::symtab(elf)?;
+        let strtab = elf.section_data(strtab);
         let table = elf.section_data(sh);
         let is_64 = elf.is_64();
         let ent = if is_64 { 24 } else { 16 };

@@ -9,7 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use goblin::elf::section_header::{SHF_ALLOC, SHF_EXECINSTR, SHT_NOBITS, SHT_SYMTAB};
+use goblin::elf::section_header::{
+    SHF_ALLOC, SHF_EXECINSTR, SHT_NOBITS, SHT_SYMTAB, SectionHeader,
+};
 use goblin::elf::sym::{STB_GLOBAL, STB_LOCAL, STB_WEAK, STT_FUNC, STT_GNU_IFUNC, STT_OBJECT};
 
 use super::{Language, Package, Packages};
@@ -86,17 +88,19 @@ pub fn rows<'a, K: Ord + Into<String>>(
 /// True when the file has a `.symtab` whose string table exists: what [`read`] (and the Go
 /// reader) need to read symbols at all.
 pub fn has_symtab(elf: &ElfFile<'_>) -> bool {
-    elf.shdrs
-        .iter()
-        .find(|sh| sh.sh_type == SHT_SYMTAB)
-        .is_some_and(|tab| elf.shdrs.get(tab.sh_link as usize).is_some())
+    symtab(elf).is_some()
+}
+
+/// The first `.symtab` and the string table its `sh_link` names, when both exist.
+pub(super) fn symtab<'e>(elf: &'e ElfFile<'_>) -> Option<(&'e SectionHeader, &'e SectionHeader)> {
+    let tab = elf.shdrs.iter().find(|sh| sh.sh_type == SHT_SYMTAB)?;
+    Some((tab, elf.shdrs.get(tab.sh_link as usize)?))
 }
 
 /// The sized code symbols of `.text` and data symbols of loaded, file-backed sections, in
 /// table order; `None` when the file has no `.symtab`.
 pub fn read<'a>(elf: &ElfFile<'a>) -> Option<Vec<Symbol<'a>>> {
-    let tab = elf.shdrs.iter().find(|sh| sh.sh_type == SHT_SYMTAB)?;
-    let strtab = elf.shdrs.get(tab.sh_link as usize)?;
+    let (tab, strtab) = symtab(elf)?;
     let strings = elf.section_data(strtab);
     let bytes = elf.section_data(tab);
     let text = text_section(elf).map(|(i, _)| i);

@@ -51,7 +51,7 @@ pub fn text(d: &Diff, verdict: Option<BudgetVerdict>, top: usize, st: Style) -> 
             old: r.old,
             new: r.new,
             delta: r.delta,
-            data: r.data_delta,
+            data_known: r.data_delta.is_some(),
         })
         .collect();
     any |= table(&mut out, "package", lines, top, st);
@@ -153,8 +153,9 @@ struct Line<'a> {
     old: u64,
     new: u64,
     delta: i64,
-    /// The data change, `None` when unknown (`?`); only package tables say so.
-    data: Option<i64>,
+    /// Whether its data change is known (else the `data` column shows `?`); only package
+    /// tables can say it is not.
+    data_known: bool,
 }
 
 impl<'a> Line<'a> {
@@ -165,7 +166,7 @@ impl<'a> Line<'a> {
             old: r.old,
             new: r.new,
             delta: r.delta,
-            data: Some(0),
+            data_known: true,
         }
     }
 }
@@ -173,7 +174,7 @@ impl<'a> Line<'a> {
 /// Writes the changed rows of one table (at most `limit`, then one line for the rest);
 /// returns whether any row changed. When any row's data is unknown, a `data` column shows `?`.
 fn table(out: &mut String, title: &str, rows: Vec<Line<'_>>, limit: usize, st: Style) -> bool {
-    let unknown = rows.iter().any(|r| r.data.is_none());
+    let unknown = rows.iter().any(|r| !r.data_known);
     let changed: Vec<&Line<'_>> = rows.iter().filter(|r| r.delta != 0).collect();
     if changed.is_empty() {
         return false;
