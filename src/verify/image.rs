@@ -422,23 +422,10 @@ mod tests {
     use crate::verify::fixtures::bytes;
     use crate::verify::{Code, Verdict};
 
-    /// A layer tar of `(path, fixture or "dir")` entries, every file mode 0755.
+    /// A layer tar of `(path, fixture or "dir")` entries, every file mode 0755 owned by root.
     fn layer(files: &[(&str, &str)]) -> Vec<u8> {
-        let mut b = tar::Builder::new(Vec::new());
-        for (path, what) in files {
-            let mut h = tar::Header::new_gnu();
-            let data = if *what == "dir" {
-                h.set_entry_type(tar::EntryType::Directory);
-                Vec::new()
-            } else {
-                bytes(what)
-            };
-            h.set_size(data.len() as u64);
-            h.set_mode(0o755);
-            h.set_cksum();
-            b.append_data(&mut h, path, &data[..]).unwrap();
-        }
-        b.into_inner().unwrap()
+        let owned: Vec<_> = files.iter().map(|&(p, w)| (p, w, 0o755, 0)).collect();
+        owned_layer(&owned)
     }
 
     /// The merged image of a docker-archive of one layer of `files`, its config amd64 with
