@@ -298,7 +298,15 @@ fn check_program(
         return r;
     }
     if let Some(interp) = launch::script_interpreter(&h) {
-        return check_script(img, label, (&display, &path), &interp, opts, user, depth);
+        return check_script(
+            img,
+            label,
+            (&display, &path, &h),
+            &interp,
+            opts,
+            user,
+            depth,
+        );
     }
     let mut report = verify_located(img, &h, &display, opts);
     if let Some(who) = user {
@@ -332,11 +340,12 @@ fn verify_located(img: &MergedImage, h: &Path, display: &str, opts: &VerifyOptio
 /// What runc says when execve is refused.
 const STARTING_FAILS: &str = "starting it fails with \"permission denied\"";
 
-/// A `#!` script: it starts when its interpreter does (and the user may read the script).
+/// A `#!` script at `path` (`host` in the root, as [`MergedImage::locate`] found it): it starts
+/// when its interpreter does (and the user may read the script).
 fn check_script(
     img: &MergedImage,
     label: &str,
-    (display, path): (&str, &str),
+    (display, path, host): (&str, &str, &Path),
     interp: &str,
     opts: &VerifyOptions,
     user: Option<&RunAs>,
@@ -380,11 +389,7 @@ fn check_script(
     let mut r = FileReport::blank(display, inner.verdict);
     r.warnings = inner.warnings;
     r.script_interpreter = Some(interp.to_string());
-    r.file_size = img
-        .searched(path)
-        .ok()
-        .and_then(|(_, h)| std::fs::metadata(h?).ok())
-        .map(|m| m.len());
+    r.file_size = std::fs::metadata(host).ok().map(|m| m.len());
     r
 }
 
