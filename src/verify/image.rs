@@ -324,17 +324,20 @@ fn check_program(
 /// file in the root.
 fn verify_located(img: &MergedImage, h: &Path, display: &str, opts: &VerifyOptions) -> FileReport {
     use std::os::unix::fs::PermissionsExt;
-    match (img.in_place(h), std::fs::metadata(h)) {
-        (Some(view), Ok(m)) => verify_with_mode(
+    // The placeholder's mode is wanted only for a program read in place: no stat otherwise.
+    if let Some(view) = img.in_place(h)
+        && let Ok(m) = std::fs::metadata(h)
+    {
+        return verify_with_mode(
             h,
             display,
             view.bytes(),
             m.permissions().mode(),
             opts,
             Origin::Named,
-        ),
-        _ => verify_path(h, display, opts, Origin::Named),
+        );
     }
+    verify_path(h, display, opts, Origin::Named)
 }
 
 /// What runc says when execve is refused.
