@@ -442,11 +442,7 @@ impl MergedImage {
     /// written. `None` for a file whose bytes are in the root.
     pub fn in_place(&self, host: &Path) -> Option<InPlace> {
         let d = self.deferred.as_ref()?;
-        d.placeholders
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(host)
-            .cloned()
+        d.placeholders().get(host).cloned()
     }
 
     /// Writes the bytes of the placeholder at `host`, if it is one, for what reads it by path.
@@ -455,11 +451,7 @@ impl MergedImage {
         let Some(d) = &self.deferred else {
             return Ok(());
         };
-        let view = d
-            .placeholders
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(host);
+        let view = d.placeholders().remove(host);
         let Some(view) = view else {
             return Ok(());
         };
@@ -493,10 +485,7 @@ impl MergedImage {
         {
             out.set_len(g.size)
                 .map_err(|e| ReadError::io("cannot size a file", e))?;
-            d.placeholders
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(host.to_path_buf(), view);
+            d.placeholders().insert(host.to_path_buf(), view);
             return Ok(true);
         }
         drop(out);
@@ -565,6 +554,11 @@ impl MergedImage {
 }
 
 impl DeferredContent {
+    /// The placeholders, locked (a panic elsewhere leaves the map usable).
+    fn placeholders(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, InPlace>> {
+        self.placeholders.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The bytes of the ghost `g` read in place, when it is an ELF program (parsed, not
     /// UPX-packed: unpacking runs upx on the file) of an uncompressed layer that can be mapped.
     fn program_in_place(&self, g: &merge::Ghost) -> Option<InPlace> {

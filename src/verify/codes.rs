@@ -188,5 +188,8 @@ mod tests {
         Code::NeedsCaCertificates,
         Code::NeedsZoneinfo,
         Code::NeedsPasswd,
+        Code::PermissionDenied,
+        Code::UnknownUser,
+        Code::UnfollowedShellCommand,
     ];
 }

@@ -298,7 +298,15 @@ fn check_program(
         return r;
     }
     if let Some(interp) = launch::script_interpreter(&h) {
-        return check_script(img, label, (&display, &path), &interp, opts, user, depth);
+        return check_script(
+            img,
+            label,
+            (&display, &path, &h),
+            &interp,
+            opts,
+            user,
+            depth,
+        );
     }
     let mut report = verify_located(img, &h, &display, opts);
     if let Some(who) = user {
@@ -316,27 +324,31 @@ fn check_program(
 /// file in the root.
 fn verify_located(img: &MergedImage, h: &Path, display: &str, opts: &VerifyOptions) -> FileReport {
     use std::os::unix::fs::PermissionsExt;
-    match (img.in_place(h), std::fs::metadata(h)) {
-        (Some(view), Ok(m)) => verify_with_mode(
+    // The placeholder's mode is wanted only for a program read in place: no stat otherwise.
+    if let Some(view) = img.in_place(h)
+        && let Ok(m) = std::fs::metadata(h)
+    {
+        return verify_with_mode(
             h,
             display,
             view.bytes(),
             m.permissions().mode(),
             opts,
             Origin::Named,
-        ),
-        _ => verify_path(h, display, opts, Origin::Named),
+        );
     }
+    verify_path(h, display, opts, Origin::Named)
 }
 
 /// What runc says when execve is refused.
 const STARTING_FAILS: &str = "starting it fails with \"permission denied\"";
 
-/// A `#!` script: it starts when its interpreter does (and the user may read the script).
+/// A `#!` script at `path` (`host` in the root, as [`MergedImage::locate`] found it): it starts
+/// when its interpreter does (and the user may read the script).
 fn check_script(
     img: &MergedImage,
     label: &str,
-    (display, path): (&str, &str),
+    (display, path, host): (&str, &str, &Path),
     interp: &str,
     opts: &VerifyOptions,
     user: Option<&RunAs>,
@@ -380,11 +392,7 @@ fn check_script(
     let mut r = FileReport::blank(display, inner.verdict);
     r.warnings = inner.warnings;
     r.script_interpreter = Some(interp.to_string());
-    r.file_size = img
-        .searched(path)
-        .ok()
-        .and_then(|(_, h)| std::fs::metadata(h?).ok())
-        .map(|m| m.len());
+    r.file_size = std::fs::metadata(host).ok().map(|m| m.len());
     r
 }
 
@@ -422,23 +430,10 @@ mod tests {
     use crate::verify::fixtures::bytes;
     use crate::verify::{Code, Verdict};
 
-    /// A layer tar of `(path, fixture or "dir")` entries, every file mode 0755.
+    /// A layer tar of `(path, fixture or "dir")` entries, every file mode 0755 owned by root.
     fn layer(files: &[(&str, &str)]) -> Vec<u8> {
-        let mut b = tar::Builder::new(Vec::new());
-        for (path, what) in files {
-            let mut h = tar::Header::new_gnu();
-            let data = if *what == "dir" {
-                h.set_entry_type(tar::EntryType::Directory);
-                Vec::new()
-            } else {
-                bytes(what)
-            };
-            h.set_size(data.len() as u64);
-            h.set_mode(0o755);
-            h.set_cksum();
-            b.append_data(&mut h, path, &data[..]).unwrap();
-        }
-        b.into_inner().unwrap()
+        let owned: Vec<_> = files.iter().map(|&(p, w)| (p, w, 0o755, 0)).collect();
+        owned_layer(&owned)
     }
 
     /// The merged image of a docker-archive of one layer of `files`, its config amd64 with

@@ -39,13 +39,6 @@ pub fn verify_paths(paths: &[PathBuf], opts: &VerifyOptions) -> Walk {
     out
 }
 
-/// Walks one directory, as [`verify_paths`] does.
-pub fn walk(dir: &Path, opts: &VerifyOptions) -> Walk {
-    let mut out = Walk::default();
-    walk_into(dir, opts, &mut out);
-    out
-}
-
 /// Walks a directory: ELF files are verified, other files and symlinks are counted as
 /// skipped. Symlinks are not followed (so loops cannot occur and nothing is checked twice). A
 /// directory or file that cannot be read is an error (exit 2), never a skip: it may hold or be a
@@ -277,7 +270,7 @@ mod tests {
         // Larger than READ_WHOLE: mapped, not read.
         fs::copy(path("c-static"), d.join("big")).unwrap();
         std::os::unix::fs::symlink("sub/app", d.join("link")).unwrap();
-        let w = walk(d, &VerifyOptions::default());
+        let w = verify_paths(&[d.to_path_buf()], &VerifyOptions::default());
         let got: Vec<(String, Verdict)> = w
             .reports
             .iter()

@@ -157,14 +157,8 @@ impl Deferred {
 
     /// Forgets the directories not made yet strictly below `dir`, but those `keep` accepts.
     fn forget_dirs_below(&mut self, dir: &Path, keep: impl Fn(&Path) -> bool) {
-        let gone: Vec<PathBuf> = self
-            .dirs
-            .range(dir.to_path_buf()..)
-            .take_while(|d| d.starts_with(dir))
-            .filter(|d| d.as_path() != dir && !keep(d))
-            .cloned()
-            .collect();
-        for d in gone {
+        let range = self.dirs.range(dir.to_path_buf()..);
+        for d in at_or_below(range, dir, |d| d != dir && !keep(d)) {
             self.dirs.remove(&d);
         }
     }
@@ -190,29 +184,29 @@ impl Deferred {
     /// Forgets the ghosts below `dir` but those in `keep`: one range of the ordered map (a
     /// path sorts right before its descendants), so a hostile run of whiteouts stays linear.
     fn forget_below(&mut self, dir: &Path, keep: &HashSet<PathBuf>) {
-        let gone: Vec<PathBuf> = self
-            .ghosts
-            .range(dir.to_path_buf()..)
-            .map(|(g, _)| g)
-            .take_while(|g| g.starts_with(dir))
-            .filter(|g| !keep.contains(*g))
-            .cloned()
-            .collect();
-        for g in gone {
+        let range = self.ghosts.range(dir.to_path_buf()..).map(|(g, _)| g);
+        for g in at_or_below(range, dir, |g| !keep.contains(g)) {
             self.ghosts.remove(&g);
         }
-        let gone: Vec<PathBuf> = self
-            .meta
-            .range(dir.to_path_buf()..)
-            .map(|(g, _)| g)
-            .take_while(|g| g.starts_with(dir))
-            .filter(|g| *g != dir && !keep.contains(*g))
-            .cloned()
-            .collect();
-        for g in gone {
+        let range = self.meta.range(dir.to_path_buf()..).map(|(g, _)| g);
+        for g in at_or_below(range, dir, |g| g != dir && !keep.contains(g)) {
             self.meta.remove(&g);
         }
     }
+}
+
+/// The paths at or below `dir` that `pick` accepts, from `sorted`: an ordered run of paths
+/// starting at `dir` (a path sorts right before its descendants, so they come first).
+fn at_or_below<'a>(
+    sorted: impl Iterator<Item = &'a PathBuf>,
+    dir: &Path,
+    pick: impl Fn(&Path) -> bool,
+) -> Vec<PathBuf> {
+    sorted
+        .take_while(|p| p.starts_with(dir))
+        .filter(|p| pick(p))
+        .cloned()
+        .collect()
 }
 
 /// Builds the merged tree of one image.

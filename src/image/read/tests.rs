@@ -533,49 +533,23 @@ fn elf_content_of_uncompressed_layers_is_copied_when_a_check_needs_it() {
 
 #[test]
 fn an_index_of_two_platforms_gives_each_or_the_one_asked_for() {
-    let l = tar_of(&[file("server", ELF)]);
-    let gz = gzip(&l);
-    let mut entries = vec![file("oci-layout", spec::OCI_LAYOUT.as_bytes())];
-    let mut manifests = Vec::new();
-    for (arch, variant) in [("amd64", None), ("arm64", Some("v8"))] {
-        let mut cfg = config_for(std::slice::from_ref(&l), "/server");
-        cfg.architecture = arch.into();
-        cfg.variant = variant.map(str::to_string);
-        let cfg = serde_json::to_vec(&cfg).unwrap();
-        let m = serde_json::to_vec(&Manifest {
-            schema_version: 2,
-            media_type: None,
-            config: desc(spec::MEDIA_CONFIG, &cfg),
-            layers: vec![desc(spec::MEDIA_LAYER_GZIP, &gz)],
-        })
-        .unwrap();
-        let mut d = desc(spec::MEDIA_MANIFEST, &m);
-        d.platform = Some(spec::PlatformSpec {
-            architecture: arch.into(),
-            os: "linux".into(),
+    let archive = index_archive(&[("amd64", None), ("arm64", Some("v8"))], |manifests| {
+        for (d, arch) in manifests.iter_mut().zip(["amd64", "arm64"]) {
+            d.platform = Some(spec::PlatformSpec {
+                architecture: arch.into(),
+                os: "linux".into(),
+                variant: None,
+            });
+        }
+        // An attestation manifest rides along; it is not an image to check.
+        let mut att = manifests[0].clone();
+        att.platform = Some(spec::PlatformSpec {
+            architecture: "unknown".into(),
+            os: "unknown".into(),
             variant: None,
         });
-        manifests.push(d);
-        entries.push(file(&blob_name(&spec::digest_of(&cfg)).unwrap(), &cfg));
-        entries.push(file(&blob_name(&spec::digest_of(&m)).unwrap(), &m));
-    }
-    // An attestation manifest rides along; it is not an image to check.
-    let mut att = manifests[0].clone();
-    att.platform = Some(spec::PlatformSpec {
-        architecture: "unknown".into(),
-        os: "unknown".into(),
-        variant: None,
+        manifests.push(att);
     });
-    manifests.push(att);
-    entries.push(file(&blob_name(&spec::digest_of(&gz)).unwrap(), &gz));
-    let index = serde_json::to_vec(&Index {
-        schema_version: 2,
-        media_type: None,
-        manifests,
-    })
-    .unwrap();
-    entries.push(file("index.json", &index));
-    let archive = tar_of(&entries);
     let open = |p: Option<&str>| {
         let store = Store::spool(&mut &archive[..], &Limits::default()).unwrap();
         read_store(Arc::new(store), p, &Limits::default())
@@ -889,6 +863,15 @@ fn a_stream_is_bounded_like_a_file() {
 /// An oci-archive whose index holds one image per `(architecture, variant)`, each running the
 /// same gzip layer.
 fn index_of_platforms(platforms: &[(&str, Option<&str>)]) -> Vec<u8> {
+    index_archive(platforms, |_| {})
+}
+
+/// [`index_of_platforms`], its index's manifest descriptors changed by `edit` before it is
+/// written.
+fn index_archive(
+    platforms: &[(&str, Option<&str>)],
+    edit: impl FnOnce(&mut Vec<Descriptor>),
+) -> Vec<u8> {
     let l = tar_of(&[file("server", ELF)]);
     let gz = gzip(&l);
     let mut entries = vec![file("oci-layout", spec::OCI_LAYOUT.as_bytes())];
@@ -909,6 +892,7 @@ fn index_of_platforms(platforms: &[(&str, Option<&str>)]) -> Vec<u8> {
         entries.push(file(&blob_name(&spec::digest_of(&cfg)).unwrap(), &cfg));
         entries.push(file(&blob_name(&spec::digest_of(&m)).unwrap(), &m));
     }
+    edit(&mut manifests);
     entries.push(file(&blob_name(&spec::digest_of(&gz)).unwrap(), &gz));
     let index = serde_json::to_vec(&Index {
         schema_version: 2,
