@@ -20,6 +20,7 @@ pub mod error;
 pub mod image;
 pub mod input;
 pub mod packages;
+pub mod registry;
 pub mod report;
 pub mod resolve;
 pub mod scratch;
