@@ -21,6 +21,7 @@
 
 mod archive;
 mod merge;
+mod pathmap;
 pub mod tarstream;
 
 use std::collections::{HashMap, HashSet};
@@ -682,7 +683,7 @@ pub fn merge_layer_bytes(layer: &[u8], limits: &Limits) -> Result<MergedImage, R
     let mut tar = TarReader::new(Hashing::new(inner, limits.max_uncompressed, "more than"));
     merger.apply(&mut tar, 0, false)?;
     // No deferred content to make directories from later: all of them now.
-    let dirs: Vec<PathBuf> = merger.deferred.dirs.iter().cloned().collect();
+    let dirs: Vec<PathBuf> = merger.deferred.dirs.paths().collect();
     for d in dirs {
         merger.deferred.materialize(&d)?;
     }

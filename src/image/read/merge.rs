@@ -18,7 +18,7 @@
 //! directories are resolved component by component with `lstat`, symlinks among them are
 //! followed *inside* the root (as engines do), and files are created with `O_EXCL|O_NOFOLLOW`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
@@ -26,6 +26,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use super::pathmap::{PathMap, PathSet};
 use super::tarstream::{EntryData, Header, Kind, Source, TarReader};
 use super::{Limits, ReadError};
 
@@ -44,19 +45,19 @@ pub(super) struct Deferred {
     /// Files not made at all yet: host path → where their bytes are. Most of a large image is
     /// files no check will read; each costs no file until a check reaches it. Ordered, so the
     /// ghosts below a removed directory are one range.
-    pub ghosts: BTreeMap<PathBuf, Ghost>,
+    pub ghosts: PathMap<Ghost>,
     /// The bytes of the ELF files of compressed layers (which cannot be read again at an
     /// offset), one after another in one unnamed temporary file.
     pub spool: Option<File>,
     spool_len: u64,
     /// Host path → the header of the entry that made it (directories made only as the parent
     /// of an entry have none: engines make those 0755 root:root).
-    pub meta: BTreeMap<PathBuf, EntryMeta>,
+    pub meta: PathMap<EntryMeta>,
     /// Directories of the merged image not made on disk yet (host paths): a directory is made
     /// only on the way to something that must be on disk (a link, a written file, or what a
     /// check reaches), so an image of 100,000 directories costs no 100,000 `mkdir`s. Each
     /// one's parent is on disk or here too; nothing on disk is below one.
-    pub dirs: BTreeSet<PathBuf>,
+    pub dirs: PathSet,
 }
 
 /// What an entry of the merged image is, as its layer header said.
@@ -144,7 +145,7 @@ pub(super) struct Ghost {
 
 impl Deferred {
     /// Forgets what lay at `path` and, when it was a directory, below it.
-    fn forget(&mut self, path: &Path, was_dir: bool, keep: &HashSet<PathBuf>) {
+    fn forget(&mut self, path: &Path, was_dir: bool, keep: &PathSet) {
         self.ghosts.remove(path);
         self.meta.remove(path);
         self.dirs.remove(path);
@@ -157,8 +158,7 @@ impl Deferred {
 
     /// Forgets the directories not made yet strictly below `dir`, but those `keep` accepts.
     fn forget_dirs_below(&mut self, dir: &Path, keep: impl Fn(&Path) -> bool) {
-        let range = self.dirs.range(dir.to_path_buf()..);
-        for d in at_or_below(range, dir, |d| d != dir && !keep(d)) {
+        for d in self.dirs.at_or_below(dir, |d| d != dir && !keep(d)) {
             self.dirs.remove(&d);
         }
     }
@@ -183,30 +183,17 @@ impl Deferred {
 
     /// Forgets the ghosts below `dir` but those in `keep`: one range of the ordered map (a
     /// path sorts right before its descendants), so a hostile run of whiteouts stays linear.
-    fn forget_below(&mut self, dir: &Path, keep: &HashSet<PathBuf>) {
-        let range = self.ghosts.range(dir.to_path_buf()..).map(|(g, _)| g);
-        for g in at_or_below(range, dir, |g| !keep.contains(g)) {
+    fn forget_below(&mut self, dir: &Path, keep: &PathSet) {
+        for g in self.ghosts.at_or_below(dir, |g| !keep.contains(g)) {
             self.ghosts.remove(&g);
         }
-        let range = self.meta.range(dir.to_path_buf()..).map(|(g, _)| g);
-        for g in at_or_below(range, dir, |g| g != dir && !keep.contains(g)) {
+        for g in self
+            .meta
+            .at_or_below(dir, |g| g != dir && !keep.contains(g))
+        {
             self.meta.remove(&g);
         }
     }
-}
-
-/// The paths at or below `dir` that `pick` accepts, from `sorted`: an ordered run of paths
-/// starting at `dir` (a path sorts right before its descendants, so they come first).
-fn at_or_below<'a>(
-    sorted: impl Iterator<Item = &'a PathBuf>,
-    dir: &Path,
-    pick: impl Fn(&Path) -> bool,
-) -> Vec<PathBuf> {
-    sorted
-        .take_while(|p| p.starts_with(dir))
-        .filter(|p| pick(p))
-        .cloned()
-        .collect()
 }
 
 /// Builds the merged tree of one image.
@@ -215,7 +202,7 @@ pub(super) struct Merger<'a> {
     limits: &'a Limits,
     entries: u64,
     /// Host paths created by the layer being applied (whiteouts only hide lower layers).
-    added: HashSet<PathBuf>,
+    added: PathSet,
     /// The layer being applied, and whether its ELF content may be deferred.
     layer: usize,
     defer: bool,
@@ -233,7 +220,7 @@ impl<'a> Merger<'a> {
             root,
             limits,
             entries: 0,
-            added: HashSet::new(),
+            added: PathSet::default(),
             layer: 0,
             defer: false,
             deferred: Deferred::default(),
@@ -310,8 +297,8 @@ impl<'a> Merger<'a> {
         let mut present = true;
         if let Ok(old) = fs::symlink_metadata(&host) {
             if h.kind == Kind::Dir && old.is_dir() {
-                self.deferred.meta.insert(host.clone(), EntryMeta::of(h));
-                self.added.insert(host);
+                self.deferred.meta.insert(&host, EntryMeta::of(h));
+                self.added.add(&host);
                 return Ok(());
             }
             was_dir = old.is_dir();
@@ -323,8 +310,8 @@ impl<'a> Merger<'a> {
             if h.kind == Kind::Dir {
                 // A directory not made on disk yet, listed again: its new header is what the
                 // runtime sees, as for one on disk above.
-                self.deferred.meta.insert(host.clone(), EntryMeta::of(h));
-                self.added.insert(host);
+                self.deferred.meta.insert(&host, EntryMeta::of(h));
+                self.added.add(&host);
                 return Ok(());
             }
             was_dir = true;
@@ -347,7 +334,7 @@ impl<'a> Merger<'a> {
         }
         match h.kind {
             Kind::Dir => {
-                self.deferred.dirs.insert(host.clone());
+                self.deferred.dirs.add(&host);
             }
             Kind::Symlink => {
                 self.deferred.materialize(&dir)?;
@@ -379,7 +366,7 @@ impl<'a> Merger<'a> {
                             offset,
                             size: h.size,
                         };
-                        self.deferred.ghosts.insert(host.clone(), g);
+                        self.deferred.ghosts.insert(&host, g);
                     }
                     Written::Placeholder => {}
                     Written::Ghost => {
@@ -389,7 +376,7 @@ impl<'a> Merger<'a> {
                             offset: h.data_offset,
                             size: h.size,
                         };
-                        self.deferred.ghosts.insert(host.clone(), g);
+                        self.deferred.ghosts.insert(&host, g);
                     }
                 }
             }
@@ -398,8 +385,8 @@ impl<'a> Merger<'a> {
                 create(&host, h.mode)?;
             }
         }
-        self.deferred.meta.insert(host.clone(), EntryMeta::of(h));
-        self.added.insert(host);
+        self.deferred.meta.insert(&host, EntryMeta::of(h));
+        self.added.add(&host);
         Ok(())
     }
 
@@ -413,7 +400,7 @@ impl<'a> Merger<'a> {
         if let Some(g) = target.as_ref().and_then(|t| self.deferred.ghosts.get(t)) {
             // Not made yet: the link is another name for the same bytes.
             let g = *g;
-            self.deferred.ghosts.insert(host.to_path_buf(), g);
+            self.deferred.ghosts.insert(host, g);
             return Ok(());
         }
         let target = target.filter(|t| fs::symlink_metadata(t).is_ok_and(|m| !m.is_dir()));
@@ -522,7 +509,7 @@ impl<'a> Merger<'a> {
                 }
                 Err(_) if self.deferred.dirs.contains(&host) => {}
                 Err(_) if create => {
-                    self.deferred.dirs.insert(host);
+                    self.deferred.dirs.add(&host);
                 }
                 Err(_) => return Ok(None),
             }
