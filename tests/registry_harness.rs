@@ -468,3 +468,145 @@ fn proxy_streams_a_big_layer_both_ways() {
     assert_eq!((reg.blob_puts(), reg.manifest_puts()), (2, 1));
     assert_eq!(proxy.manifest_puts(), 1);
 }
+
+/// `basenc ARGS` with stdin `data`: its stdout.
+fn basenc(args: &[&str], data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut c = Command::new("basenc")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run basenc");
+    c.stdin.take().unwrap().write_all(data).unwrap();
+    let out = c.wait_with_output().unwrap();
+    assert!(out.status.success(), "basenc {args:?}: {out:?}");
+    out.stdout
+}
+
+/// Base64 of `data` by basenc (`--base64` or `--base64url`), on one line.
+fn encode(flag: &str, data: &[u8]) -> String {
+    String::from_utf8(basenc(&[flag, "-w0"], data)).unwrap()
+}
+
+#[test]
+fn base64_agrees_with_basenc() {
+    use common::registry::{STD, URL, base64};
+    if !have_tool("basenc") {
+        return;
+    }
+    let data = noise(300);
+    for n in [0, 1, 2, 3, 4, 5, 64, 299, 300] {
+        let d = &data[..n];
+        assert_eq!(base64(d, STD), encode("--base64", d), "{n}");
+        let url = encode("--base64url", d);
+        assert_eq!(base64(d, URL), url.trim_end_matches('='), "{n}");
+    }
+}
+
+#[test]
+fn token_claims_and_signature_hold_up_from_outside() {
+    if !have_tool("basenc") {
+        return;
+    }
+    let Some(reg) = Registry::start(Kind::token("carol", "pw")) else {
+        return;
+    };
+    let issuer = reg.token_issuer();
+    let (status, body) = issuer.fetch("repository:team/app:pull,push", Some(("carol", "pw")));
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let jwt = v["token"].as_str().unwrap();
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let decode = |p: &str| {
+        let padded = format!("{p}{}", "=".repeat((4 - p.len() % 4) % 4));
+        basenc(&["--base64url", "-d"], padded.as_bytes())
+    };
+    let header: serde_json::Value = serde_json::from_slice(&decode(parts[0])).unwrap();
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(header["typ"], "JWT");
+    // x5c holds the DER of the registry's rootcertbundle.
+    let der = Command::new("openssl")
+        .args(["x509", "-outform", "DER", "-in"])
+        .arg(reg.dir().join("token-cert.pem"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        header["x5c"],
+        serde_json::json!([encode("--base64", &der.stdout)])
+    );
+    let claims: serde_json::Value = serde_json::from_slice(&decode(parts[1])).unwrap();
+    assert_eq!(claims["iss"], common::registry::TOKEN_ISSUER);
+    assert_eq!(claims["aud"], common::registry::TOKEN_SERVICE);
+    assert_eq!(claims["sub"], "carol");
+    let (iat, exp) = (
+        claims["iat"].as_u64().unwrap(),
+        claims["exp"].as_u64().unwrap(),
+    );
+    assert_eq!(exp - iat, 300);
+    assert!(claims["nbf"].as_u64().unwrap() <= iat);
+    assert_eq!(
+        claims["access"],
+        serde_json::json!([{"type": "repository", "name": "team/app", "actions": ["pull", "push"]}])
+    );
+    // The signature verifies with the certificate's public key (openssl dgst -verify).
+    let d = tempdir();
+    let pubkey = d.path().join("pub.pem");
+    let out = Command::new("openssl")
+        .args(["x509", "-pubkey", "-noout", "-in"])
+        .arg(reg.dir().join("token-cert.pem"))
+        .output()
+        .unwrap();
+    std::fs::write(&pubkey, &out.stdout).unwrap();
+    std::fs::write(d.path().join("sig"), decode(parts[2])).unwrap();
+    std::fs::write(d.path().join("input"), format!("{}.{}", parts[0], parts[1])).unwrap();
+    let verify = Command::new("openssl")
+        .current_dir(d.path())
+        .args([
+            "dgst",
+            "-sha256",
+            "-verify",
+            "pub.pem",
+            "-signature",
+            "sig",
+            "input",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&verify.stdout), "Verified OK\n");
+    let asked = issuer.requests();
+    assert_eq!(
+        asked,
+        [common::registry::TokenRequest {
+            service: common::registry::TOKEN_SERVICE.into(),
+            scopes: vec!["repository:team/app:pull,push".into()],
+            account: None,
+            granted: true,
+        }]
+    );
+}
+
+#[test]
+fn a_registry_goes_down_when_killed_or_dropped() {
+    let Some(mut reg) = Registry::start(Kind::Plain) else {
+        return;
+    };
+    assert!(
+        reg.get_raw("/v2/", &[])
+            .unwrap()
+            .starts_with("HTTP/1.0 200 ")
+    );
+    reg.kill();
+    assert_eq!(reg.get_raw("/v2/", &[]), None);
+    // Dropped: the process is reaped, the issuer stops listening, the directory is gone.
+    let Some(reg) = Registry::start(Kind::token("u", "p")) else {
+        return;
+    };
+    let (pid, dir) = (reg.pid(), reg.dir().to_path_buf());
+    let issuer = reg.token_issuer().port();
+    assert!(Path::new(&format!("/proc/{pid}")).exists());
+    drop(reg);
+    assert!(!Path::new(&format!("/proc/{pid}")).exists());
+    assert!(std::net::TcpStream::connect(("127.0.0.1", issuer)).is_err());
+    assert!(!dir.exists());
+}

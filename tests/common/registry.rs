@@ -254,6 +254,16 @@ impl Registry {
         let _ = self.child.wait();
     }
 
+    /// Kills the registry now (a registry that went down); Drop does it otherwise.
+    pub fn kill(&mut self) {
+        self.stop();
+    }
+
+    /// The process id of the registry.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The kind this registry was started as.
     pub fn kind(&self) -> &Kind {
         &self.kind
