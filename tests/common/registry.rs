@@ -187,25 +187,35 @@ impl Registry {
     }
 
     /// Polls `GET /v2/` until it answers 200 or 401, the process exits, or the time is up;
-    /// `Err(log)` for the last two.
+    /// `Err(log)` for the last two. The poll carries a query that must show in this
+    /// registry's own access log, so another server that took the port does not pass for it
+    /// (`Err` saying "address already in use", to try another port).
     fn wait_ready(&mut self) -> Result<(), String> {
         let start = Instant::now();
+        let mut n = 0;
         while start.elapsed() < READY_TIMEOUT {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return Err(format!("(exited: {status})\n{}", self.log()));
             }
-            if matches!(self.ping(), Some(200 | 401)) {
-                return Ok(());
+            n += 1;
+            let path = format!("/v2/?binslim-ready={n}");
+            let status = self
+                .get_raw(&path, &[])
+                .and_then(|r| r.strip_prefix("HTTP/1.")?.get(2..5)?.parse().ok());
+            if matches!(status, Some(200 | 401)) {
+                let line = format!("\"GET {path} HTTP/1.0\"");
+                let asked = Instant::now();
+                while asked.elapsed() < Duration::from_secs(2) {
+                    if self.log().contains(&line) {
+                        return Ok(());
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                return Err("address already in use (by another server)".into());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         Err(self.log())
-    }
-
-    /// The status of one `GET /v2/`, `None` when nothing answers yet.
-    fn ping(&self) -> Option<u16> {
-        let response = self.get_raw("/v2/", &[])?;
-        response.strip_prefix("HTTP/1.")?.get(2..5)?.parse().ok()
     }
 
     /// One `GET PATH` (HTTP/1.0, `extra` header lines added) straight to the registry, over
@@ -362,7 +372,8 @@ impl Registry {
         std::fs::read_to_string(self.dir().join("registry.log")).unwrap_or_default()
     }
 
-    /// The requests in the access log, in order. Waits until the log stops growing (the
+    /// The requests in the access log, in order, without the harness's own readiness polls.
+    /// Waits until the log stops growing (the
     /// registry writes a line as it finishes a response) for at most a second.
     pub fn requests(&self) -> Vec<Logged> {
         let path = self.dir().join("registry.log");
@@ -377,7 +388,11 @@ impl Registry {
             }
             last = now;
         }
-        self.log().lines().filter_map(parse_access_line).collect()
+        self.log()
+            .lines()
+            .filter_map(parse_access_line)
+            .filter(|l| !l.uri.starts_with("/v2/?binslim-ready="))
+            .collect()
     }
 
     /// The number of upload-session requests (`POST`, `PATCH`, `PUT` under
