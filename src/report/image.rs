@@ -4,28 +4,57 @@
 use std::fmt::Write as _;
 
 use super::{Style, human};
-use crate::scratch::ImageReport;
+use crate::scratch::{ImageFile, ImageReport, LayerReport};
 use crate::verify::Finding;
 
 /// The text report: title, one line per file, then the layer and the digest. `output` is the
-/// image's path as the user named it.
+/// image's path as the user named it. A multi-platform image has one such block per platform
+/// (titled with the platform and the program), then the index's digest.
 pub fn render(r: &ImageReport, output: &str, style: Style) -> String {
     let mut out = String::new();
+    if r.manifests.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} → {output} ({}, {})",
+            style.bold(&r.reference),
+            r.format,
+            r.platform
+        );
+        block(&mut out, &r.files, &r.layers, &r.digest, "  ", style);
+        return out;
+    }
     let _ = writeln!(
         out,
-        "{} → {output} ({}, {})",
+        "{} → {output} ({}, {} platforms)",
         style.bold(&r.reference),
         r.format,
-        r.platform
+        r.manifests.len()
     );
-    let width = r
-        .files
+    for m in &r.manifests {
+        let _ = writeln!(out, "  {} ({})", style.bold(&m.platform), m.program);
+        block(&mut out, &m.files, &m.layers, &m.digest, "    ", style);
+    }
+    let _ = writeln!(out, "  index   {}", style.good(&r.digest));
+    out
+}
+
+/// One image's lines: its files, its layers and its manifest digest, each indented by
+/// `indent`.
+fn block(
+    out: &mut String,
+    files: &[ImageFile],
+    layers: &[LayerReport],
+    digest: &str,
+    indent: &str,
+    style: Style,
+) {
+    let width = files
         .iter()
         .map(|f| f.path.len())
         .max()
         .unwrap_or(0)
         .max(20);
-    for f in &r.files {
+    for f in files {
         let size = if f.size == 0 {
             "-".to_string()
         } else {
@@ -33,24 +62,23 @@ pub fn render(r: &ImageReport, output: &str, style: Style) -> String {
         };
         let _ = writeln!(
             out,
-            "  {:<width$}  {:>10}  {}  {}",
+            "{indent}{:<width$}  {:>10}  {}  {}",
             f.path,
             size,
             f.mode,
             style.dim(&f.why)
         );
     }
-    for l in &r.layers {
+    for l in layers {
         let _ = writeln!(
             out,
-            "  layer   {} uncompressed, {} gzip ({} bytes, what a registry stores)",
+            "{indent}layer   {} uncompressed, {} gzip ({} bytes, what a registry stores)",
             human(l.uncompressed_size),
             human(l.size),
             l.size
         );
     }
-    let _ = writeln!(out, "  digest  {}", style.good(&r.digest));
-    out
+    let _ = writeln!(out, "{indent}digest  {}", style.good(digest));
 }
 
 /// The stderr lines of a refusal ([`crate::scratch::BuildError::Refused`]): each finding
@@ -70,7 +98,6 @@ pub fn refusal(program: &str, findings: &[Finding]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scratch::{ImageFile, LayerReport};
 
     #[test]
     fn files_then_layer_then_digest() {
@@ -96,6 +123,8 @@ mod tests {
                 file("/server", 1_500_000, "0755", "program"),
                 file("/tmp", 0, "1777", "temporary files"),
             ],
+            annotations: Default::default(),
+            manifests: Vec::new(),
         };
         assert_eq!(
             render(&r, "out.tar", Style::default()),
