@@ -14,10 +14,10 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::elf::go::GoBuildInfo;
 use crate::elf::needs::{self, RuntimeNeeds};
 use crate::elf::{self, Analysis, ElfFile, Linkage};
 use crate::image::layer::{self, LayerEntry, PlaceError, Tree};
-use crate::elf::go::GoBuildInfo;
 use crate::image::layout::{self, Blobs, IndexBlobs, Layout, OutputFormat};
 use crate::image::spec::{
     self, Descriptor, History, ImageConfig, Index, MEDIA_CONFIG, MEDIA_INDEX, MEDIA_LAYER_GZIP,
@@ -656,8 +656,9 @@ impl ImageOptions {
             adds.push((PathBuf::from(src), dest));
         }
         let workdir = match &self.workdir {
-            Some(d) => normalize_abs(d)
-                .ok_or_else(|| BuildError::WorkdirNotAbsolute { dir: d.clone() })?,
+            Some(d) => {
+                normalize_abs(d).ok_or_else(|| BuildError::WorkdirNotAbsolute { dir: d.clone() })?
+            }
             None => "/".to_string(),
         };
         let mut ports = BTreeMap::new();
@@ -1653,11 +1654,7 @@ fn assemble_index(
         .first()
         .map(|m| m.annotations.clone())
         .unwrap_or_default();
-    annotations.retain(|k, v| {
-        manifests
-            .iter()
-            .all(|m| m.annotations.get(k) == Some(&*v))
-    });
+    annotations.retain(|k, v| manifests.iter().all(|m| m.annotations.get(k) == Some(&*v)));
     let index = Index {
         schema_version: 2,
         media_type: Some(MEDIA_INDEX.into()),

@@ -94,9 +94,7 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
                 }
             }
         }
-        prepared
-            .write(Some(&copies))
-            .map(|r| Some((r, all_steps)))
+        prepared.write(Some(&copies)).map(|r| Some((r, all_steps)))
     });
     match result {
         Ok(None) => shrink_status,

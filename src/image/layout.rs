@@ -109,7 +109,12 @@ fn files(l: Layout<'_>, format: OutputFormat) -> Vec<(String, Cow<'_, [u8]>)> {
     let (media_type, digest, size, reference) = match l {
         Layout::Image(b) => {
             put_image(&mut out, b);
-            (MEDIA_MANIFEST, &b.digests[1], b.manifest.len(), &b.reference)
+            (
+                MEDIA_MANIFEST,
+                &b.digests[1],
+                b.manifest.len(),
+                &b.reference,
+            )
         }
         Layout::Index(ix) => {
             for b in &ix.images {
