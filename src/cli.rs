@@ -62,7 +62,7 @@ pub enum Command {
     /// Build a FROM scratch image (docker or OCI archive) holding the program and the run-time
     /// files it needs, without a container engine.
     #[command(after_help = IMAGE_EXAMPLES)]
-    Image(ImageArgs),
+    Image(Box<ImageArgs>),
     /// Show what grew or shrank between two builds (file, gzip, categories, sections, packages)
     /// and fail when NEW grew more than a budget: the CI size gate.
     #[command(after_help = DIFF_EXAMPLES)]

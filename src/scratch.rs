@@ -2068,6 +2068,97 @@ mod tests {
     }
 
     #[test]
+    fn ports_labels_and_sources() {
+        assert_eq!(parse_port("8080").unwrap(), "8080/tcp");
+        assert_eq!(parse_port("53/udp").unwrap(), "53/udp");
+        assert_eq!(parse_port("65535/tcp").unwrap(), "65535/tcp");
+        for bad in ["0", "65536", "+80", "80/sctp", "", "/tcp", "http"] {
+            assert!(parse_port(bad).is_err(), "{bad}");
+        }
+        let kv = key_values("--label", &["a=1".into(), "b==".into(), "a=2".into()]).unwrap();
+        assert_eq!(
+            kv.into_iter().collect::<Vec<_>>(),
+            [("a".into(), "2".into()), ("b".into(), "=".into())]
+        );
+        assert_eq!(
+            key_values("--annotation", &[" =x".into()])
+                .unwrap_err()
+                .to_string(),
+            "--annotation ' =x': use KEY=VALUE"
+        );
+        let url = |m| source_url(m);
+        assert_eq!(
+            url("github.com/me/app/v2/cmd/srv").as_deref(),
+            Some("https://github.com/me/app")
+        );
+        assert_eq!(
+            url("gitlab.com/group/repo.git").as_deref(),
+            Some("https://gitlab.com/group/repo")
+        );
+        assert_eq!(
+            url("bitbucket.org/me/app").as_deref(),
+            Some("https://bitbucket.org/me/app")
+        );
+        assert_eq!(url("github.com/me"), None);
+        assert_eq!(url("example.com/me/app"), None);
+        assert_eq!(url("golang.org/x/tools"), None);
+    }
+
+    #[test]
+    fn vcs_settings_become_annotations() {
+        let mut go = GoBuildInfo {
+            main_module: Some("github.com/me/app".into()),
+            ..GoBuildInfo::default()
+        };
+        let mut o = ImageOptions::new("app".into(), "out".into());
+        assert!(vcs_annotations(Some(&go), &o).is_empty());
+        go.settings.insert("vcs.revision".into(), "abc".into());
+        go.settings
+            .insert("vcs.time".into(), "2024-01-02T03:04:05Z".into());
+        let a = vcs_annotations(Some(&go), &o);
+        assert_eq!(a[spec::ANNOTATION_REVISION], "abc");
+        assert_eq!(a[spec::ANNOTATION_CREATED], "2024-01-02T03:04:05Z");
+        assert_eq!(a[spec::ANNOTATION_SOURCE], "https://github.com/me/app");
+        o.mtime = 1_700_000_000;
+        o.source_date_epoch = true;
+        let a = vcs_annotations(Some(&go), &o);
+        assert_eq!(a[spec::ANNOTATION_CREATED], "2023-11-14T22:13:20Z");
+        go.main_module = Some("example.com/app".into());
+        assert_eq!(vcs_annotations(Some(&go), &o).len(), 2);
+        assert!(vcs_annotations(None, &o).is_empty());
+    }
+
+    #[test]
+    fn several_programs_need_an_index_format_and_one_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let two = |f: fn(&mut ImageOptions)| {
+            opts(d, |o| {
+                o.programs.push(testdata("arm64-static"));
+                f(o);
+            })
+        };
+        assert!(matches!(
+            two(|_| {}).validate(),
+            Err(BuildError::IndexAsDocker { count: 2 })
+        ));
+        assert!(matches!(
+            two(|o| o.format = OutputFormat::Oci).validate(),
+            Err(BuildError::DifferentNames { names }) if names == ["go-static", "arm64-static"]
+        ));
+        let checked = two(|o| {
+            o.format = OutputFormat::Oci;
+            o.path = Some("/srv/Server".into());
+        })
+        .validate()
+        .unwrap();
+        assert_eq!(
+            (checked.name, checked.path),
+            ("server:latest".into(), "/srv/Server".into())
+        );
+    }
+
+    #[test]
     fn paths_and_times() {
         assert_eq!(normalize_abs("/app/../lib//x").unwrap(), "/lib/x");
         assert_eq!(normalize_abs("rel"), None);

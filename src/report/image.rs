@@ -137,6 +137,57 @@ mod tests {
     }
 
     #[test]
+    fn an_index_has_a_block_per_platform_then_its_digest() {
+        use crate::scratch::PlatformImage;
+        let platform = |platform: &str, program: &str, digest: &str| PlatformImage {
+            program: program.into(),
+            platform: platform.into(),
+            digest: digest.into(),
+            config_digest: "sha256:c".into(),
+            layers: vec![LayerReport {
+                digest: "sha256:l".into(),
+                size: 512,
+                diff_id: "sha256:d".into(),
+                uncompressed_size: 2048,
+            }],
+            files: vec![ImageFile {
+                path: "/app".into(),
+                size: 1024,
+                mode: "0755".into(),
+                why: "program".into(),
+            }],
+            annotations: Default::default(),
+        };
+        let r = ImageReport {
+            reference: "app:latest".into(),
+            digest: "sha256:index".into(),
+            format: "oci",
+            platform: String::new(),
+            config_digest: String::new(),
+            layers: Vec::new(),
+            files: Vec::new(),
+            annotations: Default::default(),
+            manifests: vec![
+                platform("linux/amd64", "amd64/app", "sha256:a"),
+                platform("linux/arm64/v8", "arm64/app", "sha256:b"),
+            ],
+        };
+        assert_eq!(
+            render(&r, "app.tar", Style::default()),
+            "app:latest → app.tar (oci, 2 platforms)\n\
+             \x20 linux/amd64 (amd64/app)\n\
+             \x20   /app                     1.0 KiB  0755  program\n\
+             \x20   layer   2.0 KiB uncompressed, 512 B gzip (512 bytes, what a registry stores)\n\
+             \x20   digest  sha256:a\n\
+             \x20 linux/arm64/v8 (arm64/app)\n\
+             \x20   /app                     1.0 KiB  0755  program\n\
+             \x20   layer   2.0 KiB uncompressed, 512 B gzip (512 bytes, what a registry stores)\n\
+             \x20   digest  sha256:b\n\
+             \x20 index   sha256:index\n"
+        );
+    }
+
+    #[test]
     fn a_refusal_lists_each_finding_with_its_fix() {
         use crate::scratch::{BuildError, ImageOptions, prepare};
         let program =
