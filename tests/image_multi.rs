@@ -292,6 +292,41 @@ fn podman_runs_the_amd64_image_and_verify_picks_each_platform() {
     let run = podman_run(&tag, &[]);
     let _ = podman().args(["rmi", "-f", &tag]).output();
     assert_eq!((run.0.as_str(), run.2), ("hello from go\n", 0), "{}", run.1);
+    // `podman pull oci-archive:` takes the machine's platform too (unnamed: by its id).
+    let pulled = stdout_of(
+        podman()
+            .args(["pull", "-q"])
+            .arg(format!("oci-archive:{}", s(&tar))),
+    );
+    let id = pulled.trim().to_string();
+    let run = podman_run(&id, &[]);
+    let _ = podman().args(["rmi", "-f", &id]).output();
+    assert_eq!((run.0.as_str(), run.2), ("hello from go\n", 0), "{}", run.1);
+}
+
+/// Two builds of one multi-platform image are byte-identical; SOURCE_DATE_EPOCH changes them.
+#[test]
+fn a_multi_platform_image_is_reproducible() {
+    let dir = tempdir();
+    let build = |out: &str, epoch: &str| {
+        let path = dir.path().join(out);
+        binslim()
+            .arg("image")
+            .args([s(&fixture("go-static")), s(&fixture("arm-v7"))])
+            .args(["--path", "/app", "--format", "oci", "-o"])
+            .arg(&path)
+            .env("SOURCE_DATE_EPOCH", epoch)
+            .assert()
+            .success();
+        fs::read(path).unwrap()
+    };
+    let (a, b, c) = (
+        build("a.tar", "0"),
+        build("b.tar", "0"),
+        build("c.tar", "1700000000"),
+    );
+    assert!(a == b, "two builds differ");
+    assert!(a != c, "SOURCE_DATE_EPOCH changed nothing");
 }
 
 /// Several programs are refused, with nothing written, for the docker format, for two
