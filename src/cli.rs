@@ -314,8 +314,8 @@ Examples:
   binslim image ./server -o oci --format oci-dir         an OCI layout for skopeo or umoci
   binslim image amd64/server arm64/server -o server.tar --format oci
                                                         one multi-platform image (an OCI index)
-  binslim image ./server -o server.tar --expose 8080 --workdir /data --cmd --port=8080 \
-      --label org.opencontainers.image.title=server --annotation com.example.team=infra
+  binslim image ./server -o s.tar --expose 8080 --workdir /data --cmd --port=8080
+  binslim image ./server -o s.tar --label team=infra --annotation com.example.ticket=42
   binslim image ./server -o server.tar --shrink --upx   shrink a copy first, ledger included
   SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) binslim image ./server -o server.tar
 
