@@ -1352,9 +1352,8 @@ pub fn prepare(opts: &ImageOptions) -> Result<Prepared<'_>, BuildError> {
     })
 }
 
-/// The programs as named, in order (for a caller that shrinks a copy of each).
 impl Prepared<'_> {
-    /// The programs as named, in order.
+    /// The programs as named, in order (for a caller that shrinks a copy of each).
     pub fn programs(&self) -> Vec<&Path> {
         self.targets.iter().map(|t| t.prog.path.as_path()).collect()
     }
