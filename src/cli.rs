@@ -62,7 +62,7 @@ pub enum Command {
     /// Build a FROM scratch image (docker or OCI archive) holding the program and the run-time
     /// files it needs, without a container engine.
     #[command(after_help = IMAGE_EXAMPLES)]
-    Image(ImageArgs),
+    Image(Box<ImageArgs>),
     /// Show what grew or shrank between two builds (file, gzip, categories, sections, packages)
     /// and fail when NEW grew more than a budget: the CI size gate.
     #[command(after_help = DIFF_EXAMPLES)]
@@ -312,6 +312,10 @@ Examples:
   binslim image ./server -o server.tar --tag ghcr.io/me/server:1.2 --arg --port=8080
   binslim image ./app -o app.tar --with-libs            a dynamic program with its loader and libraries
   binslim image ./server -o oci --format oci-dir         an OCI layout for skopeo or umoci
+  binslim image amd64/server arm64/server -o server.tar --format oci
+                                                        one multi-platform image (an OCI index)
+  binslim image ./server -o s.tar --expose 8080 --workdir /data --cmd --port=8080
+  binslim image ./server -o s.tar --label team=infra --annotation com.example.ticket=42
   binslim image ./server -o server.tar --shrink --upx   shrink a copy first, ledger included
   SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) binslim image ./server -o server.tar
 
@@ -319,15 +323,24 @@ Run-time files: /etc/passwd and /etc/group (root, nonroot 65532) and /tmp (1777)
 bundle, /usr/share/zoneinfo and /etc/nsswitch.conf when the program reads them (Go: from its \
 function names). The same inputs give byte-identical output.
 
+Several programs make one OCI image index with a manifest per platform (taken from each ELF: \
+architecture, and the variant from its CPU level); every option applies to each. They need \
+--format oci or oci-dir (docker load cannot read an index) and one program per platform. A Go \
+program built with VCS information gets the annotations org.opencontainers.image.revision, \
+.created (vcs.time, or SOURCE_DATE_EPOCH when set) and .source (for github.com, gitlab.com and \
+bitbucket.org module paths), unless --annotation gives them; the index carries those all \
+programs agree on.
+
 Exit status: 0 written, 1 the program would not start in the image (nothing written), 2 a bad \
 option, an unreadable input or a failed write.";
 
 /// `binslim image`.
 #[derive(Debug, Args)]
 pub struct ImageArgs {
-    /// The program (an ELF executable).
-    #[arg(value_name = "PROGRAM")]
-    pub program: PathBuf,
+    /// The program (an ELF executable). Several, one per platform (e.g. an amd64 and an arm64
+    /// build), make one multi-platform image: an OCI image index (--format oci or oci-dir).
+    #[arg(value_name = "PROGRAM", required = true, num_args = 1..)]
+    pub programs: Vec<PathBuf>,
 
     /// Where to write the image (a tar, or a directory for --format oci-dir).
     #[arg(short, long, value_name = "OUT")]
@@ -338,11 +351,13 @@ pub struct ImageArgs {
     #[arg(long, value_enum, default_value_t = ImageFormat::Docker)]
     pub format: ImageFormat,
 
-    /// The image reference NAME[:TAG] (default: the file name, tag latest).
+    /// The image reference NAME[:TAG] (default: the file name, tag latest; for programs with
+    /// different file names, the file name of --path).
     #[arg(long, value_name = "NAME[:TAG]")]
     pub tag: Option<String>,
 
-    /// The program's path in the image (default: / + its file name).
+    /// The program's path in the image (default: / + its file name). Needed when several
+    /// programs have different file names: every platform's image has the program there.
     #[arg(long, value_name = "/PATH")]
     pub path: Option<String>,
 
@@ -350,9 +365,33 @@ pub struct ImageArgs {
     #[arg(long = "arg", value_name = "ARG", allow_hyphen_values = true)]
     pub args: Vec<String>,
 
+    /// A default argument after the entrypoint, the config's Cmd (repeatable): what
+    /// `docker run IMAGE ARGS...` replaces.
+    #[arg(long = "cmd", value_name = "ARG", allow_hyphen_values = true)]
+    pub cmd: Vec<String>,
+
     /// An environment variable KEY=VALUE (repeatable; PATH is set by default).
     #[arg(long, value_name = "KEY=VALUE")]
     pub env: Vec<String>,
+
+    /// A label KEY=VALUE of the image config (repeatable).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+
+    /// An annotation KEY=VALUE of the manifest, and of the index for several programs
+    /// (repeatable). Replaces the org.opencontainers.image.revision, .created and .source that
+    /// binslim fills from a Go program's VCS build information.
+    #[arg(long = "annotation", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+
+    /// The working directory of the program (absolute; default /). Made in the image when
+    /// missing, as WORKDIR does.
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<String>,
+
+    /// A port the program listens on, PORT[/tcp|/udp] (repeatable; default tcp).
+    #[arg(long, value_name = "PORT[/PROTO]")]
+    pub expose: Vec<String>,
 
     /// Who the program runs as: root, nonroot (65532:65532), UID or UID:GID.
     #[arg(long, value_name = "USER", default_value = "nonroot")]

@@ -14,13 +14,14 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::elf::go::GoBuildInfo;
 use crate::elf::needs::{self, RuntimeNeeds};
 use crate::elf::{self, Analysis, ElfFile, Linkage};
 use crate::image::layer::{self, LayerEntry, PlaceError, Tree};
-use crate::image::layout::{self, Blobs, OutputFormat};
+use crate::image::layout::{self, Blobs, IndexBlobs, Layout, OutputFormat};
 use crate::image::spec::{
-    self, Descriptor, History, ImageConfig, MEDIA_CONFIG, MEDIA_LAYER_GZIP, MEDIA_MANIFEST,
-    Manifest, RootFs, RunConfig,
+    self, Descriptor, History, ImageConfig, Index, MEDIA_CONFIG, MEDIA_INDEX, MEDIA_LAYER_GZIP,
+    MEDIA_MANIFEST, Manifest, PlatformSpec, RootFs, RunConfig,
 };
 use crate::input::Input;
 use crate::resolve;
@@ -61,8 +62,9 @@ impl Provide {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ImageOptions {
-    /// The program, as the user named it (its file name gives the default tag and path).
-    pub program: PathBuf,
+    /// The programs as the user named them, one per platform (the file name gives the default
+    /// tag and path). Several make a multi-platform image: an OCI image index.
+    pub programs: Vec<PathBuf>,
     /// Where to write the image.
     pub output: PathBuf,
     /// The on-disk form.
@@ -94,13 +96,27 @@ pub struct ImageOptions {
     pub root: Option<PathBuf>,
     /// The mtime of every entry and the config's `created` (`SOURCE_DATE_EPOCH`, else 0).
     pub mtime: u64,
+    /// True when `mtime` came from `SOURCE_DATE_EPOCH`: it is then also the
+    /// `org.opencontainers.image.created` annotation of a Go program with VCS information
+    /// (instead of its `vcs.time`).
+    pub source_date_epoch: bool,
+    /// `KEY=VALUE` labels of the config (`--label`).
+    pub labels: Vec<String>,
+    /// `KEY=VALUE` annotations of the manifest and the index (`--annotation`).
+    pub annotations: Vec<String>,
+    /// The working directory (`--workdir`, absolute; default `/`).
+    pub workdir: Option<String>,
+    /// `PORT[/tcp|/udp]` ports the program listens on (`--expose`).
+    pub expose: Vec<String>,
+    /// The config's `Cmd`: default arguments after the entrypoint (`--cmd`).
+    pub cmd: Vec<String>,
 }
 
 impl ImageOptions {
     /// Options for `program` written to `output`, every other field at its default.
     pub fn new(program: PathBuf, output: PathBuf) -> Self {
         ImageOptions {
-            program,
+            programs: vec![program],
             output,
             format: OutputFormat::Docker,
             tag: None,
@@ -116,6 +132,12 @@ impl ImageOptions {
             with_libs: false,
             root: None,
             mtime: 0,
+            source_date_epoch: false,
+            labels: Vec::new(),
+            annotations: Vec::new(),
+            workdir: None,
+            expose: Vec::new(),
+            cmd: Vec::new(),
         }
     }
 }
@@ -137,6 +159,61 @@ pub enum BuildError {
     BadEnv {
         /// The entry as given.
         entry: String,
+    },
+    /// A `--label` or `--annotation` entry is not `KEY=VALUE`.
+    #[error("{flag} '{entry}': use KEY=VALUE")]
+    BadKeyValue {
+        /// `--label` or `--annotation`.
+        flag: &'static str,
+        /// The entry as given.
+        entry: String,
+    },
+    /// `--workdir` is not absolute.
+    #[error("--workdir '{dir}': give an absolute path such as /data")]
+    WorkdirNotAbsolute {
+        /// The directory as given.
+        dir: String,
+    },
+    /// `--expose` is not `PORT[/tcp|/udp]` with a port from 1 to 65535.
+    #[error("--expose '{spec}': use PORT[/tcp|/udp] with a port from 1 to 65535, e.g. 8080/tcp")]
+    BadExpose {
+        /// The spec as given.
+        spec: String,
+    },
+    /// Several programs with `--format docker`.
+    #[error(
+        "--format docker: {count} programs make a multi-platform image (an OCI image index), \
+         which docker load cannot read: pass --format oci or --format oci-dir"
+    )]
+    IndexAsDocker {
+        /// How many programs were given.
+        count: usize,
+    },
+    /// Two programs for one platform.
+    #[error("{first} and {second} are both {platform}: give one program per platform")]
+    SamePlatform {
+        /// The first program as named.
+        first: String,
+        /// The second.
+        second: String,
+        /// `linux/amd64`, ...
+        platform: String,
+    },
+    /// Several programs with different file names and no `--path`.
+    #[error(
+        "the programs have different file names ({}): pass --path /NAME, the program's path \
+         in the image of every platform (its file name is then the default --tag)",
+        names.join(", ")
+    )]
+    DifferentNames {
+        /// The file names, in order.
+        names: Vec<String>,
+    },
+    /// `--workdir` names a file of the image.
+    #[error("--workdir {dir}: it is a file in the image, not a directory")]
+    WorkdirNotDir {
+        /// The directory, normalized.
+        dir: String,
     },
     /// An `--add` spec has no `:`.
     #[error("--add '{spec}': use SRC:DEST, e.g. ./static:/srv/static")]
@@ -479,24 +556,56 @@ pub struct ImageFile {
     pub why: String,
 }
 
-/// What was built.
+/// What was built: one image, or a multi-platform index (then `digest` is the index's, and
+/// `manifests` holds each platform's image in place of `platform`, `config_digest`, `layers`
+/// and `files`).
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageReport {
     /// `name:tag`.
     #[serde(rename = "ref")]
     pub reference: String,
-    /// The manifest digest.
+    /// The manifest digest (of the image index, for several platforms).
     pub digest: String,
     /// `docker`, `oci` or `oci-dir`.
     pub format: &'static str,
+    /// `linux/amd64`, `linux/arm64/v8`, ... (empty, and left out of JSON, for an index).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub platform: String,
+    /// `sha256:` of the config blob (empty, and left out, for an index).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub config_digest: String,
+    /// The layers, bottom first (one; none for an index).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<LayerReport>,
+    /// Every file, link and explicitly added directory, in tar order (none for an index).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<ImageFile>,
+    /// The manifest's annotations (the index's, for several platforms); left out when none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// Each platform's image, in the index's order; left out for one program.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub manifests: Vec<PlatformImage>,
+}
+
+/// One platform's image of a multi-platform build.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlatformImage {
+    /// The program as named.
+    pub program: String,
     /// `linux/amd64`, `linux/arm64/v8`, ...
     pub platform: String,
+    /// The manifest digest.
+    pub digest: String,
     /// `sha256:` of the config blob.
     pub config_digest: String,
     /// The layers, bottom first (one).
     pub layers: Vec<LayerReport>,
     /// Every file, link and explicitly added directory, in tar order.
     pub files: Vec<ImageFile>,
+    /// The manifest's annotations; left out when none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// Options after validation.
@@ -506,27 +615,21 @@ struct CheckedOptions {
     user: String,
     env: Vec<String>,
     adds: Vec<(PathBuf, String)>,
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+    workdir: String,
+    ports: BTreeMap<String, spec::Empty>,
 }
 
 impl ImageOptions {
     /// Checks every option before any file is read or written.
     fn validate(&self) -> Result<CheckedOptions, BuildError> {
-        let file_name = self
-            .program
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let name = match &self.tag {
-            Some(t) => t.clone(),
-            None => file_name.to_lowercase(),
-        };
-        let name = check_reference(&name, self.tag.is_none())?;
-        let path = match &self.path {
-            Some(p) => {
-                normalize_abs(p).ok_or_else(|| BuildError::PathNotAbsolute { path: p.clone() })?
-            }
-            None => format!("/{file_name}"),
-        };
+        if self.programs.len() > 1 && self.format == OutputFormat::Docker {
+            return Err(BuildError::IndexAsDocker {
+                count: self.programs.len(),
+            });
+        }
+        let (name, path) = self.name_and_path()?;
         let (user, _ids) = parse_user(self.user.as_deref().unwrap_or("nonroot"))?;
         let mut env = vec![format!("PATH={}", spec::DEFAULT_PATH)];
         for kv in &self.env {
@@ -552,6 +655,16 @@ impl ImageOptions {
             }
             adds.push((PathBuf::from(src), dest));
         }
+        let workdir = match &self.workdir {
+            Some(d) => {
+                normalize_abs(d).ok_or_else(|| BuildError::WorkdirNotAbsolute { dir: d.clone() })?
+            }
+            None => "/".to_string(),
+        };
+        let mut ports = BTreeMap::new();
+        for p in &self.expose {
+            ports.insert(parse_port(p)?, spec::Empty {});
+        }
         let out = &self.output;
         if let Ok(meta) = fs::symlink_metadata(out) {
             if !self.force {
@@ -576,7 +689,77 @@ impl ImageOptions {
             user,
             env,
             adds,
+            labels: key_values("--label", &self.labels)?,
+            annotations: key_values("--annotation", &self.annotations)?,
+            workdir,
+            ports,
         })
+    }
+
+    /// The reference and the program's path in the image. Both default to the programs' file
+    /// name; programs with different file names need `--path`, whose file name is then the
+    /// default tag.
+    fn name_and_path(&self) -> Result<(String, String), BuildError> {
+        let names: Vec<String> = self
+            .programs
+            .iter()
+            .map(|p| {
+                p.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let same = names.windows(2).all(|w| w[0] == w[1]);
+        let path = match &self.path {
+            Some(p) => {
+                normalize_abs(p).ok_or_else(|| BuildError::PathNotAbsolute { path: p.clone() })?
+            }
+            None if same => format!("/{}", names.first().map_or("", String::as_str)),
+            None => return Err(BuildError::DifferentNames { names }),
+        };
+        let file_name = if same {
+            names.first().cloned().unwrap_or_default()
+        } else {
+            path.rsplit('/').next().unwrap_or("").to_string()
+        };
+        let name = match &self.tag {
+            Some(t) => t.clone(),
+            None => file_name.to_lowercase(),
+        };
+        Ok((check_reference(&name, self.tag.is_none())?, path))
+    }
+}
+
+/// `KEY=VALUE` entries of `flag` as a map (a later key replaces an earlier one).
+fn key_values(
+    flag: &'static str,
+    entries: &[String],
+) -> Result<BTreeMap<String, String>, BuildError> {
+    let mut map = BTreeMap::new();
+    for kv in entries {
+        let Some((k, v)) = kv.split_once('=').filter(|(k, _)| !k.trim().is_empty()) else {
+            return Err(BuildError::BadKeyValue {
+                flag,
+                entry: kv.clone(),
+            });
+        };
+        map.insert(k.to_string(), v.to_string());
+    }
+    Ok(map)
+}
+
+/// `PORT[/tcp|/udp]` → the config's `ExposedPorts` key, `8080/tcp`.
+fn parse_port(s: &str) -> Result<String, BuildError> {
+    let (port, proto) = s.split_once('/').unwrap_or((s, "tcp"));
+    let port = port
+        .parse::<u16>()
+        .ok()
+        .filter(|p| *p != 0 && port.chars().all(|c| c.is_ascii_digit()));
+    match (port, proto) {
+        (Some(p), "tcp" | "udp") => Ok(format!("{p}/{proto}")),
+        _ => Err(BuildError::BadExpose {
+            spec: s.to_string(),
+        }),
     }
 }
 
@@ -657,6 +840,8 @@ fn normalize_abs(p: &str) -> Option<String> {
 
 /// The program, opened once and analyzed.
 struct Program {
+    /// The program as named.
+    path: PathBuf,
     /// The program as named (mapped): the gate and the library resolution read it from here.
     input: Input,
     display: String,
@@ -667,13 +852,14 @@ struct Program {
 /// Analyzes the program as the user named it (a shrunk or packed copy links the same way and
 /// needs the same files, but a packed one hides its function names), and sizes the file that
 /// goes into the image.
-fn analyze_program(opts: &ImageOptions) -> Result<Program, BuildError> {
-    let display = opts.program.display().to_string();
-    let input = Input::open(&opts.program).map_err(|e| program_error(&display, e))?;
+fn analyze_program(path: &Path) -> Result<Program, BuildError> {
+    let display = path.display().to_string();
+    let input = Input::open(path).map_err(|e| program_error(&display, e))?;
     let parsed = ElfFile::parse(input.bytes()).map_err(|e| program_error(&display, e))?;
     let analysis = elf::analyze_with(&parsed, elf::Detail::Summary);
     let needs = needs::runtime_needs(&parsed, &analysis, input.bytes());
     Ok(Program {
+        path: path.to_path_buf(),
         input,
         display,
         analysis,
@@ -694,7 +880,7 @@ fn gate(opts: &ImageOptions, prog: &Program) -> Result<(), BuildError> {
     // The bytes, not the file: the image gives the program mode 0755 whatever its mode on
     // disk, so verify's execute-bit check of the file does not apply.
     let report = verify::verify_bytes(
-        &opts.program,
+        &prog.path,
         &prog.display,
         prog.input.bytes(),
         &VerifyOptions::default(),
@@ -1106,69 +1292,183 @@ pub fn build(opts: &ImageOptions) -> Result<ImageReport, BuildError> {
     prepare(opts)?.write(None)
 }
 
-/// Everything a build decides before it makes a file: the options checked, the program
-/// analyzed (as named) and passed through the gate. A caller that puts a shrunk copy into the
-/// image (`--shrink`) prepares first, so a refusal costs no shrinking.
-pub struct Prepared<'o> {
-    opts: &'o ImageOptions,
-    checked: CheckedOptions,
+/// One program with its platform, analyzed and gated.
+struct Target {
     prog: Program,
     arch: &'static str,
     variant: Option<String>,
 }
 
-/// The checks of [`build`], without writing anything.
+impl Target {
+    fn platform(&self) -> String {
+        match &self.variant {
+            Some(v) => format!("linux/{}/{v}", self.arch),
+            None => format!("linux/{}", self.arch),
+        }
+    }
+}
+
+/// Everything a build decides before it makes a file: the options checked, each program
+/// analyzed (as named) and passed through the gate. A caller that puts a shrunk copy into the
+/// image (`--shrink`) prepares first, so a refusal costs no shrinking.
+pub struct Prepared<'o> {
+    opts: &'o ImageOptions,
+    checked: CheckedOptions,
+    targets: Vec<Target>,
+}
+
+/// The checks of [`build`], without writing anything: the options, then each program in
+/// turn (a refusal names it), then that no two programs are of the same platform.
 pub fn prepare(opts: &ImageOptions) -> Result<Prepared<'_>, BuildError> {
     let checked = opts.validate()?;
-    let prog = analyze_program(opts)?;
-    let a = &prog.analysis;
-    let (arch, variant) = spec::oci_arch(&a.machine).ok_or_else(|| BuildError::NoPlatform {
-        program: prog.display.clone(),
-        machine: a.machine.clone(),
-    })?;
-    let variant = spec::oci_variant(a.cpu_level.as_ref(), variant);
-    gate(opts, &prog)?;
+    let mut targets: Vec<Target> = Vec::new();
+    for program in &opts.programs {
+        let prog = analyze_program(program)?;
+        let a = &prog.analysis;
+        let (arch, variant) = spec::oci_arch(&a.machine).ok_or_else(|| BuildError::NoPlatform {
+            program: prog.display.clone(),
+            machine: a.machine.clone(),
+        })?;
+        let variant = spec::oci_variant(a.cpu_level.as_ref(), variant);
+        gate(opts, &prog)?;
+        let target = Target {
+            prog,
+            arch,
+            variant,
+        };
+        if let Some(first) = targets.iter().find(|t| t.platform() == target.platform()) {
+            return Err(BuildError::SamePlatform {
+                first: first.prog.display.clone(),
+                second: target.prog.display.clone(),
+                platform: target.platform(),
+            });
+        }
+        targets.push(target);
+    }
     Ok(Prepared {
         opts,
         checked,
-        prog,
-        arch,
-        variant,
+        targets,
     })
 }
 
 impl Prepared<'_> {
-    /// Builds and writes the image, with the bytes of `program_bytes` (a shrunk copy) as the
-    /// program when given, else the program as named.
-    pub fn write(self, program_bytes: Option<&Path>) -> Result<ImageReport, BuildError> {
+    /// The programs as named, in order (for a caller that shrinks a copy of each).
+    pub fn programs(&self) -> Vec<&Path> {
+        self.targets.iter().map(|t| t.prog.path.as_path()).collect()
+    }
+
+    /// Builds and writes the image, with `copies` (a shrunk copy of each program, in order)
+    /// in place of the programs as named when given.
+    pub fn write(self, copies: Option<&[PathBuf]>) -> Result<ImageReport, BuildError> {
+        let opts = self.opts;
+        let built = self.build(copies)?;
+        built.write(opts)?;
+        Ok(built.report)
+    }
+
+    /// Builds the image in memory, checked with the rules of `verify --image`, without
+    /// writing it.
+    pub fn build(self, copies: Option<&[PathBuf]>) -> Result<Built, BuildError> {
         let Prepared {
             opts,
             checked,
-            prog,
-            arch,
-            variant,
+            targets,
         } = self;
-        write_image(opts, checked, &prog, arch, variant, program_bytes)
+        let mut images = Vec::new();
+        for (i, target) in targets.iter().enumerate() {
+            let copy = copies.and_then(|c| c.get(i)).map(PathBuf::as_path);
+            images.push(build_platform(opts, &checked, target, copy)?);
+        }
+        if images.len() == 1 {
+            let (blobs, p) = images.pop().expect("one image");
+            let report = ImageReport {
+                reference: checked.name,
+                digest: p.digest,
+                format: opts.format.as_str(),
+                platform: p.platform,
+                config_digest: p.config_digest,
+                layers: p.layers,
+                files: p.files,
+                annotations: p.annotations,
+                manifests: Vec::new(),
+            };
+            return Ok(Built {
+                layout: BuiltLayout::Image(blobs),
+                report,
+            });
+        }
+        let (blobs, reports): (Vec<Blobs>, Vec<PlatformImage>) = images.into_iter().unzip();
+        let index = assemble_index(blobs, &targets, checked.name.clone());
+        let report = ImageReport {
+            reference: checked.name,
+            digest: index.1.digest.clone(),
+            format: opts.format.as_str(),
+            platform: String::new(),
+            config_digest: String::new(),
+            layers: Vec::new(),
+            files: Vec::new(),
+            annotations: index.0,
+            manifests: reports,
+        };
+        Ok(Built {
+            layout: BuiltLayout::Index(index.1),
+            report,
+        })
     }
 }
 
-fn write_image(
+/// What a built image holds, in memory.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum BuiltLayout {
+    /// One image.
+    Image(Blobs),
+    /// A multi-platform image index.
+    Index(IndexBlobs),
+}
+
+/// An image built and checked, not yet written: its blobs and its report.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The blobs.
+    pub layout: BuiltLayout,
+    /// What the report says of it.
+    pub report: ImageReport,
+}
+
+impl Built {
+    /// The blobs as the layout writer takes them.
+    pub fn layout(&self) -> Layout<'_> {
+        match &self.layout {
+            BuiltLayout::Image(b) => Layout::Image(b),
+            BuiltLayout::Index(ix) => Layout::Index(ix),
+        }
+    }
+
+    /// Writes the image to `opts.output` in `opts.format` ([`write_output`]).
+    pub fn write(&self, opts: &ImageOptions) -> Result<(), BuildError> {
+        write_output(opts, self.layout())
+    }
+}
+
+/// The files of one platform's layer: the program (or its shrunk copy, `source`), what
+/// `--with-libs` bundles, the run-time files, `--add` and the working directory. Returns the
+/// tree and the config's `Env` (with the `LD_LIBRARY_PATH` bundling may need).
+fn layer_files(
     opts: &ImageOptions,
-    checked: CheckedOptions,
+    checked: &CheckedOptions,
     prog: &Program,
-    arch: &'static str,
-    variant: Option<String>,
-    program_bytes: Option<&Path>,
-) -> Result<ImageReport, BuildError> {
-    // Phase: the files.
-    let (source, size) = match program_bytes {
+    source: Option<&Path>,
+) -> Result<(Tree, Vec<String>), BuildError> {
+    let (source, size) = match source {
         Some(p) => (
             p.to_path_buf(),
             fs::metadata(p)
                 .map_err(io_err(p.display().to_string()))?
                 .len(),
         ),
-        None => (opts.program.clone(), prog.input.bytes().len() as u64),
+        None => (prog.path.clone(), prog.input.bytes().len() as u64),
     };
     let mut files = Files {
         tree: Tree::new(),
@@ -1205,22 +1505,49 @@ fn write_image(
         let owner = Occupant::Added { spec: spec.clone() };
         add_tree(&mut files, src, dest, "--add", &owner)?;
     }
+    // The working directory exists in the image, as Dockerfile's WORKDIR makes it.
+    let wd = &checked.workdir;
+    match files.tree.get(wd) {
+        _ if wd == "/" => {}
+        Some(e) if e.is_dir() => {}
+        Some(_) => return Err(BuildError::WorkdirNotDir { dir: wd.clone() }),
+        None => files.put(
+            wd,
+            LayerEntry::dir(0o755, Some("working directory (--workdir)".into())),
+            &Occupant::Generated {
+                what: "working directory",
+            },
+        )?,
+    }
+    Ok((files.tree, env))
+}
 
-    // Phase: the blobs.
-    let tree = files.tree;
+/// One platform's image: the layer, the config and the manifest, checked with the rules of
+/// `verify --image` ([`check_before_writing`]).
+fn build_platform(
+    opts: &ImageOptions,
+    checked: &CheckedOptions,
+    target: &Target,
+    source: Option<&Path>,
+) -> Result<(Blobs, PlatformImage), BuildError> {
+    let prog = &target.prog;
+    let (tree, env) = layer_files(opts, checked, prog, source)?;
     let written = layer::write_layer(&tree, opts.mtime).map_err(io_err("writing the layer"))?;
+    let path = &checked.path;
     let mut entrypoint = vec![path.clone()];
     entrypoint.extend(opts.args.iter().cloned());
     let config = ImageConfig {
-        architecture: arch.into(),
+        architecture: target.arch.into(),
         os: "linux".into(),
-        variant: variant.clone(),
+        variant: target.variant.clone(),
         config: RunConfig {
             user: Some(checked.user.clone()),
+            exposed_ports: some_map(&checked.ports),
             env: Some(env),
             entrypoint: Some(entrypoint),
-            working_dir: Some("/".into()),
-            ..RunConfig::default()
+            cmd: Some(opts.cmd.clone()).filter(|c| !c.is_empty()),
+            working_dir: Some(checked.workdir.clone()),
+            labels: some_map(&checked.labels),
         },
         ..ImageConfig::default()
     };
@@ -1230,13 +1557,19 @@ fn write_image(
         diff_id: written.diff_id.clone(),
         uncompressed_size: written.uncompressed_size,
     };
-    let blobs = assemble(config, written, opts.mtime, &path, checked.name.clone());
+    // The user's annotations over those of the Go build's VCS information.
+    let mut annotations = vcs_annotations(prog.analysis.go.as_ref(), opts);
+    annotations.extend(checked.annotations.clone());
+    let blobs = assemble(
+        config,
+        written,
+        opts.mtime,
+        path,
+        checked.name.clone(),
+        annotations.clone(),
+    );
     check_before_writing(&prog.display, &blobs)?;
     let [config_digest, digest, _] = blobs.digests.clone();
-
-    // Phase: the output.
-    write_output(opts, &blobs)?;
-
     let files = tree
         .iter()
         .filter_map(|(p, e)| {
@@ -1248,18 +1581,107 @@ fn write_image(
             })
         })
         .collect();
-    Ok(ImageReport {
-        reference: checked.name,
+    let report = PlatformImage {
+        program: prog.display.clone(),
+        platform: target.platform(),
         digest,
-        format: opts.format.as_str(),
-        platform: match variant {
-            Some(v) => format!("linux/{arch}/{v}"),
-            None => format!("linux/{arch}"),
-        },
         config_digest,
         layers: vec![layer_report],
         files,
-    })
+        annotations,
+    };
+    Ok((blobs, report))
+}
+
+/// `Some` of a copy of `m`, `None` when it is empty (left out of the config).
+fn some_map<V: Clone>(m: &BTreeMap<String, V>) -> Option<BTreeMap<String, V>> {
+    Some(m.clone()).filter(|m| !m.is_empty())
+}
+
+/// The OCI annotations a Go build's VCS information gives (`go version -m`: `vcs.revision`,
+/// `vcs.time`, the main module): the revision, the creation time (`SOURCE_DATE_EPOCH`'s when
+/// set, else the commit's) and the source repository when the module path names one on
+/// github.com, gitlab.com or bitbucket.org. None without `vcs.revision`.
+fn vcs_annotations(go: Option<&GoBuildInfo>, opts: &ImageOptions) -> BTreeMap<String, String> {
+    let mut a = BTreeMap::new();
+    let Some(go) = go else { return a };
+    let Some(rev) = go.settings.get("vcs.revision").filter(|r| !r.is_empty()) else {
+        return a;
+    };
+    a.insert(spec::ANNOTATION_REVISION.to_string(), rev.clone());
+    let created = if opts.source_date_epoch {
+        Some(rfc3339(opts.mtime))
+    } else {
+        go.settings.get("vcs.time").cloned()
+    };
+    if let Some(t) = created.filter(|t| !t.is_empty()) {
+        a.insert(spec::ANNOTATION_CREATED.to_string(), t);
+    }
+    if let Some(url) = go.main_module.as_deref().and_then(source_url) {
+        a.insert(spec::ANNOTATION_SOURCE.to_string(), url);
+    }
+    a
+}
+
+/// `https://HOST/OWNER/REPO` for a module path on a host whose first two path elements name
+/// the repository (github.com, gitlab.com, bitbucket.org); `None` for any other path.
+fn source_url(module: &str) -> Option<String> {
+    let mut parts = module.split('/');
+    let host = parts.next()?;
+    if !matches!(host, "github.com" | "gitlab.com" | "bitbucket.org") {
+        return None;
+    }
+    let owner = parts.next().filter(|p| !p.is_empty())?;
+    let repo = parts.next().filter(|p| !p.is_empty())?;
+    let repo = repo.strip_suffix(".git").unwrap_or(repo);
+    Some(format!("https://{host}/{owner}/{repo}"))
+}
+
+/// The image index over the platforms' images, each manifest with its platform. The index's
+/// annotations are those every manifest carries with the same value: the user's, and the
+/// VCS ones where the programs agree (a revision is left to the manifests when they differ).
+fn assemble_index(
+    images: Vec<Blobs>,
+    targets: &[Target],
+    reference: String,
+) -> (BTreeMap<String, String>, IndexBlobs) {
+    let manifests: Vec<Manifest> = images
+        .iter()
+        .map(|b| serde_json::from_slice(&b.manifest).expect("our manifest parses"))
+        .collect();
+    let mut annotations = manifests
+        .first()
+        .map(|m| m.annotations.clone())
+        .unwrap_or_default();
+    annotations.retain(|k, v| manifests.iter().all(|m| m.annotations.get(k) == Some(&*v)));
+    let index = Index {
+        schema_version: 2,
+        media_type: Some(MEDIA_INDEX.into()),
+        manifests: images
+            .iter()
+            .zip(targets)
+            .map(|(b, t)| Descriptor {
+                media_type: MEDIA_MANIFEST.into(),
+                digest: b.digests[1].clone(),
+                size: b.manifest.len() as u64,
+                platform: Some(PlatformSpec {
+                    architecture: t.arch.into(),
+                    os: "linux".into(),
+                    variant: t.variant.clone(),
+                }),
+                annotations: BTreeMap::new(),
+            })
+            .collect(),
+        annotations: annotations.clone(),
+    };
+    let bytes = serde_json::to_vec(&index).expect("index serializes");
+    let blobs = IndexBlobs {
+        images,
+        digest: spec::digest_of(&bytes),
+        index: bytes,
+        reference,
+    };
+    (annotations, blobs)
 }
 
 /// Checks the finished image with the rules of `verify --image` before anything is written:
@@ -1314,6 +1736,7 @@ fn assemble(
     mtime: u64,
     image_path: &str,
     reference: String,
+    annotations: BTreeMap<String, String>,
 ) -> Blobs {
     let created = rfc3339(mtime);
     config.created = Some(created.clone());
@@ -1345,6 +1768,7 @@ fn assemble(
             &layer.digest,
             layer.blob.len(),
         )],
+        annotations,
     };
     let manifest_bytes = serde_json::to_vec(&manifest).expect("manifest serializes");
     Blobs {
@@ -1363,7 +1787,7 @@ fn assemble(
 /// Writes the chosen form to a locked temporary name beside the output and puts it in place
 /// (synced, renamed, the directory synced); an old layout directory is exchanged with the new
 /// one in one step and removed after ([`TempDir::commit`]).
-fn write_output(opts: &ImageOptions, blobs: &Blobs) -> Result<(), BuildError> {
+fn write_output(opts: &ImageOptions, blobs: Layout<'_>) -> Result<(), BuildError> {
     let out = &opts.output;
     let dir = tempfiles::dir_of(out);
     let ctx = || format!("writing {}", out.display());
@@ -1463,7 +1887,7 @@ mod tests {
             Err(BuildError::BadTag { tag }) if tag == "Bad:tag"
         ));
         assert_eq!(
-            err(|o| o.program = PathBuf::from("/x/bad name")),
+            err(|o| o.programs = vec![PathBuf::from("/x/bad name")]),
             "the file name 'bad name' is not a valid image name: pass --tag NAME[:TAG] \
              (lowercase letters, digits, '.', '_', '-', '/')"
         );
@@ -1574,14 +1998,14 @@ mod tests {
         let Err(e) = prepare(&o) else {
             panic!("not-elf.txt prepared")
         };
-        let shown = o.program.display().to_string();
+        let shown = o.programs[0].display().to_string();
         assert!(matches!(&e, BuildError::Program { program, .. } if *program == shown));
         let cause = std::error::Error::source(&e).expect("a source").to_string();
         assert_eq!(e.to_string(), format!("{shown}: {cause}"));
         let o = ImageOptions::new(testdata("no-such-file"), dir.path().join("out.tar"));
         assert_eq!(
             prepare(&o).err().unwrap().to_string(),
-            format!("{}: not found", o.program.display())
+            format!("{}: not found", o.programs[0].display())
         );
     }
 
@@ -1640,6 +2064,97 @@ mod tests {
         files
             .put("/etc", LayerEntry::dir(0o755, None), &add("d:/etc"))
             .unwrap();
+    }
+
+    #[test]
+    fn ports_labels_and_sources() {
+        assert_eq!(parse_port("8080").unwrap(), "8080/tcp");
+        assert_eq!(parse_port("53/udp").unwrap(), "53/udp");
+        assert_eq!(parse_port("65535/tcp").unwrap(), "65535/tcp");
+        for bad in ["0", "65536", "+80", "80/sctp", "", "/tcp", "http"] {
+            assert!(parse_port(bad).is_err(), "{bad}");
+        }
+        let kv = key_values("--label", &["a=1".into(), "b==".into(), "a=2".into()]).unwrap();
+        assert_eq!(
+            kv.into_iter().collect::<Vec<_>>(),
+            [("a".into(), "2".into()), ("b".into(), "=".into())]
+        );
+        assert_eq!(
+            key_values("--annotation", &[" =x".into()])
+                .unwrap_err()
+                .to_string(),
+            "--annotation ' =x': use KEY=VALUE"
+        );
+        let url = |m| source_url(m);
+        assert_eq!(
+            url("github.com/me/app/v2/cmd/srv").as_deref(),
+            Some("https://github.com/me/app")
+        );
+        assert_eq!(
+            url("gitlab.com/group/repo.git").as_deref(),
+            Some("https://gitlab.com/group/repo")
+        );
+        assert_eq!(
+            url("bitbucket.org/me/app").as_deref(),
+            Some("https://bitbucket.org/me/app")
+        );
+        assert_eq!(url("github.com/me"), None);
+        assert_eq!(url("example.com/me/app"), None);
+        assert_eq!(url("golang.org/x/tools"), None);
+    }
+
+    #[test]
+    fn vcs_settings_become_annotations() {
+        let mut go = GoBuildInfo {
+            main_module: Some("github.com/me/app".into()),
+            ..GoBuildInfo::default()
+        };
+        let mut o = ImageOptions::new("app".into(), "out".into());
+        assert!(vcs_annotations(Some(&go), &o).is_empty());
+        go.settings.insert("vcs.revision".into(), "abc".into());
+        go.settings
+            .insert("vcs.time".into(), "2024-01-02T03:04:05Z".into());
+        let a = vcs_annotations(Some(&go), &o);
+        assert_eq!(a[spec::ANNOTATION_REVISION], "abc");
+        assert_eq!(a[spec::ANNOTATION_CREATED], "2024-01-02T03:04:05Z");
+        assert_eq!(a[spec::ANNOTATION_SOURCE], "https://github.com/me/app");
+        o.mtime = 1_700_000_000;
+        o.source_date_epoch = true;
+        let a = vcs_annotations(Some(&go), &o);
+        assert_eq!(a[spec::ANNOTATION_CREATED], "2023-11-14T22:13:20Z");
+        go.main_module = Some("example.com/app".into());
+        assert_eq!(vcs_annotations(Some(&go), &o).len(), 2);
+        assert!(vcs_annotations(None, &o).is_empty());
+    }
+
+    #[test]
+    fn several_programs_need_an_index_format_and_one_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let two = |f: fn(&mut ImageOptions)| {
+            opts(d, |o| {
+                o.programs.push(testdata("arm64-static"));
+                f(o);
+            })
+        };
+        assert!(matches!(
+            two(|_| {}).validate(),
+            Err(BuildError::IndexAsDocker { count: 2 })
+        ));
+        assert!(matches!(
+            two(|o| o.format = OutputFormat::Oci).validate(),
+            Err(BuildError::DifferentNames { names }) if names == ["go-static", "arm64-static"]
+        ));
+        let checked = two(|o| {
+            o.format = OutputFormat::Oci;
+            o.path = Some("/srv/Server".into());
+        })
+        .validate()
+        .unwrap();
+        assert_eq!(
+            (checked.name, checked.path),
+            ("server:latest".into(), "/srv/Server".into())
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! the files, the layer sizes and the digest (or a refusal; `--json` prints the report itself),
 //! and this maps the outcome to the exit code.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use binslim::image::layout::OutputFormat;
 use binslim::report::{self, Style, json};
@@ -27,15 +27,16 @@ struct JsonReport<'a> {
 pub fn run(args: &ImageArgs, style: Style) -> Status {
     let mtime = match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if !v.is_empty() => match v.trim().parse::<u64>() {
-            Ok(n) => n,
+            Ok(n) => Some(n),
             Err(_) => {
                 eprintln!("binslim: SOURCE_DATE_EPOCH='{v}' is not a number of seconds since 1970");
                 return Status::Error;
             }
         },
-        _ => 0,
+        _ => None,
     };
-    let mut opts = ImageOptions::new(args.program.clone(), args.output.clone());
+    let mut opts = ImageOptions::new(args.programs[0].clone(), args.output.clone());
+    opts.programs = args.programs.clone();
     opts.format = match args.format {
         ImageFormat::Docker => OutputFormat::Docker,
         ImageFormat::Oci => OutputFormat::Oci,
@@ -53,7 +54,13 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
     opts.tzdata = Provide::parse(&args.tzdata);
     opts.with_libs = args.with_libs;
     opts.root = args.root.clone();
-    opts.mtime = mtime;
+    opts.mtime = mtime.unwrap_or(0);
+    opts.source_date_epoch = mtime.is_some();
+    opts.labels = args.labels.clone();
+    opts.annotations = args.annotations.clone();
+    opts.workdir = args.workdir.clone();
+    opts.expose = args.expose.clone();
+    opts.cmd = args.cmd.clone();
 
     // Options, analysis and the gate first: a refusal costs no shrinking.
     let mut shrink_status = Status::Ok;
@@ -61,15 +68,33 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
         if !(args.shrink || args.upx) {
             return prepared.write(None).map(|r| Some((r, Vec::new())));
         }
-        // --shrink / --upx: the image gets a shrunk copy, in a temporary directory that lives
-        // until the layer is written. A failed shrink has said why on stderr.
-        match shrink_copy(args, style) {
-            Ok((_dir, copy, steps)) => prepared.write(Some(&copy)).map(|r| Some((r, steps))),
-            Err(status) => {
-                shrink_status = status;
-                Ok(None)
+        // --shrink / --upx: the image gets a shrunk copy of each program, in temporary
+        // directories that live until the layers are written. A failed shrink has said why on
+        // stderr.
+        let several = args.programs.len() > 1;
+        let mut dirs = Vec::new();
+        let mut copies = Vec::new();
+        let mut all_steps = Vec::new();
+        for program in prepared.programs() {
+            match shrink_copy(args, program, style) {
+                Ok((dir, copy, steps)) => {
+                    dirs.push(dir);
+                    copies.push(copy);
+                    all_steps.extend(steps.into_iter().map(|mut s| {
+                        // Which program each step shrank, when there are several.
+                        if several && let Value::Object(m) = &mut s {
+                            m.insert("program".into(), program.display().to_string().into());
+                        }
+                        s
+                    }));
+                }
+                Err(status) => {
+                    shrink_status = status;
+                    return Ok(None);
+                }
             }
         }
+        prepared.write(Some(&copies)).map(|r| Some((r, all_steps)))
     });
     match result {
         Ok(None) => shrink_status,
@@ -104,7 +129,11 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
 /// Shrinks a copy of the program with the library's shrink pipeline (the same steps and ledger
 /// as `binslim shrink -o`, printed as it goes unless `--json`), into a temporary directory beside
 /// the output. The input is only read. Returns the directory, the copy and the ledger's steps.
-fn shrink_copy(args: &ImageArgs, style: Style) -> Result<(TempDir, PathBuf, Vec<Value>), Status> {
+fn shrink_copy(
+    args: &ImageArgs,
+    program: &Path,
+    style: Style,
+) -> Result<(TempDir, PathBuf, Vec<Value>), Status> {
     let dir = binslim::tempfiles::dir_of(&args.output);
     let mut opts = PipelineOptions::default();
     if args.upx {
@@ -129,12 +158,12 @@ fn shrink_copy(args: &ImageArgs, style: Style) -> Result<(TempDir, PathBuf, Vec<
         Status::Error
     })?;
     let copy = tmp.path().join(
-        args.program
+        program
             .file_name()
             .unwrap_or_else(|| std::ffi::OsStr::new("program")),
     );
     let report = super::shrink::shrink_file(
-        &args.program,
+        program,
         Some(&copy),
         Some("the copy in the image"),
         args.json,
@@ -142,7 +171,7 @@ fn shrink_copy(args: &ImageArgs, style: Style) -> Result<(TempDir, PathBuf, Vec<
         style,
     )
     .map_err(|e| {
-        eprintln!("binslim: {}: {e}", args.program.display());
+        eprintln!("binslim: {}: {e}", program.display());
         eprintln!("binslim: no image written");
         Status::Error
     })?;

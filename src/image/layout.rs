@@ -54,39 +54,106 @@ pub struct Blobs {
     pub reference: String,
 }
 
+/// The blobs and names of a multi-platform image: one single-layer image per platform and
+/// the image index over them, ready to be written.
+#[derive(Debug, Clone)]
+pub struct IndexBlobs {
+    /// The image of each platform, in the index's order (their `reference` is unused).
+    pub images: Vec<Blobs>,
+    /// The image index JSON (`application/vnd.oci.image.index.v1+json`).
+    pub index: Vec<u8>,
+    /// `sha256:` of `index`.
+    pub digest: String,
+    /// The reference, `name:tag`.
+    pub reference: String,
+}
+
+/// What a layout holds: one image, or a multi-platform index of images.
+#[derive(Debug, Clone, Copy)]
+pub enum Layout<'a> {
+    /// One image: `index.json` names its manifest.
+    Image(&'a Blobs),
+    /// An image index: `index.json` names it, as `skopeo copy --multi-arch all` writes it.
+    Index(&'a IndexBlobs),
+}
+
+impl<'a> From<&'a Blobs> for Layout<'a> {
+    fn from(b: &'a Blobs) -> Self {
+        Layout::Image(b)
+    }
+}
+
+impl<'a> From<&'a IndexBlobs> for Layout<'a> {
+    fn from(b: &'a IndexBlobs) -> Self {
+        Layout::Index(b)
+    }
+}
+
+fn blob_path(d: &str) -> String {
+    format!("blobs/sha256/{}", d.trim_start_matches("sha256:"))
+}
+
+/// Puts the config, manifest and layer of `b` among the blobs.
+fn put_image<'a>(out: &mut BTreeMap<String, Cow<'a, [u8]>>, b: &'a Blobs) {
+    out.insert(blob_path(&b.digests[0]), Cow::Borrowed(&b.config));
+    out.insert(blob_path(&b.digests[1]), Cow::Borrowed(&b.manifest));
+    out.insert(blob_path(&b.digests[2]), Cow::Borrowed(&b.layer));
+}
+
 /// The files of the layout in tar order (sorted by path), with their bytes: the blobs borrowed
-/// (the layer is the largest thing binslim holds), the small JSON documents made here.
-fn files(b: &Blobs, format: OutputFormat) -> Vec<(String, Cow<'_, [u8]>)> {
-    let blob_path = |d: &str| format!("blobs/sha256/{}", d.trim_start_matches("sha256:"));
+/// (the layers are the largest things binslim holds), the small JSON documents made here. A
+/// blob shared by several platforms is written once. The docker form (`manifest.json`) holds
+/// one image only.
+fn files(l: Layout<'_>, format: OutputFormat) -> Vec<(String, Cow<'_, [u8]>)> {
+    let mut out: BTreeMap<String, Cow<'_, [u8]>> = BTreeMap::new();
+    let (media_type, digest, size, reference) = match l {
+        Layout::Image(b) => {
+            put_image(&mut out, b);
+            (
+                MEDIA_MANIFEST,
+                &b.digests[1],
+                b.manifest.len(),
+                &b.reference,
+            )
+        }
+        Layout::Index(ix) => {
+            for b in &ix.images {
+                put_image(&mut out, b);
+            }
+            out.insert(blob_path(&ix.digest), Cow::Borrowed(&ix.index));
+            (MEDIA_INDEX, &ix.digest, ix.index.len(), &ix.reference)
+        }
+    };
     let mut annotations = BTreeMap::new();
-    annotations.insert(ANNOTATION_REF_NAME.to_string(), b.reference.clone());
-    if format == OutputFormat::Docker {
+    annotations.insert(ANNOTATION_REF_NAME.to_string(), reference.clone());
+    let docker = match l {
+        Layout::Image(b) if format == OutputFormat::Docker => Some(b),
+        _ => None,
+    };
+    if docker.is_some() {
         annotations.insert(
             "io.containerd.image.name".to_string(),
-            docker_full_name(&b.reference),
+            docker_full_name(reference),
         );
     }
     let index = Index {
         schema_version: 2,
         media_type: Some(MEDIA_INDEX.into()),
         manifests: vec![Descriptor {
-            media_type: MEDIA_MANIFEST.into(),
-            digest: b.digests[1].clone(),
-            size: b.manifest.len() as u64,
+            media_type: media_type.into(),
+            digest: digest.clone(),
+            size: size as u64,
             platform: None,
             annotations,
         }],
+        annotations: BTreeMap::new(),
     };
-    let mut out: BTreeMap<String, Cow<'_, [u8]>> = BTreeMap::new();
-    out.insert(blob_path(&b.digests[0]), Cow::Borrowed(&b.config));
-    out.insert(blob_path(&b.digests[1]), Cow::Borrowed(&b.manifest));
-    out.insert(blob_path(&b.digests[2]), Cow::Borrowed(&b.layer));
     out.insert(
         "index.json".into(),
         Cow::Owned(serde_json::to_vec(&index).expect("index serializes")),
     );
     out.insert("oci-layout".into(), Cow::Borrowed(OCI_LAYOUT.as_bytes()));
-    if format == OutputFormat::Docker {
+    if let Some(b) = docker {
         let entry = DockerManifestEntry {
             config: blob_path(&b.digests[0]),
             repo_tags: Some(vec![b.reference.clone()]),
@@ -112,8 +179,15 @@ fn docker_full_name(reference: &str) -> String {
     }
 }
 
-/// Writes the docker or oci archive tar of `b` to `w` (every entry's mtime `mtime`).
-pub fn write_archive<W: Write>(w: W, b: &Blobs, format: OutputFormat, mtime: u64) -> io::Result<W> {
+/// Writes the docker or oci archive tar of `l` to `w` (every entry's mtime `mtime`). An
+/// index is written as an oci archive whatever `format` says: `docker load` cannot read one.
+pub fn write_archive<'a, W: Write>(
+    w: W,
+    l: impl Into<Layout<'a>>,
+    format: OutputFormat,
+    mtime: u64,
+) -> io::Result<W> {
+    let l = l.into();
     let mut builder = tar::Builder::new(w);
     let header = |kind: EntryType, mode: u32, size: u64| {
         let mut h = Header::new_gnu();
@@ -132,18 +206,18 @@ pub fn write_archive<W: Write>(w: W, b: &Blobs, format: OutputFormat, mtime: u64
             io::empty(),
         )?;
     }
-    for (path, data) in files(b, format) {
+    for (path, data) in files(l, format) {
         let mut h = header(EntryType::Regular, 0o644, data.len() as u64);
         builder.append_data(&mut h, path, &*data)?;
     }
     builder.into_inner()
 }
 
-/// Writes the OCI layout of `b` into the existing empty directory `dir`, every file and
+/// Writes the OCI layout of `l` into the existing empty directory `dir`, every file and
 /// directory synced (the caller renames `dir` over an old layout, which is then removed).
-pub fn write_dir(dir: &Path, b: &Blobs) -> io::Result<()> {
+pub fn write_dir<'a>(dir: &Path, l: impl Into<Layout<'a>>) -> io::Result<()> {
     fs::create_dir_all(dir.join("blobs/sha256"))?;
-    for (path, data) in files(b, OutputFormat::OciDir) {
+    for (path, data) in files(l.into(), OutputFormat::OciDir) {
         let mut f = fs::File::create(dir.join(path))?;
         f.write_all(&data)?;
         f.sync_all()?;

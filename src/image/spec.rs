@@ -28,6 +28,12 @@ pub const MEDIA_DOCKER_LIST: &str = "application/vnd.docker.distribution.manifes
 pub const MEDIA_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 /// Docker's gzip layer.
 pub const MEDIA_DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+/// The annotation that names the source revision (a commit).
+pub const ANNOTATION_REVISION: &str = "org.opencontainers.image.revision";
+/// The annotation that gives the creation time (RFC 3339).
+pub const ANNOTATION_CREATED: &str = "org.opencontainers.image.created";
+/// The annotation that gives the URL of the source repository.
+pub const ANNOTATION_SOURCE: &str = "org.opencontainers.image.source";
 /// The annotation that carries a reference name in an OCI layout's `index.json`.
 pub const ANNOTATION_REF_NAME: &str = "org.opencontainers.image.ref.name";
 /// The `PATH` engines give a container whose image names none (Docker's and runc's default).
@@ -76,6 +82,9 @@ pub struct Index {
     pub media_type: Option<String>,
     /// The manifests (or nested indexes).
     pub manifests: Vec<Descriptor>,
+    /// Annotations of the index (`org.opencontainers.image.revision`, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// An image manifest: the config and the layers, bottom first.
@@ -91,6 +100,9 @@ pub struct Manifest {
     pub config: Descriptor,
     /// The layer blobs, bottom first.
     pub layers: Vec<Descriptor>,
+    /// Annotations of the image (`org.opencontainers.image.revision`, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// The image config blob (`application/vnd.oci.image.config.v1+json`).
@@ -126,6 +138,9 @@ pub struct RunConfig {
     /// `uid[:gid]` or a name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// The ports a container listens on, `8080/tcp`, each mapped to an empty object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposed_ports: Option<BTreeMap<String, Empty>>,
     /// `KEY=VALUE` entries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env: Option<Vec<String>>,
@@ -142,6 +157,10 @@ pub struct RunConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
 }
+
+/// The empty JSON object `{}` (the value of each `ExposedPorts` entry).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Empty {}
 
 /// `rootfs` of an image config.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,28 +4,57 @@
 use std::fmt::Write as _;
 
 use super::{Style, human};
-use crate::scratch::ImageReport;
+use crate::scratch::{ImageFile, ImageReport, LayerReport};
 use crate::verify::Finding;
 
 /// The text report: title, one line per file, then the layer and the digest. `output` is the
-/// image's path as the user named it.
+/// image's path as the user named it. A multi-platform image has one such block per platform
+/// (titled with the platform and the program), then the index's digest.
 pub fn render(r: &ImageReport, output: &str, style: Style) -> String {
     let mut out = String::new();
+    if r.manifests.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} → {output} ({}, {})",
+            style.bold(&r.reference),
+            r.format,
+            r.platform
+        );
+        block(&mut out, &r.files, &r.layers, &r.digest, "  ", style);
+        return out;
+    }
     let _ = writeln!(
         out,
-        "{} → {output} ({}, {})",
+        "{} → {output} ({}, {} platforms)",
         style.bold(&r.reference),
         r.format,
-        r.platform
+        r.manifests.len()
     );
-    let width = r
-        .files
+    for m in &r.manifests {
+        let _ = writeln!(out, "  {} ({})", style.bold(&m.platform), m.program);
+        block(&mut out, &m.files, &m.layers, &m.digest, "    ", style);
+    }
+    let _ = writeln!(out, "  index   {}", style.good(&r.digest));
+    out
+}
+
+/// One image's lines: its files, its layers and its manifest digest, each indented by
+/// `indent`.
+fn block(
+    out: &mut String,
+    files: &[ImageFile],
+    layers: &[LayerReport],
+    digest: &str,
+    indent: &str,
+    style: Style,
+) {
+    let width = files
         .iter()
         .map(|f| f.path.len())
         .max()
         .unwrap_or(0)
         .max(20);
-    for f in &r.files {
+    for f in files {
         let size = if f.size == 0 {
             "-".to_string()
         } else {
@@ -33,24 +62,23 @@ pub fn render(r: &ImageReport, output: &str, style: Style) -> String {
         };
         let _ = writeln!(
             out,
-            "  {:<width$}  {:>10}  {}  {}",
+            "{indent}{:<width$}  {:>10}  {}  {}",
             f.path,
             size,
             f.mode,
             style.dim(&f.why)
         );
     }
-    for l in &r.layers {
+    for l in layers {
         let _ = writeln!(
             out,
-            "  layer   {} uncompressed, {} gzip ({} bytes, what a registry stores)",
+            "{indent}layer   {} uncompressed, {} gzip ({} bytes, what a registry stores)",
             human(l.uncompressed_size),
             human(l.size),
             l.size
         );
     }
-    let _ = writeln!(out, "  digest  {}", style.good(&r.digest));
-    out
+    let _ = writeln!(out, "{indent}digest  {}", style.good(digest));
 }
 
 /// The stderr lines of a refusal ([`crate::scratch::BuildError::Refused`]): each finding
@@ -70,7 +98,6 @@ pub fn refusal(program: &str, findings: &[Finding]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scratch::{ImageFile, LayerReport};
 
     #[test]
     fn files_then_layer_then_digest() {
@@ -96,6 +123,8 @@ mod tests {
                 file("/server", 1_500_000, "0755", "program"),
                 file("/tmp", 0, "1777", "temporary files"),
             ],
+            annotations: Default::default(),
+            manifests: Vec::new(),
         };
         assert_eq!(
             render(&r, "out.tar", Style::default()),
@@ -104,6 +133,57 @@ mod tests {
              \x20 /tmp                           -  1777  temporary files\n\
              \x20 layer   3.0 MiB uncompressed, 2.0 KiB gzip (2048 bytes, what a registry stores)\n\
              \x20 digest  sha256:abc\n"
+        );
+    }
+
+    #[test]
+    fn an_index_has_a_block_per_platform_then_its_digest() {
+        use crate::scratch::PlatformImage;
+        let platform = |platform: &str, program: &str, digest: &str| PlatformImage {
+            program: program.into(),
+            platform: platform.into(),
+            digest: digest.into(),
+            config_digest: "sha256:c".into(),
+            layers: vec![LayerReport {
+                digest: "sha256:l".into(),
+                size: 512,
+                diff_id: "sha256:d".into(),
+                uncompressed_size: 2048,
+            }],
+            files: vec![ImageFile {
+                path: "/app".into(),
+                size: 1024,
+                mode: "0755".into(),
+                why: "program".into(),
+            }],
+            annotations: Default::default(),
+        };
+        let r = ImageReport {
+            reference: "app:latest".into(),
+            digest: "sha256:index".into(),
+            format: "oci",
+            platform: String::new(),
+            config_digest: String::new(),
+            layers: Vec::new(),
+            files: Vec::new(),
+            annotations: Default::default(),
+            manifests: vec![
+                platform("linux/amd64", "amd64/app", "sha256:a"),
+                platform("linux/arm64/v8", "arm64/app", "sha256:b"),
+            ],
+        };
+        assert_eq!(
+            render(&r, "app.tar", Style::default()),
+            "app:latest → app.tar (oci, 2 platforms)\n\
+             \x20 linux/amd64 (amd64/app)\n\
+             \x20   /app                     1.0 KiB  0755  program\n\
+             \x20   layer   2.0 KiB uncompressed, 512 B gzip (512 bytes, what a registry stores)\n\
+             \x20   digest  sha256:a\n\
+             \x20 linux/arm64/v8 (arm64/app)\n\
+             \x20   /app                     1.0 KiB  0755  program\n\
+             \x20   layer   2.0 KiB uncompressed, 512 B gzip (512 bytes, what a registry stores)\n\
+             \x20   digest  sha256:b\n\
+             \x20 index   sha256:index\n"
         );
     }
 

@@ -107,12 +107,14 @@ fn oci_archive(
         media_type: Some(spec::MEDIA_MANIFEST.into()),
         config: desc(spec::MEDIA_CONFIG, &cfg),
         layers: gz.iter().map(|g| desc(spec::MEDIA_LAYER_GZIP, g)).collect(),
+        annotations: Default::default(),
     })
     .unwrap();
     let index = serde_json::to_vec(&Index {
         schema_version: 2,
         media_type: Some(spec::MEDIA_INDEX.into()),
         manifests: vec![desc(spec::MEDIA_MANIFEST, &manifest)],
+        annotations: Default::default(),
     })
     .unwrap();
     let mut blobs: Vec<(String, Vec<u8>)> = Vec::new();
@@ -676,6 +678,7 @@ fn typed_errors_keep_their_messages() {
             schema_version: 2,
             media_type: Some(spec::MEDIA_INDEX.into()),
             manifests,
+            annotations: Default::default(),
         })
         .unwrap();
         tar_of(&[file("index.json", &index)])
@@ -886,6 +889,7 @@ fn index_archive(
             media_type: None,
             config: desc(spec::MEDIA_CONFIG, &cfg),
             layers: vec![desc(spec::MEDIA_LAYER_GZIP, &gz)],
+            annotations: Default::default(),
         })
         .unwrap();
         manifests.push(desc(spec::MEDIA_MANIFEST, &m));
@@ -898,6 +902,7 @@ fn index_archive(
         schema_version: 2,
         media_type: None,
         manifests,
+        annotations: Default::default(),
     })
     .unwrap();
     entries.push(file("index.json", &index));
