@@ -14,6 +14,8 @@
 //! - [`pull`]: a remote image (one platform of an index) into a temporary OCI layout that the
 //!   image reader reads exactly as an archive, streamed to disk.
 
+pub mod source;
+
 use std::path::PathBuf;
 
 use serde::Serialize;
