@@ -579,6 +579,8 @@ mod tests {
 
 #[cfg(test)]
 mod fixture_tests {
+    use std::io::{Seek, SeekFrom};
+
     use super::*;
     use crate::image::spec::digest_of;
 
@@ -588,6 +590,199 @@ mod fixture_tests {
                 .join("testdata/images")
                 .join(name),
         )
+    }
+
+    /// A tar of `members` (name, bytes) at `dir/name`.
+    fn tar_of(dir: &Path, name: &str, members: &[(&str, &[u8])]) -> ImageSource {
+        let path = dir.join(name);
+        let mut b = tar::Builder::new(File::create(&path).unwrap());
+        for (n, data) in members {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            b.append_data(&mut h, n, *data).unwrap();
+        }
+        b.finish().unwrap();
+        ImageSource::Path(path)
+    }
+
+    /// The bytes a [`BlobData`] names.
+    fn bytes_of(data: &BlobData) -> Vec<u8> {
+        match data {
+            BlobData::Bytes(b) => b.clone(),
+            BlobData::File { path, offset, len } => {
+                let mut f = File::open(path).unwrap();
+                f.seek(SeekFrom::Start(*offset)).unwrap();
+                let mut out = vec![0; *len as usize];
+                f.read_exact(&mut out).unwrap();
+                out
+            }
+        }
+    }
+
+    const LAYER: &[u8] = &[b'x'; 1536];
+
+    fn config_for(layer: &[u8]) -> Vec<u8> {
+        format!(
+            r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{}"]}}}}"#,
+            digest_of(layer)
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn old_docker_archive_gets_skopeos_manifest_and_ranges_of_the_tar() {
+        let d = tempfile::tempdir().unwrap();
+        let config = config_for(LAYER);
+        let config_name = format!("{}.json", &digest_of(&config)[7..]);
+        let manifest = format!(
+            r#"[{{"Config":"{config_name}","RepoTags":["app:1"],"Layers":["abc/layer.tar"]}}]"#
+        );
+        let src = tar_of(
+            d.path(),
+            "old.tar",
+            &[
+                ("manifest.json", manifest.as_bytes()),
+                (&config_name, &config),
+                ("abc/layer.tar", LAYER),
+            ],
+        );
+        let (p, _) = read_pushable(&src, &Limits::default()).unwrap();
+        assert!(p.index.is_none());
+        let m = &p.manifests[0];
+        assert_eq!(m.media_type, MEDIA_DOCKER_MANIFEST);
+        assert_eq!(m.platform.as_deref(), Some("linux/amd64"));
+        assert_eq!(
+            m.bytes,
+            skopeo_manifest(
+                &digest_of(&config),
+                config.len() as u64,
+                &[Blob {
+                    digest: digest_of(LAYER),
+                    size: LAYER.len() as u64,
+                    data: BlobData::Bytes(Vec::new()),
+                }]
+            )
+        );
+        let blobs: Vec<(String, Vec<u8>)> = p
+            .blobs
+            .iter()
+            .map(|b| (b.digest.clone(), bytes_of(&b.data)))
+            .collect();
+        assert_eq!(
+            blobs,
+            [
+                (digest_of(&config), config.clone()),
+                (digest_of(LAYER), LAYER.to_vec())
+            ]
+        );
+        assert!(matches!(p.blobs[1].data, BlobData::File { offset, .. } if offset > 0));
+    }
+
+    #[test]
+    fn refusals_name_what_is_wrong() {
+        let d = tempfile::tempdir().unwrap();
+        let gz = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0];
+        let config = config_for(&gz);
+        let one = r#"[{"Config":"c.json","Layers":["l.tar"]}]"#;
+        let src = tar_of(
+            d.path(),
+            "gz.tar",
+            &[
+                ("manifest.json", one.as_bytes()),
+                ("c.json", &config),
+                ("l.tar", &gz),
+            ],
+        );
+        let e = read_pushable(&src, &Limits::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "layer l.tar is compressed, but a docker-archive without index.json names layers by \
+             the digest of their uncompressed tar: save the image again (docker save, podman save)"
+        );
+
+        let two = r#"[{"Config":"c.json","RepoTags":["a:1"],"Layers":[]},
+                      {"Config":"c.json","RepoTags":["b:2"],"Layers":[]}]"#;
+        let src = tar_of(d.path(), "two.tar", &[("manifest.json", two.as_bytes())]);
+        let e = read_pushable(&src, &Limits::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "holds 2 images (a:1, b:2): binslim push takes one image (or one multi-platform \
+             index) per archive"
+        );
+
+        let src = tar_of(d.path(), "none.tar", &[("etc/passwd", b"root")]);
+        let e = read_pushable(&src, &Limits::default()).unwrap_err();
+        assert!(matches!(e, SourceError::NotAnImage), "{e}");
+
+        // An OCI layout whose manifest claims another layer size.
+        let layer = LAYER;
+        let config = config_for(layer);
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{MEDIA_MANIFEST}","config":{{"mediaType":"{}","digest":"{}","size":{}}},"layers":[{{"mediaType":"{}","digest":"{}","size":9}}]}}"#,
+            spec::MEDIA_CONFIG,
+            digest_of(&config),
+            config.len(),
+            spec::MEDIA_LAYER_TAR,
+            digest_of(layer)
+        );
+        let index = format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{MEDIA_MANIFEST}","digest":"{}","size":{}}}]}}"#,
+            digest_of(manifest.as_bytes()),
+            manifest.len()
+        );
+        let name = |b: &[u8]| format!("blobs/sha256/{}", &digest_of(b)[7..]);
+        let src = tar_of(
+            d.path(),
+            "size.tar",
+            &[
+                ("index.json", index.as_bytes()),
+                (&name(manifest.as_bytes()), manifest.as_bytes()),
+                (&name(&config), &config),
+                (&name(layer), layer),
+            ],
+        );
+        let e = read_pushable(&src, &Limits::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("{} is 1536 bytes, but the manifest says 9", name(layer))
+        );
+        // Without the layer: refused by its name.
+        let src = tar_of(
+            d.path(),
+            "missing.tar",
+            &[
+                ("index.json", index.as_bytes()),
+                (&name(manifest.as_bytes()), manifest.as_bytes()),
+                (&name(&config), &config),
+            ],
+        );
+        let e = read_pushable(&src, &Limits::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "the image names '{}', which is not in it (an incomplete save?)",
+                name(layer)
+            )
+        );
+    }
+
+    #[test]
+    fn a_stream_is_spooled_to_a_private_file() {
+        let (dir, path) = spool(&mut &b"abc"[..], &Limits::default()).unwrap();
+        assert_eq!(fs_read(&path), b"abc");
+        assert!(path.starts_with(dir.path()));
+        let mut small = Limits::default();
+        small.max_stream = 2;
+        let e = spool(&mut &b"abc"[..], &small).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the archive on the stream is more than 2 bytes: refusing to read further"
+        );
+    }
+
+    fn fs_read(p: &Path) -> Vec<u8> {
+        std::fs::read(p).unwrap()
     }
 
     #[test]
