@@ -187,3 +187,91 @@ fn htpasswd_registry_wants_the_right_password() {
     let statuses: Vec<u16> = reg.requests().iter().map(|l| l.status).collect();
     assert!(statuses.contains(&401), "{statuses:?}");
 }
+
+#[test]
+fn token_registry_takes_the_issuers_jwt() {
+    if !have_tool("skopeo") {
+        return;
+    }
+    let Some(reg) = Registry::start(Kind::token("bob", "tok-pw")) else {
+        return;
+    };
+    let issuer = reg.token_issuer();
+    assert_eq!(
+        issuer.realm(),
+        format!("http://127.0.0.1:{}/token", issuer.port())
+    );
+    let v2 = reg.get_raw("/v2/", &[]).unwrap();
+    assert!(v2.starts_with("HTTP/1.0 401 "), "{v2}");
+    let challenge = format!(
+        "Www-Authenticate: Bearer realm=\"{}\",service=\"{}\"",
+        issuer.realm(),
+        common::registry::TOKEN_SERVICE
+    );
+    assert!(v2.contains(&challenge), "{v2}");
+    let r = reg.reference("tok/app:v1");
+    let certs = vec![
+        "--dest-cert-dir".into(),
+        reg.cert_dir().display().to_string(),
+    ];
+    // A wrong password: the issuer says 401, skopeo fails, nothing stored.
+    let mut bad = certs.clone();
+    bad.extend(["--dest-creds".into(), "bob:nope".into()]);
+    let out = copy_in(&r, bad, None);
+    assert!(!out.status.success());
+    assert_eq!(reg.blob_puts(), 0);
+    let asked = issuer.requests();
+    assert!(
+        !asked.is_empty() && asked.iter().all(|t| !t.granted),
+        "{asked:?}"
+    );
+    // The right one: a token for pull and push, which the registry takes.
+    ok(&copy_in(&r, reg.skopeo_args("dest-"), None));
+    assert_uploaded_once(&reg);
+    let granted: Vec<_> = issuer
+        .requests()
+        .into_iter()
+        .filter(|t| t.granted)
+        .collect();
+    assert!(!granted.is_empty());
+    for t in &granted {
+        assert_eq!(t.service, common::registry::TOKEN_SERVICE);
+        assert_eq!(t.account.as_deref(), Some("bob"));
+    }
+    assert!(
+        granted
+            .iter()
+            .any(|t| t.scopes == ["repository:tok/app:pull,push"]),
+        "{granted:?}"
+    );
+    assert_holds_image(&r, reg.skopeo_args(""), None);
+    // The issuer's token, used by hand: the registry serves the manifest for it, and not
+    // without it.
+    let scope = "repository:tok/app:pull";
+    assert_eq!(issuer.fetch(scope, Some(("bob", "wrong"))).0, 401);
+    assert_eq!(issuer.fetch(scope, None).0, 401);
+    let (status, body) = issuer.fetch(scope, Some(("bob", "tok-pw")));
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["expires_in"], 300);
+    assert_eq!(v["token"], v["access_token"]);
+    let jwt = v["token"].as_str().unwrap();
+    assert_eq!(jwt.split('.').count(), 3);
+    let accept = "Accept: application/vnd.oci.image.manifest.v1+json";
+    let path = "/v2/tok/app/manifests/v1";
+    let bearer = format!("Authorization: Bearer {jwt}");
+    let got = reg.get_raw(path, &[accept, &bearer]).unwrap();
+    assert!(got.starts_with("HTTP/1.0 200 "), "{got}");
+    assert!(
+        got.contains(&format!("Docker-Content-Digest: {MANIFEST}")),
+        "{got}"
+    );
+    let denied = reg.get_raw(path, &[accept]).unwrap();
+    assert!(denied.starts_with("HTTP/1.0 401 "), "{denied}");
+    // A token for another repository does not open this one.
+    let (_, other) = issuer.fetch("repository:other:pull", Some(("bob", "tok-pw")));
+    let other: serde_json::Value = serde_json::from_str(&other).unwrap();
+    let bearer = format!("Authorization: Bearer {}", other["token"].as_str().unwrap());
+    let denied = reg.get_raw(path, &[accept, &bearer]).unwrap();
+    assert!(denied.starts_with("HTTP/1.0 401 "), "{denied}");
+}

@@ -6,10 +6,12 @@
 //! htpasswd file made by `htpasswd`. The registry logs every request (its access log, in the
 //! combined log format), so tests count uploads from the registry's own word.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{have_tool, tempdir};
@@ -31,6 +33,15 @@ pub enum Kind {
         /// The user's password.
         password: String,
     },
+    /// TLS, and the Bearer token flow: the registry answers `WWW-Authenticate: Bearer
+    /// realm="http://127.0.0.1:PORT/token",service=...,scope=...` and trusts the JWTs of a
+    /// [`TokenIssuer`] (plain HTTP on loopback) that gives them to this one user.
+    Token {
+        /// The user name.
+        user: String,
+        /// The user's password.
+        password: String,
+    },
 }
 
 impl Kind {
@@ -42,11 +53,21 @@ impl Kind {
         }
     }
 
+    /// [`Kind::Token`] for `user` and `password`.
+    pub fn token(user: &str, password: &str) -> Kind {
+        Kind::Token {
+            user: user.into(),
+            password: password.into(),
+        }
+    }
+
     /// The user and password of a kind with auth.
     pub fn creds(&self) -> Option<(&str, &str)> {
         match self {
             Kind::Plain | Kind::Tls => None,
-            Kind::TlsHtpasswd { user, password } => Some((user, password)),
+            Kind::TlsHtpasswd { user, password } | Kind::Token { user, password } => {
+                Some((user, password))
+            }
         }
     }
 
@@ -92,6 +113,7 @@ pub struct Registry {
     port: u16,
     child: Child,
     dir: tempfile::TempDir,
+    issuer: Option<TokenIssuer>,
 }
 
 impl Registry {
@@ -112,7 +134,11 @@ impl Registry {
             std::fs::create_dir(&certs).unwrap();
             std::fs::copy(d.join("cert.pem"), certs.join("ca.crt")).unwrap();
         }
-        if let Some((user, password)) = kind.creds() {
+        let issuer = match &kind {
+            Kind::Token { user, password } => Some(TokenIssuer::start(d, user, password)),
+            _ => None,
+        };
+        if let Kind::TlsHtpasswd { user, password } = &kind {
             let out = Command::new("htpasswd")
                 .args(["-Bbn", user, password])
                 .output()
@@ -124,7 +150,9 @@ impl Registry {
         // bind: try again on another one.
         for _ in 0..5 {
             let port = free_port();
-            std::fs::write(d.join("config.yml"), config(&kind, d, port)).unwrap();
+            let realm = issuer.as_ref().map(TokenIssuer::realm);
+            let config = config(&kind, d, port, realm.as_deref());
+            std::fs::write(d.join("config.yml"), config).unwrap();
             let log = std::fs::File::create(d.join("registry.log")).unwrap();
             let child = Command::new("docker-registry")
                 .arg("serve")
@@ -139,9 +167,13 @@ impl Registry {
                 port,
                 child,
                 dir,
+                issuer: None,
             };
             match reg.wait_ready() {
-                Ok(()) => return Some(reg),
+                Ok(()) => {
+                    reg.issuer = issuer;
+                    return Some(reg);
+                }
                 Err(log) if log.contains("address already in use") => {
                     dir = reg.into_dir();
                 }
@@ -170,10 +202,21 @@ impl Registry {
         Err(self.log())
     }
 
-    /// The status of one `GET /v2/` (over TLS through `openssl s_client`, which also checks
-    /// the certificate), `None` when nothing answers yet.
+    /// The status of one `GET /v2/`, `None` when nothing answers yet.
     fn ping(&self) -> Option<u16> {
-        let request = format!("GET /v2/ HTTP/1.0\r\nHost: {}\r\n\r\n", self.host());
+        let response = self.get_raw("/v2/", &[])?;
+        response.strip_prefix("HTTP/1.")?.get(2..5)?.parse().ok()
+    }
+
+    /// One `GET PATH` (HTTP/1.0, `extra` header lines added) straight to the registry, over
+    /// TLS through `openssl s_client` (which checks the certificate): the whole response
+    /// (status line, headers, body), `None` when nothing answers.
+    pub fn get_raw(&self, path: &str, extra: &[&str]) -> Option<String> {
+        let mut request = format!("GET {path} HTTP/1.0\r\nHost: {}\r\n", self.host());
+        for h in extra {
+            request += &format!("{h}\r\n");
+        }
+        request += "\r\n";
         let response = if self.kind.tls() {
             TcpStream::connect(("127.0.0.1", self.port)).ok()?;
             let mut c = Command::new("openssl")
@@ -197,8 +240,7 @@ impl Registry {
             s.read_to_end(&mut v).ok()?;
             v
         };
-        let head = String::from_utf8_lossy(&response);
-        head.strip_prefix("HTTP/1.")?.get(2..5)?.parse().ok()
+        (!response.is_empty()).then(|| String::from_utf8_lossy(&response).into_owned())
     }
 
     /// Kills the process and hands back the directory (to start again on another port).
@@ -297,6 +339,13 @@ impl Registry {
         v
     }
 
+    /// The token issuer of a [`Kind::Token`] registry. Panics for other kinds.
+    pub fn token_issuer(&self) -> &TokenIssuer {
+        self.issuer
+            .as_ref()
+            .expect("only a Kind::Token registry has a token issuer")
+    }
+
     /// Everything the registry wrote so far (its stdout and stderr: the access log and
     /// warnings).
     pub fn log(&self) -> String {
@@ -351,7 +400,7 @@ impl Drop for Registry {
 }
 
 /// The registry's configuration (YAML, flow style) for `kind` in `dir` on `port`.
-fn config(kind: &Kind, dir: &Path, port: u16) -> String {
+fn config(kind: &Kind, dir: &Path, port: u16, realm: Option<&str>) -> String {
     let d = dir.display();
     let mut http = format!("{{addr: 127.0.0.1:{port}, secret: binslim-test-secret");
     if kind.tls() {
@@ -363,6 +412,11 @@ fn config(kind: &Kind, dir: &Path, port: u16) -> String {
         Kind::TlsHtpasswd { .. } => {
             format!("auth: {{htpasswd: {{realm: binslim-test, path: {d}/htpasswd}}}}\n")
         }
+        Kind::Token { .. } => format!(
+            "auth: {{token: {{realm: \"{}\", service: {TOKEN_SERVICE}, \
+             issuer: {TOKEN_ISSUER}, rootcertbundle: {d}/token-cert.pem}}}}\n",
+            realm.expect("a token registry has a realm")
+        ),
     };
     format!(
         "version: 0.1\n\
@@ -459,4 +513,330 @@ pub fn base64(data: &[u8], (alphabet, pad): (&[u8; 64], bool)) -> String {
         }
     }
     out
+}
+
+/// The `service` a [`Kind::Token`] registry names in its challenge (the tokens' `aud`).
+pub const TOKEN_SERVICE: &str = "binslim-test-registry";
+/// The `iss` of the test tokens, which the registry requires.
+pub const TOKEN_ISSUER: &str = "binslim-test-issuer";
+
+/// One request the token issuer answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRequest {
+    /// The `service` query parameter.
+    pub service: String,
+    /// The `scope` query parameters (`repository:app:pull,push`), in order.
+    pub scopes: Vec<String>,
+    /// The `account` query parameter, when the client sent one.
+    pub account: Option<String>,
+    /// True when the Basic credentials were right (a token was given); false: 401.
+    pub granted: bool,
+}
+
+/// A test token issuer: plain HTTP/1.1 on 127.0.0.1, answering `GET /token?service=..&scope=..`
+/// with Basic auth against one user (401 otherwise) by `{"token", "access_token",
+/// "expires_in"}`: an RS256 JWT signed by `openssl dgst -sha256 -sign` with a key whose
+/// self-signed certificate is the registry's `rootcertbundle` and rides in the JWT's `x5c`.
+/// The token grants every action of every scope asked for. Stops on Drop.
+pub struct TokenIssuer {
+    server: Server,
+    requests: Arc<Mutex<Vec<TokenRequest>>>,
+}
+
+/// What the issuer's thread needs.
+struct Signer {
+    user: String,
+    basic: String,
+    key: PathBuf,
+    x5c: String,
+    requests: Arc<Mutex<Vec<TokenRequest>>>,
+    serial: AtomicUsize,
+}
+
+impl TokenIssuer {
+    /// Makes `DIR/token-cert.pem` and `DIR/token-key.pem` and starts answering for `user`
+    /// and `password`.
+    pub fn start(dir: &Path, user: &str, password: &str) -> TokenIssuer {
+        self_signed(dir, "token-cert.pem", "token-key.pem", TOKEN_ISSUER, None);
+        let der = Command::new("openssl")
+            .args(["x509", "-outform", "DER", "-in"])
+            .arg(dir.join("token-cert.pem"))
+            .output()
+            .expect("run openssl x509");
+        assert!(der.status.success(), "openssl x509 -outform DER: {der:?}");
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let signer = Arc::new(Signer {
+            user: user.into(),
+            basic: format!(
+                "Basic {}",
+                base64(format!("{user}:{password}").as_bytes(), STD)
+            ),
+            key: dir.join("token-key.pem"),
+            x5c: base64(&der.stdout, STD),
+            requests: requests.clone(),
+            serial: AtomicUsize::new(0),
+        });
+        let server = Server::start(move |stream| signer.answer(stream));
+        TokenIssuer { server, requests }
+    }
+
+    /// The port it listens on (on 127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.server.port
+    }
+
+    /// `http://127.0.0.1:PORT/token`.
+    pub fn realm(&self) -> String {
+        format!("http://127.0.0.1:{}/token", self.server.port)
+    }
+
+    /// `GET /token?service=..&scope=SCOPE` sent straight to the issuer, with Basic auth when
+    /// `creds` are given: the status and the body.
+    pub fn fetch(&self, scope: &str, creds: Option<(&str, &str)>) -> (u16, String) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.server.port)).unwrap();
+        let mut req = format!(
+            "GET /token?service={TOKEN_SERVICE}&scope={} HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+            scope
+                .replace(':', "%3A")
+                .replace(',', "%2C")
+                .replace('/', "%2F")
+        );
+        if let Some((u, p)) = creds {
+            req += &format!(
+                "Authorization: Basic {}\r\n",
+                base64(format!("{u}:{p}").as_bytes(), STD)
+            );
+        }
+        req += "Connection: close\r\n\r\n";
+        s.write_all(req.as_bytes()).unwrap();
+        let mut v = String::new();
+        s.read_to_string(&mut v).unwrap();
+        let (head, body) = v.split_once("\r\n\r\n").unwrap();
+        (head[9..12].parse().unwrap(), body.to_string())
+    }
+
+    /// The requests answered so far, in order.
+    pub fn requests(&self) -> Vec<TokenRequest> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Signer {
+    /// Answers one connection (one request, then `Connection: close`).
+    fn answer(&self, mut stream: TcpStream) {
+        let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+        let Some(head) = read_head(&mut reader) else {
+            return;
+        };
+        let query = head.target.split_once('?').map_or("", |(_, q)| q);
+        let params = parse_query(query);
+        let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let request = TokenRequest {
+            service: get("service").unwrap_or_default(),
+            scopes: params
+                .iter()
+                .filter(|(n, _)| n == "scope")
+                .map(|(_, v)| v.clone())
+                .collect(),
+            account: get("account"),
+            granted: head.method == "GET"
+                && head.target.starts_with("/token")
+                && head.header("authorization") == Some(self.basic.as_str()),
+        };
+        let response = if request.granted {
+            let jwt = self.jwt(&request);
+            let body = serde_json::json!({"token": jwt, "access_token": jwt, "expires_in": 300});
+            respond(200, "OK", "application/json", &body.to_string())
+        } else {
+            let body = r#"{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}"#;
+            respond(401, "Unauthorized", "application/json", body)
+        };
+        self.requests.lock().unwrap().push(request);
+        let _ = stream.write_all(response.as_bytes());
+    }
+
+    /// An RS256 JWT for `request`, signed by openssl.
+    fn jwt(&self, request: &TokenRequest) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let access: Vec<serde_json::Value> = request
+            .scopes
+            .iter()
+            .flat_map(|s| s.split(' '))
+            .filter_map(|scope| {
+                let (kind, rest) = scope.split_once(':')?;
+                let (name, actions) = rest.rsplit_once(':')?;
+                let actions: Vec<&str> = actions.split(',').collect();
+                Some(serde_json::json!({"type": kind, "name": name, "actions": actions}))
+            })
+            .collect();
+        let header = serde_json::json!({"alg": "RS256", "typ": "JWT", "x5c": [self.x5c]});
+        let serial = self.serial.fetch_add(1, Ordering::Relaxed);
+        let claims = serde_json::json!({
+            "iss": TOKEN_ISSUER,
+            "sub": self.user,
+            "aud": request.service,
+            "exp": now + 300,
+            "nbf": now - 10,
+            "iat": now,
+            "jti": format!("binslim-test-{serial}-{now}"),
+            "access": access,
+        });
+        let input = format!(
+            "{}.{}",
+            base64(header.to_string().as_bytes(), URL),
+            base64(claims.to_string().as_bytes(), URL)
+        );
+        let mut c = Command::new("openssl")
+            .args(["dgst", "-sha256", "-sign"])
+            .arg(&self.key)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("run openssl dgst -sign");
+        c.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "openssl dgst -sign: {out:?}");
+        format!("{input}.{}", base64(&out.stdout, URL))
+    }
+}
+
+/// A loopback HTTP server for test code: a thread accepting on 127.0.0.1:0 and handing each
+/// connection to `handle` on a thread of its own. Stops accepting on Drop.
+struct Server {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(handle: impl Fn(TcpStream) + Send + Sync + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = Arc::new(handle);
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+                let handle = handle.clone();
+                std::thread::spawn(move || handle(stream));
+            }
+        });
+        Server {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the blocking accept.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The request line and headers of one HTTP/1.x request.
+struct Head {
+    method: String,
+    target: String,
+    /// The request line and header lines as received (without the blank line).
+    lines: Vec<String>,
+}
+
+impl Head {
+    /// The value of the first header `name` (case-insensitive).
+    fn header(&self, name: &str) -> Option<&str> {
+        self.lines[1..].iter().find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+}
+
+/// Reads one request or response head (up to the blank line); `None` at EOF or on garbage.
+fn read_head(r: &mut impl BufRead) -> Option<Head> {
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end_matches(['\r', '\n']).to_string();
+        if line.is_empty() {
+            break;
+        }
+        lines.push(line);
+        if lines.len() > 200 {
+            return None;
+        }
+    }
+    let mut first = lines.first()?.split(' ');
+    let method = first.next()?.to_string();
+    let target = first.next()?.to_string();
+    Some(Head {
+        method,
+        target,
+        lines,
+    })
+}
+
+/// A whole response with a body and `Connection: close`.
+fn respond(status: u16, reason: &str, content_type: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// `a=1&b=x%3Ay` as decoded (name, value) pairs, in order.
+fn parse_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (n, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(n), percent_decode(v))
+        })
+        .collect()
+}
+
+/// `%XX` and `+` decoded.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len()
+                && s.is_char_boundary(i + 3)
+                && u8::from_str_radix(&s[i + 1..i + 3], 16).is_ok() =>
+            {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
