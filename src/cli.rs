@@ -67,6 +67,10 @@ pub enum Command {
     /// and fail when NEW grew more than a budget: the CI size gate.
     #[command(after_help = DIFF_EXAMPLES)]
     Diff(DiffArgs),
+    /// Push an image (docker-archive, oci-archive, OCI layout or a tar on stdin) to a registry,
+    /// its index and digests kept, without a container engine.
+    #[command(after_help = PUSH_EXAMPLES)]
+    Push(PushArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
@@ -456,6 +460,49 @@ pub struct DiffArgs {
 fn parse_budget(s: &str) -> Result<binslim::diff::Budget, String> {
     s.parse()
         .map_err(|e: binslim::diff::BudgetError| e.to_string())
+}
+
+const PUSH_EXAMPLES: &str = "\
+Examples:
+  binslim push app.tar registry.example.com/team/app:1.2
+  binslim verify --image app.tar && binslim push app.tar registry.example.com/team/app:1.2
+                                                 the gate-then-ship pair
+  docker save app | binslim push - registry.example.com/team/app:1.2
+  binslim push ./oci-layout localhost:5000/app:dev --insecure
+                                                 a local registry over plain HTTP
+  binslim push --json app.tar registry.example.com/team/app:1.2 | jq -r .push.digest
+
+IMAGE is a docker-archive tar (docker save, podman save; old and new layouts), an oci-archive \
+tar, an OCI layout directory, a dir: layout (podman save --format docker-dir), or - for a tar on \
+standard input. An image with an index is pushed with it (every platform), and every digest is \
+kept: the pushed digest is the source's (for an old docker-archive, the one skopeo inspect \
+reports). Blobs the repository already has are not uploaded again. Credentials come from the \
+files docker and podman write ($REGISTRY_AUTH_FILE, ~/.docker/config.json, credential helpers) \
+and never appear in output.
+
+Exit status: 0 pushed, 2 an unreadable image, a reference that does not parse, or a failed step \
+(ping, auth, blob upload, manifest; named in the message).";
+
+/// `binslim push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The image: a docker-archive or oci-archive tar, an OCI layout or dir: layout directory,
+    /// or - for a tar on standard input.
+    #[arg(value_name = "IMAGE")]
+    pub image: PathBuf,
+
+    /// Where to push: HOST[:PORT]/REPO[:TAG] or HOST[:PORT]/REPO@sha256:DIGEST (tag latest when
+    /// neither is given).
+    #[arg(value_name = "REF")]
+    pub reference: String,
+
+    /// Allow plain HTTP and TLS certificates that do not verify (for a local registry).
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// Print JSON: {"push": {"ref", "digest", "blobs", "manifests"}}.
+    #[arg(long)]
+    pub json: bool,
 }
 const COMPLETIONS_EXAMPLES: &str = "\
 Examples:

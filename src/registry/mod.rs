@@ -17,6 +17,7 @@
 pub mod auth;
 pub mod client;
 pub mod error;
+pub mod push;
 pub mod reference;
 pub mod source;
 

@@ -17,7 +17,12 @@ pub fn render(r: &PushReport, style: Style) -> String {
         } else {
             style.dim("exists")
         };
-        let _ = writeln!(out, "  blob      {}  {:>10}  {what}", short(&b.digest), human(b.size));
+        let _ = writeln!(
+            out,
+            "  blob      {}  {:>10}  {what}",
+            short(&b.digest),
+            human(b.size)
+        );
     }
     // A single-platform image's one manifest is what the last line names.
     if r.manifests.len() > 1 || r.manifests.iter().any(|m| m.digest != r.digest) {
@@ -70,8 +75,14 @@ mod tests {
     #[test]
     fn repository_of_a_reference() {
         assert_eq!(repository("127.0.0.1:5000/app:1"), "127.0.0.1:5000/app");
-        assert_eq!(repository("127.0.0.1:5000/team/app"), "127.0.0.1:5000/team/app");
-        assert_eq!(repository(&format!("reg.example/app@{D1}")), "reg.example/app");
+        assert_eq!(
+            repository("127.0.0.1:5000/team/app"),
+            "127.0.0.1:5000/team/app"
+        );
+        assert_eq!(
+            repository(&format!("reg.example/app@{D1}")),
+            "reg.example/app"
+        );
         assert_eq!(repository(&format!("reg:1/app:v@{D1}")), "reg:1/app");
     }
 
