@@ -7,8 +7,13 @@
 mod common;
 
 use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use common::registry::{Kind, Registry};
 use common::{binslim, fixture, have_tool, podman, podman_run, sha256, stdout_of, tempdir};
@@ -445,4 +450,190 @@ fn a_source_missing_a_blob_is_refused_by_name() {
 fn ok_status(cmd: &mut Command) {
     let s = cmd.status().unwrap();
     assert!(s.success(), "{cmd:?}");
+}
+
+/// A fault-injecting HTTP/1.1 proxy on 127.0.0.1 in front of a registry: it records every
+/// request (method, URI, the status answered) and answers `500` itself to the first `faults`
+/// blob-upload `PUT`s instead of forwarding them. Each forwarded request goes upstream on a
+/// connection of its own (`Connection: close`). Stops on Drop.
+struct FaultProxy {
+    port: u16,
+    log: Arc<Mutex<Vec<(String, String, u16)>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FaultProxy {
+    fn start(upstream: u16, faults: usize) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let left = Arc::new(Mutex::new(faults));
+        let (l, s) = (Arc::clone(&log), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let (l, left) = (Arc::clone(&l), Arc::clone(&left));
+                std::thread::spawn(move || {
+                    let _ = serve(conn, upstream, &l, &left);
+                });
+            }
+        });
+        FaultProxy {
+            port,
+            log,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// `(method, status)` of the requests whose URI contains `part`.
+    fn seen(&self, method: &str, part: &str) -> Vec<u16> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(m, u, _)| m == method && u.contains(part))
+            .map(|(_, _, s)| *s)
+            .collect()
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Serves one client connection, request after request, until it closes.
+fn serve(
+    client: TcpStream,
+    upstream: u16,
+    log: &Mutex<Vec<(String, String, u16)>>,
+    faults: &Mutex<usize>,
+) -> std::io::Result<()> {
+    client.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut out = client;
+    loop {
+        let mut head = Vec::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line)? == 0 {
+                return Ok(());
+            }
+            if line == "\r\n" {
+                break;
+            }
+            head.push(line);
+        }
+        let mut words = head[0].split_whitespace();
+        let method = words.next().unwrap_or("").to_string();
+        let uri = words.next().unwrap_or("").to_string();
+        let length: u64 = head
+            .iter()
+            .find_map(|h| {
+                let (k, v) = h.split_once(':')?;
+                k.eq_ignore_ascii_case("content-length")
+                    .then(|| v.trim().parse().ok())?
+            })
+            .unwrap_or(0);
+        let mut body = (&mut reader).take(length);
+        let fault = method == "PUT" && uri.contains("/blobs/uploads/") && {
+            let mut left = faults.lock().unwrap();
+            let hit = *left > 0;
+            *left = left.saturating_sub(1);
+            hit
+        };
+        if fault {
+            std::io::copy(&mut body, &mut std::io::sink())?;
+            let msg = r#"{"errors":[{"code":"UNKNOWN","message":"injected fault"}]}"#;
+            write!(
+                out,
+                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\n\r\n{msg}",
+                msg.len()
+            )?;
+            log.lock().unwrap().push((method, uri, 500));
+            continue;
+        }
+        let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
+        for h in &head {
+            if !h.to_ascii_lowercase().starts_with("connection:") {
+                up.write_all(h.as_bytes())?;
+            }
+        }
+        up.write_all(b"Connection: close\r\n\r\n")?;
+        std::io::copy(&mut body, &mut up)?;
+        let mut answer = BufReader::new(up);
+        let mut status = String::new();
+        answer.read_line(&mut status)?;
+        let code = status
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        log.lock().unwrap().push((method, uri, code));
+        out.write_all(status.as_bytes())?;
+        std::io::copy(&mut answer, &mut out)?;
+    }
+}
+
+#[test]
+fn a_500_on_a_blob_upload_is_retried() {
+    let Some(reg) = Registry::start(Kind::Plain) else {
+        return;
+    };
+    let proxy = FaultProxy::start(reg.port(), 2);
+    let image = fixture("images/arm64-static-oci.tar");
+    let (code, v, err) = push(&image, &format!("{}/fault/app:1", proxy.host()), None);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(uploaded(&v), [true, true]);
+    // Two injected 500s, each followed by a new upload of the same blob, then both stored.
+    assert_eq!(proxy.seen("PUT", "/blobs/uploads/"), [500, 500, 201, 201]);
+    assert_eq!(proxy.seen("POST", "/blobs/uploads/"), [202, 202, 202, 202]);
+    assert_eq!(proxy.seen("PUT", "/manifests/"), [201]);
+    assert_eq!(reg.blob_puts(), 2);
+}
+
+#[test]
+fn a_persistent_500_on_a_blob_upload_fails_at_that_step_and_pushes_no_manifest() {
+    let Some(reg) = Registry::start(Kind::Plain) else {
+        return;
+    };
+    let proxy = FaultProxy::start(reg.port(), usize::MAX);
+    let image = fixture("images/arm64-static-oci.tar");
+    let r = format!("{}/fault/app:1", proxy.host());
+    let (code, v, err) = push(&image, &r, None);
+    assert_eq!((code, v), (2, Value::Null));
+    assert!(
+        err.starts_with(&format!("binslim: push to {r} failed at blob upload: ")),
+        "{err}"
+    );
+    assert!(
+        err.contains("500") && err.contains("injected fault"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // Retried a bounded number of times (the client's 4 tries), then given up.
+    assert_eq!(proxy.seen("PUT", "/blobs/uploads/"), [500; 4]);
+    assert_eq!(proxy.seen("PUT", "/manifests/"), Vec::<u16>::new());
+    assert_eq!(
+        (reg.blob_puts(), reg.manifest_puts()),
+        (0, 0),
+        "{}",
+        reg.log()
+    );
 }
