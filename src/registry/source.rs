@@ -772,8 +772,10 @@ mod fixture_tests {
         let (dir, path) = spool(&mut &b"abc"[..], &Limits::default()).unwrap();
         assert_eq!(fs_read(&path), b"abc");
         assert!(path.starts_with(dir.path()));
-        let mut small = Limits::default();
-        small.max_stream = 2;
+        let small = Limits {
+            max_stream: 2,
+            ..Limits::default()
+        };
         let e = spool(&mut &b"abc"[..], &small).unwrap_err();
         assert_eq!(
             e.to_string(),
