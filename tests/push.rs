@@ -286,6 +286,40 @@ fn an_index_is_pushed_with_every_platform_and_its_bytes() {
     // podman pulls the amd64 image of it, which runs.
     let (out, err, code) = pull_and_run(&r);
     assert_eq!((out.as_str(), code), (HELLO, 0), "{err}");
+
+    // A layout whose index.json is itself the index (the platform manifests listed directly):
+    // index.json is pushed as the index, byte for byte.
+    fs::write(layout.join("index.json"), &index_bytes).unwrap();
+    let v = push_ok(&layout, &reg.reference("multi/flat:1"));
+    assert_eq!(v["digest"], index_digest.as_str());
+    assert_eq!(v["manifests"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_reference_by_digest_must_name_the_image_pushed() {
+    let Some(reg) = Registry::start(Kind::Plain) else {
+        return;
+    };
+    let image = fixture("images/arm64-static-oci.tar");
+    let digest = "sha256:fe657270e265d58c5e2ecd57248a404dd1f53398a0ab8d7e0800c881cd4000ce";
+    let v = push_ok(&image, &reg.reference(&format!("bydigest/app@{digest}")));
+    assert_eq!(v["digest"], digest);
+    assert_eq!(reg.manifest_puts(), 1);
+    let other = format!("sha256:{}", "0".repeat(64));
+    let r = reg.reference(&format!("bydigest/app@{other}"));
+    let (code, v, err) = push(&image, &r, None);
+    assert_eq!((code, v), (2, Value::Null));
+    assert!(
+        err.starts_with(&format!(
+            "binslim: push to {r} failed at manifest: digest mismatch"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("expected {other}, got {digest}")),
+        "{err}"
+    );
+    assert_eq!(reg.manifest_puts(), 1, "nothing more was pushed");
 }
 
 /// An OCI layout whose `index.json` names one image index over an amd64 image (go-static) and
