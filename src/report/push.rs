@@ -117,4 +117,37 @@ mod tests {
             )
         );
     }
+
+    #[test]
+    fn text_of_an_index_lists_its_manifests() {
+        let r = PushReport {
+            reference: "reg.example/app:1".into(),
+            digest: D1.into(),
+            blobs: vec![BlobReport {
+                digest: D2.into(),
+                size: 2048,
+                uploaded: true,
+            }],
+            manifests: vec![
+                ManifestReport {
+                    platform: "linux/amd64".into(),
+                    digest: D2.into(),
+                },
+                ManifestReport {
+                    platform: "linux/arm64/v8".into(),
+                    digest: D3.into(),
+                },
+            ],
+        };
+        assert_eq!(
+            render(&r, Style::new(false)),
+            format!(
+                "  blob      sha256:c0bf44fa0077     2.0 KiB  uploaded\n  \
+                 manifest  sha256:c0bf44fa0077  linux/amd64\n  \
+                 manifest  sha256:406487c7b35f  linux/arm64/v8\n  \
+                 1 of 1 blobs uploaded (2.0 KiB), 0 already there\n\
+                 pushed reg.example/app@{D1}\n"
+            )
+        );
+    }
 }
