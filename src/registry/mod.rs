@@ -17,7 +17,9 @@
 pub mod auth;
 pub mod client;
 pub mod error;
+pub mod pull;
 pub mod reference;
+pub mod tls;
 
 pub use client::{Client, Fetched, Options};
 pub use error::{RegistryError, Step};
