@@ -146,7 +146,8 @@ pub struct VerifyArgs {
     #[arg(long = "env", value_name = "K=V", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
 
-    /// With --root: print where each library was found (and how), and the loader's path.
+    /// With --root: print where each library was found (and how), and the loader's path. With
+    /// --image docker://: also say on stderr what was downloaded.
     #[arg(long, short)]
     pub verbose: bool,
 

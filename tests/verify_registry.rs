@@ -318,6 +318,28 @@ fn an_index_is_read_per_platform_and_other_platforms_layers_are_not_fetched() {
             );
         }
     }
+    // --verbose says what was downloaded (on stderr, so stdout stays the archive's).
+    let (code, _, err) = env.run(&[
+        "verify",
+        "--insecure",
+        "--verbose",
+        "--image",
+        &docker,
+        "--platform",
+        "linux/arm64",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "binslim: {docker}: fetched the manifests, the configs and {} layer{} ({} layer{} of \
+             other platforms not downloaded)\n",
+            layers[1].len(),
+            if layers[1].len() == 1 { "" } else { "s" },
+            layers[0].len(),
+            if layers[0].len() == 1 { "" } else { "s" },
+        )
+    );
     // A platform the index does not serve: exit 2, the reader's message.
     let (code, _, err) = env.run(&[
         "verify",

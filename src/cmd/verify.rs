@@ -65,6 +65,11 @@ fn run_image(args: &VerifyArgs) -> Result<Walk, String> {
     opts.forbid_upx = args.forbid_upx;
     opts.upx = binslim::upx::find(None).ok();
     let reports = verify_image(source.as_ref(), &opts).map_err(|e| e.to_string())?;
+    if args.verbose
+        && let Some(note) = source.fetched_note()
+    {
+        eprintln!("binslim: {note}");
+    }
     Ok(Walk {
         reports,
         skipped: 0,

@@ -44,6 +44,11 @@ pub trait Images {
         platform: Option<&str>,
         limits: &Limits,
     ) -> Result<Vec<MergedImage>, SourceError>;
+
+    /// What the last [`Images::read`] fetched, when the source is remote (for `--verbose`).
+    fn fetched_note(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Why a source could not give its images.
@@ -110,17 +115,31 @@ impl RegistryImages {
             pulled: Mutex::new(Vec::new()),
         }
     }
-
-    /// `(layers downloaded, layers not downloaded)` of the last read.
-    pub fn fetched(&self) -> Option<(usize, usize)> {
-        let pulled = self.pulled.lock().unwrap_or_else(|e| e.into_inner());
-        pulled.last().map(|p| (p.layers_fetched, p.layers_skipped))
-    }
 }
 
 impl Images for RegistryImages {
     fn name(&self) -> String {
         format!("docker://{}", self.reference)
+    }
+
+    /// `fetched the manifests, configs and N layers (M layers of other platforms not)`.
+    fn fetched_note(&self) -> Option<String> {
+        let pulled = self.pulled.lock().unwrap_or_else(|e| e.into_inner());
+        let p = pulled.last()?;
+        let mut note = format!(
+            "{}: fetched the manifests, the configs and {} layer{}",
+            self.name(),
+            p.layers_fetched,
+            if p.layers_fetched == 1 { "" } else { "s" }
+        );
+        if p.layers_skipped > 0 {
+            note.push_str(&format!(
+                " ({} layer{} of other platforms not downloaded)",
+                p.layers_skipped,
+                if p.layers_skipped == 1 { "" } else { "s" }
+            ));
+        }
+        Some(note)
     }
 
     fn read(
