@@ -80,14 +80,19 @@ fn skopeo_push(reg: &Registry, src: &str, repo_tag: &str) {
     assert!(out.status.success(), "skopeo {args:?}: {out:?}");
 }
 
-/// The digest skopeo reports for the image (the truth from outside binslim).
-fn skopeo_digest(reg: &Registry, repo_tag: &str) -> String {
+/// The manifest (or index) skopeo reads for the image (the truth from outside binslim).
+fn skopeo_raw(reg: &Registry, repo_tag: &str) -> Vec<u8> {
     let mut args = vec!["inspect".to_string(), "--raw".into()];
     args.extend(reg.skopeo_args(""));
     args.push(reg.docker_ref(repo_tag));
     let out = Command::new("skopeo").args(&args).output().unwrap();
     assert!(out.status.success(), "skopeo {args:?}: {out:?}");
-    format!("sha256:{}", common::sha256(&out.stdout))
+    out.stdout
+}
+
+/// The digest of that manifest.
+fn skopeo_digest(reg: &Registry, repo_tag: &str) -> String {
+    format!("sha256:{}", common::sha256(&skopeo_raw(reg, repo_tag)))
 }
 
 fn tools() -> bool {
@@ -699,4 +704,57 @@ fn a_registry_that_is_down_and_a_reference_that_does_not_parse() {
     let (code, _, err) = Env::new().run(&["verify", "--insecure", "--image", "app.tar"]);
     assert_eq!(code, 2);
     assert_eq!(err, "binslim: --insecure: only for --image docker://REF\n");
+}
+
+/// A registry that answers 500: each request is tried 4 times (with back-off), then exit 2 at
+/// the pull step, naming the request; through the harness's fault-injecting proxy.
+#[test]
+fn a_500_is_retried_then_fails_at_the_pull_step() {
+    use common::registry::{Fault, Proxy};
+    if !tools() {
+        return;
+    }
+    let Some(reg) = Registry::start(Kind::Plain) else {
+        return;
+    };
+    pushed(&reg, "vr/fault:1");
+    let proxy = Proxy::start(
+        &reg.host(),
+        Fault::Status500Always {
+            path_contains: "/manifests/".into(),
+        },
+    );
+    let docker = proxy.docker_ref("vr/fault:1");
+    let (code, out, err) = Env::new().run(&["verify", "--insecure", "--image", &docker]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "binslim: {docker}: pull failed: {} answered 500 to GET /v2/vr/fault/manifests/1: \
+             UNKNOWN fault injected by the test proxy\n",
+            proxy.host()
+        )
+    );
+    assert_eq!(proxy.failed().len(), 4, "{:?}", proxy.failed());
+    // A layer blob: the same, after the manifest and config came through.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&skopeo_raw(&reg, "vr/fault:1")).unwrap();
+    let layer = manifest["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    proxy.set_fault(Fault::Status500Always {
+        path_contains: format!("/blobs/{layer}"),
+    });
+    let (code, _, err) = Env::new().run(&["verify", "--insecure", "--image", &docker]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "binslim: {docker}: pull failed: {} answered 500 to GET /v2/vr/fault/blobs/{layer}: \
+             UNKNOWN fault injected by the test proxy\n",
+            proxy.host()
+        )
+    );
+    assert_eq!(proxy.failed().len(), 4 + 4);
 }
