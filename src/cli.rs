@@ -92,6 +92,9 @@ Examples:
   binslim verify --image app.tar                 the image's entrypoint, in its merged layers
   docker save app | binslim verify --image -     the CI gate on what ships
   binslim verify --image app.tar --verify-digests   also hash every byte of every layer
+  binslim verify --image docker://registry.example/app:1.2   what the registry holds
+  binslim verify --image docker://127.0.0.1:5000/app --insecure --platform linux/arm64
+                                                 a local plain-HTTP registry, one platform
   In a Dockerfile:  RUN [\"/binslim\", \"verify\", \"/server\"]
 
 Exit status: 0 every checked program will start, 1 at least one will not (or breaks a policy \
@@ -147,15 +150,23 @@ pub struct VerifyArgs {
     #[arg(long = "env", value_name = "K=V", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
 
-    /// With --root: print where each library was found (and how), and the loader's path.
+    /// With --root: print where each library was found (and how), and the loader's path. With
+    /// --image docker://: also say on stderr what was downloaded.
     #[arg(long, short)]
     pub verbose: bool,
 
     /// Check an image instead of files: a docker-archive or oci-archive tar (docker save,
-    /// podman save), an OCI layout directory, or - for a tar on stdin. Its entrypoint (or each
-    /// PATH in it) is checked against the merged layers, with the image's platform and Env.
+    /// podman save), an OCI layout directory, - for a tar on stdin, or docker://REF for an
+    /// image in a registry (HOST[:PORT]/REPO[:TAG][@sha256:...]; credentials from podman's and
+    /// docker's auth files). Its entrypoint (or each PATH in it) is checked against the merged
+    /// layers, with the image's platform and Env.
     #[arg(long, value_name = "IMAGE", conflicts_with = "root")]
     pub image: Option<String>,
+
+    /// With --image docker://: allow plain HTTP and TLS without certificate verification (a
+    /// local registry).
+    #[arg(long, requires = "image")]
+    pub insecure: bool,
 
     /// With --image: also read every byte of uncompressed layers and check their sha256
     /// against the manifest and the config's diff_ids, as docker load and skopeo copy do. By

@@ -776,7 +776,7 @@ fn read_store(
 /// variant of the OS and architecture serves; with one, the same variant first, then each lower
 /// level the CPU also runs (`linux/amd64/v3`: v3, v2, v1; `linux/arm/v7`: v7, v6, v5), then an
 /// image that records no variant (the architecture's baseline, which runs everywhere).
-fn platform_rank(want: &str, have: &str) -> Option<usize> {
+pub(crate) fn platform_rank(want: &str, have: &str) -> Option<usize> {
     let w: Vec<&str> = want.split('/').collect();
     let h: Vec<&str> = have.split('/').collect();
     if w.len() < 2 || h.len() < 2 || w[0] != h[0] || w[1] != h[1] {

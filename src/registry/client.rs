@@ -2,24 +2,24 @@
 //! challenge, Basic and Bearer auth (tokens cached per scope), blobs and manifests, bounded
 //! retries, every digest checked.
 //!
-//! Trust: the system's CA bundle, `SSL_CERT_FILE`, `SSL_CERT_DIR`, and the per-registry
-//! directories podman and docker read (`~/.config/containers/certs.d/HOST:PORT/*.crt`,
-//! `/etc/containers/certs.d/HOST:PORT/*.crt`, `/etc/docker/certs.d/HOST:PORT/*.crt`).
+//! Trust: see [`super::tls`] (the system's CA bundle, `SSL_CERT_FILE`, `SSL_CERT_DIR`, the
+//! certs.d directories podman and docker read).
 //! Bodies travel as stored: no `Accept-Encoding` is sent, nothing is decompressed.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use sha2::{Digest as _, Sha256, Sha512};
 use ureq::http::{self, Method};
-use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
+use ureq::unversioned::resolver::DefaultResolver;
+use ureq::unversioned::transport::{ConnectProxyConnector, Connector, TcpConnector};
 
 use super::auth::{self, Challenge, ChallengeError, Credentials};
 use super::error::{RegistryError, Step};
+use super::tls;
 use super::{Blob, BlobData, Document};
 
 /// How to reach a registry.
@@ -110,21 +110,22 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// A client for `registry` (`host[:port]`); reads the CA files now, contacts nothing.
     pub fn new(registry: &str, opts: &Options) -> Result<Client, RegistryError> {
-        let roots = trust_roots(registry);
-        let tls = TlsConfig::builder()
-            .root_certs(RootCerts::new_with_certs(&roots))
-            .disable_verification(opts.insecure)
-            .build();
-        let agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .accept_encoding(ureq::config::AutoHeaderValue::None)
             .user_agent(concat!("binslim/", env!("CARGO_PKG_VERSION")))
             .timeout_connect(Some(Duration::from_secs(30)))
             .timeout_recv_response(Some(Duration::from_secs(300)))
-            .tls_config(tls)
-            .build()
-            .new_agent();
+            .build();
+        let connector =
+            ().chain(ConnectProxyConnector::default())
+                .chain(TcpConnector::default())
+                .chain(tls::TlsConnector::new(tls::client_config(
+                    registry,
+                    opts.insecure,
+                )));
+        let agent = ureq::Agent::with_parts(config, connector, DefaultResolver::default());
         Ok(Client {
             registry: registry.to_string(),
             opts: opts.clone(),
@@ -825,8 +826,28 @@ impl Client {
     /// A transport error, classified: unreachable, untrusted certificate, other TLS, other.
     fn transport(&self, step: Step, e: ureq::Error) -> RegistryError {
         let registry = self.registry.clone();
-        match e {
-            ureq::Error::Io(io)
+        // rustls reports through ureq either directly or inside an io::Error.
+        let tls = match &e {
+            ureq::Error::Io(io) => io
+                .get_ref()
+                .and_then(|i| i.downcast_ref::<rustls::Error>())
+                .cloned(),
+            _ => None,
+        };
+        match (tls, e) {
+            (Some(rustls::Error::InvalidCertificate(c)), _) => {
+                RegistryError::UntrustedCertificate {
+                    registry,
+                    step,
+                    detail: certificate_problem(&c),
+                }
+            }
+            (Some(t), _) => RegistryError::Tls {
+                registry,
+                step,
+                detail: t.to_string(),
+            },
+            (None, ureq::Error::Io(io))
                 if matches!(
                     io.kind(),
                     io::ErrorKind::ConnectionRefused
@@ -840,44 +861,42 @@ impl Client {
                     detail: io.to_string(),
                 }
             }
-            ureq::Error::HostNotFound => RegistryError::Unreachable {
+            (None, ureq::Error::HostNotFound) => RegistryError::Unreachable {
                 registry,
                 step,
                 detail: "the host name does not resolve".into(),
             },
-            ureq::Error::ConnectionFailed => RegistryError::Unreachable {
+            (None, ureq::Error::ConnectionFailed) => RegistryError::Unreachable {
                 registry,
                 step,
                 detail: "the connection failed".into(),
             },
-            ureq::Error::Timeout(t) => RegistryError::Unreachable {
+            (None, ureq::Error::Timeout(t)) => RegistryError::Unreachable {
                 registry,
                 step,
                 detail: format!("timed out ({t})"),
             },
-            ureq::Error::Rustls(rustls::Error::InvalidCertificate(c)) => {
-                RegistryError::UntrustedCertificate {
-                    registry,
-                    step,
-                    detail: format!("{c:?}"),
-                }
-            }
-            ureq::Error::Rustls(t) => RegistryError::Tls {
-                registry,
-                step,
-                detail: t.to_string(),
-            },
-            ureq::Error::Tls(t) => RegistryError::Tls {
-                registry,
-                step,
-                detail: t.to_string(),
-            },
-            source => RegistryError::Http {
+            (None, source) => RegistryError::Http {
                 registry,
                 step,
                 source,
             },
         }
+    }
+}
+
+/// What is wrong with a certificate, in words.
+fn certificate_problem(c: &rustls::CertificateError) -> String {
+    match c {
+        rustls::CertificateError::UnknownIssuer => "signed by an unknown authority".into(),
+        rustls::CertificateError::Expired | rustls::CertificateError::ExpiredContext { .. } => {
+            "expired".into()
+        }
+        rustls::CertificateError::NotValidForName
+        | rustls::CertificateError::NotValidForNameContext { .. } => {
+            "not valid for this host".into()
+        }
+        other => format!("{other:?}"),
     }
 }
 
@@ -1036,76 +1055,6 @@ impl Read for CheckedReader {
         }
         Ok(n)
     }
-}
-
-/// The CA certificates to trust for `registry`: the system bundle, `SSL_CERT_FILE`,
-/// `SSL_CERT_DIR`, and the `*.crt` files of its certs.d directories.
-fn trust_roots(registry: &str) -> Vec<Certificate<'static>> {
-    let mut files: Vec<PathBuf> = [
-        "/etc/ssl/certs/ca-certificates.crt",
-        "/etc/pki/tls/certs/ca-bundle.crt",
-        "/etc/ssl/cert.pem",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .filter(|p| p.is_file())
-    .take(1)
-    .collect();
-    if let Some(f) = std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()) {
-        files.push(PathBuf::from(f));
-    }
-    if let Some(d) = std::env::var_os("SSL_CERT_DIR").filter(|v| !v.is_empty()) {
-        for dir in std::env::split_paths(&d) {
-            files.extend(pem_files(&dir, &["pem", "crt"]));
-        }
-    }
-    for dir in certs_d_dirs(registry) {
-        files.extend(pem_files(&dir, &["crt"]));
-    }
-    let mut certs = Vec::new();
-    for f in files {
-        // A file that cannot be read or holds no certificate adds nothing; the TLS error
-        // that follows names SSL_CERT_FILE and the certs.d directory.
-        let Ok(pem) = std::fs::read(&f) else { continue };
-        for item in ureq::tls::parse_pem(&pem).flatten() {
-            if let PemItem::Certificate(c) = item {
-                certs.push(c);
-            }
-        }
-    }
-    certs
-}
-
-/// The per-registry certificate directories podman and docker read, in their order.
-pub fn certs_d_dirs(registry: &str) -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
-        dirs.push(
-            Path::new(&home)
-                .join(".config/containers/certs.d")
-                .join(registry),
-        );
-    }
-    dirs.push(Path::new("/etc/containers/certs.d").join(registry));
-    dirs.push(Path::new("/etc/docker/certs.d").join(registry));
-    dirs
-}
-
-/// The files of `dir` with one of `exts`, sorted.
-fn pem_files(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| exts.contains(&e))
-        })
-        .collect();
-    out.sort();
-    out
 }
 
 #[cfg(test)]

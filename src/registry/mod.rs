@@ -17,9 +17,11 @@
 pub mod auth;
 pub mod client;
 pub mod error;
+pub mod pull;
 pub mod push;
 pub mod reference;
 pub mod source;
+pub mod tls;
 
 pub use client::{Client, Fetched, Options};
 pub use error::{RegistryError, Step};

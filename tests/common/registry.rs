@@ -187,25 +187,35 @@ impl Registry {
     }
 
     /// Polls `GET /v2/` until it answers 200 or 401, the process exits, or the time is up;
-    /// `Err(log)` for the last two.
+    /// `Err(log)` for the last two. The poll carries a query that must show in this
+    /// registry's own access log, so another server that took the port does not pass for it
+    /// (`Err` saying "address already in use", to try another port).
     fn wait_ready(&mut self) -> Result<(), String> {
         let start = Instant::now();
+        let mut n = 0;
         while start.elapsed() < READY_TIMEOUT {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return Err(format!("(exited: {status})\n{}", self.log()));
             }
-            if matches!(self.ping(), Some(200 | 401)) {
-                return Ok(());
+            n += 1;
+            let path = format!("/v2/?binslim-ready={n}");
+            let status = self
+                .get_raw(&path, &[])
+                .and_then(|r| r.strip_prefix("HTTP/1.")?.get(2..5)?.parse().ok());
+            if matches!(status, Some(200 | 401)) {
+                let line = format!("\"GET {path} HTTP/1.0\"");
+                let asked = Instant::now();
+                while asked.elapsed() < Duration::from_secs(2) {
+                    if self.log().contains(&line) {
+                        return Ok(());
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                return Err("address already in use (by another server)".into());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         Err(self.log())
-    }
-
-    /// The status of one `GET /v2/`, `None` when nothing answers yet.
-    fn ping(&self) -> Option<u16> {
-        let response = self.get_raw("/v2/", &[])?;
-        response.strip_prefix("HTTP/1.")?.get(2..5)?.parse().ok()
     }
 
     /// One `GET PATH` (HTTP/1.0, `extra` header lines added) straight to the registry, over
@@ -252,6 +262,16 @@ impl Registry {
     fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Kills the registry now (a registry that went down); Drop does it otherwise.
+    pub fn kill(&mut self) {
+        self.stop();
+    }
+
+    /// The process id of the registry.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The kind this registry was started as.
@@ -352,7 +372,8 @@ impl Registry {
         std::fs::read_to_string(self.dir().join("registry.log")).unwrap_or_default()
     }
 
-    /// The requests in the access log, in order. Waits until the log stops growing (the
+    /// The requests in the access log, in order, without the harness's own readiness polls.
+    /// Waits until the log stops growing (the
     /// registry writes a line as it finishes a response) for at most a second.
     pub fn requests(&self) -> Vec<Logged> {
         let path = self.dir().join("registry.log");
@@ -367,7 +388,11 @@ impl Registry {
             }
             last = now;
         }
-        self.log().lines().filter_map(parse_access_line).collect()
+        self.log()
+            .lines()
+            .filter_map(parse_access_line)
+            .filter(|l| !l.uri.starts_with("/v2/?binslim-ready="))
+            .collect()
     }
 
     /// The number of upload-session requests (`POST`, `PATCH`, `PUT` under
@@ -839,4 +864,270 @@ fn percent_decode(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What a [`Proxy`] does to the requests it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Forwards everything.
+    None,
+    /// Answers 500 to the first `times` blob upload requests (`POST`, `PATCH`, `PUT` under
+    /// `/blobs/uploads/`) that match, then forwards them. With `digest_prefix` (e.g.
+    /// `"sha256:a12d"`) only those whose `digest=` query parameter starts with it match (the
+    /// `PUT` that completes an upload, or a monolithic `POST`); with `None` every one does.
+    Status500OnBlobUpload {
+        /// The start of the digest to fail, or any upload.
+        digest_prefix: Option<String>,
+        /// How many matching requests are failed before the proxy forwards them.
+        times: usize,
+    },
+    /// Answers 500 to every request whose target (path and query) contains `path_contains`.
+    Status500Always {
+        /// The text to look for in the request target (e.g. `"/manifests/"`).
+        path_contains: String,
+    },
+}
+
+impl Fault {
+    /// True when `method target` is a request this fault fails (and counts it down).
+    fn hits(&mut self, method: &str, target: &str) -> bool {
+        match self {
+            Fault::None => false,
+            Fault::Status500Always { path_contains } => target.contains(path_contains.as_str()),
+            Fault::Status500OnBlobUpload {
+                digest_prefix,
+                times,
+            } => {
+                let upload = matches!(method, "POST" | "PATCH" | "PUT")
+                    && target.contains("/blobs/uploads/");
+                let digest = target
+                    .split_once('?')
+                    .map(|(_, q)| parse_query(q))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|(n, _)| n == "digest")
+                    .map(|(_, v)| v);
+                let matched = upload
+                    && match digest_prefix {
+                        None => true,
+                        Some(p) => digest.is_some_and(|d| d.starts_with(p.as_str())),
+                    };
+                if matched && *times > 0 {
+                    *times -= 1;
+                    true
+                } else {
+                    false
+                }
+            }
+        }
+    }
+}
+
+/// What a proxy has seen and done.
+#[derive(Default)]
+struct ProxyState {
+    fault: Option<Fault>,
+    requests: Vec<(String, String)>,
+    failed: Vec<(String, String)>,
+}
+
+/// A plain-HTTP proxy on 127.0.0.1 in front of a registry (`upstream`, plain HTTP): it
+/// records every request, fails those its [`Fault`] names with a 500, and forwards the
+/// others, one upstream connection per request, bodies streamed (Content-Length or chunked),
+/// `Connection: close` to the client. Stops accepting on Drop.
+pub struct Proxy {
+    server: Server,
+    state: Arc<Mutex<ProxyState>>,
+}
+
+impl Proxy {
+    /// Starts a proxy to `upstream_host` (`127.0.0.1:PORT` of a [`Kind::Plain`] registry).
+    pub fn start(upstream_host: &str, fault: Fault) -> Proxy {
+        let state = Arc::new(Mutex::new(ProxyState {
+            fault: Some(fault),
+            ..ProxyState::default()
+        }));
+        let upstream = upstream_host.to_string();
+        let s = state.clone();
+        let server = Server::start(move |client| {
+            // A broken connection ends the exchange; the client sees it as one.
+            let _ = forward(client, &upstream, &s);
+        });
+        Proxy { server, state }
+    }
+
+    /// `127.0.0.1:PORT` of the proxy: push and pull here (plain HTTP, like the registry).
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.server.port)
+    }
+
+    /// `127.0.0.1:PORT/REPO_TAG` through the proxy.
+    pub fn reference(&self, repo_tag: &str) -> String {
+        format!("{}/{repo_tag}", self.host())
+    }
+
+    /// `docker://127.0.0.1:PORT/REPO_TAG` through the proxy, for skopeo.
+    pub fn docker_ref(&self, repo_tag: &str) -> String {
+        format!("docker://{}", self.reference(repo_tag))
+    }
+
+    /// Every request received, in order: (method, target with its query), failed ones too.
+    pub fn requests(&self) -> Vec<(String, String)> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    /// The requests answered with the fault's 500 instead of being forwarded.
+    pub fn failed(&self) -> Vec<(String, String)> {
+        self.state.lock().unwrap().failed.clone()
+    }
+
+    /// Replaces the fault (e.g. [`Fault::None`] after a failed push).
+    pub fn set_fault(&self, fault: Fault) {
+        self.state.lock().unwrap().fault = Some(fault);
+    }
+
+    /// The number of blob upload requests received (`POST`, `PATCH`, `PUT` under
+    /// `/blobs/uploads/`), failed ones too.
+    pub fn blob_uploads(&self) -> usize {
+        self.requests()
+            .iter()
+            .filter(|(m, t)| {
+                matches!(m.as_str(), "POST" | "PATCH" | "PUT") && t.contains("/blobs/uploads/")
+            })
+            .count()
+    }
+
+    /// The number of manifest `PUT`s received, failed ones too.
+    pub fn manifest_puts(&self) -> usize {
+        self.requests()
+            .iter()
+            .filter(|(m, t)| m == "PUT" && t.contains("/manifests/"))
+            .count()
+    }
+}
+
+/// Carries one request from `client` to `upstream` and its response back (or fails it).
+fn forward(client: TcpStream, upstream: &str, state: &Mutex<ProxyState>) -> std::io::Result<()> {
+    let mut from_client = std::io::BufReader::new(client.try_clone()?);
+    let mut to_client = client;
+    let Some(head) = read_head(&mut from_client) else {
+        return Ok(());
+    };
+    let fail = {
+        let mut st = state.lock().unwrap();
+        st.requests.push((head.method.clone(), head.target.clone()));
+        let fail = st
+            .fault
+            .as_mut()
+            .is_some_and(|f| f.hits(&head.method, &head.target));
+        if fail {
+            st.failed.push((head.method.clone(), head.target.clone()));
+        }
+        fail
+    };
+    if head
+        .header("expect")
+        .is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
+    {
+        to_client.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+    }
+    if fail {
+        copy_body(&head, &mut from_client, &mut std::io::sink())?;
+        let body =
+            r#"{"errors":[{"code":"UNKNOWN","message":"fault injected by the test proxy"}]}"#;
+        to_client.write_all(
+            respond(500, "Internal Server Error", "application/json", body).as_bytes(),
+        )?;
+        return Ok(());
+    }
+    let mut up = TcpStream::connect(upstream)?;
+    let mut out = String::new();
+    out += &head.lines[0];
+    out += "\r\n";
+    for line in &head.lines[1..] {
+        let name = line.split(':').next().unwrap_or("").trim();
+        if !is_hop_header(name) {
+            out += line;
+            out += "\r\n";
+        }
+    }
+    out += "Connection: close\r\n\r\n";
+    up.write_all(out.as_bytes())?;
+    copy_body(&head, &mut from_client, &mut up)?;
+    up.flush()?;
+    // The response: its head with Connection: close, then everything until upstream closes.
+    let mut from_up = std::io::BufReader::new(up);
+    let Some(resp) = read_head(&mut from_up) else {
+        return Ok(());
+    };
+    let mut out = String::new();
+    out += &resp.lines[0];
+    out += "\r\n";
+    for line in &resp.lines[1..] {
+        let name = line.split(':').next().unwrap_or("").trim();
+        if !is_hop_header(name) {
+            out += line;
+            out += "\r\n";
+        }
+    }
+    out += "Connection: close\r\n\r\n";
+    to_client.write_all(out.as_bytes())?;
+    std::io::copy(&mut from_up, &mut to_client)?;
+    to_client.flush()?;
+    let _ = to_client.shutdown(std::net::Shutdown::Both);
+    Ok(())
+}
+
+/// Headers of one connection that a proxy does not pass on (it sets `Connection: close`).
+fn is_hop_header(name: &str) -> bool {
+    ["connection", "keep-alive", "proxy-connection", "expect"]
+        .iter()
+        .any(|h| name.eq_ignore_ascii_case(h))
+}
+
+/// Copies the body of the request `head` from `r` to `w` as it comes: `Content-Length`
+/// bytes, or the chunked encoding as is, up to its last chunk and trailer.
+fn copy_body(head: &Head, r: &mut impl BufRead, w: &mut impl Write) -> std::io::Result<()> {
+    let chunked = head
+        .header("transfer-encoding")
+        .is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
+    if !chunked {
+        let len: u64 = head
+            .header("content-length")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0);
+        let copied = std::io::copy(&mut r.take(len), w)?;
+        if copied != len {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        return Ok(());
+    }
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        w.write_all(line.as_bytes())?;
+        let size = line.trim_end().split(';').next().unwrap_or("");
+        let size = u64::from_str_radix(size.trim(), 16)
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidData))?;
+        if size == 0 {
+            // Trailer lines, then the blank line.
+            loop {
+                let mut t = String::new();
+                if r.read_line(&mut t)? == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                w.write_all(t.as_bytes())?;
+                if t.trim_end().is_empty() {
+                    return Ok(());
+                }
+            }
+        }
+        // The chunk's data and its CRLF.
+        let copied = std::io::copy(&mut r.take(size + 2), w)?;
+        if copied != size + 2 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
 }
