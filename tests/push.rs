@@ -7,15 +7,10 @@
 mod common;
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use common::registry::{Kind, Registry};
+use common::registry::{Fault, Kind, Proxy, Registry};
 use common::{binslim, fixture, have_tool, podman, podman_run, sha256, stdout_of, tempdir};
 use serde_json::{Value, json};
 
@@ -434,6 +429,111 @@ fn text_output_names_each_blob_and_the_pushed_digest() {
 }
 
 #[test]
+fn a_tls_registry_trusted_through_ssl_cert_file() {
+    if !have_tool("skopeo") {
+        return;
+    }
+    let Some(reg) = Registry::start(Kind::Tls) else {
+        return;
+    };
+    let none = tempdir();
+    let r = reg.reference("tls/app:1");
+    let out = binslim()
+        .env("REGISTRY_AUTH_FILE", none.path().join("none.json"))
+        .env("DOCKER_CONFIG", none.path())
+        .env("SSL_CERT_FILE", reg.ca_pem())
+        .args(["push", "--json"])
+        .arg(fixture("images/arm64-static-oci.tar"))
+        .arg(&r)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expected = "sha256:fe657270e265d58c5e2ecd57248a404dd1f53398a0ab8d7e0800c881cd4000ce";
+    assert_eq!(v["push"]["digest"], expected);
+    assert_eq!(
+        skopeo_digest(&format!("docker://{r}"), Some(&reg)),
+        expected
+    );
+
+    // Without the certificate: refused at the ping, saying how to trust it.
+    let out = binslim()
+        .env("REGISTRY_AUTH_FILE", none.path().join("none.json"))
+        .env("DOCKER_CONFIG", none.path())
+        .env("SSL_CERT_FILE", none.path().join("none.pem"))
+        .arg("push")
+        .arg(fixture("images/arm64-static-oci.tar"))
+        .arg(reg.reference("tls/app:2"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "binslim: push to {} failed at ping: ",
+            reg.reference("tls/app:2")
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("SSL_CERT_FILE") && err.contains("--insecure"),
+        "{err}"
+    );
+    assert_eq!(reg.manifest_puts(), 1);
+}
+
+#[test]
+fn a_registry_with_htpasswd_takes_the_auth_files_credentials_and_never_shows_them() {
+    let Some(reg) = Registry::start(Kind::tls_htpasswd("pusher", "s3cret-pw")) else {
+        return;
+    };
+    let d = tempdir();
+    let image = fixture("images/arm64-static-oci.tar");
+    let run = |auth: &Path, r: &str| {
+        binslim()
+            .env("REGISTRY_AUTH_FILE", auth)
+            .env("DOCKER_CONFIG", d.path())
+            .env("SSL_CERT_FILE", reg.ca_pem())
+            .args(["push", "--json"])
+            .arg(&image)
+            .arg(r)
+            .output()
+            .unwrap()
+    };
+    let good = reg.auth_file(d.path(), "pusher", "s3cret-pw");
+    let out = run(&good, &reg.reference("auth/app:1"));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["push"]["digest"],
+        "sha256:fe657270e265d58c5e2ecd57248a404dd1f53398a0ab8d7e0800c881cd4000ce"
+    );
+
+    let bad_dir = tempdir();
+    let bad = reg.auth_file(bad_dir.path(), "pusher", "wrong-pw");
+    let r = reg.reference("auth/app:2");
+    let out = run(&bad, &r);
+    let (stdout, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "binslim: push to {r} failed at authentication: wrong user name or password for {}\n",
+            reg.host()
+        )
+    );
+    assert!(stdout.is_empty());
+    assert!(
+        !err.contains("wrong-pw") && !err.contains("s3cret"),
+        "{err}"
+    );
+    assert_eq!(reg.manifest_puts(), 1, "no manifest pushed: {}", reg.log());
+}
+
+#[test]
 fn a_reference_that_does_not_parse_exits_2_before_reading() {
     let (code, v, err) = push(Path::new("/nonexistent.tar"), "Not A Ref", None);
     assert_eq!((code, v), (2, Value::Null));
@@ -486,160 +586,41 @@ fn ok_status(cmd: &mut Command) {
     assert!(s.success(), "{cmd:?}");
 }
 
-/// A fault-injecting HTTP/1.1 proxy on 127.0.0.1 in front of a registry: it records every
-/// request (method, URI, the status answered) and answers `500` itself to the first `faults`
-/// blob-upload `PUT`s instead of forwarding them. Each forwarded request goes upstream on a
-/// connection of its own (`Connection: close`). Stops on Drop.
-struct FaultProxy {
-    port: u16,
-    log: Arc<Mutex<Vec<(String, String, u16)>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl FaultProxy {
-    fn start(upstream: u16, faults: usize) -> FaultProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let left = Arc::new(Mutex::new(faults));
-        let (l, s) = (Arc::clone(&log), Arc::clone(&stop));
-        let thread = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if s.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let (l, left) = (Arc::clone(&l), Arc::clone(&left));
-                std::thread::spawn(move || {
-                    let _ = serve(conn, upstream, &l, &left);
-                });
-            }
-        });
-        FaultProxy {
-            port,
-            log,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    /// `(method, status)` of the requests whose URI contains `part`.
-    fn seen(&self, method: &str, part: &str) -> Vec<u16> {
-        self.log
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(m, u, _)| m == method && u.contains(part))
-            .map(|(_, _, s)| *s)
-            .collect()
-    }
-}
-
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// Serves one client connection, request after request, until it closes.
-fn serve(
-    client: TcpStream,
-    upstream: u16,
-    log: &Mutex<Vec<(String, String, u16)>>,
-    faults: &Mutex<usize>,
-) -> std::io::Result<()> {
-    client.set_read_timeout(Some(Duration::from_secs(60)))?;
-    let mut reader = BufReader::new(client.try_clone()?);
-    let mut out = client;
-    loop {
-        let mut head = Vec::new();
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line)? == 0 {
-                return Ok(());
-            }
-            if line == "\r\n" {
-                break;
-            }
-            head.push(line);
-        }
-        let mut words = head[0].split_whitespace();
-        let method = words.next().unwrap_or("").to_string();
-        let uri = words.next().unwrap_or("").to_string();
-        let length: u64 = head
-            .iter()
-            .find_map(|h| {
-                let (k, v) = h.split_once(':')?;
-                k.eq_ignore_ascii_case("content-length")
-                    .then(|| v.trim().parse().ok())?
-            })
-            .unwrap_or(0);
-        let mut body = (&mut reader).take(length);
-        let fault = method == "PUT" && uri.contains("/blobs/uploads/") && {
-            let mut left = faults.lock().unwrap();
-            let hit = *left > 0;
-            *left = left.saturating_sub(1);
-            hit
-        };
-        if fault {
-            std::io::copy(&mut body, &mut std::io::sink())?;
-            let msg = r#"{"errors":[{"code":"UNKNOWN","message":"injected fault"}]}"#;
-            write!(
-                out,
-                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\n\
-                 Content-Length: {}\r\n\r\n{msg}",
-                msg.len()
-            )?;
-            log.lock().unwrap().push((method, uri, 500));
-            continue;
-        }
-        let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
-        for h in &head {
-            if !h.to_ascii_lowercase().starts_with("connection:") {
-                up.write_all(h.as_bytes())?;
-            }
-        }
-        up.write_all(b"Connection: close\r\n\r\n")?;
-        std::io::copy(&mut body, &mut up)?;
-        let mut answer = BufReader::new(up);
-        let mut status = String::new();
-        answer.read_line(&mut status)?;
-        let code = status
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        log.lock().unwrap().push((method, uri, code));
-        out.write_all(status.as_bytes())?;
-        std::io::copy(&mut answer, &mut out)?;
-    }
-}
-
 #[test]
 fn a_500_on_a_blob_upload_is_retried() {
     let Some(reg) = Registry::start(Kind::Plain) else {
         return;
     };
-    let proxy = FaultProxy::start(reg.port(), 2);
+    // The layer's upload fails twice (a 500 to the PUT that completes it), then goes through.
+    let layer = "sha256:a12da1aa3218bdedd1ab9a94b71166f198b0cc3f39e25b1fbbd7580473418fce";
+    let proxy = Proxy::start(
+        &reg.host(),
+        Fault::Status500OnBlobUpload {
+            digest_prefix: Some(layer[..11].to_string()),
+            times: 2,
+        },
+    );
     let image = fixture("images/arm64-static-oci.tar");
-    let (code, v, err) = push(&image, &format!("{}/fault/app:1", proxy.host()), None);
+    let (code, v, err) = push(&image, &proxy.reference("fault/app:1"), None);
     assert_eq!(code, 0, "{err}");
     assert_eq!(uploaded(&v), [true, true]);
-    // Two injected 500s, each followed by a new upload of the same blob, then both stored.
-    assert_eq!(proxy.seen("PUT", "/blobs/uploads/"), [500, 500, 201, 201]);
-    assert_eq!(proxy.seen("POST", "/blobs/uploads/"), [202, 202, 202, 202]);
-    assert_eq!(proxy.seen("PUT", "/manifests/"), [201]);
-    assert_eq!(reg.blob_puts(), 2);
+    let failed = proxy.failed();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert!(failed.iter().all(|(m, _)| m == "PUT"), "{failed:?}");
+    // Each failure restarted the upload: three upload sessions for the layer, one for the
+    // config, and one blob stored each.
+    let posts = proxy
+        .requests()
+        .iter()
+        .filter(|(m, t)| m == "POST" && t.contains("/blobs/uploads/"))
+        .count();
+    assert_eq!(posts, 4);
+    assert_eq!(
+        (reg.blob_puts(), reg.manifest_puts()),
+        (2, 1),
+        "{}",
+        reg.log()
+    );
 }
 
 #[test]
@@ -647,23 +628,26 @@ fn a_persistent_500_on_a_blob_upload_fails_at_that_step_and_pushes_no_manifest()
     let Some(reg) = Registry::start(Kind::Plain) else {
         return;
     };
-    let proxy = FaultProxy::start(reg.port(), usize::MAX);
+    let proxy = Proxy::start(
+        &reg.host(),
+        Fault::Status500OnBlobUpload {
+            digest_prefix: None,
+            times: usize::MAX,
+        },
+    );
     let image = fixture("images/arm64-static-oci.tar");
-    let r = format!("{}/fault/app:1", proxy.host());
+    let r = proxy.reference("fault/app:1");
     let (code, v, err) = push(&image, &r, None);
     assert_eq!((code, v), (2, Value::Null));
     assert!(
         err.starts_with(&format!("binslim: push to {r} failed at blob upload: ")),
         "{err}"
     );
-    assert!(
-        err.contains("500") && err.contains("injected fault"),
-        "{err}"
-    );
+    assert!(err.contains("answered 500"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
-    // Retried a bounded number of times (the client's 4 tries), then given up.
-    assert_eq!(proxy.seen("PUT", "/blobs/uploads/"), [500; 4]);
-    assert_eq!(proxy.seen("PUT", "/manifests/"), Vec::<u16>::new());
+    // Retried a bounded number of times (the client's 4 tries), then given up: no manifest.
+    assert_eq!(proxy.failed().len(), 4, "{:?}", proxy.requests());
+    assert_eq!(proxy.manifest_puts(), 0);
     assert_eq!(
         (reg.blob_puts(), reg.manifest_puts()),
         (0, 0),
