@@ -68,8 +68,9 @@ pub fn run(args: &PushArgs, style: Style) -> Status {
 }
 
 /// `push to REF failed at STEP: REASON` (the error's own `STEP failed: ` prefix dropped, so the
-/// step is said once).
-fn failure(to: &Reference, e: &RegistryError) -> String {
+/// step is said once): the stderr line (after `binslim: `) of a failed push, for `image --push`
+/// too.
+pub fn failure(to: &Reference, e: &RegistryError) -> String {
     let message = e.to_string();
     match e.step() {
         Some(step) => {
