@@ -67,6 +67,10 @@ pub enum Command {
     /// and fail when NEW grew more than a budget: the CI size gate.
     #[command(after_help = DIFF_EXAMPLES)]
     Diff(DiffArgs),
+    /// Push an image (docker-archive, oci-archive, OCI layout or a tar on stdin) to a registry,
+    /// its index and digests kept, without a container engine.
+    #[command(after_help = PUSH_EXAMPLES)]
+    Push(PushArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     #[command(after_help = COMPLETIONS_EXAMPLES)]
     Completions(CompletionsArgs),
@@ -88,6 +92,9 @@ Examples:
   binslim verify --image app.tar                 the image's entrypoint, in its merged layers
   docker save app | binslim verify --image -     the CI gate on what ships
   binslim verify --image app.tar --verify-digests   also hash every byte of every layer
+  binslim verify --image docker://registry.example/app:1.2   what the registry holds
+  binslim verify --image docker://127.0.0.1:5000/app --insecure --platform linux/arm64
+                                                 a local plain-HTTP registry, one platform
   In a Dockerfile:  RUN [\"/binslim\", \"verify\", \"/server\"]
 
 Exit status: 0 every checked program will start, 1 at least one will not (or breaks a policy \
@@ -143,15 +150,23 @@ pub struct VerifyArgs {
     #[arg(long = "env", value_name = "K=V", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
 
-    /// With --root: print where each library was found (and how), and the loader's path.
+    /// With --root: print where each library was found (and how), and the loader's path. With
+    /// --image docker://: also say on stderr what was downloaded.
     #[arg(long, short)]
     pub verbose: bool,
 
     /// Check an image instead of files: a docker-archive or oci-archive tar (docker save,
-    /// podman save), an OCI layout directory, or - for a tar on stdin. Its entrypoint (or each
-    /// PATH in it) is checked against the merged layers, with the image's platform and Env.
+    /// podman save), an OCI layout directory, - for a tar on stdin, or docker://REF for an
+    /// image in a registry (HOST[:PORT]/REPO[:TAG][@sha256:...]; credentials from podman's and
+    /// docker's auth files). Its entrypoint (or each PATH in it) is checked against the merged
+    /// layers, with the image's platform and Env.
     #[arg(long, value_name = "IMAGE", conflicts_with = "root")]
     pub image: Option<String>,
+
+    /// With --image docker://: allow plain HTTP and TLS without certificate verification (a
+    /// local registry).
+    #[arg(long, requires = "image")]
+    pub insecure: bool,
 
     /// With --image: also read every byte of uncompressed layers and check their sha256
     /// against the manifest and the config's diff_ids, as docker load and skopeo copy do. By
@@ -495,6 +510,49 @@ pub struct DiffArgs {
 fn parse_budget(s: &str) -> Result<binslim::diff::Budget, String> {
     s.parse()
         .map_err(|e: binslim::diff::BudgetError| e.to_string())
+}
+
+const PUSH_EXAMPLES: &str = "\
+Examples:
+  binslim push app.tar registry.example.com/team/app:1.2
+  binslim verify --image app.tar && binslim push app.tar registry.example.com/team/app:1.2
+                                                 the gate-then-ship pair
+  docker save app | binslim push - registry.example.com/team/app:1.2
+  binslim push ./oci-layout localhost:5000/app:dev --insecure
+                                                 a local registry over plain HTTP
+  binslim push --json app.tar registry.example.com/team/app:1.2 | jq -r .push.digest
+
+IMAGE is a docker-archive tar (docker save, podman save; old and new layouts), an oci-archive \
+tar, an OCI layout directory, a dir: layout (podman save --format docker-dir), or - for a tar on \
+standard input. An image with an index is pushed with it (every platform), and every digest is \
+kept: the pushed digest is the source's (for an old docker-archive, the one skopeo inspect \
+reports). Blobs the repository already has are not uploaded again. Credentials come from the \
+files docker and podman write ($REGISTRY_AUTH_FILE, ~/.docker/config.json, credential helpers) \
+and never appear in output.
+
+Exit status: 0 pushed, 2 an unreadable image, a reference that does not parse, or a failed step \
+(ping, auth, blob upload, manifest; named in the message).";
+
+/// `binslim push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The image: a docker-archive or oci-archive tar, an OCI layout or dir: layout directory,
+    /// or - for a tar on standard input.
+    #[arg(value_name = "IMAGE")]
+    pub image: PathBuf,
+
+    /// Where to push: HOST[:PORT]/REPO[:TAG] or HOST[:PORT]/REPO@sha256:DIGEST (tag latest when
+    /// neither is given).
+    #[arg(value_name = "REF")]
+    pub reference: String,
+
+    /// Allow plain HTTP and TLS certificates that do not verify (for a local registry).
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// Print JSON: {"push": {"ref", "digest", "blobs", "manifests"}}.
+    #[arg(long)]
+    pub json: bool,
 }
 const COMPLETIONS_EXAMPLES: &str = "\
 Examples:

@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Command::Shrink(args) => cmd::shrink::run(args, style),
         Command::Image(args) => cmd::image::run(args, style),
         Command::Diff(args) => cmd::diff::run(args, style),
+        Command::Push(args) => cmd::push::run(args, style),
         Command::Completions(args) => cmd::completions::completions(args),
         Command::Man(_) => cmd::completions::man(),
     };

@@ -41,7 +41,8 @@ fn have_target(target: &str) -> bool {
 /// directory under CARGO_TARGET_TMPDIR (kept between runs, so a rebuild is incremental, and
 /// apart from the test build's target directory so the two never wait on each other's lock).
 /// `linker` sets the target's linker (`rust-lld` for aarch64: the toolchain's own, with the
-/// target's bundled musl C runtime, so no cross gcc is needed).
+/// target's bundled musl C runtime, so no cross gcc is needed); a cross build also compiles
+/// ring's C and assembly (the registry client's TLS) with clang, which targets any arch.
 fn build_static_binslim(target: &str, linker: Option<&str>) -> PathBuf {
     let target_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dogfood-musl");
     let mut cargo = Command::new(env!("CARGO"));
@@ -58,6 +59,10 @@ fn build_static_binslim(target: &str, linker: Option<&str>) -> PathBuf {
             target.to_uppercase().replace('-', "_")
         );
         cargo.env(var, l);
+        let cc = format!("CC_{}", target.replace('-', "_"));
+        if std::env::var_os(&cc).is_none() {
+            cargo.env(cc, "clang");
+        }
     }
     let out = cargo.output().expect("run cargo");
     assert!(

@@ -3,8 +3,9 @@
 //! verdict becomes the exit status.
 
 use binslim::image::read::{ImageSource, Limits};
+use binslim::registry::{Options, Reference};
 use binslim::report::{Style, json, verify as text};
-use binslim::verify::image::{ImageVerifyOptions, verify_image};
+use binslim::verify::image::{ImageVerifyOptions, Images, RegistryImages, verify_image};
 use binslim::verify::walk::{Walk, verify_paths};
 use binslim::verify::{FileReport, Platform, Verdict, VerifyOptions, platform_from_env, worst};
 
@@ -29,10 +30,25 @@ pub fn run(args: &VerifyArgs, style: Style) -> Status {
 
 /// `verify --image`: the image named (`-` for stdin), its programs checked in its layers.
 fn run_image(args: &VerifyArgs) -> Result<Walk, String> {
-    let source = match args.image.as_deref().unwrap_or("-") {
-        "-" => ImageSource::Stdin,
-        image => ImageSource::Path(image.into()),
+    let source: Box<dyn Images> = match args.image.as_deref().unwrap_or("-") {
+        "-" => Box::new(ImageSource::Stdin),
+        image if image.starts_with("docker://") => {
+            let reference = Reference::parse(image).map_err(|e| format!("--image: {e}"))?;
+            let options = Options {
+                insecure: args.insecure,
+            };
+            Box::new(RegistryImages::new(reference, options))
+        }
+        image => Box::new(ImageSource::Path(image.into())),
     };
+    if args.insecure
+        && !args
+            .image
+            .as_deref()
+            .is_some_and(|i| i.starts_with("docker://"))
+    {
+        return Err("--insecure: only for --image docker://REF".into());
+    }
     let mut opts = ImageVerifyOptions::default();
     opts.platform = args.platform.clone();
     opts.programs = args
@@ -48,7 +64,12 @@ fn run_image(args: &VerifyArgs) -> Result<Walk, String> {
     opts.require_stripped = args.require_stripped;
     opts.forbid_upx = args.forbid_upx;
     opts.upx = binslim::upx::find(None).ok();
-    let reports = verify_image(&source, &opts).map_err(|e| e.to_string())?;
+    let reports = verify_image(source.as_ref(), &opts).map_err(|e| e.to_string())?;
+    if args.verbose
+        && let Some(note) = source.fetched_note()
+    {
+        eprintln!("binslim: {note}");
+    }
     Ok(Walk {
         reports,
         skipped: 0,

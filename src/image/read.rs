@@ -777,7 +777,7 @@ fn read_store(
 /// variant of the OS and architecture serves; with one, the same variant first, then each lower
 /// level the CPU also runs (`linux/amd64/v3`: v3, v2, v1; `linux/arm/v7`: v7, v6, v5), then an
 /// image that records no variant (the architecture's baseline, which runs everywhere).
-fn platform_rank(want: &str, have: &str) -> Option<usize> {
+pub(crate) fn platform_rank(want: &str, have: &str) -> Option<usize> {
     let w: Vec<&str> = want.split('/').collect();
     let h: Vec<&str> = have.split('/').collect();
     if w.len() < 2 || h.len() < 2 || w[0] != h[0] || w[1] != h[1] {
@@ -938,6 +938,21 @@ fn read_json<T: DeserializeOwned>(
     digest: Option<&str>,
     limits: &Limits,
 ) -> Result<T, ReadError> {
+    let data = read_document(store, name, digest, limits)?;
+    serde_json::from_slice(&data).map_err(|source| ReadError::Json {
+        name: name.to_string(),
+        source,
+    })
+}
+
+/// The bytes of a JSON document (index, manifest, config), at most [`Limits::max_json`] of
+/// them, checked against `digest` when there is one.
+fn read_document(
+    store: &Store,
+    name: &str,
+    digest: Option<&str>,
+    limits: &Limits,
+) -> Result<Vec<u8>, ReadError> {
     let mut holder = None;
     let mut blob = open_blob(store, name, &mut holder)?;
     if blob.len() > limits.max_json {
@@ -960,10 +975,74 @@ fn read_json<T: DeserializeOwned>(
             });
         }
     }
-    serde_json::from_slice(&data).map_err(|source| ReadError::Json {
-        name: name.to_string(),
-        source,
-    })
+    Ok(data)
+}
+
+/// An image as it is stored (the members of a tar file, or the files of a layout directory),
+/// for code that moves its blobs as they are (`registry::source`): where a blob's bytes lie,
+/// and the bytes of its small JSON documents. Nothing is merged or decompressed.
+pub(crate) struct StoredImage {
+    store: Store,
+    path: PathBuf,
+}
+
+impl StoredImage {
+    /// Indexes the tar file at `path` (a regular file: one header read per member), or takes
+    /// the directory at `path` as it is.
+    pub(crate) fn open(path: &Path, limits: &Limits) -> Result<StoredImage, ReadError> {
+        let store = if path.is_dir() {
+            Store::Dir(path.to_path_buf())
+        } else {
+            let f = File::open(path).map_err(|e| ReadError::io("cannot open", e))?;
+            Store::tar(f, limits)?
+        };
+        Ok(StoredImage {
+            store,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// True when the image holds a member (a file) named `name`.
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.store.has(name)
+    }
+
+    /// Where member `name`'s bytes lie: the file and the offset and length in it (a tar
+    /// member's payload is contiguous). [`ReadError::MissingBlob`] when it is not there.
+    pub(crate) fn locate(&self, name: &str) -> Result<(PathBuf, u64, u64), ReadError> {
+        self.store.locate(name, &self.path)
+    }
+
+    /// The first `n` bytes of member `name` (fewer when it is shorter).
+    pub(crate) fn head(&self, name: &str, n: usize) -> Result<Vec<u8>, ReadError> {
+        let mut holder = None;
+        let blob = self.store.open(name, &mut holder)?;
+        blob.head(n)
+            .map_err(|e| ReadError::io(&format!("cannot read {name}"), e))
+    }
+
+    /// The bytes of the JSON document `name`, capped by [`Limits::max_json`] and checked
+    /// against `digest` when given.
+    pub(crate) fn document(
+        &self,
+        name: &str,
+        digest: Option<&str>,
+        limits: &Limits,
+    ) -> Result<Vec<u8>, ReadError> {
+        read_document(&self.store, name, digest, limits)
+    }
+}
+
+/// The member name of a blob in an OCI layout (`blobs/sha256/<hex>`), the digest checked to be
+/// exactly `sha256:<64 lowercase hex digits>`.
+pub(crate) fn layout_blob_name(digest: &str) -> Result<String, ReadError> {
+    blob_name(digest)
+}
+
+/// A docker-archive's config member name (`<hex>.json`, `blobs/sha256/<hex>`): the digest it
+/// claims, when it has that shape.
+pub(crate) fn config_digest_from_name(name: &str) -> Option<String> {
+    digest_from_name(name)
 }
 
 fn merge_layers(

@@ -14,6 +14,19 @@
 //! - [`pull`]: a remote image (one platform of an index) into a temporary OCI layout that the
 //!   image reader reads exactly as an archive, streamed to disk.
 
+pub mod auth;
+pub mod client;
+pub mod error;
+pub mod pull;
+pub mod push;
+pub mod reference;
+pub mod source;
+pub mod tls;
+
+pub use client::{Client, Fetched, Options};
+pub use error::{RegistryError, Step};
+pub use reference::Reference;
+
 use std::path::PathBuf;
 
 use serde::Serialize;

@@ -6,6 +6,7 @@ pub mod diff;
 pub mod image;
 pub mod json;
 pub mod packages;
+pub mod push;
 pub mod shrink;
 pub mod style;
 pub mod text;

@@ -1,16 +1,19 @@
-//! Verifying an image: read it from a source (archive, layout, stdin; a registry later),
+//! Verifying an image: read it from a source (archive, layout, stdin, a registry),
 //! merge its layers, and check its entrypoint (or the paths named) as `verify --root` checks a
 //! program, with the image's platform, `Env` and `WorkingDir`. Reports name programs as
 //! `IMAGE:/path/in/image` and the root as "the image": the merged layers are a temporary
 //! directory the user never sees.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use thiserror::Error;
 
 use crate::image::read::{
     DEFAULT_PATH, EntryKind, ImageSource, Limits, MergedImage, ReadError, read_image,
 };
+use crate::registry::pull::{Pulled, pull};
+use crate::registry::{Client, Options, Reference, RegistryError};
 
 use super::codes::Code;
 use super::launch::{self, ShellCommand};
@@ -36,7 +39,35 @@ pub trait Images {
     }
 
     /// Reads the images, only those of `platform` when given, each with its layers merged.
-    fn read(&self, platform: Option<&str>, limits: &Limits) -> Result<Vec<MergedImage>, ReadError>;
+    fn read(
+        &self,
+        platform: Option<&str>,
+        limits: &Limits,
+    ) -> Result<Vec<MergedImage>, SourceError>;
+
+    /// What the last [`Images::read`] fetched, when the source is remote (for `--verbose`).
+    fn fetched_note(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Why a source could not give its images.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    /// The image (archive, layout, or the layout a registry's image was pulled into) could
+    /// not be read.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The registry could not give the image (the message names the registry and the step).
+    #[error(transparent)]
+    Registry(Box<RegistryError>),
+}
+
+impl From<RegistryError> for SourceError {
+    fn from(e: RegistryError) -> SourceError {
+        SourceError::Registry(Box::new(e))
+    }
 }
 
 impl Images for ImageSource {
@@ -55,8 +86,76 @@ impl Images for ImageSource {
         }
     }
 
-    fn read(&self, platform: Option<&str>, limits: &Limits) -> Result<Vec<MergedImage>, ReadError> {
-        read_image(self, platform, limits)
+    fn read(
+        &self,
+        platform: Option<&str>,
+        limits: &Limits,
+    ) -> Result<Vec<MergedImage>, SourceError> {
+        Ok(read_image(self, platform, limits)?)
+    }
+}
+
+/// An image in a registry (`docker://HOST/REPO[:TAG][@DIGEST]`): pulled into a temporary OCI
+/// layout (only the layers of the platform asked for) and read from there as an archive is.
+#[derive(Debug)]
+pub struct RegistryImages {
+    reference: Reference,
+    options: Options,
+    /// The layouts pulled, kept while the images read from them are (their files are read
+    /// lazily).
+    pulled: Mutex<Vec<Pulled>>,
+}
+
+impl RegistryImages {
+    /// The image `reference`, reached with `options` (`--insecure`).
+    pub fn new(reference: Reference, options: Options) -> RegistryImages {
+        RegistryImages {
+            reference,
+            options,
+            pulled: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl Images for RegistryImages {
+    fn name(&self) -> String {
+        format!("docker://{}", self.reference)
+    }
+
+    /// `fetched the manifests, configs and N layers (M layers of other platforms not)`.
+    fn fetched_note(&self) -> Option<String> {
+        let pulled = self.pulled.lock().unwrap_or_else(|e| e.into_inner());
+        let p = pulled.last()?;
+        let mut note = format!(
+            "{}: fetched the manifests, the configs and {} layer{}",
+            self.name(),
+            p.layers_fetched,
+            if p.layers_fetched == 1 { "" } else { "s" }
+        );
+        if p.layers_skipped > 0 {
+            note.push_str(&format!(
+                " ({} layer{} of other platforms not downloaded)",
+                p.layers_skipped,
+                if p.layers_skipped == 1 { "" } else { "s" }
+            ));
+        }
+        Some(note)
+    }
+
+    fn read(
+        &self,
+        platform: Option<&str>,
+        limits: &Limits,
+    ) -> Result<Vec<MergedImage>, SourceError> {
+        let client = Client::new(&self.reference.registry, &self.options)?;
+        let pulled = pull(&client, &self.reference, platform)?;
+        let layout = ImageSource::Path(pulled.path().to_path_buf());
+        let images = read_image(&layout, platform, limits)?;
+        self.pulled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(pulled);
+        Ok(images)
     }
 }
 
@@ -97,7 +196,7 @@ pub enum ImageVerifyError {
         source_name: String,
         /// What went wrong.
         #[source]
-        error: ReadError,
+        error: SourceError,
     },
 }
 
@@ -657,7 +756,11 @@ mod tests {
             "made".into()
         }
 
-        fn read(&self, platform: Option<&str>, _: &Limits) -> Result<Vec<MergedImage>, ReadError> {
+        fn read(
+            &self,
+            platform: Option<&str>,
+            _: &Limits,
+        ) -> Result<Vec<MergedImage>, SourceError> {
             Ok(self
                 .0
                 .iter()

@@ -325,6 +325,23 @@ impl Store {
         }
     }
 
+    /// Where blob `name`'s bytes lie, links followed as [`Store::open`] follows them: the file
+    /// holding them and their offset and length in it. `tar` is the archive's path (an archive
+    /// store keeps only its open file); a layout directory's blobs are whole files of their own.
+    pub fn locate(&self, name: &str, tar: &Path) -> Result<(PathBuf, u64, u64), ReadError> {
+        let mut holder = None;
+        let blob = self.open(name, &mut holder)?;
+        let (pos, len) = (blob.pos, blob.len());
+        match self {
+            Store::Tar { .. } => Ok((tar.to_path_buf(), pos, len)),
+            Store::Dir(d) => {
+                let rel =
+                    archive_name(name).ok_or_else(|| ReadError::MissingBlob(name.to_string()))?;
+                Ok((d.join(rel), pos, len))
+            }
+        }
+    }
+
     /// The `len` bytes at `offset` of blob `name`, mapped where they are stored instead of
     /// copied: the map and where the bytes start in it. `None` when they cannot be (a spooled
     /// stream, a map refused, a range past the blob's end): the caller copies them instead.

@@ -1,0 +1,102 @@
+//! A [`Pushable`] to a repository, in the order that keeps the registry consistent at every
+//! moment: the ping, then every blob (a `HEAD` first: one the repository has is not uploaded
+//! again), then each platform manifest by its digest, and last the index (or the one manifest)
+//! under the tag. A manifest is never pushed before all the blobs it names are in, and an index
+//! never before its manifests; a failure stops the push at the step it happened in.
+//!
+//! No cross-repository mount is tried: a local image does not say which repository of the
+//! registry may already hold its blobs.
+
+use super::client::{Client, Options};
+use super::error::{RegistryError, Step};
+use super::reference::Reference;
+use super::{BlobReport, Document, ManifestReport, PushReport, Pushable};
+use crate::image::spec::digest_of;
+
+/// Pushes `image` to `to` (its repository, under its tag, or under its digest when it names
+/// one: the image's top document must then have that digest). Returns what was done; the
+/// report's digest is the one the tag now names, which the registry confirmed.
+pub fn push(image: &Pushable, to: &Reference, opts: &Options) -> Result<PushReport, RegistryError> {
+    let top = top_document(image, &to.registry)?;
+    let top_digest = digest_of(&top.bytes);
+    if let Some(d) = &to.digest
+        && *d != top_digest
+    {
+        return Err(RegistryError::DigestMismatch {
+            registry: to.registry.clone(),
+            step: Step::Manifest,
+            what: format!("the image pushed to {to} (the reference names a digest)"),
+            expected: d.clone(),
+            actual: top_digest,
+        });
+    }
+    let client = Client::new(&to.registry, opts)?;
+    client.ping()?;
+    let repo = to.repository.as_str();
+    let mut blobs = Vec::with_capacity(image.blobs.len());
+    for blob in &image.blobs {
+        let uploaded = if client.blob_exists(repo, &blob.digest)? {
+            false
+        } else {
+            client.upload_blob(repo, blob)?;
+            true
+        };
+        blobs.push(BlobReport {
+            digest: blob.digest.clone(),
+            size: blob.size,
+            uploaded,
+        });
+    }
+    let mut manifests = Vec::with_capacity(image.manifests.len());
+    for m in &image.manifests {
+        let digest = digest_of(&m.bytes);
+        if image.index.is_some() {
+            put_checked(&client, to, &digest, m, &digest)?;
+        }
+        manifests.push(ManifestReport {
+            platform: m.platform.clone().unwrap_or_else(|| "index".into()),
+            digest,
+        });
+    }
+    put_checked(&client, to, to.reference(), top, &top_digest)?;
+    Ok(PushReport {
+        reference: to.to_string(),
+        digest: top_digest,
+        blobs,
+        manifests,
+    })
+}
+
+/// The document the tag names: the index, or the one manifest of an image without one.
+fn top_document<'a>(image: &'a Pushable, registry: &str) -> Result<&'a Document, RegistryError> {
+    match (&image.index, image.manifests.as_slice()) {
+        (Some(index), _) => Ok(index),
+        (None, [one]) => Ok(one),
+        (None, _) => Err(RegistryError::Protocol {
+            registry: registry.to_string(),
+            step: Step::Manifest,
+            detail: "the image has no index and not exactly one manifest",
+        }),
+    }
+}
+
+/// PUTs `doc` under `reference` and checks the digest the registry reports for it.
+fn put_checked(
+    client: &Client,
+    to: &Reference,
+    reference: &str,
+    doc: &Document,
+    digest: &str,
+) -> Result<(), RegistryError> {
+    let stored = client.put_manifest(&to.repository, reference, doc)?;
+    if stored != digest {
+        return Err(RegistryError::DigestMismatch {
+            registry: to.registry.clone(),
+            step: Step::Manifest,
+            what: format!("manifest {}:{reference}", to.repository),
+            expected: digest.to_string(),
+            actual: stored,
+        });
+    }
+    Ok(())
+}
