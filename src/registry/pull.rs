@@ -121,6 +121,7 @@ pub fn pull(
             platform: None,
             annotations: Default::default(),
         }],
+        annotations: Default::default(),
     };
     let index = serde_json::to_vec(&index).expect("an index serializes");
     for (name, bytes) in [
