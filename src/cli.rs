@@ -332,6 +332,10 @@ Examples:
   binslim image ./server -o s.tar --expose 8080 --workdir /data --cmd --port=8080
   binslim image ./server -o s.tar --label team=infra --annotation com.example.ticket=42
   binslim image ./server -o server.tar --shrink --upx   shrink a copy first, ledger included
+  binslim image ./server --push registry.example.com/team/server:1.2
+                                                        build and push, no engine, no tar
+  binslim image amd64/server arm64/server --push localhost:5000/server:1 --insecure
+                                                        a multi-platform image to a local registry
   SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) binslim image ./server -o server.tar
 
 Run-time files: /etc/passwd and /etc/group (root, nonroot 65532) and /tmp (1777) always; the CA \
@@ -346,8 +350,9 @@ program built with VCS information gets the annotations org.opencontainers.image
 bitbucket.org module paths), unless --annotation gives them; the index carries those all \
 programs agree on.
 
-Exit status: 0 written, 1 the program would not start in the image (nothing written), 2 a bad \
-option, an unreadable input or a failed write.";
+Exit status: 0 written (and pushed), 1 the program would not start in the image (nothing written \
+or pushed), 2 a bad option, an unreadable input, a failed write or a failed push (the step that \
+failed is named: ping, authentication, blob upload, manifest).";
 
 /// `binslim image`.
 #[derive(Debug, Args)]
@@ -357,14 +362,26 @@ pub struct ImageArgs {
     #[arg(value_name = "PROGRAM", required = true, num_args = 1..)]
     pub programs: Vec<PathBuf>,
 
-    /// Where to write the image (a tar, or a directory for --format oci-dir).
-    #[arg(short, long, value_name = "OUT")]
-    pub output: PathBuf,
+    /// Where to write the image (a tar, or a directory for --format oci-dir). Optional with
+    /// --push; both may be given.
+    #[arg(short, long, value_name = "OUT", required_unless_present = "push")]
+    pub output: Option<PathBuf>,
 
-    /// docker: a tar for docker load / podman load (also an OCI layout); oci: an oci-archive
-    /// tar; oci-dir: an OCI layout directory.
-    #[arg(long, value_enum, default_value_t = ImageFormat::Docker)]
-    pub format: ImageFormat,
+    /// The form of OUT: docker (the default): a tar for docker load / podman load (also an OCI
+    /// layout); oci: an oci-archive tar; oci-dir: an OCI layout directory. A push sends the
+    /// OCI form whatever OUT is.
+    #[arg(long, value_enum, requires = "output")]
+    pub format: Option<ImageFormat>,
+
+    /// Push the image to a registry, HOST[:PORT]/REPO[:TAG] (credentials as podman and docker
+    /// keep them: REGISTRY_AUTH_FILE, auth.json, ~/.docker/config.json, credential helpers),
+    /// and print REPO@sha256:..., the digest a pull by digest takes.
+    #[arg(long, value_name = "REF")]
+    pub push: Option<String>,
+
+    /// With --push: allow plain HTTP and TLS without a trusted certificate (a local registry).
+    #[arg(long, requires = "push")]
+    pub insecure: bool,
 
     /// The image reference NAME[:TAG] (default: the file name, tag latest; for programs with
     /// different file names, the file name of --path).

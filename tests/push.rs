@@ -655,3 +655,172 @@ fn a_persistent_500_on_a_blob_upload_fails_at_that_step_and_pushes_no_manifest()
         reg.log()
     );
 }
+
+// `binslim image ... --push REF`: build and push in one command, no engine and no tar.
+
+/// `binslim image --json ARGS --insecure` with no credentials from the machine: exit code, the
+/// whole JSON document (Null on failure), stderr.
+fn image_push(args: &[&str]) -> (i32, Value, String) {
+    let none = tempdir();
+    let out = binslim()
+        .env("REGISTRY_AUTH_FILE", none.path().join("none.json"))
+        .env("DOCKER_CONFIG", none.path())
+        .arg("image")
+        .args(args)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (
+        out.status.code().unwrap_or(-1),
+        v,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn image_push_builds_and_pushes_one_command_with_the_digest_of_the_archive() {
+    if !have_engine() {
+        return;
+    }
+    let Some(reg) = Registry::start(Kind::Plain) else {
+        return;
+    };
+    let go = fixture("go-static");
+    let go = go.to_str().unwrap();
+    let reference = reg.reference("imagepush/app:1");
+    let (code, v, err) = image_push(&[go, "--json", "--push", &reference, "--insecure"]);
+    assert_eq!(code, 0, "{err}");
+    let digest = v["image"]["digest"].as_str().unwrap().to_string();
+    assert_eq!(v["image"]["format"], "registry");
+    assert_eq!(v["push"]["ref"], reference.as_str());
+    assert_eq!(v["push"]["digest"], digest.as_str());
+    assert_eq!(
+        v["push"]["manifests"],
+        json!([{"platform": "linux/amd64", "digest": digest}])
+    );
+    assert!(uploaded(&v["push"]).iter().all(|u| *u), "{v}");
+    // What the registry holds is what the same command writes to a file.
+    assert_eq!(
+        skopeo_digest(&format!("docker://{reference}"), Some(&reg)),
+        digest
+    );
+    let d = tempdir();
+    let archive = d.path().join("app.tar");
+    let (code, written, err) = image_push(&[go, "--json", "-o", archive.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(written["image"]["digest"], digest.as_str());
+    assert_eq!(written.get("push"), None);
+    assert_eq!(
+        pull_and_run(&reference),
+        (HELLO.to_string(), String::new(), 0)
+    );
+
+    // Again, as text: nothing to upload, and the last line is the reference by digest.
+    let none = tempdir();
+    let out = binslim()
+        .env("REGISTRY_AUTH_FILE", none.path().join("none.json"))
+        .args(["image", go, "--push", &reference, "--insecure"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with(&format!(
+            "go-static:latest → {reference} (registry, linux/amd64)"
+        )),
+        "{text}"
+    );
+    assert_eq!(
+        lines.last().copied(),
+        Some(
+            format!(
+                "pushed {}@{digest}",
+                reg.reference("imagepush/app").trim_end_matches(":latest")
+            )
+            .as_str()
+        ),
+        "{text}"
+    );
+    assert!(text.contains("  0 of "), "{text}");
+}
+
+#[test]
+fn image_push_of_two_programs_is_one_index_in_the_registry() {
+    if !have_engine() {
+        return;
+    }
+    let Some(reg) = Registry::start(Kind::Plain) else {
+        return;
+    };
+    let (amd, arm) = (fixture("go-static"), fixture("arm64-static"));
+    let programs = [amd.to_str().unwrap(), arm.to_str().unwrap()];
+    let reference = reg.reference("imagepush/multi:2");
+    let mut args = programs.to_vec();
+    args.extend([
+        "--path",
+        "/server",
+        "--json",
+        "--push",
+        &reference,
+        "--insecure",
+    ]);
+    let (code, v, err) = image_push(&args);
+    assert_eq!(code, 0, "{err}");
+    let index = v["image"]["digest"].as_str().unwrap();
+    assert_eq!(v["push"]["digest"], index);
+    let built: Vec<Value> = v["image"]["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| json!({"platform": m["platform"], "digest": m["digest"]}))
+        .collect();
+    assert_eq!(v["push"]["manifests"], Value::Array(built));
+    // The registry serves the index binslim built, byte for byte.
+    let raw = inspect(&["--raw"], &format!("docker://{reference}"), Some(&reg));
+    assert_eq!(format!("sha256:{}", sha256(&raw)), index);
+    let parsed: Value = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(parsed["manifests"].as_array().unwrap().len(), 2);
+    // podman pulls the amd64 image of the index, and it starts.
+    assert_eq!(
+        pull_and_run(&reference),
+        (HELLO.to_string(), String::new(), 0)
+    );
+}
+
+#[test]
+fn image_push_failures_exit_2_and_say_what_was_written() {
+    let d = tempdir();
+    let go = fixture("go-static");
+    let go = go.to_str().unwrap();
+    let out = d.path().join("app.tar");
+    let out_s = out.to_str().unwrap();
+
+    // A reference that does not parse: nothing built, nothing written.
+    let (code, _, err) = image_push(&[go, "-o", out_s, "--push", "Not A/Ref"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.starts_with("binslim: --push: "), "{err}");
+    assert!(!out.exists());
+
+    // --format says how to write OUT: without -o it has nothing to say.
+    let (code, _, err) = image_push(&[go, "--format", "oci", "--push", "127.0.0.1:1/a:1"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--output <OUT>"), "{err}");
+
+    // A registry that is down: OUT is written, the push fails at its first step.
+    let port = common::registry::free_port();
+    let reference = format!("127.0.0.1:{port}/app:1");
+    let (code, _, err) = image_push(&[go, "-o", out_s, "--push", &reference, "--insecure"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(&format!("binslim: push to {reference} failed at ping: ")),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(&format!(
+            "binslim: {out_s} was written; nothing was pushed\n"
+        )),
+        "{err}"
+    );
+    assert!(out.is_file());
+}

@@ -5,10 +5,14 @@
 use std::path::{Path, PathBuf};
 
 use binslim::image::layout::OutputFormat;
+use binslim::image::read::{ImageSource, Limits};
+use binslim::registry::client::Options;
+use binslim::registry::reference::Reference;
+use binslim::registry::{PushReport, push, source};
 use binslim::report::{self, Style, json};
 use binslim::scratch::{self, BuildError, ImageOptions, ImageReport, Provide};
 use binslim::shrink::{PipelineOptions, UpxStep};
-use binslim::tempfiles::TempDir;
+use binslim::tempfiles::{PrivateDir, TempDir};
 use binslim::upx;
 use serde::Serialize;
 use serde_json::Value;
@@ -21,46 +25,62 @@ use crate::cli::{ImageArgs, ImageFormat};
 struct JsonReport<'a> {
     image: &'a ImageReport,
     steps: Vec<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    push: Option<&'a PushReport>,
+}
+
+/// Where the image is written: `-o OUT`, or (`--push` alone) an OCI layout in a private
+/// temporary directory that lives until the push is over.
+struct Target {
+    out: PathBuf,
+    format: OutputFormat,
+    _dir: Option<PrivateDir>,
+}
+
+impl Target {
+    fn of(args: &ImageArgs) -> Result<Target, Status> {
+        let format = match args.format.unwrap_or(ImageFormat::Docker) {
+            ImageFormat::Docker => OutputFormat::Docker,
+            ImageFormat::Oci => OutputFormat::Oci,
+            ImageFormat::OciDir => OutputFormat::OciDir,
+        };
+        if let Some(out) = &args.output {
+            return Ok(Target {
+                out: out.clone(),
+                format,
+                _dir: None,
+            });
+        }
+        let dir = PrivateDir::new("binslim-push-").map_err(|e| {
+            eprintln!("binslim: cannot create a temporary directory: {e}");
+            Status::Error
+        })?;
+        Ok(Target {
+            out: dir.path().join("image"),
+            format: OutputFormat::OciDir,
+            _dir: Some(dir),
+        })
+    }
 }
 
 /// Runs `image`.
 pub fn run(args: &ImageArgs, style: Style) -> Status {
-    let mtime = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.is_empty() => match v.trim().parse::<u64>() {
-            Ok(n) => Some(n),
-            Err(_) => {
-                eprintln!("binslim: SOURCE_DATE_EPOCH='{v}' is not a number of seconds since 1970");
-                return Status::Error;
-            }
-        },
-        _ => None,
+    // The reference first: a typo costs no build.
+    let push_to = match args.push.as_deref().map(Reference::parse).transpose() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("binslim: --push: {e}");
+            return Status::Error;
+        }
     };
-    let mut opts = ImageOptions::new(args.programs[0].clone(), args.output.clone());
-    opts.programs = args.programs.clone();
-    opts.format = match args.format {
-        ImageFormat::Docker => OutputFormat::Docker,
-        ImageFormat::Oci => OutputFormat::Oci,
-        ImageFormat::OciDir => OutputFormat::OciDir,
+    let target = match Target::of(args) {
+        Ok(t) => t,
+        Err(status) => return status,
     };
-    opts.tag = args.tag.clone();
-    opts.path = args.path.clone();
-    opts.args = args.args.clone();
-    opts.env = args.env.clone();
-    opts.user = Some(args.user.clone());
-    opts.add = args.add.clone();
-    opts.force = args.force;
-    opts.replace = args.replace;
-    opts.ca_certs = Provide::parse(&args.ca_certs);
-    opts.tzdata = Provide::parse(&args.tzdata);
-    opts.with_libs = args.with_libs;
-    opts.root = args.root.clone();
-    opts.mtime = mtime.unwrap_or(0);
-    opts.source_date_epoch = mtime.is_some();
-    opts.labels = args.labels.clone();
-    opts.annotations = args.annotations.clone();
-    opts.workdir = args.workdir.clone();
-    opts.expose = args.expose.clone();
-    opts.cmd = args.cmd.clone();
+    let opts = match options(args, &target) {
+        Ok(o) => o,
+        Err(status) => return status,
+    };
 
     // Options, analysis and the gate first: a refusal costs no shrinking.
     let mut shrink_status = Status::Ok;
@@ -76,7 +96,7 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
         let mut copies = Vec::new();
         let mut all_steps = Vec::new();
         for program in prepared.programs() {
-            match shrink_copy(args, program, style) {
+            match shrink_copy(args, &target.out, program, style) {
                 Ok((dir, copy, steps)) => {
                     dirs.push(dir);
                     copies.push(copy);
@@ -98,14 +118,42 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
     });
     match result {
         Ok(None) => shrink_status,
-        Ok(Some((report, steps))) => {
+        Ok(Some((mut report, steps))) => {
+            let pushed = match &push_to {
+                Some(to) => match push_image(&target.out, to, args.insecure) {
+                    Ok(r) => Some(r),
+                    Err(status) => {
+                        if args.output.is_some() {
+                            eprintln!(
+                                "binslim: {} was written; nothing was pushed",
+                                target.out.display()
+                            );
+                        }
+                        return status;
+                    }
+                },
+                None => None,
+            };
+            let shown = match (&args.output, &push_to) {
+                (Some(out), _) => out.display().to_string(),
+                (None, Some(to)) => {
+                    report.format = "registry";
+                    to.to_string()
+                }
+                (None, None) => String::new(),
+            };
             let text = if args.json {
                 json::to_string(&JsonReport {
                     image: &report,
                     steps,
+                    push: pushed.as_ref(),
                 })
             } else {
-                report::image::render(&report, &args.output.display().to_string(), style)
+                let mut t = report::image::render(&report, &shown, style);
+                if let Some(p) = &pushed {
+                    t.push_str(&report::push::render(p, style));
+                }
+                t
             };
             emit(&text);
             Status::Ok
@@ -126,15 +174,69 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
     }
 }
 
+/// The library's options from the arguments (SOURCE_DATE_EPOCH read here).
+fn options(args: &ImageArgs, target: &Target) -> Result<ImageOptions, Status> {
+    let mtime = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.is_empty() => match v.trim().parse::<u64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                eprintln!("binslim: SOURCE_DATE_EPOCH='{v}' is not a number of seconds since 1970");
+                return Err(Status::Error);
+            }
+        },
+        _ => None,
+    };
+    let mut opts = ImageOptions::new(args.programs[0].clone(), target.out.clone());
+    opts.programs = args.programs.clone();
+    opts.format = target.format;
+    opts.tag = args.tag.clone();
+    opts.path = args.path.clone();
+    opts.args = args.args.clone();
+    opts.env = args.env.clone();
+    opts.user = Some(args.user.clone());
+    opts.add = args.add.clone();
+    opts.force = args.force;
+    opts.replace = args.replace;
+    opts.ca_certs = Provide::parse(&args.ca_certs);
+    opts.tzdata = Provide::parse(&args.tzdata);
+    opts.with_libs = args.with_libs;
+    opts.root = args.root.clone();
+    opts.mtime = mtime.unwrap_or(0);
+    opts.source_date_epoch = mtime.is_some();
+    opts.labels = args.labels.clone();
+    opts.annotations = args.annotations.clone();
+    opts.workdir = args.workdir.clone();
+    opts.expose = args.expose.clone();
+    opts.cmd = args.cmd.clone();
+    Ok(opts)
+}
+
+/// Pushes the image just written at `out` (any form: each holds the OCI layout whose digests
+/// the registry gets). A failure has said why on stderr.
+fn push_image(out: &Path, to: &Reference, insecure: bool) -> Result<PushReport, Status> {
+    let (image, _spool) =
+        source::read_pushable(&ImageSource::Path(out.to_path_buf()), &Limits::default()).map_err(
+            |e| {
+                eprintln!("binslim: {}: {e}", out.display());
+                Status::Error
+            },
+        )?;
+    push::push(&image, to, &Options { insecure }).map_err(|e| {
+        eprintln!("binslim: {}", report::push::failure(to, &e));
+        Status::Error
+    })
+}
+
 /// Shrinks a copy of the program with the library's shrink pipeline (the same steps and ledger
 /// as `binslim shrink -o`, printed as it goes unless `--json`), into a temporary directory beside
 /// the output. The input is only read. Returns the directory, the copy and the ledger's steps.
 fn shrink_copy(
     args: &ImageArgs,
+    out: &Path,
     program: &Path,
     style: Style,
 ) -> Result<(TempDir, PathBuf, Vec<Value>), Status> {
-    let dir = binslim::tempfiles::dir_of(&args.output);
+    let dir = binslim::tempfiles::dir_of(out);
     let mut opts = PipelineOptions::default();
     if args.upx {
         match upx::find(None) {

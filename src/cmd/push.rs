@@ -6,7 +6,6 @@ use std::path::Path;
 
 use binslim::image::read::{ImageSource, Limits};
 use binslim::registry::client::Options;
-use binslim::registry::error::RegistryError;
 use binslim::registry::reference::Reference;
 use binslim::registry::{PushReport, push, source};
 use binslim::report::{self, Style, json};
@@ -61,23 +60,8 @@ pub fn run(args: &PushArgs, style: Style) -> Status {
             Status::Ok
         }
         Err(e) => {
-            eprintln!("binslim: {}", failure(&to, &e));
+            eprintln!("binslim: {}", report::push::failure(&to, &e));
             Status::Error
         }
-    }
-}
-
-/// `push to REF failed at STEP: REASON` (the error's own `STEP failed: ` prefix dropped, so the
-/// step is said once): the stderr line (after `binslim: `) of a failed push, for `image --push`
-/// too.
-pub fn failure(to: &Reference, e: &RegistryError) -> String {
-    let message = e.to_string();
-    match e.step() {
-        Some(step) => {
-            let prefix = format!("{step} failed: ");
-            let reason = message.strip_prefix(&prefix).unwrap_or(&message);
-            format!("push to {to} failed at {step}: {reason}")
-        }
-        None => format!("push to {to} failed: {message}"),
     }
 }

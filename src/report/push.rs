@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 
 use super::{Style, human};
 use crate::registry::PushReport;
+use crate::registry::error::RegistryError;
+use crate::registry::reference::Reference;
 
 /// The text report. The last line is `pushed HOST/REPO@sha256:...`, the reference a pull
 /// by digest takes.
@@ -60,6 +62,21 @@ pub fn repository(reference: &str) -> &str {
     match name[slash..].find(':') {
         Some(i) => &name[..slash + i],
         None => name,
+    }
+}
+
+/// `push to REF failed at STEP: REASON` (the error's own `STEP failed: ` prefix dropped, so the
+/// step is said once): the stderr line (after `binslim: `) of a failed push, for `image --push`
+/// too.
+pub fn failure(to: &Reference, e: &RegistryError) -> String {
+    let message = e.to_string();
+    match e.step() {
+        Some(step) => {
+            let prefix = format!("{step} failed: ");
+            let reason = message.strip_prefix(&prefix).unwrap_or(&message);
+            format!("push to {to} failed at {step}: {reason}")
+        }
+        None => format!("push to {to} failed: {message}"),
     }
 }
 
