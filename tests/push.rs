@@ -725,10 +725,9 @@ fn image_push_builds_and_pushes_one_command_with_the_digest_of_the_archive() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert!(
-        lines[0].starts_with(&format!(
-            "go-static:latest → {reference} (registry, linux/amd64)"
-        )),
+    assert_eq!(
+        lines[0],
+        format!("{reference} → docker://{reference} (registry, linux/amd64)"),
         "{text}"
     );
     assert_eq!(
@@ -742,6 +741,7 @@ fn image_push_builds_and_pushes_one_command_with_the_digest_of_the_archive() {
         ),
         "{text}"
     );
+    assert!(text.contains("\n\n  blob "), "{text}");
     assert!(text.contains("  0 of "), "{text}");
 }
 

@@ -77,7 +77,7 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
         Ok(t) => t,
         Err(status) => return status,
     };
-    let opts = match options(args, &target) {
+    let opts = match options(args, &target, push_to.as_ref()) {
         Ok(o) => o,
         Err(status) => return status,
     };
@@ -138,7 +138,7 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
                 (Some(out), _) => out.display().to_string(),
                 (None, Some(to)) => {
                     report.format = "registry";
-                    to.to_string()
+                    format!("docker://{to}")
                 }
                 (None, None) => String::new(),
             };
@@ -151,6 +151,7 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
             } else {
                 let mut t = report::image::render(&report, &shown, style);
                 if let Some(p) = &pushed {
+                    t.push('\n');
                     t.push_str(&report::push::render(p, style));
                 }
                 t
@@ -174,8 +175,13 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
     }
 }
 
-/// The library's options from the arguments (SOURCE_DATE_EPOCH read here).
-fn options(args: &ImageArgs, target: &Target) -> Result<ImageOptions, Status> {
+/// The library's options from the arguments (SOURCE_DATE_EPOCH read here). Without --tag, an
+/// image pushed to `HOST/REPO:TAG` is named so (what `docker load` of OUT then calls it).
+fn options(
+    args: &ImageArgs,
+    target: &Target,
+    push_to: Option<&Reference>,
+) -> Result<ImageOptions, Status> {
     let mtime = match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if !v.is_empty() => match v.trim().parse::<u64>() {
             Ok(n) => Some(n),
@@ -189,7 +195,11 @@ fn options(args: &ImageArgs, target: &Target) -> Result<ImageOptions, Status> {
     let mut opts = ImageOptions::new(args.programs[0].clone(), target.out.clone());
     opts.programs = args.programs.clone();
     opts.format = target.format;
-    opts.tag = args.tag.clone();
+    opts.tag = args.tag.clone().or_else(|| {
+        let to = push_to?;
+        let tag = to.tag.as_deref()?;
+        Some(format!("{}/{}:{tag}", to.registry, to.repository))
+    });
     opts.path = args.path.clone();
     opts.args = args.args.clone();
     opts.env = args.env.clone();
