@@ -4,6 +4,7 @@ pub mod completions;
 pub mod diff;
 pub mod image;
 pub mod inspect;
+pub mod sbom;
 pub mod shrink;
 pub mod verify;
 
