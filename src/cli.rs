@@ -18,6 +18,7 @@ Examples:
   binslim inspect --json ./server | jq .   JSON for scripts
   binslim inspect --packages ./server      which packages, crates or functions cost the bytes
   binslim diff --max-growth 5% old new     what grew; exit 1 past the size budget (CI)
+  binslim sbom ./server > server.spdx.json an SBOM (SPDX or CycloneDX) from the binary itself
 
 Exit status: 0 success, 1 a checked file fails the policy (diff: NEW grew past --max-growth), \
 2 a file could not be analyzed (or a usage error).";

@@ -100,7 +100,8 @@ rs rust-dynamic
 rs rust-static -C target-feature=+crt-static -C strip=symbols    # static-pie
 # cargo-auditable's dependency list (.dep-v0) for `binslim sbom`: a crate with two small
 # dependencies (itertools -> either, itoa), locked by testdata/src/rust-auditable/Cargo.lock.
-# Needs the crates registry once: cargo install cargo-auditable --locked.
+# Needs the crates registry once, for cargo-auditable.
+command -v cargo-auditable >/dev/null || cargo install cargo-auditable --locked
 (cd "$src/rust-auditable" &&
   RUSTFLAGS="--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}/registry/src=/cargo --remap-path-prefix=$src=." \
   CARGO_TARGET_DIR="$work/rust-auditable" cargo auditable build --release --locked --quiet)

@@ -275,6 +275,7 @@ fn go_modules_equal_go_version_m() {
         "/usr/bin/skopeo",
         "/usr/bin/docker-registry",
         "/usr/bin/docker",
+        "/usr/local/bin/docker",
         "/usr/bin/kubectl",
         "/usr/bin/kpt",
         "/usr/local/bin/terraform",
