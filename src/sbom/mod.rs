@@ -175,7 +175,7 @@ impl Document {
         names.join("+")
     }
 
-    /// The components that depend on or contain nothing else point to `i` through `kind`.
+    /// The components `from` points to through `kind`, in edge order.
     pub fn targets(&self, from: usize, kind: EdgeKind) -> impl Iterator<Item = usize> + '_ {
         self.edges
             .iter()
@@ -238,6 +238,9 @@ pub fn build(
                 .push(("binslim:elf.interpreter".into(), i.clone()));
         }
         let p = doc.add(prog);
+        if doc.programs.contains(&p) {
+            continue; // the same file named twice
+        }
         doc.programs.push(p);
         add_go(&mut doc, p, &parsed);
         add_rust(&mut doc, p, &parsed, &analysis, &display)?;
