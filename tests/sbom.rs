@@ -657,8 +657,8 @@ fn with_libs_names_each_library_and_its_debian_package_as_dpkg_does() {
 }
 
 /// A root with merged /usr (the libraries live under usr/, `lib` and `lib64` are links) and a
-/// dpkg database that lies: one package that owns the loader is not installed, one has no
-/// version; libc6 is installed and its list names the unmerged path.
+/// dpkg database that lies: one package that claims the loader and libc is not installed, one
+/// has no version; libc6 is installed and its list names the unmerged path.
 fn lying_root() -> tempfile::TempDir {
     let root = tempdir();
     let r = root.path();
@@ -697,9 +697,10 @@ fn lying_root() -> tempfile::TempDir {
         "var/lib/dpkg/info/libc6:amd64.list",
         "/.\n/lib\n/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu/libc.so.6\n",
     );
+    // ghost also claims libc, under both forms: the installed libc6 still owns it.
     w(
         "var/lib/dpkg/info/ghost.list",
-        "/lib64/ld-linux-x86-64.so.2\n",
+        "/lib64/ld-linux-x86-64.so.2\n/usr/lib/x86_64-linux-gnu/libc.so.6\n/lib/x86_64-linux-gnu/libc.so.6\n",
     );
     w(
         "var/lib/dpkg/info/noversion.list",

@@ -77,7 +77,8 @@ pub fn owners(root: &Path, paths: &[(String, String)]) -> Owners {
             wanted.entry(form).or_default().push((rank, path.clone()));
         }
     }
-    let mut best: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    // Every (rank, list) that names each asked path.
+    let mut hits: BTreeMap<String, Vec<(usize, String)>> = BTreeMap::new();
     let Ok(dir) = fs::read_dir(root.join("var/lib/dpkg/info")) else {
         return Owners::default();
     };
@@ -92,37 +93,43 @@ pub fn owners(root: &Path, paths: &[(String, String)]) -> Owners {
     for (stem, path) in lists {
         let Ok(text) = fs::read(&path) else { continue };
         for line in String::from_utf8_lossy(&text).lines() {
-            if let Some(hits) = wanted.get(line) {
-                for (rank, asked) in hits {
-                    let better = best.get(asked).is_none_or(|(r, _)| rank < r);
-                    if better {
-                        best.insert(asked.clone(), (*rank, stem.clone()));
-                    }
-                }
+            for (rank, asked) in wanted.get(line).into_iter().flatten() {
+                hits.entry(asked.clone())
+                    .or_default()
+                    .push((*rank, stem.clone()));
             }
         }
     }
     let mut out = Owners::default();
-    for (asked, (_, stem)) in best {
-        let (name, arch) = match stem.split_once(':') {
-            Some((n, a)) => (n.to_string(), Some(a.to_string())),
-            None => (stem.clone(), None),
-        };
-        let found = installed
+    for (asked, mut lists) in hits {
+        // The best-ranked list whose package is installed; else say which list was not believed.
+        lists.sort();
+        let owner = lists
             .iter()
-            .find(|p| p.name == name && arch.as_deref().is_none_or(|a| a == p.arch));
-        match found {
+            .find_map(|(_, stem)| installed_package(&installed, stem));
+        match owner {
             Some(p) => {
                 let mut p = p.clone();
                 p.distro = distro.clone();
                 out.by_path.insert(asked, p);
             }
             None => {
-                out.untrusted.insert(asked, stem);
+                out.untrusted.insert(asked, lists[0].1.clone());
             }
         }
     }
     out
+}
+
+/// The installed package a list file stem (`NAME` or `NAME:ARCH`) belongs to.
+fn installed_package<'a>(installed: &'a [DebPackage], stem: &str) -> Option<&'a DebPackage> {
+    let (name, arch) = match stem.split_once(':') {
+        Some((n, a)) => (n, Some(a)),
+        None => (stem, None),
+    };
+    installed
+        .iter()
+        .find(|p| p.name == name && arch.is_none_or(|a| a == p.arch))
 }
 
 /// The forms under which a `.list` may name the file: as found, its alias, the real path, its
