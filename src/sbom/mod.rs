@@ -471,6 +471,14 @@ fn sha256_of(input: &Input) -> String {
     hex(&h.finalize())
 }
 
+/// `value` as pretty-printed JSON (two-space indent) with a final newline.
+fn to_json(value: &impl serde::Serialize) -> Vec<u8> {
+    // Serializing plain structs of strings into a Vec cannot fail.
+    let mut bytes = serde_json::to_vec_pretty(value).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
 /// Lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;

@@ -10,107 +10,165 @@
 
 use std::collections::HashSet;
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::{Document, EdgeKind, Kind, TOOL, rfc3339};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Spdx<'a> {
+    spdx_version: &'static str,
+    data_license: &'static str,
+    #[serde(rename = "SPDXID")]
+    spdx_id: &'static str,
+    name: String,
+    document_namespace: String,
+    creation_info: CreationInfo,
+    packages: Vec<Package<'a>>,
+    relationships: Vec<Relationship<'a>>,
+}
+
+#[derive(Serialize)]
+struct CreationInfo {
+    created: String,
+    creators: [String; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Package<'a> {
+    #[serde(rename = "SPDXID")]
+    spdx_id: &'a str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version_info: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    package_file_name: Option<&'a str>,
+    download_location: &'static str,
+    files_analyzed: bool,
+    primary_package_purpose: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    checksums: Vec<Checksum<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    external_refs: Vec<ExternalRef<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    annotations: Vec<Annotation<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Checksum<'a> {
+    algorithm: &'static str,
+    checksum_value: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExternalRef<'a> {
+    reference_category: &'static str,
+    reference_type: &'static str,
+    reference_locator: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Annotation<'a> {
+    annotation_date: &'a str,
+    annotation_type: &'static str,
+    annotator: &'a str,
+    comment: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Relationship<'a> {
+    spdx_element_id: &'a str,
+    relationship_type: &'static str,
+    related_spdx_element: &'a str,
+}
 
 /// The document as pretty-printed JSON with a final newline.
 pub fn render(doc: &Document) -> Vec<u8> {
     let ids = ids(doc);
     let created = rfc3339(doc.created);
-    let packages: Vec<Value> = doc
+    let annotator = format!("Tool: {TOOL}");
+    let packages = doc
         .components
         .iter()
         .zip(&ids)
-        .map(|(c, id)| {
-            let mut p = json!({
-                "SPDXID": id,
-                "name": c.name,
-                "downloadLocation": "NOASSERTION",
-                "filesAnalyzed": false,
-                "primaryPackagePurpose": match c.kind {
-                    Kind::Program => "APPLICATION",
-                    Kind::Library | Kind::Loader | Kind::GoModule | Kind::GoStdlib
-                    | Kind::Crate => "LIBRARY",
-                    Kind::DebPackage => "OPERATING-SYSTEM",
-                },
-            });
-            if let Some(v) = &c.version {
-                p["versionInfo"] = json!(v);
-            }
-            if let Some(f) = &c.file {
-                p["packageFileName"] = json!(f);
-            }
-            if let Some(s) = &c.sha256 {
-                p["checksums"] = json!([{"algorithm": "SHA256", "checksumValue": s}]);
-            }
-            if let Some(purl) = &c.purl {
-                p["externalRefs"] = json!([{
-                    "referenceCategory": "PACKAGE-MANAGER",
-                    "referenceType": "purl",
-                    "referenceLocator": purl,
-                }]);
-            }
-            if !c.properties.is_empty() {
-                let notes: Vec<Value> = c
-                    .properties
-                    .iter()
-                    .map(|(k, v)| {
-                        json!({
-                            "annotationDate": created,
-                            "annotationType": "OTHER",
-                            "annotator": format!("Tool: {TOOL}"),
-                            "comment": format!("{k}: {v}"),
-                        })
-                    })
-                    .collect();
-                p["annotations"] = Value::Array(notes);
-            }
-            p
-        })
-        .collect();
-    let mut rels: Vec<Value> = doc
-        .programs
-        .iter()
-        .map(|&p| {
-            json!({
-                "spdxElementId": "SPDXRef-DOCUMENT",
-                "relationshipType": "DESCRIBES",
-                "relatedSpdxElement": ids[p],
-            })
-        })
-        .collect();
-    for &(from, kind, to) in &doc.edges {
-        rels.push(json!({
-            "spdxElementId": ids[from],
-            "relationshipType": match kind {
-                EdgeKind::DependsOn => "DEPENDS_ON",
-                EdgeKind::Contains => "CONTAINS",
+        .map(|(c, id)| Package {
+            spdx_id: id,
+            name: &c.name,
+            version_info: c.version.as_deref(),
+            package_file_name: c.file.as_deref(),
+            download_location: "NOASSERTION",
+            files_analyzed: false,
+            primary_package_purpose: match c.kind {
+                Kind::Program => "APPLICATION",
+                Kind::DebPackage => "OPERATING-SYSTEM",
+                _ => "LIBRARY",
             },
-            "relatedSpdxElement": ids[to],
-        }));
-    }
-    let name = doc.name();
-    let out = json!({
-        "spdxVersion": "SPDX-2.3",
-        "dataLicense": "CC0-1.0",
-        "SPDXID": "SPDXRef-DOCUMENT",
-        "name": name,
-        "documentNamespace": format!(
-            "https://binslim.invalid/spdx/{}-{}",
-            name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '_', "-"),
-            doc.id
-        ),
-        "creationInfo": {
-            "created": created,
-            "creators": [format!("Tool: {TOOL}")],
-        },
-        "packages": packages,
-        "relationships": rels,
+            checksums: c
+                .sha256
+                .iter()
+                .map(|s| Checksum {
+                    algorithm: "SHA256",
+                    checksum_value: s,
+                })
+                .collect(),
+            external_refs: c
+                .purl
+                .iter()
+                .map(|p| ExternalRef {
+                    reference_category: "PACKAGE-MANAGER",
+                    reference_type: "purl",
+                    reference_locator: p,
+                })
+                .collect(),
+            annotations: c
+                .properties
+                .iter()
+                .map(|(k, v)| Annotation {
+                    annotation_date: &created,
+                    annotation_type: "OTHER",
+                    annotator: &annotator,
+                    comment: format!("{k}: {v}"),
+                })
+                .collect(),
+        })
+        .collect();
+    let describes = doc.programs.iter().map(|&p| Relationship {
+        spdx_element_id: "SPDXRef-DOCUMENT",
+        relationship_type: "DESCRIBES",
+        related_spdx_element: &ids[p],
     });
-    let mut bytes = serde_json::to_vec_pretty(&out).unwrap_or_default();
-    bytes.push(b'\n');
-    bytes
+    let edges = doc.edges.iter().map(|&(from, kind, to)| Relationship {
+        spdx_element_id: &ids[from],
+        relationship_type: match kind {
+            EdgeKind::DependsOn => "DEPENDS_ON",
+            EdgeKind::Contains => "CONTAINS",
+        },
+        related_spdx_element: &ids[to],
+    });
+    let name = doc.name();
+    let safe = name.replace(
+        |c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '_',
+        "-",
+    );
+    let out = Spdx {
+        spdx_version: "SPDX-2.3",
+        data_license: "CC0-1.0",
+        spdx_id: "SPDXRef-DOCUMENT",
+        document_namespace: format!("https://binslim.invalid/spdx/{safe}-{}", doc.id),
+        name,
+        creation_info: CreationInfo {
+            created: created.clone(),
+            creators: [annotator.clone()],
+        },
+        packages,
+        relationships: describes.chain(edges).collect(),
+    };
+    super::to_json(&out)
 }
 
 /// `SPDXRef-<Kind>-<name>-<version>` with every other character as `-`, numbered on a clash.
