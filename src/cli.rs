@@ -18,6 +18,7 @@ Examples:
   binslim inspect --json ./server | jq .   JSON for scripts
   binslim inspect --packages ./server      which packages, crates or functions cost the bytes
   binslim diff --max-growth 5% old new     what grew; exit 1 past the size budget (CI)
+  binslim sbom ./server > server.spdx.json an SBOM (SPDX or CycloneDX) from the binary itself
 
 Exit status: 0 success, 1 a checked file fails the policy (diff: NEW grew past --max-growth), \
 2 a file could not be analyzed (or a usage error).";
@@ -63,6 +64,10 @@ pub enum Command {
     /// files it needs, without a container engine.
     #[command(after_help = IMAGE_EXAMPLES)]
     Image(Box<ImageArgs>),
+    /// Write an SBOM (SPDX 2.3 or CycloneDX 1.6 JSON) of programs from what they record: Go
+    /// modules, cargo-auditable crates, and with --with-libs the libraries and their packages.
+    #[command(after_help = SBOM_EXAMPLES)]
+    Sbom(SbomArgs),
     /// Show what grew or shrank between two builds (file, gzip, categories, sections, packages)
     /// and fail when NEW grew more than a budget: the CI size gate.
     #[command(after_help = DIFF_EXAMPLES)]
@@ -353,6 +358,68 @@ programs agree on.
 Exit status: 0 written (and pushed), 1 the program would not start in the image (nothing written \
 or pushed), 2 a bad option, an unreadable input, a failed write or a failed push (the step that \
 failed is named: ping, authentication, blob upload, manifest).";
+
+const SBOM_EXAMPLES: &str = "\
+Examples:
+  binslim sbom ./server > server.spdx.json              SPDX 2.3 (Go modules, crates, the file)
+  binslim sbom --format cyclonedx ./server -o server.cdx.json
+  binslim sbom --with-libs ./app                        also the loader and libraries from /, with
+                                                        their Debian packages (dpkg database)
+  binslim sbom --with-libs --root ./rootfs ./rootfs/app  libraries from another root
+  SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) binslim sbom ./a ./b   one document for both
+
+What goes in: the program file and its SHA-256; Go: the main module, every dependency (a replaced \
+one as its replacement, the go.sum hash as a SHA256 checksum), the standard library \
+(pkg:golang/stdlib@1.23.4 for go1.23.4) and the build settings; Rust: the crates and edges of \
+cargo-auditable data (`cargo auditable build`), else the rustc version and a note; DT_NEEDED.
+
+Same inputs, same bytes: the SPDX documentNamespace is \
+https://binslim.invalid/spdx/NAMES-HASH and the CycloneDX serialNumber a UUID made from HASH, the \
+SHA-256 of binslim's version and each described file's path and SHA-256. The creation time is \
+--created, else SOURCE_DATE_EPOCH, else 1970-01-01T00:00:00Z; --created now takes the clock.
+
+Exit status: 0 written, 2 an unreadable or non-ELF program, damaged cargo-auditable data, a bad \
+option or a failed write.";
+
+/// `binslim sbom`.
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// The programs (ELF files) to describe, all in one document.
+    #[arg(required = true, value_name = "PROGRAM")]
+    pub programs: Vec<PathBuf>,
+
+    /// The document format.
+    #[arg(long, value_enum, default_value_t = SbomFormat::Spdx)]
+    pub format: SbomFormat,
+
+    /// Write the document to FILE (through a temporary file, renamed) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Also describe the loader and every library the programs load, resolved as
+    /// `binslim image --with-libs` resolves them, each with its SHA-256 and, from a dpkg
+    /// database in the root, its Debian package.
+    #[arg(long)]
+    pub with_libs: bool,
+
+    /// The root the libraries come from (default /).
+    #[arg(long, value_name = "DIR", requires = "with_libs")]
+    pub root: Option<PathBuf>,
+
+    /// The document's creation time: seconds since 1970, or `now` (default: SOURCE_DATE_EPOCH,
+    /// else 0, so that the same inputs give the same bytes).
+    #[arg(long, value_name = "SECONDS|now")]
+    pub created: Option<String>,
+}
+
+/// `binslim sbom --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SbomFormat {
+    /// SPDX 2.3 JSON.
+    Spdx,
+    /// CycloneDX 1.6 JSON.
+    Cyclonedx,
+}
 
 /// `binslim image`.
 #[derive(Debug, Args)]

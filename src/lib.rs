@@ -23,6 +23,7 @@ pub mod packages;
 pub mod registry;
 pub mod report;
 pub mod resolve;
+pub mod sbom;
 pub mod scratch;
 pub mod shrink;
 pub mod smoke;

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => cmd::verify::run(args, style),
         Command::Shrink(args) => cmd::shrink::run(args, style),
         Command::Image(args) => cmd::image::run(args, style),
+        Command::Sbom(args) => cmd::sbom::run(args),
         Command::Diff(args) => cmd::diff::run(args, style),
         Command::Push(args) => cmd::push::run(args, style),
         Command::Completions(args) => cmd::completions::completions(args),

@@ -9,7 +9,7 @@
 #   apt-get install gcc musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross openssl
 #   apt-get install gcc-arm-linux-gnueabihf   # arm-v6, arm-v7
 #   apt-get install -t bookworm-backports golang-1.23-go upx-ucl   # go at /usr/lib/go-1.23/bin/go
-#   rustc (rustup, stable) for the Rust fixtures
+#   rustc (rustup, stable) for the Rust fixtures; cargo install cargo-auditable --locked
 # No network: Go uses only the standard library (GOPROXY=off, GOTOOLCHAIN=local). The bytes are
 # reproducible with the same tool versions (see README.md), whatever the checkout path or cwd.
 set -euo pipefail
@@ -98,6 +98,14 @@ rs() { # rs NAME [rustc flags...]
 }
 rs rust-dynamic
 rs rust-static -C target-feature=+crt-static -C strip=symbols    # static-pie
+# cargo-auditable's dependency list (.dep-v0) for `binslim sbom`: a crate with two small
+# dependencies (itertools -> either, itoa), locked by testdata/src/rust-auditable/Cargo.lock.
+# Needs the crates registry once, for cargo-auditable.
+command -v cargo-auditable >/dev/null || cargo install cargo-auditable --locked
+(cd "$src/rust-auditable" &&
+  RUSTFLAGS="--remap-path-prefix=${CARGO_HOME:-$HOME/.cargo}/registry/src=/cargo --remap-path-prefix=$src=." \
+  CARGO_TARGET_DIR="$work/rust-auditable" cargo auditable build --release --locked --quiet)
+cp "$work/rust-auditable/release/rust-auditable" "$out/rust-auditable"
 
 # --- UPX, non-ELF and broken inputs --------------------------------------------------------
 rm -f "$out/upx-packed"
@@ -127,6 +135,7 @@ readelf -h "$out/freebsd-static" | grep -q 'FreeBSD' || { echo "freebsd-static: 
 readelf -n "$out/musl-x86-64-v3" | grep -q 'x86 ISA needed: x86-64-v3$' || { echo "musl-x86-64-v3: no ISA note" >&2; exit 1; }
 readelf -A "$out/arm-v6" | grep -q 'Tag_CPU_arch: v6$' || { echo "arm-v6: Tag_CPU_arch not v6" >&2; exit 1; }
 readelf -A "$out/arm-v7" | grep -q 'Tag_CPU_arch: v7$' || { echo "arm-v7: Tag_CPU_arch not v7" >&2; exit 1; }
+readelf -S "$out/rust-auditable" | grep -q '\.dep-v0' || { echo "rust-auditable: no .dep-v0" >&2; exit 1; }
 
 ls -l "$out" | grep -v '^d'
 du -sh "$out"

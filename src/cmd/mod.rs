@@ -5,6 +5,7 @@ pub mod diff;
 pub mod image;
 pub mod inspect;
 pub mod push;
+pub mod sbom;
 pub mod shrink;
 pub mod verify;
 

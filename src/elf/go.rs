@@ -39,6 +39,15 @@ pub struct GoBuildInfo {
 
 /// Finds and parses the build info of a Go binary, if it has one.
 pub fn build_info(elf: &ElfFile<'_>) -> Option<GoBuildInfo> {
+    let (version, modinfo) = build_info_text(elf)?;
+    let mut info = parse_modinfo(&modinfo);
+    info.version = version;
+    Some(info)
+}
+
+/// The Go version and the module info text (`path`, `mod`, `dep`, `=>`, `build` lines, as
+/// `go version -m` prints them) of a Go binary, unparsed; `None` when it has no build info.
+pub fn build_info_text(elf: &ElfFile<'_>) -> Option<(String, String)> {
     if let Some(sh) = elf.section_by_name(".go.buildinfo") {
         let data = elf.section_data(sh);
         if let Some(info) = parse_blob(elf, data) {
@@ -66,8 +75,8 @@ pub fn build_info(elf: &ElfFile<'_>) -> Option<GoBuildInfo> {
     None
 }
 
-/// Parses a build-info blob that starts with [`MAGIC`].
-fn parse_blob(elf: &ElfFile<'_>, blob: &[u8]) -> Option<GoBuildInfo> {
+/// Reads a build-info blob that starts with [`MAGIC`]: the version and the module info text.
+fn parse_blob(elf: &ElfFile<'_>, blob: &[u8]) -> Option<(String, String)> {
     if blob.len() < HEADER_LEN || !blob.starts_with(MAGIC) {
         return None;
     }
@@ -93,9 +102,8 @@ fn parse_blob(elf: &ElfFile<'_>, blob: &[u8]) -> Option<GoBuildInfo> {
     if version.is_empty() {
         return None;
     }
-    let mut info = parse_modinfo(&String::from_utf8_lossy(strip_sentinels(&modinfo)));
-    info.version = version;
-    Some(info)
+    let modinfo = String::from_utf8_lossy(strip_sentinels(&modinfo)).into_owned();
+    Some((version, modinfo))
 }
 
 /// Reads a Go string header (pointer, length) at virtual address `addr` and returns its bytes.
