@@ -125,11 +125,18 @@ pub(super) struct Seeking<'a> {
     buf: Box<[u8]>,
     start: usize,
     end: usize,
+    /// The last read passed over a payload: the next refill is one page ([`SEEK_FIRST`]), not
+    /// the whole buffer: after a skip, the bytes wanted are usually one header and the 512 that
+    /// tell a format, and copying 16 KiB per header was a fifth of reading a large layer.
+    skipped: bool,
 }
 
 /// Buffer of [`Seeking`]: a header and the 512 bytes that tell a file's format, with room for
 /// the small entries that often follow each other (directories, links, short files).
 const SEEK_BUF: usize = 16 << 10;
+
+/// The first refill after a skip.
+const SEEK_FIRST: usize = 4 << 10;
 
 impl<'a> Seeking<'a> {
     /// Reads `section` from its start.
@@ -139,6 +146,7 @@ impl<'a> Seeking<'a> {
             buf: vec![0u8; SEEK_BUF].into_boxed_slice(),
             start: 0,
             end: 0,
+            skipped: false,
         }
     }
 }
@@ -149,8 +157,10 @@ impl Read for Seeking<'_> {
             if out.len() >= self.buf.len() {
                 return self.section.read(out);
             }
+            let want = if self.skipped { SEEK_FIRST } else { SEEK_BUF };
+            self.skipped = false;
             self.start = 0;
-            self.end = self.section.read(&mut self.buf)?;
+            self.end = self.section.read(&mut self.buf[..want])?;
         }
         let n = out.len().min(self.end - self.start);
         out[..n].copy_from_slice(&self.buf[self.start..self.start + n]);
@@ -176,6 +186,7 @@ impl Source for Seeking<'_> {
             ));
         }
         self.section.pos += rest;
+        self.skipped = true;
         Ok(())
     }
 }

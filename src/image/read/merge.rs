@@ -295,7 +295,14 @@ impl<'a> Merger<'a> {
         let mut was_dir = false;
         // Something lies at `host` (on disk, or a directory not made yet; else perhaps a ghost).
         let mut present = true;
-        if let Ok(old) = fs::symlink_metadata(&host) {
+        // Nothing is on disk below a directory not made yet: no `lstat` to learn that (most
+        // entries of a large layer are in such directories, and each miss cost a syscall).
+        let on_disk = if self.deferred.dirs.contains(&dir) {
+            None
+        } else {
+            fs::symlink_metadata(&host).ok()
+        };
+        if let Some(old) = on_disk {
             if h.kind == Kind::Dir && old.is_dir() {
                 self.deferred.meta.insert(&host, EntryMeta::of(h));
                 self.added.add(&host);
@@ -480,7 +487,15 @@ impl<'a> Merger<'a> {
             }
             cur.push(c);
             let host = host_path(self.root, &cur);
-            match fs::symlink_metadata(&host) {
+            let unmade_parent = host
+                .parent()
+                .is_some_and(|p| self.deferred.dirs.contains(p));
+            let found = if unmade_parent {
+                Err(io::ErrorKind::NotFound.into())
+            } else {
+                fs::symlink_metadata(&host)
+            };
+            match found {
                 Ok(m) if m.is_dir() => {}
                 Ok(m) if m.file_type().is_symlink() => {
                     hops += 1;
