@@ -758,3 +758,89 @@ fn a_500_is_retried_then_fails_at_the_pull_step() {
     );
     assert_eq!(proxy.failed().len(), 4 + 4);
 }
+
+/// docker's well-known empty layer (a gzip of an empty tar, 32 bytes) is never downloaded: its
+/// bytes follow from its digest. The verdict is still the layout's.
+#[test]
+fn the_well_known_empty_layer_is_not_downloaded() {
+    use serde_json::json;
+    const EMPTY: &str = "sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4";
+    const EMPTY_BYTES: [u8; 32] = [
+        0x1f, 0x8b, 0x08, 0x00, 0x00, 0x09, 0x6e, 0x88, 0x00, 0xff, 0x62, 0x18, 0x05, 0xa3, 0x60,
+        0x14, 0x8c, 0x58, 0x00, 0x08, 0x00, 0x00, 0xff, 0xff, 0x2e, 0xaf, 0xb5, 0xef, 0x00, 0x04,
+        0x00, 0x00,
+    ];
+    if !tools() {
+        return;
+    }
+    let Some(reg) = Registry::start(Kind::Plain) else {
+        return;
+    };
+    let dir = common::tempdir();
+    let layout = dir.path().join("layout");
+    let blobs = layout.join("blobs/sha256");
+    fs::create_dir_all(&blobs).unwrap();
+    let put = |bytes: &[u8]| {
+        let d = format!("sha256:{}", common::sha256(bytes));
+        fs::write(blobs.join(&d[7..]), bytes).unwrap();
+        json!({"digest": d, "size": bytes.len()})
+    };
+    let empty = put(&EMPTY_BYTES);
+    assert_eq!(empty["digest"], EMPTY);
+    let mut app = common::raw_entry("server", &fs::read(fixture("c-static")).unwrap());
+    app.extend_from_slice(&[0; 1024]);
+    let app_desc = put(&app);
+    let config = json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Entrypoint": ["/server"]},
+        "rootfs": {"type": "layers", "diff_ids": [
+            format!("sha256:{}", common::sha256(&[0; 1024])),
+            app_desc["digest"],
+        ]},
+    });
+    let config = put(&serde_json::to_vec(&config).unwrap());
+    let layer = |mt: &str, d: &serde_json::Value| json!({"mediaType": mt, "digest": d["digest"], "size": d["size"]});
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": layer("application/vnd.oci.image.config.v1+json", &config),
+        "layers": [
+            layer("application/vnd.oci.image.layer.v1.tar+gzip", &empty),
+            layer("application/vnd.oci.image.layer.v1.tar", &app_desc),
+        ],
+    });
+    let manifest = put(&serde_json::to_vec(&manifest).unwrap());
+    let mut top = layer("application/vnd.oci.image.manifest.v1+json", &manifest);
+    top["annotations"] = json!({"org.opencontainers.image.ref.name": "e"});
+    fs::write(
+        layout.join("index.json"),
+        json!({"schemaVersion": 2, "manifests": [top]}).to_string(),
+    )
+    .unwrap();
+    fs::write(
+        layout.join("oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+    skopeo_push(&reg, &format!("oci:{}:e", layout.display()), "vr/empty:1");
+    let docker = format!("docker://{}", reg.reference("vr/empty:1"));
+    let env = Env::new();
+    let before = reg.requests().len();
+    let (code, out) = assert_agrees(&env, &layout, &docker, &[]);
+    assert_eq!(code, 0, "{out}");
+    let gets: Vec<String> = reg.requests()[before..]
+        .iter()
+        .filter(|r| r.method == "GET" && r.uri.contains("/blobs/"))
+        .map(|r| r.uri.clone())
+        .collect();
+    assert!(!gets.iter().any(|u| u.ends_with(EMPTY)), "{gets:?}");
+    assert_eq!(gets.len(), 2, "the config and the app layer: {gets:?}");
+    let (_, _, err) = env.run(&["verify", "--insecure", "--verbose", "--image", &docker]);
+    assert_eq!(
+        err,
+        format!(
+            "binslim: {docker}: fetched the manifests, the configs and 1 layer, and made 1 \
+             known-empty layer without downloading\n"
+        )
+    );
+}

@@ -156,7 +156,8 @@ impl Client {
                 ReqBody::None,
             )?;
             match r.status().as_u16() {
-                200 => Ok(true),
+                // A redirect (to a CDN) also says the registry has it.
+                200 | 301 | 302 | 303 | 307 | 308 => Ok(true),
                 404 => Ok(false),
                 _ => Err(self.status_error(Step::BlobUpload, "HEAD", &path, r)),
             }

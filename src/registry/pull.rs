@@ -5,7 +5,8 @@
 //! What is fetched: the manifest (or index) the reference names, every image manifest under
 //! it and their configs (small documents), and the layers of the images the reader will read —
 //! those of the best platform for `--platform` by the reader's own rule, or every image without
-//! it. Layers of other platforms are never downloaded. Every blob is streamed to disk, its
+//! it. Layers of other platforms are never downloaded, nor docker's well-known empty layer
+//! (its 32 bytes are written from its digest). Every blob is streamed to disk, its
 //! digest and length checked as it arrives; nothing is held whole in memory.
 
 use std::fs::{self, File};
@@ -25,6 +26,17 @@ const MAX_DEPTH: usize = 4;
 /// Tries of one blob download when the connection breaks in the middle.
 const BLOB_TRIES: u32 = 3;
 
+/// The layer docker has pushed for "no change" since schema 1: a gzip of an empty tar (two
+/// zero blocks), always these 32 bytes.
+const EMPTY_LAYER: (&str, [u8; 32]) = (
+    "sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4",
+    [
+        0x1f, 0x8b, 0x08, 0x00, 0x00, 0x09, 0x6e, 0x88, 0x00, 0xff, 0x62, 0x18, 0x05, 0xa3, 0x60,
+        0x14, 0x8c, 0x58, 0x00, 0x08, 0x00, 0x00, 0xff, 0xff, 0x2e, 0xaf, 0xb5, 0xef, 0x00, 0x04,
+        0x00, 0x00,
+    ],
+);
+
 /// A remote image as a temporary OCI layout (removed on drop).
 #[derive(Debug)]
 pub struct Pulled {
@@ -33,6 +45,8 @@ pub struct Pulled {
     pub layers_fetched: usize,
     /// How many layers of the image were not (other platforms').
     pub layers_skipped: usize,
+    /// How many layers were known empty by their digest and written without a download.
+    pub layers_known_empty: usize,
 }
 
 impl Pulled {
@@ -93,7 +107,7 @@ pub fn pull(
             .filter_map(|f| platform_rank(want, &f.platform))
             .min()
     });
-    let (mut fetched, mut skipped) = (0, 0);
+    let (mut fetched, mut skipped, mut known) = (0, 0, 0);
     for f in &found {
         let chosen = match platform {
             None => true,
@@ -105,6 +119,11 @@ pub fn pull(
             };
             if !chosen {
                 skipped += 1;
+            } else if layer.digest == EMPTY_LAYER.0 {
+                if !path.exists() {
+                    write_file(&path, &EMPTY_LAYER.1).map_err(|(p, e)| io_err(&p, e))?;
+                }
+                known += 1;
             } else if !path.exists() {
                 fetch_blob(client, reference, layer, &path)?;
                 fetched += 1;
@@ -134,6 +153,7 @@ pub fn pull(
         dir,
         layers_fetched: fetched,
         layers_skipped: skipped,
+        layers_known_empty: known,
     })
 }
 
@@ -308,4 +328,21 @@ fn blob_path(layout: &Path, digest: &str) -> Option<PathBuf> {
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), (PathBuf, io::Error)> {
     fs::write(path, bytes).map_err(|e| (path.to_path_buf(), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_empty_layer_is_its_digest() {
+        assert_eq!(spec::digest_of(&EMPTY_LAYER.1), EMPTY_LAYER.0);
+        let mut tar = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&EMPTY_LAYER.1[..]),
+            &mut tar,
+        )
+        .unwrap();
+        assert_eq!(tar, vec![0u8; 1024]);
+    }
 }

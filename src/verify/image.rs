@@ -132,6 +132,13 @@ impl Images for RegistryImages {
             p.layers_fetched,
             if p.layers_fetched == 1 { "" } else { "s" }
         );
+        if p.layers_known_empty > 0 {
+            note.push_str(&format!(
+                ", and made {} known-empty layer{} without downloading",
+                p.layers_known_empty,
+                if p.layers_known_empty == 1 { "" } else { "s" }
+            ));
+        }
         if p.layers_skipped > 0 {
             note.push_str(&format!(
                 " ({} layer{} of other platforms not downloaded)",
