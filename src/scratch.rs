@@ -26,6 +26,7 @@ use crate::image::spec::{
 use crate::input::Input;
 use crate::resolve;
 use crate::tempfiles::{self, TempDir};
+use crate::units::rfc3339;
 use crate::verify::{self, Code, Finding, Origin, Verdict, VerifyOptions};
 
 pub use crate::elf::needs::{CA_BUNDLE, ZONEINFO};
@@ -1265,28 +1266,6 @@ fn add_tree_at(
     }
 }
 
-/// `1970-01-01T00:00:00Z` for `secs` after the epoch.
-fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
 /// Builds the image and writes it to `opts.output`. Nothing is written when it fails.
 pub fn build(opts: &ImageOptions) -> Result<ImageReport, BuildError> {
     prepare(opts)?.write(None)
@@ -2161,8 +2140,5 @@ mod tests {
     fn paths_and_times() {
         assert_eq!(normalize_abs("/app/../lib//x").unwrap(), "/lib/x");
         assert_eq!(normalize_abs("rel"), None);
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
     }
 }

@@ -33,7 +33,10 @@ pub fn client_config(registry: &str, insecure: bool) -> Arc<ClientConfig> {
         .with_safe_default_protocol_versions()
         .expect("ring supports the default protocol versions");
     let verifier: Arc<dyn ServerCertVerifier> = if insecure {
-        Arc::new(NoVerification(provider))
+        Arc::new(Fixed {
+            provider,
+            trust: true,
+        })
     } else {
         let roots = trust_roots(registry);
         let mut store = RootCertStore::empty();
@@ -42,7 +45,10 @@ pub fn client_config(registry: &str, insecure: bool) -> Arc<ClientConfig> {
         {
             Ok(inner) => Arc::new(Verifier { inner, roots }),
             // No root at all: every certificate is untrusted, which the handshake reports.
-            Err(_) => Arc::new(NothingTrusted(provider)),
+            Err(_) => Arc::new(Fixed {
+                provider,
+                trust: false,
+            }),
         }
     };
     Arc::new(
@@ -174,11 +180,16 @@ impl ServerCertVerifier for Verifier {
     }
 }
 
-/// No root could be loaded: every certificate is untrusted.
+/// A verdict on the certificate that does not depend on it: `--insecure` accepts any (`trust`),
+/// and with no root loaded at all none is trusted. The handshake's signatures are still
+/// checked either way.
 #[derive(Debug)]
-struct NothingTrusted(Arc<CryptoProvider>);
+struct Fixed {
+    provider: Arc<CryptoProvider>,
+    trust: bool,
+}
 
-impl ServerCertVerifier for NothingTrusted {
+impl ServerCertVerifier for Fixed {
     fn verify_server_cert(
         &self,
         _: &CertificateDer<'_>,
@@ -187,9 +198,13 @@ impl ServerCertVerifier for NothingTrusted {
         _: &[u8],
         _: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        Err(rustls::Error::InvalidCertificate(
-            rustls::CertificateError::UnknownIssuer,
-        ))
+        if self.trust {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer,
+            ))
+        }
     }
 
     fn verify_tls12_signature(
@@ -202,7 +217,7 @@ impl ServerCertVerifier for NothingTrusted {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
@@ -216,51 +231,14 @@ impl ServerCertVerifier for NothingTrusted {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// `--insecure`: any certificate (the handshake's signatures are still checked).
-#[derive(Debug)]
-struct NoVerification(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        NothingTrusted(self.0.clone()).verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        NothingTrusted(self.0.clone()).verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 

@@ -7,7 +7,8 @@
 
 use serde::Serialize;
 
-use super::{Document, EdgeKind, Kind, rfc3339};
+use super::{Document, EdgeKind, Kind};
+use crate::units::rfc3339;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -511,28 +511,6 @@ pub fn uuid_from_sha256(hex_sum: &str) -> String {
     )
 }
 
-/// `1970-01-01T00:00:00Z` for `secs` after the epoch.
-pub fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
 /// Package URLs (<https://github.com/package-url/purl-spec>).
 pub mod purl {
     /// `pkg:TYPE/NAME@VERSION?QUALIFIERS`: the name keeps its `/` segments, everything outside
@@ -574,8 +552,6 @@ mod tests {
             uuid_from_sha256("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
             "e3b0c442-98fc-5c14-9afb-f4c8996fb924"
         );
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(
             purl::make("deb/debian", "libc6", "1:2.36-9+deb12u9", "arch=amd64"),
             "pkg:deb/debian/libc6@1%3A2.36-9%2Bdeb12u9?arch=amd64"

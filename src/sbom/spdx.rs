@@ -12,7 +12,8 @@ use std::collections::HashSet;
 
 use serde::Serialize;
 
-use super::{Document, EdgeKind, Kind, TOOL, rfc3339};
+use super::{Document, EdgeKind, Kind, TOOL};
+use crate::units::rfc3339;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
