@@ -450,6 +450,11 @@ pub struct ImageArgs {
     #[arg(long, requires = "push")]
     pub insecure: bool,
 
+    /// With --push: another repository of the same registry to mount missing blobs from
+    /// instead of uploading them (repeatable).
+    #[arg(long, value_name = "REPO", requires = "push")]
+    pub mount_from: Vec<String>,
+
     /// The image reference NAME[:TAG] (default: the file name, tag latest; for programs with
     /// different file names, the file name of --path).
     #[arg(long, value_name = "NAME[:TAG]")]
@@ -605,6 +610,8 @@ Examples:
   binslim push ./oci-layout localhost:5000/app:dev --insecure
                                                  a local registry over plain HTTP
   binslim push --json app.tar registry.example.com/team/app:1.2 | jq -r .push.digest
+  binslim push app.tar registry.example.com/team/app-canary:1.2 --mount-from team/app
+                                                 blobs team/app has are mounted, not sent
 
 IMAGE is a docker-archive tar (docker save, podman save; old and new layouts), an oci-archive \
 tar, an OCI layout directory, a dir: layout (podman save --format docker-dir), or - for a tar on \
@@ -633,6 +640,11 @@ pub struct PushArgs {
     /// Allow plain HTTP and TLS certificates that do not verify (for a local registry).
     #[arg(long)]
     pub insecure: bool,
+
+    /// Another repository of the same registry that may hold some of the blobs (repeatable):
+    /// a blob REF's repository lacks is mounted from it, not uploaded, when the registry can.
+    #[arg(long, value_name = "REPO")]
+    pub mount_from: Vec<String>,
 
     /// Print JSON: {"push": {"ref", "digest", "blobs", "manifests"}}.
     #[arg(long)]

@@ -824,3 +824,50 @@ fn image_push_failures_exit_2_and_say_what_was_written() {
     );
     assert!(out.is_file());
 }
+
+#[test]
+fn mount_from_another_repository_sends_no_blob() {
+    if !have_tool("skopeo") {
+        return;
+    }
+    let Some(reg) = Registry::start(Kind::Plain) else {
+        return;
+    };
+    let d = tempdir();
+    let tar = d.path().join("app.tar");
+    go_static_image(&tar, "oci", "app:1");
+    let v = push_ok(&tar, &reg.reference("team/app:1"));
+    assert_eq!(uploaded(&v), [true, true]);
+    let (puts, uploads) = (reg.blob_puts(), reg.blob_uploads());
+    assert_eq!(puts, 2, "{}", reg.log());
+
+    // Into another repository, lent by the first: two mounts (201), nothing uploaded.
+    let none = tempdir();
+    let target = reg.reference("team/app-canary:1");
+    let out = binslim()
+        .env("REGISTRY_AUTH_FILE", none.path().join("none.json"))
+        .args(["push", "--json", "--insecure", "--mount-from", "team/app"])
+        .arg(&tar)
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(uploaded(&v["push"]), [false, false]);
+    let mounts: Vec<u16> = reg
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.method == "POST" && r.uri.contains("mount=") && r.uri.contains("from=team%2Fapp")
+        })
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(mounts, [201, 201], "{}", reg.log());
+    assert_eq!(reg.blob_puts(), puts, "{}", reg.log());
+    // The mounts were the only upload requests: no bytes were sent.
+    assert_eq!(reg.blob_uploads(), uploads + 2, "{}", reg.log());
+    assert_eq!(
+        skopeo_digest(&format!("docker://{target}"), Some(&reg)),
+        v["push"]["digest"].as_str().unwrap()
+    );
+}

@@ -120,7 +120,7 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
         Ok(None) => shrink_status,
         Ok(Some((mut report, steps))) => {
             let pushed = match &push_to {
-                Some(to) => match push_image(&target.out, to, args.insecure) {
+                Some(to) => match push_image(&target.out, to, &push_options(args)) {
                     Ok(r) => Some(r),
                     Err(status) => {
                         if args.output.is_some() {
@@ -221,9 +221,17 @@ fn options(
     Ok(opts)
 }
 
+/// How `--push` reaches the registry.
+fn push_options(args: &ImageArgs) -> Options {
+    Options {
+        insecure: args.insecure,
+        mount_from: args.mount_from.clone(),
+    }
+}
+
 /// Pushes the image just written at `out` (any form: each holds the OCI layout whose digests
 /// the registry gets). A failure has said why on stderr.
-fn push_image(out: &Path, to: &Reference, insecure: bool) -> Result<PushReport, Status> {
+fn push_image(out: &Path, to: &Reference, opts: &Options) -> Result<PushReport, Status> {
     let (image, _spool) =
         source::read_pushable(&ImageSource::Path(out.to_path_buf()), &Limits::default()).map_err(
             |e| {
@@ -231,7 +239,7 @@ fn push_image(out: &Path, to: &Reference, insecure: bool) -> Result<PushReport, 
                 Status::Error
             },
         )?;
-    push::push(&image, to, &Options { insecure }).map_err(|e| {
+    push::push(&image, to, opts).map_err(|e| {
         eprintln!("binslim: {}", report::push::failure(to, &e));
         Status::Error
     })

@@ -48,6 +48,7 @@ pub fn run(args: &PushArgs, style: Style) -> Status {
     };
     let opts = Options {
         insecure: args.insecure,
+        mount_from: args.mount_from.clone(),
     };
     match push::push(&image, &to, &opts) {
         Ok(report) => {

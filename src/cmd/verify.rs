@@ -36,6 +36,7 @@ fn run_image(args: &VerifyArgs) -> Result<Walk, String> {
             let reference = Reference::parse(image).map_err(|e| format!("--image: {e}"))?;
             let options = Options {
                 insecure: args.insecure,
+                ..Options::default()
             };
             Box::new(RegistryImages::new(reference, options))
         }

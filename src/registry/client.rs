@@ -27,6 +27,9 @@ use super::{Blob, BlobData, Document};
 pub struct Options {
     /// Allow plain HTTP (tried after HTTPS fails) and TLS without certificate verification.
     pub insecure: bool,
+    /// Pushing: repositories of the same registry to mount a missing blob from (a
+    /// cross-repository mount, `POST ?mount=&from=`), tried in order before uploading it.
+    pub mount_from: Vec<String>,
 }
 
 /// A manifest or index as the registry holds it.

@@ -4,8 +4,10 @@
 //! under the tag. A manifest is never pushed before all the blobs it names are in, and an index
 //! never before its manifests; a failure stops the push at the step it happened in.
 //!
-//! No cross-repository mount is tried: a local image does not say which repository of the
-//! registry may already hold its blobs.
+//! A local image does not say which repository of the registry may already hold its blobs:
+//! with [`Options::mount_from`] (`--mount-from REPO`), a blob the repository lacks is first
+//! mounted from those repositories (no bytes sent; a registry that cannot mount starts an
+//! upload instead, which is dropped), and only uploaded when no mount took.
 
 use super::client::{Client, Options};
 use super::error::{RegistryError, Step};
@@ -35,7 +37,9 @@ pub fn push(image: &Pushable, to: &Reference, opts: &Options) -> Result<PushRepo
     let repo = to.repository.as_str();
     let mut blobs = Vec::with_capacity(image.blobs.len());
     for blob in &image.blobs {
-        let uploaded = if client.blob_exists(repo, &blob.digest)? {
+        let uploaded = if client.blob_exists(repo, &blob.digest)?
+            || mounted(&client, repo, &blob.digest, &opts.mount_from)?
+        {
             false
         } else {
             client.upload_blob(repo, blob)?;
@@ -65,6 +69,21 @@ pub fn push(image: &Pushable, to: &Reference, opts: &Options) -> Result<PushRepo
         blobs,
         manifests,
     })
+}
+
+/// Whether one of `from` (other repositories of the registry) lent `digest` to `repo`.
+fn mounted(
+    client: &Client,
+    repo: &str,
+    digest: &str,
+    from: &[String],
+) -> Result<bool, RegistryError> {
+    for other in from.iter().filter(|f| f.as_str() != repo) {
+        if client.mount_blob(repo, digest, other)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The document the tag names: the index, or the one manifest of an image without one.
