@@ -21,6 +21,7 @@ pub fn render(r: &ImageReport, output: &str, style: Style) -> String {
             r.platform
         );
         block(&mut out, &r.files, &r.layers, &r.digest, "  ", style);
+        sbom(&mut out, r, style);
         return out;
     }
     let _ = writeln!(
@@ -35,7 +36,28 @@ pub fn render(r: &ImageReport, output: &str, style: Style) -> String {
         block(&mut out, &m.files, &m.layers, &m.digest, "    ", style);
     }
     let _ = writeln!(out, "  index   {}", style.good(&r.digest));
+    sbom(&mut out, r, style);
     out
+}
+
+/// The SBOM line: the artifact's type and manifest digest, and where it is.
+fn sbom(out: &mut String, r: &ImageReport, style: Style) {
+    let Some(s) = &r.sbom else {
+        return;
+    };
+    let where_ = if s.in_output {
+        "refers to the image"
+    } else {
+        "not written: an oci-archive lists one manifest (podman load); --format oci-dir or --push keep it"
+    };
+    let _ = writeln!(
+        out,
+        "  sbom    {} {} ({}), {}",
+        s.artifact_type,
+        style.dim(&s.digest),
+        human(s.size),
+        where_
+    );
 }
 
 /// One image's lines: its files, its layers and its manifest digest, each indented by
