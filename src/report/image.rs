@@ -147,6 +147,13 @@ mod tests {
             ],
             annotations: Default::default(),
             manifests: Vec::new(),
+            sbom: Some(crate::scratch::SbomReport {
+                artifact_type: "application/spdx+json".into(),
+                digest: "sha256:def".into(),
+                document_digest: "sha256:0123".into(),
+                size: 3000,
+                in_output: true,
+            }),
         };
         assert_eq!(
             render(&r, "out.tar", Style::default()),
@@ -154,7 +161,8 @@ mod tests {
              \x20 /server                  1.4 MiB  0755  program\n\
              \x20 /tmp                           -  1777  temporary files\n\
              \x20 layer   3.0 MiB uncompressed, 2.0 KiB gzip (2048 bytes, what a registry stores)\n\
-             \x20 digest  sha256:abc\n"
+             \x20 digest  sha256:abc\n\
+             \x20 sbom    application/spdx+json sha256:def (2.9 KiB), refers to the image\n"
         );
     }
 
@@ -193,6 +201,7 @@ mod tests {
                 platform("linux/amd64", "amd64/app", "sha256:a"),
                 platform("linux/arm64/v8", "arm64/app", "sha256:b"),
             ],
+            sbom: None,
         };
         assert_eq!(
             render(&r, "app.tar", Style::default()),
