@@ -1526,10 +1526,11 @@ impl Built {
                     .unwrap_or_else(|| t.prog.path.clone())
             })
             .collect();
-        let mut sopts = crate::sbom::SbomOptions::default();
-        sopts.with_libs = opts.with_libs;
-        sopts.root = opts.root.clone();
-        sopts.image_paths = vec![checked.path.clone(); programs.len()];
+        let sopts = crate::sbom::SbomOptions {
+            with_libs: opts.with_libs,
+            root: opts.root.clone(),
+            image_paths: vec![checked.path.clone(); programs.len()],
+        };
         let doc = crate::sbom::build(&programs, &sopts, opts.mtime).map_err(BuildError::Sbom)?;
         let artifact = sbom_artifact(format, format.render(&doc), self.descriptor());
         self.report.sbom = Some(SbomReport {

@@ -192,13 +192,10 @@ fn oci(stored: &StoredImage, limits: &Limits) -> Result<Pushable, SourceError> {
         }
     }
     let digests: BTreeSet<&str> = images.iter().map(|d| d.digest.as_str()).collect();
-    if digests.len() == 1 {
-        for (_, m) in referrers {
-            let doc = c.artifact(&m)?;
-            c.referrers.push(doc);
-        }
-    } else {
+    if digests.len() != 1 {
+        // Several images, or none: index.json as it is (referrers among its manifests).
         images = index.manifests.iter().collect();
+        referrers.clear();
     }
     let digests: BTreeSet<&str> = images.iter().map(|d| d.digest.as_str()).collect();
     match digests.len() {
@@ -231,6 +228,11 @@ fn oci(stored: &StoredImage, limits: &Limits) -> Result<Pushable, SourceError> {
                 platform: None,
             });
         }
+    }
+    // The referrers' blobs after the image's.
+    for (_, m) in &referrers {
+        let doc = c.artifact(m)?;
+        c.referrers.push(doc);
     }
     Ok(c.finish())
 }
