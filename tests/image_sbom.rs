@@ -655,3 +655,117 @@ fn push_puts_the_image_under_its_tag_and_the_sbom_in_the_referrers_tag_schema() 
     ));
     assert_eq!(list["manifests"][0]["digest"], art.as_str());
 }
+
+#[test]
+fn a_multi_platform_image_pushes_its_sbom_with_the_index_as_subject() {
+    if !have_tool("skopeo") {
+        return;
+    }
+    let Some(reg) = Registry::start(Kind::Plain) else {
+        return;
+    };
+    let target = reg.reference("sbom/multi:1");
+    let v = image(&[
+        "testdata/go-static",
+        "testdata/arm64-static",
+        "--path",
+        "/app",
+        "--push",
+        &target,
+        "--insecure",
+    ]);
+    let index = v["image"]["digest"].as_str().unwrap().to_string();
+    let art = v["image"]["sbom"]["digest"].as_str().unwrap().to_string();
+    let tls = "--tls-verify=false";
+    let remote = |r: &str| format!("docker://{}", reg.reference(r));
+    let raw = skopeo(&["inspect", "--raw", tls, &remote("sbom/multi:1")]);
+    assert_eq!(sha256(&raw), index);
+    let m = json(&skopeo(&[
+        "inspect",
+        "--raw",
+        tls,
+        &remote(&format!("sbom/multi@{art}")),
+    ]));
+    assert_eq!(
+        m["subject"],
+        serde_json::json!({
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": index,
+            "size": raw.len()
+        })
+    );
+    let list = json(&skopeo(&[
+        "inspect",
+        "--raw",
+        tls,
+        &remote(&format!("sbom/multi:{}", index.replacen(':', "-", 1))),
+    ]));
+    assert_eq!(list["manifests"][0]["digest"], art.as_str());
+    assert_eq!(list["manifests"].as_array().unwrap().len(), 1);
+    // The document describes both platforms' programs, each at /app.
+    let layer = m["layers"][0]["digest"].as_str().unwrap();
+    let name = reg.reference("sbom/multi");
+    let repo = name.split_once('/').unwrap().1;
+    let resp = reg
+        .get_raw(&format!("/v2/{repo}/blobs/{layer}"), &[])
+        .unwrap();
+    let doc = json(resp.split_once("\r\n\r\n").unwrap().1.as_bytes());
+    let files: Vec<&str> = doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["packageFileName"].as_str())
+        .collect();
+    assert_eq!(files, ["/app", "/app"]);
+}
+
+#[test]
+fn a_program_whose_sbom_cannot_be_made_writes_no_image_and_exits_2() {
+    if !have_tool("objcopy") {
+        return;
+    }
+    let d = tempdir();
+    // rust-static with a .dep-v0 section that is not zlib data.
+    let sec = d.path().join("dep.bin");
+    fs::write(&sec, b"not zlib at all").unwrap();
+    let prog = d.path().join("app");
+    let st = Command::new("objcopy")
+        .arg("--add-section")
+        .arg(format!(".dep-v0={}", sec.display()))
+        .arg(common::fixture("rust-static"))
+        .arg(&prog)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = d.path().join("app.tar");
+    let r = binslim()
+        .arg("image")
+        .arg(&prog)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the SBOM of the image (--sbom none builds without one): ")
+            && err.contains("cargo-auditable data (.dep-v0) not valid zlib data"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    // --sbom none builds it.
+    let r = binslim()
+        .arg("image")
+        .arg(&prog)
+        .arg("-o")
+        .arg(&out)
+        .args(["--sbom", "none"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+}
