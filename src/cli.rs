@@ -342,6 +342,15 @@ Examples:
   binslim image amd64/server arm64/server --push localhost:5000/server:1 --insecure
                                                         a multi-platform image to a local registry
   SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) binslim image ./server -o server.tar
+  binslim image ./server -o oci --format oci-dir --sbom cyclonedx
+                                                        attach a CycloneDX SBOM (default: SPDX)
+
+SBOM: by default the image carries an SPDX SBOM of what it holds (the programs' Go modules or \
+cargo-auditable crates, and with --with-libs the loader and libraries with their dpkg \
+packages) as an OCI artifact that refers to it: listed in index.json without a name (oci-dir, \
+docker) and, with --push, pushed as a referrer (the referrers API, else the tag \
+sha256-<digest>). The image's digest is the same with --sbom none. An oci-archive (--format \
+oci) cannot list it: podman load refuses an archive with two manifests.
 
 Run-time files: /etc/passwd and /etc/group (root, nonroot 65532) and /tmp (1777) always; the CA \
 bundle, /usr/share/zoneinfo and /etc/nsswitch.conf when the program reads them (Go: from its \
@@ -536,6 +545,11 @@ pub struct ImageArgs {
     #[arg(long)]
     pub upx: bool,
 
+    /// The SBOM of what the image holds, attached as an OCI artifact that refers to it:
+    /// spdx, cyclonedx or none.
+    #[arg(long, value_enum, value_name = "spdx|cyclonedx|none", default_value_t = ImageSbom::Spdx)]
+    pub sbom: ImageSbom,
+
     /// Replace OUT when it exists.
     #[arg(long)]
     pub force: bool,
@@ -543,6 +557,17 @@ pub struct ImageArgs {
     /// Print JSON: {"image": {...}, "steps": [...]}.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--sbom` of `binslim image`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImageSbom {
+    /// SPDX 2.3 JSON (`application/spdx+json`).
+    Spdx,
+    /// CycloneDX 1.6 JSON (`application/vnd.cyclonedx+json`).
+    Cyclonedx,
+    /// No SBOM.
+    None,
 }
 
 /// `--format` of `binslim image`.

@@ -18,7 +18,7 @@ use crate::elf::go::GoBuildInfo;
 use crate::elf::needs::{self, RuntimeNeeds};
 use crate::elf::{self, Analysis, ElfFile, Linkage};
 use crate::image::layer::{self, LayerEntry, PlaceError, Tree};
-use crate::image::layout::{self, Blobs, IndexBlobs, Layout, OutputFormat};
+use crate::image::layout::{self, Artifact, Blobs, IndexBlobs, Layout, OutputFormat};
 use crate::image::spec::{
     self, Descriptor, History, ImageConfig, Index, MEDIA_CONFIG, MEDIA_INDEX, MEDIA_LAYER_GZIP,
     MEDIA_MANIFEST, Manifest, PlatformSpec, RootFs, RunConfig,
@@ -111,6 +111,8 @@ pub struct ImageOptions {
     pub expose: Vec<String>,
     /// The config's `Cmd`: default arguments after the entrypoint (`--cmd`).
     pub cmd: Vec<String>,
+    /// The SBOM attached to the image as an OCI artifact (`--sbom`), or none.
+    pub sbom: Option<crate::sbom::Format>,
 }
 
 impl ImageOptions {
@@ -139,6 +141,7 @@ impl ImageOptions {
             workdir: None,
             expose: Vec::new(),
             cmd: Vec::new(),
+            sbom: Some(crate::sbom::Format::Spdx),
         }
     }
 }
@@ -407,6 +410,9 @@ pub enum BuildError {
     /// The finished layer could not be read back to be checked (exit 2).
     #[error("checking the image before writing it: {0}")]
     Check(#[source] crate::image::read::ReadError),
+    /// The SBOM of the image could not be made.
+    #[error("the SBOM of the image (--sbom none builds without one): {0}")]
+    Sbom(#[source] crate::sbom::SbomError),
     /// Reading an input or writing the output failed (exit 2).
     #[error("{context}: {source}")]
     Io {
@@ -587,6 +593,25 @@ pub struct ImageReport {
     /// Each platform's image, in the index's order; left out for one program.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub manifests: Vec<PlatformImage>,
+    /// The SBOM attached to the image (`--sbom`); left out with `--sbom none`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sbom: Option<SbomReport>,
+}
+
+/// The SBOM artifact of an [`ImageReport`].
+#[derive(Debug, Clone, Serialize)]
+pub struct SbomReport {
+    /// `application/spdx+json` or `application/vnd.cyclonedx+json`.
+    pub artifact_type: String,
+    /// `sha256:` of the artifact's manifest (whose `subject` is the image).
+    pub digest: String,
+    /// `sha256:` of the SBOM document.
+    pub document_digest: String,
+    /// The document's size in bytes.
+    pub size: u64,
+    /// False when the form written cannot list it (an oci-archive: `podman load` refuses an
+    /// archive listing two manifests); it is still pushed with `--push` alone.
+    pub in_output: bool,
 }
 
 /// One platform's image of a multi-platform build.
@@ -1362,7 +1387,7 @@ impl Prepared<'_> {
         if images.len() == 1 {
             let (blobs, p) = images.pop().expect("one image");
             let report = ImageReport {
-                reference: checked.name,
+                reference: checked.name.clone(),
                 digest: p.digest,
                 format: opts.format.as_str(),
                 platform: p.platform,
@@ -1371,16 +1396,19 @@ impl Prepared<'_> {
                 files: p.files,
                 annotations: p.annotations,
                 manifests: Vec::new(),
+                sbom: None,
             };
-            return Ok(Built {
+            let built = Built {
                 layout: BuiltLayout::Image(blobs),
                 report,
-            });
+                referrers: Vec::new(),
+            };
+            return built.with_sbom(opts, &checked, &targets, copies);
         }
         let (blobs, reports): (Vec<Blobs>, Vec<PlatformImage>) = images.into_iter().unzip();
         let index = assemble_index(blobs, &targets, checked.name.clone());
         let report = ImageReport {
-            reference: checked.name,
+            reference: checked.name.clone(),
             digest: index.1.digest.clone(),
             format: opts.format.as_str(),
             platform: String::new(),
@@ -1389,11 +1417,14 @@ impl Prepared<'_> {
             files: Vec::new(),
             annotations: index.0,
             manifests: reports,
+            sbom: None,
         };
-        Ok(Built {
+        let built = Built {
             layout: BuiltLayout::Index(index.1),
             report,
-        })
+            referrers: Vec::new(),
+        };
+        built.with_sbom(opts, &checked, &targets, copies)
     }
 }
 
@@ -1414,6 +1445,8 @@ pub struct Built {
     pub layout: BuiltLayout,
     /// What the report says of it.
     pub report: ImageReport,
+    /// The artifacts that refer to it (the SBOM), written beside it.
+    pub referrers: Vec<Artifact>,
 }
 
 impl Built {
@@ -1427,7 +1460,100 @@ impl Built {
 
     /// Writes the image to `opts.output` in `opts.format` ([`write_output`]).
     pub fn write(&self, opts: &ImageOptions) -> Result<(), BuildError> {
-        write_output(opts, self.layout())
+        write_output(opts, self.layout(), &self.referrers)
+    }
+
+    /// The descriptor of the image: its manifest, or the index of several platforms.
+    fn descriptor(&self) -> Descriptor {
+        let (media_type, digest, size) = match &self.layout {
+            BuiltLayout::Image(b) => (MEDIA_MANIFEST, &b.digests[1], b.manifest.len()),
+            BuiltLayout::Index(ix) => (MEDIA_INDEX, &ix.digest, ix.index.len()),
+        };
+        Descriptor {
+            media_type: media_type.into(),
+            digest: digest.clone(),
+            size: size as u64,
+            platform: None,
+            artifact_type: None,
+            annotations: BTreeMap::new(),
+        }
+    }
+
+    /// Adds the SBOM of what the image holds (`opts.sbom`) as an artifact whose subject is
+    /// the image: the programs put in (their copies when given, named by their path in the
+    /// image) and, with `--with-libs`, the loader and libraries from the root, with their
+    /// dpkg owners. The subject of a multi-platform image is its index: the document
+    /// describes every platform's program, and the index is what the tag names (what
+    /// `cosign`/`oras attach` to a tag refer to).
+    fn with_sbom(
+        mut self,
+        opts: &ImageOptions,
+        checked: &CheckedOptions,
+        targets: &[Target],
+        copies: Option<&[PathBuf]>,
+    ) -> Result<Built, BuildError> {
+        let Some(format) = opts.sbom else {
+            return Ok(self);
+        };
+        let programs: Vec<PathBuf> = targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                copies
+                    .and_then(|c| c.get(i))
+                    .cloned()
+                    .unwrap_or_else(|| t.prog.path.clone())
+            })
+            .collect();
+        let sopts = crate::sbom::SbomOptions {
+            with_libs: opts.with_libs,
+            root: opts.root.clone(),
+            image_paths: vec![checked.path.clone(); programs.len()],
+        };
+        let doc = crate::sbom::build(&programs, &sopts, opts.mtime).map_err(BuildError::Sbom)?;
+        let artifact = sbom_artifact(format, format.render(&doc), self.descriptor());
+        self.report.sbom = Some(SbomReport {
+            artifact_type: artifact.artifact_type.clone(),
+            digest: artifact.digest.clone(),
+            document_digest: artifact.blobs[1].0.clone(),
+            size: artifact.blobs[1].1.len() as u64,
+            in_output: layout::holds_referrers(self.layout(), opts.format),
+        });
+        self.referrers.push(artifact);
+        Ok(self)
+    }
+}
+
+/// The OCI 1.1 artifact of an SBOM `document` that refers to `subject`: a manifest with the
+/// `artifactType`, the empty config (`{}`), one layer (the document) and the `subject`.
+fn sbom_artifact(format: crate::sbom::Format, document: Vec<u8>, subject: Descriptor) -> Artifact {
+    let media_type = format.media_type();
+    let descriptor = |media_type: &str, bytes: &[u8]| Descriptor {
+        media_type: media_type.into(),
+        digest: spec::digest_of(bytes),
+        size: bytes.len() as u64,
+        platform: None,
+        artifact_type: None,
+        annotations: BTreeMap::new(),
+    };
+    let manifest = Manifest {
+        schema_version: 2,
+        media_type: Some(MEDIA_MANIFEST.into()),
+        artifact_type: Some(media_type.into()),
+        config: descriptor(spec::MEDIA_EMPTY, spec::EMPTY_JSON),
+        layers: vec![descriptor(media_type, &document)],
+        subject: Some(subject),
+        annotations: BTreeMap::new(),
+    };
+    let bytes = serde_json::to_vec(&manifest).expect("manifest serializes");
+    Artifact {
+        artifact_type: media_type.into(),
+        digest: spec::digest_of(&bytes),
+        manifest: bytes,
+        blobs: vec![
+            (spec::digest_of(spec::EMPTY_JSON), spec::EMPTY_JSON.to_vec()),
+            (spec::digest_of(&document), document),
+        ],
     }
 }
 
@@ -1648,6 +1774,7 @@ fn assemble_index(
                     os: "linux".into(),
                     variant: t.variant.clone(),
                 }),
+                artifact_type: None,
                 annotations: BTreeMap::new(),
             })
             .collect(),
@@ -1676,8 +1803,14 @@ fn check_before_writing(program: &str, blobs: &Blobs) -> Result<(), BuildError> 
         .prefix(".binslim-check-")
         .tempfile()
         .map_err(io_err(context))?;
-    let file = layout::write_archive(BufWriter::new(tmp.as_file()), blobs, OutputFormat::Oci, 0)
-        .map_err(io_err(context))?;
+    let file = layout::write_archive(
+        BufWriter::new(tmp.as_file()),
+        blobs,
+        &[],
+        OutputFormat::Oci,
+        0,
+    )
+    .map_err(io_err(context))?;
     file.into_inner()
         .map_err(|e| e.into_error())
         .map_err(io_err(context))?;
@@ -1736,6 +1869,7 @@ fn assemble(
         digest: digest.into(),
         size: size as u64,
         platform: None,
+        artifact_type: None,
         annotations: BTreeMap::new(),
     };
     let manifest = Manifest {
@@ -1748,6 +1882,8 @@ fn assemble(
             layer.blob.len(),
         )],
         annotations,
+        artifact_type: None,
+        subject: None,
     };
     let manifest_bytes = serde_json::to_vec(&manifest).expect("manifest serializes");
     Blobs {
@@ -1766,13 +1902,17 @@ fn assemble(
 /// Writes the chosen form to a locked temporary name beside the output and puts it in place
 /// (synced, renamed, the directory synced); an old layout directory is exchanged with the new
 /// one in one step and removed after ([`TempDir::commit`]).
-fn write_output(opts: &ImageOptions, blobs: Layout<'_>) -> Result<(), BuildError> {
+fn write_output(
+    opts: &ImageOptions,
+    blobs: Layout<'_>,
+    referrers: &[Artifact],
+) -> Result<(), BuildError> {
     let out = &opts.output;
     let dir = tempfiles::dir_of(out);
     let ctx = || format!("writing {}", out.display());
     if opts.format == OutputFormat::OciDir {
         let tmp = TempDir::new_in(&dir).map_err(io_err(ctx()))?;
-        layout::write_dir(tmp.path(), blobs).map_err(io_err(ctx()))?;
+        layout::write_dir(tmp.path(), blobs, referrers).map_err(io_err(ctx()))?;
         fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755))
             .map_err(io_err(ctx()))?;
         // Still locked while it is put in place: a clean-up cannot take it for a leftover.
@@ -1781,7 +1921,7 @@ fn write_output(opts: &ImageOptions, blobs: Layout<'_>) -> Result<(), BuildError
     }
     tempfiles::write_replacing(out, |f| {
         let w = BufWriter::with_capacity(1 << 20, f);
-        layout::write_archive(w, blobs, opts.format, opts.mtime)?.flush()
+        layout::write_archive(w, blobs, referrers, opts.format, opts.mtime)?.flush()
     })
     .map_err(io_err(ctx()))
 }

@@ -121,7 +121,7 @@ head -c 4096 "$out/c-static" >"$out/truncated-elf"
 binslim="${BINSLIM:-$(dirname "$0")/../target/debug/binslim}"
 if [ -x "$binslim" ]; then
   mkdir -p "$out/images"
-  (cd "$out" && env -u SOURCE_DATE_EPOCH "$binslim" image arm64-static -o images/arm64-static-docker.tar --force >/dev/null)
+  (cd "$out" && env -u SOURCE_DATE_EPOCH "$binslim" image arm64-static --sbom none -o images/arm64-static-docker.tar --force >/dev/null)
   (cd "$out" && env -u SOURCE_DATE_EPOCH "$binslim" image arm64-static --format oci --ca-certs no --tzdata no \
     -o images/arm64-static-oci.tar --force >/dev/null)
 fi

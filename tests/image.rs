@@ -372,9 +372,11 @@ fn skopeo_reads_every_form_with_binslims_digests() {
             r#"[{{"Config":"blobs/sha256/{config_hex}","RepoTags":["me/app:v1"],"Layers":["blobs/sha256/{hex}"]}}]"#
         )
     );
-    assert_eq!(names.len(), 8, "{names:?}");
+    // The image's config, layer and manifest, and (the default --sbom spdx) the SBOM
+    // artifact's empty config, document and manifest.
+    assert_eq!(names.len(), 11, "{names:?}");
     assert_eq!(&names[..2], ["blobs/", "blobs/sha256/"]);
-    assert_eq!(&names[5..], ["index.json", "manifest.json", "oci-layout"]);
+    assert_eq!(&names[8..], ["index.json", "manifest.json", "oci-layout"]);
 }
 
 #[test]
@@ -865,7 +867,9 @@ fn auto_adds_nothing_a_go_program_embeds() {
 fn committed_images_are_reproduced_byte_for_byte() {
     let dir = tempdir();
     for (name, extra) in [
-        ("arm64-static-docker.tar", &[][..]),
+        // --sbom none: the committed tar (an input of the verify --image tests) predates
+        // attached SBOMs, and this proves --sbom none writes those bytes still.
+        ("arm64-static-docker.tar", &["--sbom", "none"][..]),
         (
             "arm64-static-oci.tar",
             &["--format", "oci", "--ca-certs", "no", "--tzdata", "no"][..],
@@ -1036,10 +1040,11 @@ fn oci_dir_force_replaces_the_layout() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     assert_eq!(names, ["layout"]);
-    // Only the new image's blobs: the old layout was not merged into the new one.
+    // Only the new image's blobs (config, layer, manifest; the SBOM's empty config, document
+    // and manifest): the old layout was not merged into the new one.
     assert_eq!(
         fs::read_dir(layout.join("blobs/sha256")).unwrap().count(),
-        3
+        6
     );
 }
 

@@ -186,7 +186,26 @@ fn several_programs_make_one_index_with_each_platform() {
                         "digest": r["digest"],
                         "size": raw.len(),
                         "annotations": {"org.opencontainers.image.ref.name": "app:latest"}
+                    }, {
+                        // The default --sbom spdx: the SBOM artifact, its subject the index,
+                        // listed without a ref name.
+                        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                        "digest": r["sbom"]["digest"],
+                        "size": top["manifests"][1]["size"],
+                        "artifactType": "application/spdx+json"
                     }]
+                })
+            );
+            let art = &top["manifests"][1]["digest"].as_str().unwrap()["sha256:".len()..];
+            let art: Value =
+                serde_json::from_slice(&fs::read(out.join("blobs/sha256").join(art)).unwrap())
+                    .unwrap();
+            assert_eq!(
+                art["subject"],
+                json!({
+                    "mediaType": "application/vnd.oci.image.index.v1+json",
+                    "digest": r["digest"],
+                    "size": raw.len()
                 })
             );
             if have_tool("umoci") {

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Status, emit};
-use crate::cli::{ImageArgs, ImageFormat};
+use crate::cli::{ImageArgs, ImageFormat, ImageSbom};
 
 /// The `--json` document.
 #[derive(Serialize)]
@@ -218,6 +218,11 @@ fn options(
     opts.workdir = args.workdir.clone();
     opts.expose = args.expose.clone();
     opts.cmd = args.cmd.clone();
+    opts.sbom = match args.sbom {
+        ImageSbom::Spdx => Some(binslim::sbom::Format::Spdx),
+        ImageSbom::Cyclonedx => Some(binslim::sbom::Format::CycloneDx),
+        ImageSbom::None => None,
+    };
     Ok(opts)
 }
 

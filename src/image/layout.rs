@@ -68,6 +68,22 @@ pub struct IndexBlobs {
     pub reference: String,
 }
 
+/// An OCI 1.1 artifact that refers to the image (an SBOM): its manifest (with `artifactType`
+/// and `subject`) and the blobs it names (the empty config `{}` and the document), ready to
+/// be written beside the image. `index.json` lists it without a ref name, so whatever picks
+/// an image by name (`skopeo oci:DIR:TAG`) still finds only the image.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    /// The artifact type (`application/spdx+json`).
+    pub artifact_type: String,
+    /// The manifest JSON.
+    pub manifest: Vec<u8>,
+    /// `sha256:` of `manifest`.
+    pub digest: String,
+    /// `(sha256:<hex>, bytes)` of each blob the manifest names.
+    pub blobs: Vec<(String, Vec<u8>)>,
+}
+
 /// What a layout holds: one image, or a multi-platform index of images.
 #[derive(Debug, Clone, Copy)]
 pub enum Layout<'a> {
@@ -104,7 +120,17 @@ fn put_image<'a>(out: &mut BTreeMap<String, Cow<'a, [u8]>>, b: &'a Blobs) {
 /// (the layers are the largest things binslim holds), the small JSON documents made here. A
 /// blob shared by several platforms is written once. The docker form (`manifest.json`) holds
 /// one image only.
-fn files(l: Layout<'_>, format: OutputFormat) -> Vec<(String, Cow<'_, [u8]>)> {
+///
+/// `referrers` are listed in `index.json` after the image (no ref name) with their blobs,
+/// except in the oci-archive form: `podman load` and `skopeo copy oci-archive:FILE` (no name)
+/// of containers/image 5.23 refuse an archive whose `index.json` lists more than one manifest
+/// ("more than one image in oci, choose an image"). The docker form keeps them: `podman load`
+/// then reads its `manifest.json`, and `docker load` does too.
+fn files<'a>(
+    l: Layout<'a>,
+    referrers: &'a [Artifact],
+    format: OutputFormat,
+) -> Vec<(String, Cow<'a, [u8]>)> {
     let mut out: BTreeMap<String, Cow<'_, [u8]>> = BTreeMap::new();
     let (media_type, digest, size, reference) = match l {
         Layout::Image(b) => {
@@ -136,16 +162,34 @@ fn files(l: Layout<'_>, format: OutputFormat) -> Vec<(String, Cow<'_, [u8]>)> {
             docker_full_name(reference),
         );
     }
+    let mut manifests = vec![Descriptor {
+        media_type: media_type.into(),
+        digest: digest.clone(),
+        size: size as u64,
+        platform: None,
+        artifact_type: None,
+        annotations,
+    }];
+    if holds_referrers(l, format) {
+        for a in referrers {
+            for (d, bytes) in &a.blobs {
+                out.insert(blob_path(d), Cow::Borrowed(bytes));
+            }
+            out.insert(blob_path(&a.digest), Cow::Borrowed(&a.manifest));
+            manifests.push(Descriptor {
+                media_type: MEDIA_MANIFEST.into(),
+                digest: a.digest.clone(),
+                size: a.manifest.len() as u64,
+                platform: None,
+                artifact_type: Some(a.artifact_type.clone()),
+                annotations: BTreeMap::new(),
+            });
+        }
+    }
     let index = Index {
         schema_version: 2,
         media_type: Some(MEDIA_INDEX.into()),
-        manifests: vec![Descriptor {
-            media_type: media_type.into(),
-            digest: digest.clone(),
-            size: size as u64,
-            platform: None,
-            annotations,
-        }],
+        manifests,
         annotations: BTreeMap::new(),
     };
     out.insert(
@@ -167,6 +211,17 @@ fn files(l: Layout<'_>, format: OutputFormat) -> Vec<(String, Cow<'_, [u8]>)> {
     out.into_iter().collect()
 }
 
+/// Whether the form of `l` written as `format` lists referrers ([`files`]): an OCI layout
+/// directory, and the docker form of one image; not an oci-archive (nor the oci-archive a
+/// multi-platform index is written as in the docker form).
+pub fn holds_referrers(l: Layout<'_>, format: OutputFormat) -> bool {
+    match format {
+        OutputFormat::OciDir => true,
+        OutputFormat::Docker => matches!(l, Layout::Image(_)),
+        OutputFormat::Oci => false,
+    }
+}
+
 /// `name:tag` as Docker's containerd store names it (`docker.io/library/name:tag`).
 fn docker_full_name(reference: &str) -> String {
     let first = reference.split('/').next().unwrap_or("");
@@ -179,11 +234,13 @@ fn docker_full_name(reference: &str) -> String {
     }
 }
 
-/// Writes the docker or oci archive tar of `l` to `w` (every entry's mtime `mtime`). An
-/// index is written as an oci archive whatever `format` says: `docker load` cannot read one.
+/// Writes the docker or oci archive tar of `l` to `w` (every entry's mtime `mtime`), with
+/// `referrers` in the docker form. An index is written as an oci archive whatever `format`
+/// says: `docker load` cannot read one.
 pub fn write_archive<'a, W: Write>(
     w: W,
     l: impl Into<Layout<'a>>,
+    referrers: &'a [Artifact],
     format: OutputFormat,
     mtime: u64,
 ) -> io::Result<W> {
@@ -206,18 +263,23 @@ pub fn write_archive<'a, W: Write>(
             io::empty(),
         )?;
     }
-    for (path, data) in files(l, format) {
+    for (path, data) in files(l, referrers, format) {
         let mut h = header(EntryType::Regular, 0o644, data.len() as u64);
         builder.append_data(&mut h, path, &*data)?;
     }
     builder.into_inner()
 }
 
-/// Writes the OCI layout of `l` into the existing empty directory `dir`, every file and
-/// directory synced (the caller renames `dir` over an old layout, which is then removed).
-pub fn write_dir<'a>(dir: &Path, l: impl Into<Layout<'a>>) -> io::Result<()> {
+/// Writes the OCI layout of `l` and its `referrers` into the existing empty directory `dir`,
+/// every file and directory synced (the caller renames `dir` over an old layout, which is then
+/// removed).
+pub fn write_dir<'a>(
+    dir: &Path,
+    l: impl Into<Layout<'a>>,
+    referrers: &'a [Artifact],
+) -> io::Result<()> {
     fs::create_dir_all(dir.join("blobs/sha256"))?;
-    for (path, data) in files(l.into(), OutputFormat::OciDir) {
+    for (path, data) in files(l.into(), referrers, OutputFormat::OciDir) {
         let mut f = fs::File::create(dir.join(path))?;
         f.write_all(&data)?;
         f.sync_all()?;

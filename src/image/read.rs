@@ -821,7 +821,8 @@ fn walk_index(
     }
     for d in &index.manifests {
         // Attestations and signatures ride along as "unknown/unknown" manifests.
-        if d.platform.as_ref().is_some_and(|p| p.os == "unknown") {
+        // So do OCI 1.1 artifacts (an SBOM whose subject is the image), named by their type.
+        if d.platform.as_ref().is_some_and(|p| p.os == "unknown") || d.artifact_type.is_some() {
             continue;
         }
         let reference = d
@@ -837,6 +838,9 @@ fn walk_index(
             }
             spec::MEDIA_MANIFEST | spec::MEDIA_DOCKER_MANIFEST => {
                 let m: Manifest = read_json(store, &name, Some(&d.digest), limits)?;
+                if is_artifact(&m) {
+                    continue;
+                }
                 let mut layers = Vec::new();
                 for l in &m.layers {
                     layers.push(LayerRef {
@@ -860,6 +864,14 @@ fn walk_index(
         }
     }
     Ok(())
+}
+
+/// Whether `m` is an artifact rather than an image: it has an `artifactType`, or its config is
+/// not an image config (OCI 1.1: an artifact names its type by one or the other).
+pub fn is_artifact(m: &Manifest) -> bool {
+    const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+    m.artifact_type.is_some()
+        || (m.config.media_type != spec::MEDIA_CONFIG && m.config.media_type != DOCKER_CONFIG)
 }
 
 /// `manifest.json`: a docker-archive's list of images, or (in a directory) the one image

@@ -28,6 +28,10 @@ pub const MEDIA_DOCKER_LIST: &str = "application/vnd.docker.distribution.manifes
 pub const MEDIA_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 /// Docker's gzip layer.
 pub const MEDIA_DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+/// `application/vnd.oci.empty.v1+json`: the config of an artifact that needs none (OCI 1.1).
+pub const MEDIA_EMPTY: &str = "application/vnd.oci.empty.v1+json";
+/// The empty descriptor's blob, `{}`.
+pub const EMPTY_JSON: &[u8] = b"{}";
 /// The annotation that names the source revision (a commit).
 pub const ANNOTATION_REVISION: &str = "org.opencontainers.image.revision";
 /// The annotation that gives the creation time (RFC 3339).
@@ -54,6 +58,9 @@ pub struct Descriptor {
     /// The platform of the manifest it points at (in an index).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<PlatformSpec>,
+    /// The artifact type of the manifest it points at, when that is an artifact (OCI 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
     /// Annotations (the ref name in an OCI layout's index).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
@@ -96,10 +103,16 @@ pub struct Manifest {
     /// [`MEDIA_MANIFEST`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
+    /// What an artifact manifest holds (`application/spdx+json`); `None` for an image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
     /// The config blob.
     pub config: Descriptor,
     /// The layer blobs, bottom first.
     pub layers: Vec<Descriptor>,
+    /// The manifest or index an artifact refers to (OCI 1.1 referrers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Descriptor>,
     /// Annotations of the image (`org.opencontainers.image.revision`, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,

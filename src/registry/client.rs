@@ -276,6 +276,18 @@ impl Client {
         reference: &str,
         doc: &Document,
     ) -> Result<String, RegistryError> {
+        self.put_manifest_subject(repo, reference, doc)
+            .map(|(d, _)| d)
+    }
+
+    /// [`Client::put_manifest`], with the `OCI-Subject` header of the answer: a registry with
+    /// the OCI 1.1 referrers API sends it when the manifest has a `subject` it indexed.
+    pub fn put_manifest_subject(
+        &self,
+        repo: &str,
+        reference: &str,
+        doc: &Document,
+    ) -> Result<(String, Option<String>), RegistryError> {
         let path = format!("/v2/{repo}/manifests/{reference}");
         let digest = sha256_digest(&doc.bytes);
         let headers = [
@@ -306,7 +318,7 @@ impl Client {
                     actual: d,
                 });
             }
-            Ok(digest.clone())
+            Ok((digest.clone(), header(&r, "oci-subject")))
         })
     }
 

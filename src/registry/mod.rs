@@ -80,6 +80,9 @@ pub struct Pushable {
     pub manifests: Vec<Document>,
     /// The index over `manifests`, when the image is multi-platform.
     pub index: Option<Document>,
+    /// OCI 1.1 artifacts that refer to the image (an SBOM, its `subject` the image), pushed
+    /// after it; their blobs are among `blobs`.
+    pub referrers: Vec<Document>,
 }
 
 /// What a push did: the `"push"` object of `--json`.
@@ -94,6 +97,21 @@ pub struct PushReport {
     pub blobs: Vec<BlobReport>,
     /// Every platform manifest with its digest.
     pub manifests: Vec<ManifestReport>,
+    /// The artifacts pushed as referrers of the image; left out when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub referrers: Vec<ReferrerReport>,
+}
+
+/// One referrer of a [`PushReport`].
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ReferrerReport {
+    /// `application/spdx+json`, ...
+    pub artifact_type: String,
+    /// `sha256:<hex>` of the artifact's manifest.
+    pub digest: String,
+    /// How the registry lists it: `referrers-api` (it answered with `OCI-Subject`) or
+    /// `tag-schema` (the index at tag `sha256-<hex of the subject>`).
+    pub via: &'static str,
 }
 
 /// One blob of a [`PushReport`].

@@ -138,6 +138,7 @@ pub fn pull(
             digest: top.digest.clone(),
             size: top.bytes.len() as u64,
             platform: None,
+            artifact_type: None,
             annotations: Default::default(),
         }],
         annotations: Default::default(),

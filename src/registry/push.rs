@@ -4,6 +4,11 @@
 //! under the tag. A manifest is never pushed before all the blobs it names are in, and an index
 //! never before its manifests; a failure stops the push at the step it happened in.
 //!
+//! Referrers (an SBOM artifact whose `subject` is the image) come after the tag: each is PUT by
+//! its digest; a registry with the OCI 1.1 referrers API answers with `OCI-Subject` and lists
+//! it itself. Otherwise the referrers tag schema: the index at tag `sha256-<hex of the
+//! subject>` is fetched (or begun), the artifact added unless it is listed already, and PUT.
+//!
 //! A local image does not say which repository of the registry may already hold its blobs:
 //! with [`Options::mount_from`] (`--mount-from REPO`), a blob the repository lacks is first
 //! mounted from those repositories (no bytes sent; a registry that cannot mount starts an
@@ -12,8 +17,8 @@
 use super::client::{Client, Options};
 use super::error::{RegistryError, Step};
 use super::reference::Reference;
-use super::{BlobReport, Document, ManifestReport, PushReport, Pushable};
-use crate::image::spec::digest_of;
+use super::{BlobReport, Document, ManifestReport, PushReport, Pushable, ReferrerReport};
+use crate::image::spec::{Descriptor, Index, MEDIA_INDEX, MEDIA_MANIFEST, Manifest, digest_of};
 
 /// Pushes `image` to `to` (its repository, under its tag, or under its digest when it names
 /// one: the image's top document must then have that digest). Returns what was done; the
@@ -63,11 +68,94 @@ pub fn push(image: &Pushable, to: &Reference, opts: &Options) -> Result<PushRepo
         });
     }
     put_checked(&client, to, to.reference(), top, &top_digest)?;
+    let referrers = image
+        .referrers
+        .iter()
+        .map(|r| push_referrer(&client, to, r))
+        .collect::<Result<_, _>>()?;
     Ok(PushReport {
         reference: to.to_string(),
         digest: top_digest,
         blobs,
         manifests,
+        referrers,
+    })
+}
+
+/// Pushes the artifact `doc` by its digest, then, unless the registry said it indexed the
+/// subject (`OCI-Subject`), adds it to the referrers tag schema's index.
+fn push_referrer(
+    client: &Client,
+    to: &Reference,
+    doc: &Document,
+) -> Result<ReferrerReport, RegistryError> {
+    let protocol = |detail| RegistryError::Protocol {
+        registry: to.registry.clone(),
+        step: Step::Manifest,
+        detail,
+    };
+    let m: Manifest = serde_json::from_slice(&doc.bytes)
+        .map_err(|_| protocol("a referrer to push is not an image manifest"))?;
+    let subject = m
+        .subject
+        .as_ref()
+        .ok_or_else(|| protocol("a referrer to push has no subject"))?;
+    let artifact_type = m
+        .artifact_type
+        .clone()
+        .unwrap_or_else(|| m.config.media_type.clone());
+    let digest = digest_of(&doc.bytes);
+    let (stored, answered) = client.put_manifest_subject(&to.repository, &digest, doc)?;
+    if stored != digest {
+        return Err(RegistryError::DigestMismatch {
+            registry: to.registry.clone(),
+            step: Step::Manifest,
+            what: format!("manifest {}@{digest}", to.repository),
+            expected: digest,
+            actual: stored,
+        });
+    }
+    if answered.is_some() {
+        return Ok(ReferrerReport {
+            artifact_type,
+            digest,
+            via: "referrers-api",
+        });
+    }
+    let tag = subject.digest.replacen(':', "-", 1);
+    let mut index = match client.get_manifest(&to.repository, &tag) {
+        Ok(f) => serde_json::from_slice::<Index>(&f.bytes)
+            .map_err(|_| protocol("the referrers tag names a document that is not an index"))?,
+        Err(RegistryError::NotFound { .. }) => Index {
+            schema_version: 2,
+            media_type: Some(MEDIA_INDEX.into()),
+            manifests: Vec::new(),
+            annotations: Default::default(),
+        },
+        Err(e) => return Err(e),
+    };
+    if !index.manifests.iter().any(|d| d.digest == digest) {
+        index.manifests.push(Descriptor {
+            media_type: MEDIA_MANIFEST.into(),
+            digest: digest.clone(),
+            size: doc.bytes.len() as u64,
+            platform: None,
+            artifact_type: Some(artifact_type.clone()),
+            annotations: m.annotations.clone(),
+        });
+        let bytes = serde_json::to_vec(&index).expect("index serializes");
+        let list = Document {
+            media_type: MEDIA_INDEX.into(),
+            platform: None,
+            bytes,
+        };
+        let list_digest = digest_of(&list.bytes);
+        put_checked(client, to, &tag, &list, &list_digest)?;
+    }
+    Ok(ReferrerReport {
+        artifact_type,
+        digest,
+        via: "tag-schema",
     })
 }
 

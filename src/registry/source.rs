@@ -180,12 +180,28 @@ fn read_path(path: &Path, limits: &Limits) -> Result<Pushable, SourceError> {
 fn oci(stored: &StoredImage, limits: &Limits) -> Result<Pushable, SourceError> {
     let bytes = stored.document("index.json", None, limits)?;
     let index: Index = parse("index.json", &bytes)?;
-    let digests: BTreeSet<&str> = index.manifests.iter().map(|d| d.digest.as_str()).collect();
     let mut c = Collector::new(stored, limits);
+    // Artifacts that refer to the image (binslim's SBOM) are pushed as referrers, not taken
+    // for a second image.
+    let mut images = Vec::new();
+    let mut referrers = Vec::new();
+    for d in &index.manifests {
+        match c.referrer(d)? {
+            Some(m) => referrers.push((d, m)),
+            None => images.push(d),
+        }
+    }
+    let digests: BTreeSet<&str> = images.iter().map(|d| d.digest.as_str()).collect();
+    if digests.len() != 1 {
+        // Several images, or none: index.json as it is (referrers among its manifests).
+        images = index.manifests.iter().collect();
+        referrers.clear();
+    }
+    let digests: BTreeSet<&str> = images.iter().map(|d| d.digest.as_str()).collect();
     match digests.len() {
         0 => return Err(ReadError::NoImage.into()),
         1 => {
-            let d = &index.manifests[0];
+            let d = images[0];
             let doc = c.document(d, 0)?;
             if is_index(&doc.media_type) {
                 c.index = Some(doc);
@@ -213,6 +229,11 @@ fn oci(stored: &StoredImage, limits: &Limits) -> Result<Pushable, SourceError> {
             });
         }
     }
+    // The referrers' blobs after the image's.
+    for (_, m) in &referrers {
+        let doc = c.artifact(m)?;
+        c.referrers.push(doc);
+    }
     Ok(c.finish())
 }
 
@@ -229,6 +250,7 @@ struct Collector<'a> {
     /// Platform manifests, and nested indexes after their children.
     manifests: Vec<Document>,
     index: Option<Document>,
+    referrers: Vec<Document>,
 }
 
 impl<'a> Collector<'a> {
@@ -240,6 +262,7 @@ impl<'a> Collector<'a> {
             seen: HashSet::new(),
             manifests: Vec::new(),
             index: None,
+            referrers: Vec::new(),
         }
     }
 
@@ -248,7 +271,38 @@ impl<'a> Collector<'a> {
             blobs: self.blobs,
             manifests: self.manifests,
             index: self.index,
+            referrers: self.referrers,
         }
+    }
+
+    /// The manifest `d` names when it is an artifact with a `subject` (an OCI 1.1 referrer),
+    /// read and checked against `d`; `None` for an image or index.
+    fn referrer(&self, d: &spec::Descriptor) -> Result<Option<(Manifest, Vec<u8>)>, SourceError> {
+        if d.media_type != MEDIA_MANIFEST {
+            return Ok(None);
+        }
+        let name = layout_blob_name(&d.digest)?;
+        let bytes = self.stored.document(&name, Some(&d.digest), self.limits)?;
+        check_size(&name, d.size, bytes.len() as u64)?;
+        let m: Manifest = parse(&name, &bytes)?;
+        if m.subject.is_some() && crate::image::read::is_artifact(&m) {
+            Ok(Some((m, bytes)))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The referrer `d` names, its blobs gathered.
+    fn artifact(&mut self, (m, bytes): &(Manifest, Vec<u8>)) -> Result<Document, SourceError> {
+        self.blob(&m.config)?;
+        for l in &m.layers {
+            self.blob(l)?;
+        }
+        Ok(Document {
+            media_type: MEDIA_MANIFEST.into(),
+            bytes: bytes.clone(),
+            platform: None,
+        })
     }
 
     /// The document `d` names (a manifest, with its blobs gathered; or an index, with every
@@ -439,6 +493,7 @@ fn dir_layout(stored: &StoredImage, limits: &Limits) -> Result<Pushable, SourceE
             platform: Some(config_platform(&c)),
         }],
         index: None,
+        referrers: Vec::new(),
     })
 }
 
@@ -513,6 +568,7 @@ fn docker_archive(stored: &StoredImage, limits: &Limits) -> Result<Pushable, Sou
             platform: Some(config_platform(&c)),
         }],
         index: None,
+        referrers: Vec::new(),
     })
 }
 

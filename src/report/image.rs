@@ -21,6 +21,7 @@ pub fn render(r: &ImageReport, output: &str, style: Style) -> String {
             r.platform
         );
         block(&mut out, &r.files, &r.layers, &r.digest, "  ", style);
+        sbom(&mut out, r, style);
         return out;
     }
     let _ = writeln!(
@@ -35,7 +36,28 @@ pub fn render(r: &ImageReport, output: &str, style: Style) -> String {
         block(&mut out, &m.files, &m.layers, &m.digest, "    ", style);
     }
     let _ = writeln!(out, "  index   {}", style.good(&r.digest));
+    sbom(&mut out, r, style);
     out
+}
+
+/// The SBOM line: the artifact's type and manifest digest, and where it is.
+fn sbom(out: &mut String, r: &ImageReport, style: Style) {
+    let Some(s) = &r.sbom else {
+        return;
+    };
+    let where_ = if s.in_output {
+        "refers to the image"
+    } else {
+        "not written: an oci-archive lists one manifest (podman load); --format oci-dir or --push keep it"
+    };
+    let _ = writeln!(
+        out,
+        "  sbom    {} {} ({}), {}",
+        s.artifact_type,
+        style.dim(&s.digest),
+        human(s.size),
+        where_
+    );
 }
 
 /// One image's lines: its files, its layers and its manifest digest, each indented by
@@ -125,6 +147,13 @@ mod tests {
             ],
             annotations: Default::default(),
             manifests: Vec::new(),
+            sbom: Some(crate::scratch::SbomReport {
+                artifact_type: "application/spdx+json".into(),
+                digest: "sha256:def".into(),
+                document_digest: "sha256:0123".into(),
+                size: 3000,
+                in_output: true,
+            }),
         };
         assert_eq!(
             render(&r, "out.tar", Style::default()),
@@ -132,7 +161,8 @@ mod tests {
              \x20 /server                  1.4 MiB  0755  program\n\
              \x20 /tmp                           -  1777  temporary files\n\
              \x20 layer   3.0 MiB uncompressed, 2.0 KiB gzip (2048 bytes, what a registry stores)\n\
-             \x20 digest  sha256:abc\n"
+             \x20 digest  sha256:abc\n\
+             \x20 sbom    application/spdx+json sha256:def (2.9 KiB), refers to the image\n"
         );
     }
 
@@ -171,6 +201,7 @@ mod tests {
                 platform("linux/amd64", "amd64/app", "sha256:a"),
                 platform("linux/arm64/v8", "arm64/app", "sha256:b"),
             ],
+            sbom: None,
         };
         assert_eq!(
             render(&r, "app.tar", Style::default()),

@@ -41,6 +41,15 @@ pub fn render(r: &PushReport, style: Style) -> String {
         human(uploaded),
         r.blobs.len() - fresh
     );
+    for x in &r.referrers {
+        let _ = writeln!(
+            out,
+            "  referrer  {}  {} ({})",
+            short(&x.digest),
+            x.artifact_type,
+            x.via
+        );
+    }
     let _ = writeln!(
         out,
         "pushed {}",
@@ -124,6 +133,7 @@ mod tests {
                 platform: "linux/amd64".into(),
                 digest: D3.into(),
             }],
+            referrers: Vec::new(),
         };
         assert_eq!(
             render(&r, Style::new(false)),
@@ -155,6 +165,7 @@ mod tests {
                     digest: D3.into(),
                 },
             ],
+            referrers: Vec::new(),
         };
         assert_eq!(
             render(&r, Style::new(false)),

@@ -33,6 +33,37 @@ pub struct SbomOptions {
     pub with_libs: bool,
     /// The root the libraries come from (default `/`).
     pub root: Option<PathBuf>,
+    /// The path of each program inside an image, in order, named in place of the path the
+    /// program was given by (`binslim image`: how it was named on the build machine must not
+    /// change the document).
+    pub image_paths: Vec<String>,
+}
+
+/// The JSON forms a document is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// SPDX 2.3.
+    Spdx,
+    /// CycloneDX 1.6.
+    CycloneDx,
+}
+
+impl Format {
+    /// The media type (and OCI artifact type) of the form.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Format::Spdx => "application/spdx+json",
+            Format::CycloneDx => "application/vnd.cyclonedx+json",
+        }
+    }
+
+    /// `doc` in this form.
+    pub fn render(self, doc: &Document) -> Vec<u8> {
+        match self {
+            Format::Spdx => spdx::render(doc),
+            Format::CycloneDx => cyclonedx::render(doc),
+        }
+    }
 }
 
 /// Why no document could be made.
@@ -213,21 +244,26 @@ pub fn build(
     };
     let mut files: Vec<(String, String)> = Vec::new();
     let mut libs: Vec<(usize, String, String)> = Vec::new();
-    for path in programs {
+    for (n, path) in programs.iter().enumerate() {
         let display = path.display().to_string();
+        let named = opts
+            .image_paths
+            .get(n)
+            .cloned()
+            .unwrap_or_else(|| display.clone());
         let err = |source| SbomError::Program {
             program: display.clone(),
             source,
         };
         let input = Input::open(path).map_err(err)?;
         let parsed = ElfFile::parse(input.bytes()).map_err(err)?;
-        let name = path
+        let name = Path::new(&named)
             .file_name()
             .map_or(display.clone(), |n| n.to_string_lossy().into_owned());
         let mut prog = component(Kind::Program, name.clone());
         prog.sha256 = Some(sha256_of(&input));
-        prog.file = Some(display.clone());
-        files.push((display.clone(), prog.sha256.clone().unwrap_or_default()));
+        prog.file = Some(named.clone());
+        files.push((named, prog.sha256.clone().unwrap_or_default()));
         let analysis = elf::analyze_with(&parsed, elf::Detail::Summary);
         for n in &analysis.needed {
             prog.properties

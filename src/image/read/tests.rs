@@ -90,6 +90,7 @@ fn desc(media: &str, data: &[u8]) -> Descriptor {
         digest: spec::digest_of(data),
         size: data.len() as u64,
         platform: None,
+        artifact_type: None,
         annotations: Default::default(),
     }
 }
@@ -108,6 +109,8 @@ fn oci_archive(
         config: desc(spec::MEDIA_CONFIG, &cfg),
         layers: gz.iter().map(|g| desc(spec::MEDIA_LAYER_GZIP, g)).collect(),
         annotations: Default::default(),
+        artifact_type: None,
+        subject: None,
     })
     .unwrap();
     let index = serde_json::to_vec(&Index {
@@ -890,6 +893,8 @@ fn index_archive(
             config: desc(spec::MEDIA_CONFIG, &cfg),
             layers: vec![desc(spec::MEDIA_LAYER_GZIP, &gz)],
             annotations: Default::default(),
+            artifact_type: None,
+            subject: None,
         })
         .unwrap();
         manifests.push(desc(spec::MEDIA_MANIFEST, &m));
