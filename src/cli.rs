@@ -440,6 +440,12 @@ pub struct ImageArgs {
     #[arg(long, value_enum, requires = "output")]
     pub format: Option<ImageFormat>,
 
+    /// How the layer is compressed: gzip (level 6, what every engine reads) or zstd (level 3,
+    /// single-threaded, reproducible; application/vnd.oci.image.layer.v1.tar+zstd, read by
+    /// podman and containerd; podman load also takes it in a docker-archive).
+    #[arg(long, value_enum, default_value = "gzip")]
+    pub compression: LayerCompression,
+
     /// Push the image to a registry, HOST[:PORT]/REPO[:TAG] (credentials as podman and docker
     /// keep them: REGISTRY_AUTH_FILE, auth.json, ~/.docker/config.json, credential helpers),
     /// and print REPO@sha256:..., the digest a pull by digest takes.
@@ -538,6 +544,15 @@ pub struct ImageArgs {
     /// Print JSON: {"image": {...}, "steps": [...]}.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--compression` of `binslim image`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LayerCompression {
+    /// gzip, level 6.
+    Gzip,
+    /// zstd, level 3.
+    Zstd,
 }
 
 /// `--format` of `binslim image`.

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use binslim::image::layer::Compression;
 use binslim::image::layout::OutputFormat;
 use binslim::image::read::{ImageSource, Limits};
 use binslim::registry::client::Options;
@@ -18,7 +19,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Status, emit};
-use crate::cli::{ImageArgs, ImageFormat};
+use crate::cli::{ImageArgs, ImageFormat, LayerCompression};
 
 /// The `--json` document.
 #[derive(Serialize)]
@@ -218,6 +219,10 @@ fn options(
     opts.workdir = args.workdir.clone();
     opts.expose = args.expose.clone();
     opts.cmd = args.cmd.clone();
+    opts.compression = match args.compression {
+        LayerCompression::Gzip => Compression::Gzip,
+        LayerCompression::Zstd => Compression::Zstd,
+    };
     Ok(opts)
 }
 
