@@ -202,6 +202,7 @@ Examples:
   binslim shrink --upx --smoke '--version' ./server
   binslim shrink --upx --upx-args '--best --lzma' ./server   smaller, slower to start
   binslim shrink --keep-debug ./server.debug ./server   debug data kept aside for gdb
+  binslim shrink --wire both ./server           wire sizes for gzip -6 and zstd -3 layers
 
 Exit status: 0 done (also when upx declined to pack), 1 upx failed or a --smoke run differed \
 (the stripped file is still written unless the smoke run of it differed), 2 a file could not be \
@@ -262,8 +263,13 @@ pub struct ShrinkArgs {
     pub smoke_timeout: u64,
 
     /// Do not measure gzip (wire) sizes: faster on large files.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "wire")]
     pub no_gzip: bool,
+
+    /// Which wire sizes the ledger shows: gzip (level 6, the default), zstd (level 3, what
+    /// `zstd -3 -c FILE | wc -c` prints; JSON gains zstd_size and original_zstd_size) or both.
+    #[arg(long, value_enum, default_value = "gzip")]
+    pub wire: Wire,
 
     /// Print JSON: one object for one FILE, an array for several.
     #[arg(long)]
@@ -544,6 +550,17 @@ pub struct ImageArgs {
     /// Print JSON: {"image": {...}, "steps": [...]}.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--wire` of `binslim shrink`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Wire {
+    /// gzip -6 sizes.
+    Gzip,
+    /// zstd -3 sizes (no gzip).
+    Zstd,
+    /// Both.
+    Both,
 }
 
 /// `--compression` of `binslim image`.
