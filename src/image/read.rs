@@ -1128,15 +1128,59 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 const ZSTD_WINDOW_LOG_MAX: u32 = 27;
 
 /// A streaming zstd decoder over `r` (all frames in turn), its window capped at
-/// [`ZSTD_WINDOW_LOG_MAX`].
-fn zstd_reader<'a, R: io::BufRead + 'a>(
-    r: R,
-) -> Result<zstd::stream::read::Decoder<'a, R>, ReadError> {
+/// [`ZSTD_WINDOW_LOG_MAX`]; its errors say they are zstd's.
+fn zstd_reader<'a, R: io::BufRead + 'a>(r: R) -> Result<ZstdRead<'a, R>, ReadError> {
     let mut d = zstd::stream::read::Decoder::with_buffer(r)
         .map_err(|e| ReadError::io("cannot start a zstd decoder", e))?;
     d.window_log_max(ZSTD_WINDOW_LOG_MAX)
         .map_err(|e| ReadError::io("cannot start a zstd decoder", e))?;
-    Ok(d)
+    Ok(ZstdRead {
+        inner: d,
+        window: None,
+    })
+}
+
+/// A zstd decoder whose errors name zstd, and the window a refused frame asked for.
+struct ZstdRead<'a, R: io::BufRead> {
+    inner: zstd::stream::read::Decoder<'a, R>,
+    /// The window size of the current frame's header, once seen.
+    window: Option<u64>,
+}
+
+impl<R: io::BufRead> Read for ZstdRead<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.window.is_none()
+            && let Ok(head) = self.inner.get_mut().fill_buf()
+        {
+            self.window = zstd_window(head);
+        }
+        self.inner.read(buf).map_err(|e| {
+            let message = match self.window {
+                Some(w) if w > 1 << ZSTD_WINDOW_LOG_MAX => format!(
+                    "zstd: the frame needs a window of {w} bytes, more than the {} binslim \
+                     decodes ({e})",
+                    1u64 << ZSTD_WINDOW_LOG_MAX
+                ),
+                _ => format!("zstd: {e}"),
+            };
+            io::Error::new(e.kind(), message)
+        })
+    }
+}
+
+/// The window size a zstd frame header declares (RFC 8878 §3.1.1.1.2), when `head` starts
+/// with one that has a window descriptor.
+fn zstd_window(head: &[u8]) -> Option<u64> {
+    let rest = head.strip_prefix(&ZSTD_MAGIC)?;
+    let descriptor = *rest.first()?;
+    // Single_Segment_flag: no window descriptor, the window is the content size.
+    if descriptor & 0x20 != 0 {
+        return None;
+    }
+    let w = *rest.get(1)?;
+    let log = 10 + u64::from(w >> 3);
+    let base = 1u64 << log;
+    Some(base + (base / 8) * u64::from(w & 7))
 }
 
 /// Streams one layer blob into the merge: a compressed (gzip or zstd) layer always, an
