@@ -487,3 +487,59 @@ fn a_truncated_zstd_layer_is_exit_2() {
     assert!(stderr.contains("zstd: incomplete frame"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `image --push --compression zstd` sends the zstd layer as written (the registry's manifest
+/// says `tar+zstd`), and `verify --image docker://` pulls and reads it.
+#[test]
+fn zstd_images_push_and_verify_from_a_registry() {
+    if !have_tool("skopeo") {
+        return;
+    }
+    let Some(reg) = common::registry::Registry::start(common::registry::Kind::Plain) else {
+        return;
+    };
+    let reference = reg.reference("zstd/app:1");
+    let none = tempdir();
+    let out = binslim()
+        .env("REGISTRY_AUTH_FILE", none.path().join("none.json"))
+        .env("DOCKER_CONFIG", none.path())
+        .args([
+            "image",
+            "--compression",
+            "zstd",
+            "--insecure",
+            "--push",
+            &reference,
+        ])
+        .arg(fixture("go-static"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let raw: Value = serde_json::from_str(&stdout_of(Command::new("skopeo").args([
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{reference}"),
+    ])))
+    .unwrap();
+    assert_eq!(
+        raw["layers"][0]["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar+zstd"
+    );
+    let out = binslim()
+        .env("REGISTRY_AUTH_FILE", none.path().join("none.json"))
+        .env("DOCKER_CONFIG", none.path())
+        .args([
+            "verify",
+            "--insecure",
+            "--image",
+            &format!("docker://{reference}"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("PASS "),
+        "{out:?}"
+    );
+}
