@@ -52,3 +52,25 @@ if command -v upx >/dev/null; then
     row upx "$(jq '.steps[] | select(.step == "upx") | .gzip_size' "$W/u.json")" "$W/u"
   fi
 fi
+
+# zstd (issue 22 §3): `shrink --wire zstd` against one `zstd -3 -c` and `shrink` (gzip), and
+# each zstd wire size against `zstd -3 -c FILE | wc -c` (the figure is libzstd 1.6.0's level 3:
+# exact for a zstd CLI on that library, a little below older CLIs such as bookworm's 1.5.4).
+if command -v zstd >/dev/null; then
+  echo
+  echo "zstd: $(zstd -V)"
+  hyperfine -N --warmup 2 --runs "${RUNS:-20}" \
+    --prepare "rm -f $W/x" \
+    -n "binslim shrink (gzip)" "$B shrink -o $W/x $BIN" \
+    -n "binslim shrink --wire zstd" "$B shrink --wire zstd -o $W/x $BIN" \
+    -n "binslim shrink --wire both" "$B shrink --wire both -o $W/x $BIN" \
+    -n "zstd -3" "zstd -3 -q -c $BIN"
+  rm -f "$W/x"
+  "$B" shrink --wire zstd --json -o "$W/x" "$BIN" >"$W/z.json"
+  zrow() { # name ours bytes-file
+    local z; z=$(zstd -3 -q -c "$3" | wc -c)
+    awk -v n="$1" -v a="$2" -v b="$z" 'BEGIN { printf "%-16s binslim %10d  zstd -3 %10d  %+.3f %%\n", n, a, b, 100 * (a - b) / b }'
+  }
+  zrow original "$(jq '.original_zstd_size' "$W/z.json")" "$BIN"
+  zrow stripped "$(jq '.zstd_size' "$W/z.json")" "$W/x"
+fi

@@ -202,6 +202,7 @@ Examples:
   binslim shrink --upx --smoke '--version' ./server
   binslim shrink --upx --upx-args '--best --lzma' ./server   smaller, slower to start
   binslim shrink --keep-debug ./server.debug ./server   debug data kept aside for gdb
+  binslim shrink --wire both ./server           wire sizes for gzip -6 and zstd -3 layers
 
 Exit status: 0 done (also when upx declined to pack), 1 upx failed or a --smoke run differed \
 (the stripped file is still written unless the smoke run of it differed), 2 a file could not be \
@@ -262,8 +263,13 @@ pub struct ShrinkArgs {
     pub smoke_timeout: u64,
 
     /// Do not measure gzip (wire) sizes: faster on large files.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "wire")]
     pub no_gzip: bool,
+
+    /// Which wire sizes the ledger shows: gzip (level 6, the default), zstd (level 3, what
+    /// `zstd -3 -c FILE | wc -c` prints; JSON gains zstd_size and original_zstd_size) or both.
+    #[arg(long, value_enum, default_value = "gzip")]
+    pub wire: Wire,
 
     /// Print JSON: one object for one FILE, an array for several.
     #[arg(long)]
@@ -449,6 +455,12 @@ pub struct ImageArgs {
     #[arg(long, value_enum, requires = "output")]
     pub format: Option<ImageFormat>,
 
+    /// How the layer is compressed: gzip (level 6, what every engine reads) or zstd (level 3,
+    /// single-threaded, reproducible; application/vnd.oci.image.layer.v1.tar+zstd, read by
+    /// podman and containerd; podman load also takes it in a docker-archive).
+    #[arg(long, value_enum, default_value = "gzip")]
+    pub compression: LayerCompression,
+
     /// Push the image to a registry, HOST[:PORT]/REPO[:TAG] (credentials as podman and docker
     /// keep them: REGISTRY_AUTH_FILE, auth.json, ~/.docker/config.json, credential helpers),
     /// and print REPO@sha256:..., the digest a pull by digest takes.
@@ -568,6 +580,26 @@ pub enum ImageSbom {
     Cyclonedx,
     /// No SBOM.
     None,
+}
+
+/// `--wire` of `binslim shrink`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Wire {
+    /// gzip -6 sizes.
+    Gzip,
+    /// zstd -3 sizes (no gzip).
+    Zstd,
+    /// Both.
+    Both,
+}
+
+/// `--compression` of `binslim image`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LayerCompression {
+    /// gzip, level 6.
+    Gzip,
+    /// zstd, level 3.
+    Zstd,
 }
 
 /// `--format` of `binslim image`.

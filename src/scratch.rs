@@ -20,8 +20,8 @@ use crate::elf::{self, Analysis, ElfFile, Linkage};
 use crate::image::layer::{self, LayerEntry, PlaceError, Tree};
 use crate::image::layout::{self, Artifact, Blobs, IndexBlobs, Layout, OutputFormat};
 use crate::image::spec::{
-    self, Descriptor, History, ImageConfig, Index, MEDIA_CONFIG, MEDIA_INDEX, MEDIA_LAYER_GZIP,
-    MEDIA_MANIFEST, Manifest, PlatformSpec, RootFs, RunConfig,
+    self, Descriptor, History, ImageConfig, Index, MEDIA_CONFIG, MEDIA_INDEX, MEDIA_MANIFEST,
+    Manifest, PlatformSpec, RootFs, RunConfig,
 };
 use crate::input::Input;
 use crate::resolve;
@@ -113,6 +113,8 @@ pub struct ImageOptions {
     pub cmd: Vec<String>,
     /// The SBOM attached to the image as an OCI artifact (`--sbom`), or none.
     pub sbom: Option<crate::sbom::Format>,
+    /// How the layer is compressed (`--compression`; zstd only in OCI forms).
+    pub compression: layer::Compression,
 }
 
 impl ImageOptions {
@@ -142,6 +144,7 @@ impl ImageOptions {
             expose: Vec::new(),
             cmd: Vec::new(),
             sbom: Some(crate::sbom::Format::Spdx),
+            compression: layer::Compression::Gzip,
         }
     }
 }
@@ -540,10 +543,12 @@ impl Files {
 /// A layer as the report shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct LayerReport {
-    /// `sha256:` of the gzip blob.
+    /// `sha256:` of the compressed blob.
     pub digest: String,
-    /// Bytes of the gzip blob written.
+    /// Bytes of the compressed blob written.
     pub size: u64,
+    /// The blob's media type (`application/vnd.oci.image.layer.v1.tar+gzip` or `+zstd`).
+    pub media_type: &'static str,
     /// `sha256:` of the uncompressed tar.
     pub diff_id: String,
     /// Bytes of the uncompressed tar.
@@ -1637,7 +1642,8 @@ fn build_platform(
 ) -> Result<(Blobs, PlatformImage), BuildError> {
     let prog = &target.prog;
     let (tree, env) = layer_files(opts, checked, prog, source)?;
-    let written = layer::write_layer(&tree, opts.mtime).map_err(io_err("writing the layer"))?;
+    let written = layer::write_layer(&tree, opts.mtime, opts.compression)
+        .map_err(io_err("writing the layer"))?;
     let path = &checked.path;
     let mut entrypoint = vec![path.clone()];
     entrypoint.extend(opts.args.iter().cloned());
@@ -1659,6 +1665,7 @@ fn build_platform(
     let layer_report = LayerReport {
         digest: written.digest.clone(),
         size: written.blob.len() as u64,
+        media_type: written.compression.media_type(),
         diff_id: written.diff_id.clone(),
         uncompressed_size: written.uncompressed_size,
     };
@@ -1877,7 +1884,7 @@ fn assemble(
         media_type: Some(MEDIA_MANIFEST.into()),
         config: descriptor(MEDIA_CONFIG, &config_digest, config_bytes.len()),
         layers: vec![descriptor(
-            MEDIA_LAYER_GZIP,
+            layer.compression.media_type(),
             &layer.digest,
             layer.blob.len(),
         )],

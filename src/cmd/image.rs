@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use binslim::image::layer::Compression;
 use binslim::image::layout::OutputFormat;
 use binslim::image::read::{ImageSource, Limits};
 use binslim::registry::client::Options;
@@ -18,7 +19,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Status, emit};
-use crate::cli::{ImageArgs, ImageFormat, ImageSbom};
+use crate::cli::{ImageArgs, ImageFormat, ImageSbom, LayerCompression};
 
 /// The `--json` document.
 #[derive(Serialize)]
@@ -222,6 +223,10 @@ fn options(
         ImageSbom::Spdx => Some(binslim::sbom::Format::Spdx),
         ImageSbom::Cyclonedx => Some(binslim::sbom::Format::CycloneDx),
         ImageSbom::None => None,
+    };
+    opts.compression = match args.compression {
+        LayerCompression::Gzip => Compression::Gzip,
+        LayerCompression::Zstd => Compression::Zstd,
     };
     Ok(opts)
 }

@@ -19,7 +19,7 @@ use binslim::shrink::{self, Event, Ledger, PipelineOptions, Report, SmokeStep, S
 use binslim::upx;
 
 use super::{Status, emit};
-use crate::cli::ShrinkArgs;
+use crate::cli::{ShrinkArgs, Wire};
 
 /// Runs `shrink`.
 pub fn run(args: &ShrinkArgs, style: Style) -> Status {
@@ -112,7 +112,8 @@ fn validate(args: &ShrinkArgs) -> Result<PipelineOptions, String> {
     opts.remove_debuglink = args.remove_debuglink;
     opts.keep_debug = args.keep_debug.clone();
     opts.replace_debug_file = args.force;
-    opts.no_gzip = args.no_gzip;
+    opts.no_gzip = args.no_gzip || args.wire == Wire::Zstd;
+    opts.zstd = matches!(args.wire, Wire::Zstd | Wire::Both);
     Ok(opts)
 }
 
@@ -161,6 +162,8 @@ struct Renderer<'a> {
     input_name: &'a str,
     /// Shown instead of the output path in the header.
     output_label: Option<&'a str>,
+    /// The wire-size columns (`--wire`).
+    columns: render::Columns,
     original: u64,
     spinner: Option<Spinner>,
 }
@@ -170,14 +173,19 @@ impl Renderer<'_> {
         match e {
             Event::Planned { input, output, .. } if self.text => {
                 let output = self.output_label.unwrap_or(output);
-                emit(&render::header(input, output, self.style));
+                emit(&render::header(input, output, self.columns, self.style));
             }
             Event::Step(step) => {
                 if step.step == StepKind::Original {
                     self.original = step.size;
                 }
                 if self.text {
-                    emit(&render::step_line(step, self.style, self.original));
+                    emit(&render::step_line(
+                        step,
+                        self.columns,
+                        self.style,
+                        self.original,
+                    ));
                 }
             }
             Event::UpxStarted { .. } => self.spinner = Spinner::start("upx"),
@@ -218,6 +226,10 @@ pub(crate) fn shrink_file(
         style,
         input_name: &input_name,
         output_label: label,
+        columns: render::Columns {
+            gzip: !(opts.zstd && opts.no_gzip),
+            zstd: opts.zstd,
+        },
         original: 0,
         spinner: None,
     };

@@ -1,16 +1,16 @@
-//! One image layer: the tree of files it holds, and its reproducible tar + gzip blob.
+//! One image layer: the tree of files it holds, and its reproducible tar + gzip (or zstd) blob.
 //!
 //! Reproducible the way ko and apko do it: entries sorted by path with every parent directory
 //! before its children, numeric owners, one fixed mtime (`SOURCE_DATE_EPOCH` or 0), no user or
-//! group names, and a gzip header without a file name or time at a fixed level. The same tree
-//! gives the same bytes on any machine.
+//! group names, and a gzip header without a file name or time at a fixed level (or one zstd
+//! frame at a fixed level, single-threaded). The same tree gives the same bytes on any machine.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use flate2::{Compression, GzBuilder};
+use flate2::GzBuilder;
 use sha2::{Digest, Sha256};
 use tar::{EntryType, Header};
 
@@ -18,6 +18,30 @@ use super::spec::hex;
 
 /// The gzip level of every layer (what `gzip -6`, Docker and most registries use).
 pub const GZIP_LEVEL: u32 = 6;
+
+/// The zstd level of a `--compression zstd` layer (the `zstd` CLI's default, what podman and
+/// skopeo write).
+pub const ZSTD_LEVEL: i32 = 3;
+
+/// How a layer blob is compressed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Compression {
+    /// gzip at [`GZIP_LEVEL`]: what every engine and registry reads.
+    #[default]
+    Gzip,
+    /// zstd at [`ZSTD_LEVEL`]: faster to decompress; podman and containerd read it.
+    Zstd,
+}
+
+impl Compression {
+    /// The OCI layer media type of a blob compressed this way.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Compression::Gzip => super::spec::MEDIA_LAYER_GZIP,
+            Compression::Zstd => super::spec::MEDIA_LAYER_ZSTD,
+        }
+    }
+}
 
 /// What a layer entry holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,11 +222,13 @@ impl Tree {
     }
 }
 
-/// A layer as written: the gzip blob and its identities.
+/// A layer as written: the compressed blob and its identities.
 #[derive(Debug, Clone)]
 pub struct WrittenLayer {
-    /// The gzip-compressed tar (what a registry stores).
+    /// The compressed tar (what a registry stores).
     pub blob: Vec<u8>,
+    /// How [`Self::blob`] is compressed.
+    pub compression: Compression,
     /// `sha256:` of [`Self::blob`].
     pub digest: String,
     /// `sha256:` of the uncompressed tar (the config's `rootfs.diff_ids`).
@@ -232,14 +258,48 @@ impl<W: Write> Write for Hashing<W> {
 }
 
 /// Writes `tree` as a tar (every entry's mtime `mtime`), gzip-compressed at [`GZIP_LEVEL`] with
-/// no name and no time in the gzip header.
-pub fn write_layer(tree: &Tree, mtime: u64) -> io::Result<WrittenLayer> {
-    let gz = GzBuilder::new()
-        .mtime(0)
-        .operating_system(255)
-        .write(Vec::new(), Compression::new(GZIP_LEVEL));
+/// no name and no time in the gzip header, or zstd-compressed at [`ZSTD_LEVEL`] as one frame
+/// with a checksum, single-threaded (so the bytes do not depend on the machine).
+pub fn write_layer(tree: &Tree, mtime: u64, compression: Compression) -> io::Result<WrittenLayer> {
+    let (blob, hashing) = match compression {
+        Compression::Gzip => {
+            let gz = GzBuilder::new()
+                .mtime(0)
+                .operating_system(255)
+                .write(Vec::new(), flate2::Compression::new(GZIP_LEVEL));
+            let hashing = write_tar(tree, mtime, gz)?;
+            let (gz, hashing) = hashing.take();
+            (gz.finish()?, hashing)
+        }
+        Compression::Zstd => {
+            let mut z = zstd::stream::write::Encoder::new(Vec::new(), ZSTD_LEVEL)?;
+            z.include_checksum(true)?;
+            let hashing = write_tar(tree, mtime, z)?;
+            let (z, hashing) = hashing.take();
+            (z.finish()?, hashing)
+        }
+    };
+    let (hash, count) = hashing;
+    Ok(WrittenLayer {
+        digest: super::spec::digest_of(&blob),
+        blob,
+        compression,
+        diff_id: format!("sha256:{}", hex(&hash.finalize())),
+        uncompressed_size: count,
+    })
+}
+
+impl<W> Hashing<W> {
+    /// The inner writer, and the digest state and count of what was written.
+    fn take(self) -> (W, (Sha256, u64)) {
+        (self.inner, (self.hash, self.count))
+    }
+}
+
+/// Writes the tar of `tree` into `w`, hashing and counting the tar's bytes.
+fn write_tar<W: Write>(tree: &Tree, mtime: u64, w: W) -> io::Result<Hashing<W>> {
     let mut builder = tar::Builder::new(Hashing {
-        inner: gz,
+        inner: w,
         hash: Sha256::new(),
         count: 0,
     });
@@ -283,15 +343,7 @@ pub fn write_layer(tree: &Tree, mtime: u64) -> io::Result<WrittenLayer> {
             }
         }
     }
-    let hashing = builder.into_inner()?;
-    let diff_id = format!("sha256:{}", hex(&hashing.hash.finalize()));
-    let blob = hashing.inner.finish()?;
-    Ok(WrittenLayer {
-        digest: super::spec::digest_of(&blob),
-        blob,
-        diff_id,
-        uncompressed_size: hashing.count,
-    })
+    builder.into_inner()
 }
 
 #[cfg(test)]
@@ -356,8 +408,8 @@ mod tests {
         .unwrap();
         t.insert("/lib/ld", LayerEntry::symlink("../x".into(), "l"))
             .unwrap();
-        let a = write_layer(&t, 0).unwrap();
-        let b = write_layer(&t, 0).unwrap();
+        let a = write_layer(&t, 0, Compression::Gzip).unwrap();
+        let b = write_layer(&t, 0, Compression::Gzip).unwrap();
         assert_eq!(a.blob, b.blob);
         assert_eq!(a.digest, super::super::spec::digest_of(&a.blob));
         // header bytes 4..8 are the gzip mtime, byte 9 the OS.
@@ -378,7 +430,28 @@ mod tests {
             .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["etc/", "etc/passwd", "lib/", "lib/ld"]);
-        let c = write_layer(&t, 1_700_000_000).unwrap();
+        let c = write_layer(&t, 1_700_000_000, Compression::Gzip).unwrap();
         assert_ne!(a.blob, c.blob);
+    }
+
+    #[test]
+    fn zstd_layer_holds_the_same_tar_reproducibly() {
+        let mut t = Tree::new();
+        t.insert("/data", LayerEntry::bytes(vec![7; 100_000], 0o644, "d"))
+            .unwrap();
+        let gz = write_layer(&t, 0, Compression::Gzip).unwrap();
+        let a = write_layer(&t, 0, Compression::Zstd).unwrap();
+        let b = write_layer(&t, 0, Compression::Zstd).unwrap();
+        assert_eq!(a.blob, b.blob);
+        assert_eq!(
+            a.compression.media_type(),
+            super::super::spec::MEDIA_LAYER_ZSTD
+        );
+        assert_eq!(&a.blob[..4], &[0x28, 0xb5, 0x2f, 0xfd]);
+        assert_eq!(a.digest, super::super::spec::digest_of(&a.blob));
+        let tar = zstd::stream::decode_all(a.blob.as_slice()).unwrap();
+        assert_eq!(super::super::spec::digest_of(&tar), gz.diff_id);
+        assert_eq!(a.diff_id, gz.diff_id);
+        assert_eq!(a.uncompressed_size, gz.uncompressed_size);
     }
 }

@@ -2,7 +2,7 @@
 //! merging their layers into a sparse root that `verify --image` checks like `--root`.
 //!
 //! The reader trusts nothing in the archive: every blob it reads in full is checked against its
-//! digest (index, manifests and configs against their descriptors; a gzip layer, which must be
+//! digest (index, manifests and configs against their descriptors; a gzip or zstd layer, which must be
 //! decompressed from its first byte anyway, against the manifest's digest and the config's
 //! `diff_ids`), JSON documents, paths, extended headers, entry counts and decompressed bytes
 //! are capped by [`Limits`], and nothing is created outside the private temporary root (see
@@ -161,14 +161,14 @@ pub struct Limits {
     pub max_layers: usize,
     /// Most uncompressed layer bytes of one image.
     pub max_uncompressed: u64,
-    /// A gzip layer may expand to at most this many times its size (plus 1 GiB).
+    /// A compressed (gzip or zstd) layer may expand to at most this many times its size (plus 1 GiB).
     pub max_ratio: u64,
     /// Most bytes of an archive read from a stream (stdin, a FIFO, a device), which is copied
     /// to a temporary file to be read.
     pub max_stream: u64,
     /// Read uncompressed layers in full and check their sha256 against the manifest's digest
     /// and the config's `diff_ids`. Off by default: their payload is then passed over with a
-    /// seek and never hashed (gzip layers, JSON documents and configs are always checked).
+    /// seek and never hashed (compressed layers, JSON documents and configs are always checked).
     pub verify_digests: bool,
 }
 
@@ -669,16 +669,16 @@ pub fn read_tar_bytes(data: &[u8], limits: &Limits) -> Result<Vec<MergedImage>, 
     read_store(Arc::new(store), None, limits)
 }
 
-/// Merges one layer tar (plain or gzip) held in memory into a fresh root, without digests: for
+/// Merges one layer tar (plain, gzip or zstd) held in memory into a fresh root, without digests: for
 /// fuzzing the layer reader and the merge directly.
 pub fn merge_layer_bytes(layer: &[u8], limits: &Limits) -> Result<MergedImage, ReadError> {
     let root = crate::tempfiles::PrivateDir::new("binslim-image-")
         .map_err(|e| ReadError::io("cannot create a temporary directory", e))?;
     let mut merger = merge::Merger::new(root.path(), limits);
-    let inner: Box<dyn Read> = if layer.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::bufread::MultiGzDecoder::new(layer))
-    } else {
-        Box::new(layer)
+    let inner: Box<dyn Read> = match Codec::of(layer) {
+        Codec::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(layer)),
+        Codec::Zstd => Box::new(zstd_reader(layer)?),
+        Codec::Plain => Box::new(layer),
     };
     let mut tar = TarReader::new(Hashing::new(inner, limits.max_uncompressed, "more than"));
     merger.apply(&mut tar, 0, false)?;
@@ -1108,8 +1108,96 @@ fn seek_layer(
     Ok(len)
 }
 
-/// Streams one layer blob into the merge: a gzip layer always, an uncompressed one with
-/// [`Limits::verify_digests`], each byte through the digests. Returns the uncompressed size.
+/// How a layer blob is compressed, told by its first bytes (the media type is not always known:
+/// a docker-archive member has none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Codec {
+    /// A plain tar.
+    Plain,
+    /// gzip (`1f 8b`).
+    Gzip,
+    /// A zstd frame (`28 b5 2f fd`).
+    Zstd,
+}
+
+impl Codec {
+    fn of(head: &[u8]) -> Codec {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Codec::Gzip
+        } else if head.starts_with(&ZSTD_MAGIC) {
+            Codec::Zstd
+        } else {
+            Codec::Plain
+        }
+    }
+}
+
+/// The magic number that opens a zstd frame.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// The largest zstd window a layer may ask for: 2^27 = 128 MiB, what the `zstd` CLI decodes
+/// without `--long` or `--memory` (a frame asking for more is refused before any allocation).
+const ZSTD_WINDOW_LOG_MAX: u32 = 27;
+
+/// A streaming zstd decoder over `r` (all frames in turn), its window capped at
+/// [`ZSTD_WINDOW_LOG_MAX`]; its errors say they are zstd's.
+fn zstd_reader<'a, R: io::BufRead + 'a>(r: R) -> Result<ZstdRead<'a, R>, ReadError> {
+    let mut d = zstd::stream::read::Decoder::with_buffer(r)
+        .map_err(|e| ReadError::io("cannot start a zstd decoder", e))?;
+    d.window_log_max(ZSTD_WINDOW_LOG_MAX)
+        .map_err(|e| ReadError::io("cannot start a zstd decoder", e))?;
+    Ok(ZstdRead {
+        inner: d,
+        window: None,
+    })
+}
+
+/// A zstd decoder whose errors name zstd, and the window a refused frame asked for.
+struct ZstdRead<'a, R: io::BufRead> {
+    inner: zstd::stream::read::Decoder<'a, R>,
+    /// The window size of the current frame's header, once seen.
+    window: Option<u64>,
+}
+
+impl<R: io::BufRead> Read for ZstdRead<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.window.is_none()
+            && let Ok(head) = self.inner.get_mut().fill_buf()
+        {
+            self.window = zstd_window(head);
+        }
+        self.inner.read(buf).map_err(|e| {
+            let message = match self.window {
+                Some(w) if w > 1 << ZSTD_WINDOW_LOG_MAX => format!(
+                    "zstd: the frame needs a window of {w} bytes, more than the {} binslim \
+                     decodes ({e})",
+                    1u64 << ZSTD_WINDOW_LOG_MAX
+                ),
+                _ => format!("zstd: {e}"),
+            };
+            io::Error::new(e.kind(), message)
+        })
+    }
+}
+
+/// The window size a zstd frame header declares (RFC 8878 §3.1.1.1.2), when `head` starts
+/// with one that has a window descriptor.
+fn zstd_window(head: &[u8]) -> Option<u64> {
+    let rest = head.strip_prefix(&ZSTD_MAGIC)?;
+    let descriptor = *rest.first()?;
+    // Single_Segment_flag: no window descriptor, the window is the content size.
+    if descriptor & 0x20 != 0 {
+        return None;
+    }
+    let w = *rest.get(1)?;
+    let log = 10 + u64::from(w >> 3);
+    let base = 1u64 << log;
+    Some(base + (base / 8) * u64::from(w & 7))
+}
+
+/// Streams one layer blob into the merge: a compressed (gzip or zstd) layer always, an
+/// uncompressed one with [`Limits::verify_digests`], each byte through the digests. Returns the
+/// uncompressed size.
 fn apply_layer(
     store: &Store,
     index: usize,
@@ -1132,39 +1220,34 @@ fn apply_layer(
     let head = blob
         .head(4)
         .map_err(|e| ReadError::io("cannot read the layer", e))?;
-    let gzip = head.starts_with(&[0x1f, 0x8b]);
-    if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        return Err(ReadError::Invalid(
-            "is zstd-compressed, which binslim does not read yet (save with gzip or \
-             uncompressed layers)"
-                .into(),
-        ));
-    }
-    if !gzip && !limits.verify_digests {
+    let codec = Codec::of(&head);
+    if codec == Codec::Plain && !limits.verify_digests {
         return seek_layer(blob, index, merger, budget);
     }
+    let compressed_layer = codec != Codec::Plain;
     let mut compressed = Hashing::new(blob, u64::MAX, "");
     let uncompressed_digest;
     let used;
     {
         let buf = BufReader::with_capacity(1 << 16, &mut compressed);
-        let (inner, cap): (Box<dyn Read + '_>, u64) = if gzip {
-            let ratio_cap = blob_len
-                .saturating_mul(limits.max_ratio)
-                .saturating_add(1 << 30);
-            (
+        let ratio_cap = blob_len
+            .saturating_mul(limits.max_ratio)
+            .saturating_add(1 << 30)
+            .min(budget);
+        let (inner, cap): (Box<dyn Read + '_>, u64) = match codec {
+            Codec::Gzip => (
                 Box::new(flate2::bufread::MultiGzDecoder::new(buf)),
-                ratio_cap.min(budget),
-            )
-        } else {
-            (Box::new(buf), budget)
+                ratio_cap,
+            ),
+            Codec::Zstd => (Box::new(zstd_reader(buf)?), ratio_cap),
+            Codec::Plain => (Box::new(buf), budget),
         };
         let mut tar = TarReader::new(Hashing::new(
             inner,
             cap,
             "the layer decompresses to more than",
         ));
-        if let Err(e) = merger.apply(&mut tar, index, !gzip) {
+        if let Err(e) = merger.apply(&mut tar, index, !compressed_layer) {
             let h = tar.into_inner();
             return Err(if h.count > h.cap {
                 h.explain(io::ErrorKind::Other.into(), "")

@@ -20,6 +20,9 @@ pub const MEDIA_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const MEDIA_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 /// `application/vnd.oci.image.layer.v1.tar+gzip`: what a registry stores and a pull transfers.
 pub const MEDIA_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+/// `application/vnd.oci.image.layer.v1.tar+zstd`: a zstd-compressed layer (podman and
+/// containerd write them; `skopeo copy --dest-compress-format zstd`).
+pub const MEDIA_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 /// `application/vnd.oci.image.layer.v1.tar`: an uncompressed layer.
 pub const MEDIA_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 /// Docker's schema-2 manifest list (seen in indexes written by Docker).

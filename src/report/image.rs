@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{Style, human};
+use crate::image::spec;
 use crate::scratch::{ImageFile, ImageReport, LayerReport};
 use crate::verify::Finding;
 
@@ -94,9 +95,14 @@ fn block(
     for l in layers {
         let _ = writeln!(
             out,
-            "{indent}layer   {} uncompressed, {} gzip ({} bytes, what a registry stores)",
+            "{indent}layer   {} uncompressed, {} {} ({} bytes, what a registry stores)",
             human(l.uncompressed_size),
             human(l.size),
+            if l.media_type == spec::MEDIA_LAYER_ZSTD {
+                "zstd"
+            } else {
+                "gzip"
+            },
             l.size
         );
     }
@@ -138,6 +144,7 @@ mod tests {
             layers: vec![LayerReport {
                 digest: "sha256:123".into(),
                 size: 2048,
+                media_type: spec::MEDIA_LAYER_GZIP,
                 diff_id: "sha256:456".into(),
                 uncompressed_size: 3 << 20,
             }],
@@ -177,6 +184,7 @@ mod tests {
             layers: vec![LayerReport {
                 digest: "sha256:l".into(),
                 size: 512,
+                media_type: spec::MEDIA_LAYER_GZIP,
                 diff_id: "sha256:d".into(),
                 uncompressed_size: 2048,
             }],

@@ -120,6 +120,10 @@ pub struct Step {
     /// The size of the file after the step when gzip-compressed at level 6 (what a registry
     /// layer holding it costs); `null` with `--no-gzip`.
     pub gzip_size: Option<u64>,
+    /// The size of the file after the step when zstd-compressed at level 3 (`zstd -3 -c FILE`);
+    /// only with `--wire zstd|both`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zstd_size: Option<u64>,
     /// Bytes this step saved compared with the step before (negative when it grew).
     pub saved: i64,
     /// Bytes saved compared with the original.
@@ -152,6 +156,7 @@ impl Ledger {
                 step: StepKind::Original,
                 size,
                 gzip_size,
+                zstd_size: None,
                 saved: 0,
                 total_saved: 0,
                 changed: false,
@@ -182,22 +187,25 @@ impl Ledger {
             step,
             size,
             gzip_size,
+            zstd_size,
             duration,
             removed,
             changed,
             note,
         } = e;
         let prev = self.result().size;
-        let (size, gzip_size) = if changed {
-            (size, gzip_size)
+        let (size, gzip_size, zstd_size) = if changed {
+            (size, gzip_size, zstd_size)
         } else {
-            (prev, self.result().gzip_size)
+            let r = self.result();
+            (prev, r.gzip_size, r.zstd_size)
         };
         let original = self.original().size;
         self.steps.push(Step {
             step,
             size,
             gzip_size,
+            zstd_size,
             saved: prev as i64 - size as i64,
             total_saved: original as i64 - size as i64,
             changed,
@@ -218,6 +226,8 @@ pub struct Entry {
     pub size: u64,
     /// Its gzip size (ignored when unchanged).
     pub gzip_size: Option<u64>,
+    /// Its zstd size (ignored when unchanged).
+    pub zstd_size: Option<u64>,
     /// How long it took.
     pub duration: Duration,
     /// Sections it removed.
@@ -235,11 +245,18 @@ impl Entry {
             step,
             size,
             gzip_size,
+            zstd_size: None,
             duration,
             removed: Vec::new(),
             changed: true,
             note: None,
         }
+    }
+
+    /// The step's zstd size (`--wire zstd|both`).
+    pub fn with_zstd(mut self, zstd_size: Option<u64>) -> Self {
+        self.zstd_size = zstd_size;
+        self
     }
 
     /// A step that left the file as it was, with an optional reason.
@@ -248,6 +265,7 @@ impl Entry {
             step,
             size: 0,
             gzip_size: None,
+            zstd_size: None,
             duration,
             removed: Vec::new(),
             changed: false,
@@ -270,6 +288,20 @@ pub fn gzip_size<S: Source + Sync + ?Sized>(
         None => wire::Stream::whole(src, len),
     };
     Ok(wire::gzip_sizes(&[stream])?[0])
+}
+
+/// The zstd level-3 size of `layout`'s output (or of the whole of `src`): what
+/// `zstd -3 -c FILE | wc -c` prints (see [`wire::zstd_sizes`]).
+pub fn zstd_size<S: Source + Sync + ?Sized>(
+    src: &S,
+    len: u64,
+    layout: Option<&Layout>,
+) -> io::Result<u64> {
+    let stream = match layout {
+        Some(l) => wire::Stream::layout(src, l),
+        None => wire::Stream::whole(src, len),
+    };
+    Ok(wire::zstd_sizes(&[stream])?[0])
 }
 
 /// The result's size as a factor of the original: `3.6` means 3.6× smaller.

@@ -60,8 +60,10 @@ pub struct PipelineOptions {
     /// Replace an existing `keep_debug` file (`--force`); without it an existing file is an
     /// error before anything is written.
     pub replace_debug_file: bool,
-    /// Skip the gzip (wire size) measurement (`--no-gzip`).
+    /// Skip the gzip (wire size) measurement (`--no-gzip`, `--wire zstd`).
     pub no_gzip: bool,
+    /// Measure the zstd level-3 wire size too (`--wire zstd|both`).
+    pub zstd: bool,
     /// Pack the stripped result with upx.
     pub upx: Option<UpxStep>,
     /// Compare the original and the result by running both.
@@ -345,38 +347,33 @@ impl Run<'_, '_> {
             prev_size = s.layout.size();
         }
         let already_minimal = self.never_grow(&steps, &mut changed);
-        let (orig_gz, gzip): (Option<u64>, Vec<Option<u64>>) = if self.opts.no_gzip {
-            (None, vec![None; steps.len()])
-        } else {
-            // One pass over the original and the changed steps: the bytes they share (the
-            // loaded prefix) are compressed once, the rest in parallel chunks.
-            let mut streams = vec![super::wire::Stream::whole(file, file_len)];
-            streams.extend(
-                steps
-                    .iter()
-                    .zip(&changed)
-                    .filter(|(_, c)| **c)
-                    .map(|(s, _)| super::wire::Stream::layout(file, &s.layout)),
-            );
-            match super::wire::gzip_sizes(&streams) {
-                Ok(sizes) => {
-                    let mut rest = sizes[1..].iter();
-                    let g = changed
-                        .iter()
-                        .map(|&c| if c { rest.next().copied() } else { None })
-                        .collect();
-                    (Some(sizes[0]), g)
-                }
-                Err(_) => (None, vec![None; steps.len()]),
-            }
-        };
+        // One pass over the original and the changed steps: for gzip, the bytes they share (the
+        // loaded prefix) are compressed once, the rest in parallel chunks.
+        let mut streams = vec![super::wire::Stream::whole(file, file_len)];
+        streams.extend(
+            steps
+                .iter()
+                .zip(&changed)
+                .filter(|(_, c)| **c)
+                .map(|(s, _)| super::wire::Stream::layout(file, &s.layout)),
+        );
+        let (orig_gz, gzip) = per_step(
+            (!self.opts.no_gzip).then(|| super::wire::gzip_sizes(&streams)),
+            &changed,
+        );
+        let (orig_zstd, zstd) = per_step(
+            self.opts.zstd.then(|| super::wire::zstd_sizes(&streams)),
+            &changed,
+        );
         self.ledger = Ledger::new(file_len, orig_gz);
+        self.ledger.steps[0].zstd_size = orig_zstd;
         let original = self.ledger.original().clone();
         self.emit(&Event::Step(&original));
         Ok(Plan {
             steps,
             changed,
             gzip,
+            zstd,
             already_minimal,
         })
     }
@@ -451,7 +448,8 @@ impl Run<'_, '_> {
                 steps[k - 1].layout.removed.len()
             };
             let removed = s.layout.removed[prev_len.min(s.layout.removed.len())..].to_vec();
-            let mut e = Entry::changed(s.kind, s.layout.size(), plan.gzip[k], dur);
+            let mut e =
+                Entry::changed(s.kind, s.layout.size(), plan.gzip[k], dur).with_zstd(plan.zstd[k]);
             e.removed = removed;
             e.changed = plan.changed[k];
             if let Some(note) = &plan.already_minimal {
@@ -535,8 +533,13 @@ impl Run<'_, '_> {
                 for w in w {
                     self.warn(w);
                 }
+                let zs = if self.opts.zstd {
+                    super::zstd_size(&f, size, None).ok()
+                } else {
+                    None
+                };
                 packed = Some((tdir, out));
-                Entry::changed(StepKind::Upx, size, gz, dur)
+                Entry::changed(StepKind::Upx, size, gz, dur).with_zstd(zs)
             }
             Outcome::Declined { class, message } => {
                 let why = if message.is_empty() {
@@ -654,6 +657,8 @@ impl Run<'_, '_> {
             size: r.size,
             original_gzip_size: o.gzip_size,
             gzip_size: r.gzip_size,
+            original_zstd_size: o.zstd_size,
+            zstd_size: r.zstd_size,
             factor: (super::factor(o.size, r.size) * 1000.0).round() / 1000.0,
             debug_file: self
                 .opts
@@ -675,9 +680,30 @@ struct Plan {
     changed: Vec<bool>,
     /// Each step's gzip size (`None` when unchanged or not measured).
     gzip: Vec<Option<u64>>,
+    /// Each step's zstd size (`None` when unchanged or not measured).
+    zstd: Vec<Option<u64>>,
     /// Set when stripping would make the file bigger: the note saying it is left as it is
     /// (see `Run::never_grow`).
     already_minimal: Option<String>,
+}
+
+/// Spreads the wire sizes of the original and the changed steps (in that order, as measured)
+/// over the original and every step; `None` where not measured or the measurement failed.
+fn per_step(
+    sizes: Option<io::Result<Vec<u64>>>,
+    changed: &[bool],
+) -> (Option<u64>, Vec<Option<u64>>) {
+    match sizes {
+        Some(Ok(sizes)) => {
+            let mut rest = sizes[1..].iter();
+            let per = changed
+                .iter()
+                .map(|&c| if c { rest.next().copied() } else { None })
+                .collect();
+            (Some(sizes[0]), per)
+        }
+        _ => (None, vec![None; changed.len()]),
+    }
 }
 
 /// Copies all of `input` to `out` (both positioned by this call), through `copy_file_range`

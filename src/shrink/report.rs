@@ -52,6 +52,12 @@ pub struct Report {
     pub original_gzip_size: Option<u64>,
     /// The result's gzip size.
     pub gzip_size: Option<u64>,
+    /// The original's zstd size (level 3), only with `--wire zstd|both`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_zstd_size: Option<u64>,
+    /// The result's zstd size, only with `--wire zstd|both`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zstd_size: Option<u64>,
     /// original_size / size.
     pub factor: f64,
     /// The separate debug file written with `--keep-debug`.

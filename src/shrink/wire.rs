@@ -19,6 +19,11 @@
 //!
 //! Sizes are those of a gzip member without a file name (`gzip -6 -c < FILE`): 10 header bytes,
 //! the deflate data, 8 trailer bytes.
+//!
+//! **zstd** (`--wire zstd|both`, [`zstd_sizes`]): libzstd at level 3 is several times faster
+//! than deflate, so each stream is compressed whole, as `zstd -3 -c FILE` does it (the content
+//! size in the frame header, a checksum), one stream per core: the same bytes as the CLI of the
+//! same libzstd version, no chunking error.
 
 use std::collections::HashMap;
 use std::io;
@@ -219,6 +224,75 @@ pub fn gzip_sizes<S: Source + Sync + ?Sized>(streams: &[Stream<'_, S>]) -> io::R
             false => GZIP_OVERHEAD + js.iter().map(|&j| sizes[j]).sum::<u64>(),
         })
         .collect())
+}
+
+/// The zstd level of the wire figure (the `zstd` CLI's default).
+pub const ZSTD_LEVEL: i32 = 3;
+
+/// The `zstd -3 -c FILE` size of each stream, in order: each stream compressed whole as one
+/// frame (content size and checksum, as the CLI writes them), the streams on all cores.
+pub fn zstd_sizes<S: Source + Sync + ?Sized>(streams: &[Stream<'_, S>]) -> io::Result<Vec<u64>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(streams.len())
+        .max(1);
+    // Longest first, so the workers finish together.
+    let mut order: Vec<usize> = (0..streams.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(streams[i].len));
+    let next = AtomicUsize::new(0);
+    let sizes = Mutex::new(vec![0u64; streams.len()]);
+    let work = || -> io::Result<()> {
+        let mut buf = Vec::new();
+        loop {
+            let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                return Ok(());
+            };
+            let n = zstd_size(&streams[i], &mut buf)?;
+            sizes.lock().unwrap_or_else(PoisonError::into_inner)[i] = n;
+        }
+    };
+    std::thread::scope(|sc| {
+        let others: Vec<_> = (1..workers).map(|_| sc.spawn(work)).collect();
+        let mut r = work();
+        for h in others {
+            let o = h
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("a wire-size worker panicked")));
+            r = r.and(o);
+        }
+        r
+    })?;
+    Ok(sizes.into_inner().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// Counts the bytes written to it.
+struct Counter(u64);
+
+impl io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One stream's zstd size, read in [`CHUNK`] pieces through `buf`.
+fn zstd_size<S: Source + Sync + ?Sized>(s: &Stream<'_, S>, buf: &mut Vec<u8>) -> io::Result<u64> {
+    let mut z = zstd::stream::write::Encoder::new(Counter(0), ZSTD_LEVEL)?;
+    z.include_checksum(true)?;
+    z.include_contentsize(true)?;
+    z.set_pledged_src_size(Some(s.len))?;
+    let mut start = 0;
+    while start < s.len {
+        let end = (start + CHUNK).min(s.len);
+        fill(s.src, &s.slice(start, end), buf)?;
+        io::Write::write_all(&mut z, buf)?;
+        start = end;
+    }
+    Ok(z.finish()?.0)
 }
 
 /// The distinct chunks of all `streams` (each with its source) and, for each stream, the
@@ -520,6 +594,24 @@ mod tests {
         let alone = gzip_sizes(&streams[1..]).unwrap();
         let d = (together[1] as f64 - alone[0] as f64).abs() / alone[0] as f64;
         assert!(d < 0.001, "{together:?} vs {alone:?}");
+    }
+
+    #[test]
+    fn zstd_size_is_the_size_of_one_frame() {
+        let data = sample();
+        let sizes = zstd_sizes(&[
+            Stream::whole(&data[..], data.len() as u64),
+            Stream::whole(&data[..], 0),
+        ])
+        .unwrap();
+        let mut z = zstd::stream::write::Encoder::new(Vec::new(), ZSTD_LEVEL).unwrap();
+        z.include_checksum(true).unwrap();
+        z.set_pledged_src_size(Some(data.len() as u64)).unwrap();
+        io::Write::write_all(&mut z, &data).unwrap();
+        assert_eq!(sizes[0], z.finish().unwrap().len() as u64);
+        // `printf '' | zstd -3 -c | wc -c` prints 13 (the CLI pledges 0 bytes: header, empty
+        // block, checksum).
+        assert_eq!(sizes[1], 13);
     }
 
     #[test]

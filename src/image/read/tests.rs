@@ -101,13 +101,28 @@ fn oci_archive(
     config: &ImageConfig,
     tamper: impl Fn(&mut Vec<(String, Vec<u8>)>),
 ) -> Vec<u8> {
-    let gz: Vec<Vec<u8>> = layers.iter().map(|l| gzip(l)).collect();
+    oci_archive_as(layers, config, gzip, spec::MEDIA_LAYER_GZIP, tamper)
+}
+
+fn zstd(data: &[u8]) -> Vec<u8> {
+    zstd::stream::encode_all(data, 3).unwrap()
+}
+
+/// [`oci_archive`] with the layers compressed by `compress`, under `media`.
+fn oci_archive_as(
+    layers: &[Vec<u8>],
+    config: &ImageConfig,
+    compress: fn(&[u8]) -> Vec<u8>,
+    media: &str,
+    tamper: impl Fn(&mut Vec<(String, Vec<u8>)>),
+) -> Vec<u8> {
+    let gz: Vec<Vec<u8>> = layers.iter().map(|l| compress(l)).collect();
     let cfg = serde_json::to_vec(config).unwrap();
     let manifest = serde_json::to_vec(&Manifest {
         schema_version: 2,
         media_type: Some(spec::MEDIA_MANIFEST.into()),
         config: desc(spec::MEDIA_CONFIG, &cfg),
-        layers: gz.iter().map(|g| desc(spec::MEDIA_LAYER_GZIP, g)).collect(),
+        layers: gz.iter().map(|g| desc(media, g)).collect(),
         annotations: Default::default(),
         artifact_type: None,
         subject: None,
@@ -1034,4 +1049,109 @@ fn directories_are_made_only_where_a_check_reaches() {
     assert_eq!(img.locate_ok("/w").1, None);
     assert_eq!(img.content("/d9").unwrap(), b"now a file");
     assert_eq!(img.locate_ok("/d9/e9001").1, None);
+}
+
+#[test]
+fn zstd_layers_read_as_gzip_layers_do() {
+    let lower = tar_of(&[file("server", ELF), file("etc/passwd", b"root:x:0:0::/:\n")]);
+    let upper = tar_of(&[file("etc/.wh.passwd", b""), file("app", ELF)]);
+    let layers = [lower, upper];
+    let cfg = config_for(&layers, "/app");
+    let same = |img: &MergedImage| {
+        assert_eq!(img.content("/app").unwrap(), ELF);
+        assert_eq!(img.content("/server").unwrap(), ELF);
+        assert_eq!(img.content("/etc/passwd"), None);
+        assert_eq!((img.layers, img.entries), (2, 4));
+    };
+    same(&read(&oci_archive(&layers, &cfg, |_| {})).unwrap());
+    let oci = oci_archive_as(&layers, &cfg, zstd, spec::MEDIA_LAYER_ZSTD, |_| {});
+    same(&read(&oci).unwrap());
+    same(&read_with(&oci, &VERIFY_DIGESTS).unwrap());
+    // In a docker-archive (no media type): told by the magic, checked against the diff_ids.
+    let zs: Vec<Vec<u8>> = layers.iter().map(|l| zstd(l)).collect();
+    same(&read(&docker_archive(&zs, &cfg)).unwrap());
+    // A blob whose diff_id does not match is refused, as a gzip one is.
+    let other = config_for(&[layers[1].clone(), layers[0].clone()], "/app");
+    let e = err_of(&docker_archive(&zs, &other));
+    assert!(e.contains("the uncompressed layer"), "{e}");
+    // Several frames in one blob are one stream, as `zstd -d` reads them.
+    let mut two = zstd(&layers[0][..512]);
+    two.extend(zstd(&layers[0][512..]));
+    let one = config_for(std::slice::from_ref(&layers[0]), "/server");
+    read(&docker_archive(std::slice::from_ref(&two), &one)).unwrap();
+    // And the fuzzing entry point reads them too.
+    merge_layer_bytes(&zs[1], &Limits::default()).unwrap();
+}
+
+#[test]
+fn zstd_bombs_stop_at_the_limit() {
+    let zeros = tar_of(&[file("zeros", &vec![0u8; 4 << 20])]);
+    let cfg = config_for(std::slice::from_ref(&zeros), "/zeros");
+    let archive = oci_archive_as(
+        std::slice::from_ref(&zeros),
+        &cfg,
+        zstd,
+        spec::MEDIA_LAYER_ZSTD,
+        |_| {},
+    );
+    let limits = Limits {
+        max_uncompressed: 1 << 20,
+        ..Limits::default()
+    };
+    let err = read_with(&archive, &limits).unwrap_err();
+    assert!(matches!(err, ReadError::Limit(_)), "{err}");
+    assert!(
+        err.to_string().contains(
+            "the layer decompresses to more than 1048576 bytes: refusing to read further"
+        ),
+        "{err}"
+    );
+    // The ratio cap holds too: 4 MiB from a few hundred bytes, with 1 KiB per blob byte + 1 GiB
+    // allowed, passes; the budget is what stops a bomb whose ratio cap is above it.
+    assert!(read_with(&archive, &Limits::default()).is_ok());
+}
+
+#[test]
+fn truncated_and_hostile_zstd_layers_are_errors() {
+    let l = tar_of(&[file("server", ELF), file("big", &[7; 300_000])]);
+    let cfg = config_for(std::slice::from_ref(&l), "/server");
+    let z = zstd(&l);
+    let cut = |blobs: &mut Vec<(String, Vec<u8>)>| {
+        let first = &mut blobs[0].1;
+        first.truncate(first.len() / 2);
+    };
+    // Cut short: the digest no longer matches the manifest's, which says so before reading.
+    let e = err_of(&oci_archive_as(
+        std::slice::from_ref(&l),
+        &cfg,
+        zstd,
+        spec::MEDIA_LAYER_ZSTD,
+        cut,
+    ));
+    assert!(e.contains("the blob is") || e.contains("digest"), "{e}");
+    // In a docker-archive, nothing says how long the blob is: the decoder finds the end.
+    let e = err_of(&docker_archive(&[z[..z.len() / 2].to_vec()], &cfg));
+    assert!(e.ends_with("bad layer tar: zstd: incomplete frame"), "{e}");
+    // A frame that asks for a 1 GiB window is refused before the decoder allocates it.
+    let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+    enc.window_log(30).unwrap();
+    enc.long_distance_matching(true).unwrap();
+    io::Write::write_all(&mut enc, &l).unwrap();
+    let big_window = enc.finish().unwrap();
+    let e = err_of(&docker_archive(&[big_window], &cfg));
+    assert!(
+        e.ends_with(
+            "zstd: the frame needs a window of 1073741824 bytes, more than the 134217728 binslim \
+             decodes (Frame requires too much memory for decoding)"
+        ),
+        "{e}"
+    );
+    // Garbage after the magic.
+    let mut junk = vec![0x28, 0xb5, 0x2f, 0xfd];
+    junk.extend_from_slice(&[0xff; 64]);
+    let e = err_of(&docker_archive(&[junk], &cfg));
+    assert!(
+        e.ends_with("bad layer tar: zstd: Unsupported frame parameter"),
+        "{e}"
+    );
 }
