@@ -512,17 +512,16 @@ fn reduced_users(
         add("group", &["0", &gid])?;
         opts.replace = true;
     }
-    if prog.needs.users || prog.needs.go_resolver {
-        if let Some(h) = img
-            .materialize("/etc/nsswitch.conf")
-            .map_err(|error| SlimError::Read {
-                source_name: "/etc/nsswitch.conf".into(),
-                error,
-            })?
-        {
-            opts.add.push(format!("{}:/etc/nsswitch.conf", h.display()));
-            opts.replace = true;
-        }
+    let wants_nss = prog.needs.users || prog.needs.go_resolver;
+    let nss = img
+        .materialize("/etc/nsswitch.conf")
+        .map_err(|error| SlimError::Read {
+            source_name: "/etc/nsswitch.conf".into(),
+            error,
+        })?;
+    if let Some(h) = nss.filter(|_| wants_nss) {
+        opts.add.push(format!("{}:/etc/nsswitch.conf", h.display()));
+        opts.replace = true;
     }
     Ok(())
 }
