@@ -425,6 +425,7 @@ pub enum SbomFormat {
 
 /// `binslim image`.
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("push_or_from").args(["push", "from"]).multiple(true))]
 pub struct ImageArgs {
     /// The program (an ELF executable). Several, one per platform (e.g. an amd64 and an arm64
     /// build), make one multi-platform image: an OCI image index (--format oci or oci-dir).
@@ -466,8 +467,9 @@ pub struct ImageArgs {
     #[arg(long, value_name = "REF")]
     pub push: Option<String>,
 
-    /// With --push: allow plain HTTP and TLS without a trusted certificate (a local registry).
-    #[arg(long, requires = "push")]
+    /// With --push (or --from docker://REF): allow plain HTTP and TLS without a trusted
+    /// certificate (a local registry).
+    #[arg(long, requires = "push_or_from")]
     pub insecure: bool,
 
     /// The image reference NAME[:TAG] (default: the file name, tag latest; for programs with

@@ -46,6 +46,15 @@ pub enum SlimError {
         #[source]
         error: crate::registry::source::SourceError,
     },
+    /// `docker://REF` could not be pulled.
+    #[error("{source_name}: {error}")]
+    Registry {
+        /// SOURCE as given.
+        source_name: String,
+        /// Why.
+        #[source]
+        error: crate::registry::RegistryError,
+    },
     /// The source holds no image, or several (one image per source).
     #[error("{source_name}: holds {count} images; --from takes an archive of one image")]
     ImageCount {
@@ -158,12 +167,38 @@ pub struct Source {
     /// Its sizes.
     pub report: SourceReport,
     _spool: Option<PrivateDir>,
+    _pulled: Option<crate::registry::pull::Pulled>,
 }
 
-/// Reads SOURCE (a path, or `-` for a tar on standard input, copied to a private file first).
-pub fn open(source_name: &str, limits: &Limits) -> Result<Source, SlimError> {
+/// Reads SOURCE: a path, `-` for a tar on standard input (copied to a private file first), or
+/// `docker://REF`, pulled (the build machine's platform only) into a private OCI layout with
+/// `options` (`--insecure`).
+pub fn open(
+    source_name: &str,
+    limits: &Limits,
+    options: &crate::registry::Options,
+) -> Result<Source, SlimError> {
+    let mut pulled = None;
     let src = if source_name == "-" {
         ImageSource::Stdin
+    } else if let Some(r) = source_name.strip_prefix("docker://") {
+        let registry_err = |error| SlimError::Registry {
+            source_name: source_name.to_string(),
+            error,
+        };
+        let reference = crate::registry::Reference::parse(r).map_err(registry_err)?;
+        let client =
+            crate::registry::Client::new(&reference.registry, options).map_err(registry_err)?;
+        let arch = match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            a => a,
+        };
+        let p = crate::registry::pull::pull(&client, &reference, Some(&format!("linux/{arch}")))
+            .map_err(registry_err)?;
+        let path = ImageSource::Path(p.path().to_path_buf());
+        pulled = Some(p);
+        path
     } else {
         ImageSource::Path(PathBuf::from(source_name))
     };
@@ -200,6 +235,7 @@ pub fn open(source_name: &str, limits: &Limits) -> Result<Source, SlimError> {
             unpacked_size,
         },
         _spool: spool,
+        _pulled: pulled,
     })
 }
 

@@ -573,3 +573,60 @@ fn hostile_sources_are_refused_as_verify_does() {
     assert_eq!(verify.status.code(), Some(2), "{verify:?}");
     assert!(!out.exists());
 }
+
+/// `--from docker://REF`: the source pulled from a real registry (plain HTTP on loopback,
+/// --insecure). Its stored size is the registry's gzip layers; its unpacked size the tars.
+#[test]
+fn a_source_in_a_registry() {
+    if !tools() || !have_tool("docker-registry") {
+        skip("docker-registry is not installed");
+        return;
+    }
+    let Some(reg) = common::registry::Registry::start(common::registry::Kind::Plain) else {
+        skip("docker-registry did not start");
+        return;
+    };
+    let mut src = Source::build(
+        "reg",
+        &[(&fixture("go-static"), "/app/server")],
+        &["ENTRYPOINT [\"/app/server\"]"],
+    );
+    let mut args = vec!["copy".to_string()];
+    args.extend(reg.skopeo_args("dest-"));
+    args.push(format!("docker-archive:{}", src.archive.display()));
+    args.push(reg.docker_ref("from/go:1"));
+    ok(
+        std::process::Command::new("skopeo")
+            .args(&args)
+            .output()
+            .unwrap(),
+        "skopeo copy",
+    );
+    let docker = reg.docker_ref("from/go:1");
+    let mut raw = vec!["inspect".to_string(), "--raw".into()];
+    raw.extend(reg.skopeo_args(""));
+    raw.push(docker.clone());
+    let out = ok(
+        std::process::Command::new("skopeo")
+            .args(&raw)
+            .output()
+            .unwrap(),
+        "skopeo inspect",
+    );
+    let m: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stored: u64 = m["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["size"].as_u64().unwrap())
+        .sum();
+    let tars = skopeo_layers(&format!("docker-archive:{}", src.archive.display()));
+    src.archive = PathBuf::from(&docker);
+    let (code, r, err, slim) = src.slim("reg", &["--insecure"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r["source"]["ref"].as_str(), Some(docker.as_str()));
+    assert_eq!(r["source"]["size"].as_u64(), Some(stored));
+    assert_eq!(r["source"]["unpacked_size"].as_u64(), Some(tars));
+    assert!(stored < tars);
+    assert_eq!(podman_run(&slim, &[]).0, "hello from go\n");
+}

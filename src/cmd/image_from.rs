@@ -31,7 +31,10 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
         Ok(t) => t,
         Err(status) => return status,
     };
-    let source = match slim::open(source_name, &Limits::default()) {
+    let registry = binslim::registry::Options {
+        insecure: args.insecure,
+    };
+    let source = match slim::open(source_name, &Limits::default(), &registry) {
         Ok(s) => s,
         Err(e) => return failed(&e),
     };
