@@ -53,7 +53,7 @@ pub enum SlimError {
         source_name: String,
         /// Why.
         #[source]
-        error: crate::registry::RegistryError,
+        error: Box<crate::registry::RegistryError>,
     },
     /// The source holds no image, or several (one image per source).
     #[error("{source_name}: holds {count} images; --from takes an archive of one image")]
@@ -184,7 +184,7 @@ pub fn open(
     } else if let Some(r) = source_name.strip_prefix("docker://") {
         let registry_err = |error| SlimError::Registry {
             source_name: source_name.to_string(),
-            error,
+            error: Box::new(error),
         };
         let reference = crate::registry::Reference::parse(r).map_err(registry_err)?;
         let client =
