@@ -431,7 +431,8 @@ pub fn fill_options(
     prog: &Program,
     over: &Overrides,
     opts: &mut ImageOptions,
-) -> Result<(), SlimError> {
+) -> Result<Reasons, SlimError> {
+    let mut why = Reasons::new();
     let c = &img.config.config;
     opts.programs = vec![prog.host.clone()];
     opts.path = Some(prog.path.clone());
@@ -474,7 +475,7 @@ pub fn fill_options(
     });
     opts.with_libs = true;
     opts.root = Some(img.root().to_path_buf());
-    reduced_users(img, prog, opts)?;
+    reduced_users(img, prog, opts, &mut why)?;
     let read_err = |error| SlimError::Read {
         source_name: "the source image".into(),
         error,
@@ -500,10 +501,66 @@ pub fn fill_options(
         for f in matched {
             if let Some(h) = img.materialize(&f).map_err(read_err)? {
                 opts.add.push(format!("{}:{f}", h.display()));
+                why.insert(f, format!("--keep {pattern}"));
             }
         }
     }
-    Ok(())
+    Ok(why)
+}
+
+/// `--shrink-libs`: strips (as `strip --strip-all`) every shared library of the merged root
+/// that reading the program made on disk: the ones its loader may load, and so the ones the
+/// image gets. Files binslim must not strip (packed, no section headers) are left as they are.
+/// Returns how many bytes were saved.
+pub fn shrink_libs(img: &MergedImage) -> Result<u64, SlimError> {
+    let io_err = |context: String| move |error| SlimError::Io { context, error };
+    let mut saved = 0;
+    let mut stack = vec![img.root().to_path_buf()];
+    while let Some(p) = stack.pop() {
+        let Ok(m) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if m.is_dir() {
+            let rd =
+                std::fs::read_dir(&p).map_err(io_err(format!("cannot list {}", p.display())))?;
+            stack.extend(rd.flatten().map(|e| e.path()));
+            continue;
+        }
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+        if !m.is_file() || !name.is_some_and(|n| n.contains(".so")) {
+            continue;
+        }
+        let data = std::fs::read(&p).map_err(io_err(format!("cannot read {}", p.display())))?;
+        if !data.starts_with(b"\x7fELF") {
+            continue;
+        }
+        let mut out = Vec::with_capacity(data.len());
+        if crate::strip::strip(&data, &crate::strip::StripOptions::all(), &mut out).is_err()
+            || out.len() >= data.len()
+        {
+            continue;
+        }
+        let tmp = p.with_extension("binslim-strip");
+        std::fs::write(&tmp, &out)
+            .and_then(|()| std::fs::set_permissions(&tmp, m.permissions()))
+            .and_then(|()| std::fs::rename(&tmp, &p))
+            .map_err(io_err(format!("cannot write {}", p.display())))?;
+        saved += (data.len() - out.len()) as u64;
+    }
+    Ok(saved)
+}
+
+/// Why each file `--from` added itself is in the image (in-image path → why), for
+/// [`relabel`].
+pub type Reasons = BTreeMap<String, String>;
+
+/// Gives the files `--from` added (as `--add` entries) their reasons in the report.
+pub fn relabel(report: &mut ImageReport, why: &Reasons) {
+    for f in &mut report.files {
+        if let Some(w) = why.get(&f.path) {
+            f.why = w.clone();
+        }
+    }
 }
 
 /// `/etc/passwd` and `/etc/group` of the source reduced to root and the image's user and
@@ -513,6 +570,7 @@ fn reduced_users(
     img: &MergedImage,
     prog: &Program,
     opts: &mut ImageOptions,
+    why: &mut Reasons,
 ) -> Result<(), SlimError> {
     let user = opts.user.clone().unwrap_or_default();
     let (uid, gid) = match user.as_str() {
@@ -542,6 +600,10 @@ fn reduced_users(
             error,
         })?;
         opts.add.push(format!("{}:/etc/{name}", file.display()));
+        why.insert(
+            format!("/etc/{name}"),
+            format!("the source's, reduced to root and the image's user ({uid}:{gid})"),
+        );
         Ok(true)
     };
     if add("passwd", &["0", &uid])? {
@@ -557,6 +619,10 @@ fn reduced_users(
         })?;
     if let Some(h) = nss.filter(|_| wants_nss) {
         opts.add.push(format!("{}:/etc/nsswitch.conf", h.display()));
+        why.insert(
+            "/etc/nsswitch.conf".into(),
+            "the source's: the program looks up users or hosts".into(),
+        );
         opts.replace = true;
     }
     Ok(())

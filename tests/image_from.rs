@@ -373,6 +373,9 @@ fn go_tls_time_zone_and_a_non_root_user() {
         "loads system root certificates"
     ));
     assert!(has(&r, "/usr/share/zoneinfo", "loads time zones"), "{r}");
+    let users = "the source's, reduced to root and the image's user (65534:65534)";
+    assert!(has(&r, "/etc/passwd", users), "{r}");
+    assert!(has(&r, "/etc/group", users), "{r}");
     let inspect = ok(
         podman()
             .args(["inspect", "--format", "{{.Config.User}}", &slim])
@@ -492,6 +495,10 @@ int main(void) {
     let (code, r, err, slim) = src.slim("tmpl-keep", &["--keep", "/app/templates/*"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(same_run(&src, &slim, &[]), "hello from a template\n");
+    assert!(
+        has(&r, "/app/templates/hello.txt", "--keep /app/templates/*"),
+        "{r}"
+    );
     assert_eq!(
         r["left_out"],
         serde_json::json!([{"path": "/app/config.yml", "size": 1000}])

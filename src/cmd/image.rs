@@ -98,7 +98,7 @@ pub(super) fn build(
     target: &Target,
     push_to: Option<&Reference>,
     style: Style,
-    from: impl FnOnce(&ImageReport) -> Option<binslim::slim::FromReport>,
+    from: impl FnOnce(&mut ImageReport) -> Option<binslim::slim::FromReport>,
 ) -> Status {
     // Options, analysis and the gate first: a refusal costs no shrinking.
     let mut shrink_status = Status::Ok;
@@ -137,7 +137,7 @@ pub(super) fn build(
     match result {
         Ok(None) => shrink_status,
         Ok(Some((mut report, steps))) => {
-            let from = from(&report);
+            let from = from(&mut report);
             let pushed = match push_to {
                 Some(to) => match push_image(&target.out, to, args.insecure) {
                     Ok(r) => Some(r),

@@ -58,11 +58,18 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
         workdir: args.workdir.clone(),
         keep: args.keep.clone(),
     };
-    if let Err(e) = slim::fill_options(&source.image, &prog, &over, &mut opts) {
+    let why = match slim::fill_options(&source.image, &prog, &over, &mut opts) {
+        Ok(w) => w,
+        Err(e) => return failed(&e),
+    };
+    if args.shrink_libs
+        && let Err(e) = slim::shrink_libs(&source.image)
+    {
         return failed(&e);
     }
     let workdir = opts.workdir.clone();
     build(args, &opts, &target, push_to.as_ref(), style, |report| {
+        slim::relabel(report, &why);
         Some(FromReport {
             source: source.report.clone(),
             left_out: slim::left_out(&source.image, &prog, workdir.as_deref(), report),
