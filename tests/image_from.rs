@@ -269,6 +269,18 @@ fn static_go_from_a_fat_image() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(same_run(&src, &slim, &[]), "hello from go\n");
     assert!(has(&r, "/app/server", "program"), "{r}");
+    // The same source on standard input (`--from -`) makes the same image, digest for digest.
+    let out = binslim()
+        .args(["image", "--from", "-", "--json", "--tag", &slim, "-o"])
+        .arg(src.dir.path().join("stdin.tar"))
+        .pipe_stdin(&src.archive)
+        .unwrap()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let again: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(again["image"]["digest"], r["image"]["digest"]);
+    assert_eq!(again["source"]["size"], r["source"]["size"]);
     // A docker-archive stores its layers as tars: stored size and unpacked size agree, and
     // they are the archive's layer files.
     let stored: u64 = skopeo_layers(&format!("docker-archive:{}", src.archive.display()));
@@ -431,6 +443,29 @@ fn scripts_and_interpreters_are_refused() {
     assert!(
         err.starts_with("binslim: /bin/sh -c echo hi: runs the interpreter /bin/sh,"),
         "{err}"
+    );
+}
+
+/// A program whose library the source lacks cannot start from it: refused, exit 1, the reason
+/// named with the source's paths (not binslim's temporary ones), nothing written.
+#[test]
+fn a_program_that_cannot_start_from_the_source_is_refused() {
+    if !tools() {
+        return;
+    }
+    let mut src = Source::build(
+        "nolib",
+        &[(&fixture("c-rpath"), "/app/x")],
+        &["ENTRYPOINT [\"/app/x\"]"],
+    );
+    let (code, r, err, _) = src.slim("nolib", &[]);
+    assert_eq!(code, 1);
+    assert_eq!(r, Value::Null);
+    assert_eq!(
+        err,
+        "binslim: /app/x: needs libgreet.so (for x), which is not found in the source image\n  \
+         fix: COPY libgreet.so into a library directory of the image, or link statically: gcc \
+         -static (or -static-pie)\nbinslim: no image written\n"
     );
 }
 

@@ -87,7 +87,7 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
         Ok(o) => o,
         Err(status) => return status,
     };
-    build(args, &opts, &target, push_to.as_ref(), style, |_| None)
+    build(args, &opts, &target, push_to.as_ref(), style, |_| None, &[])
 }
 
 /// Builds (shrinking copies first with --shrink/--upx), pushes, and prints the report; `from`
@@ -99,6 +99,7 @@ pub(super) fn build(
     push_to: Option<&Reference>,
     style: Style,
     from: impl FnOnce(&mut ImageReport) -> Option<binslim::slim::FromReport>,
+    names: &[(String, String)],
 ) -> Status {
     // Options, analysis and the gate first: a refusal costs no shrinking.
     let mut shrink_status = Status::Ok;
@@ -184,19 +185,34 @@ pub(super) fn build(
             Status::Ok
         }
         Err(BuildError::Refused { program, findings }) => {
-            eprint!("{}", report::image::refusal(&program, &findings));
+            eprint!(
+                "{}",
+                renamed(report::image::refusal(&program, &findings), names)
+            );
             Status::Fail
         }
         Err(BuildError::ImageWouldNotStart { program, findings }) => {
             let program = format!("{program}: the image would not start");
-            eprint!("{}", report::image::refusal(&program, &findings));
+            eprint!(
+                "{}",
+                renamed(report::image::refusal(&program, &findings), names)
+            );
             Status::Fail
         }
         Err(e) => {
-            eprintln!("binslim: {e}");
+            eprintln!("{}", renamed(format!("binslim: {e}"), names));
             Status::Error
         }
     }
+}
+
+/// `text` with each host path of `names` replaced by what the user knows it as (with --from:
+/// the program's private copy → its path in the source, the merged root → "the source image").
+fn renamed(mut text: String, names: &[(String, String)]) -> String {
+    for (host, shown) in names {
+        text = text.replace(host.as_str(), shown);
+    }
+    text
 }
 
 /// The library's options from the arguments (SOURCE_DATE_EPOCH read here). Without --tag, an

@@ -68,14 +68,29 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
         return failed(&e);
     }
     let workdir = opts.workdir.clone();
-    build(args, &opts, &target, push_to.as_ref(), style, |report| {
-        slim::relabel(report, &why);
-        Some(FromReport {
-            source: source.report.clone(),
-            left_out: slim::left_out(&source.image, &prog, workdir.as_deref(), report),
-            left_out_dirs: slim::largest_dirs(&source.image, LARGEST_DIRS),
-        })
-    })
+    let names = [
+        (prog.host.display().to_string(), prog.path.clone()),
+        (
+            source.image.root().display().to_string(),
+            "the source image".to_string(),
+        ),
+    ];
+    build(
+        args,
+        &opts,
+        &target,
+        push_to.as_ref(),
+        style,
+        |report| {
+            slim::relabel(report, &why);
+            Some(FromReport {
+                source: source.report.clone(),
+                left_out: slim::left_out(&source.image, &prog, workdir.as_deref(), report),
+                left_out_dirs: slim::largest_dirs(&source.image, LARGEST_DIRS),
+            })
+        },
+        &names,
+    )
 }
 
 /// Prints why and maps the error to the exit code: 1 when the program cannot be taken from
