@@ -265,7 +265,13 @@ fn layer_sizes(p: &crate::registry::Pushable) -> io::Result<(u64, u64)> {
             BlobData::File { path, offset, len } => {
                 let mut f = File::open(path)?;
                 io::Seek::seek(&mut f, io::SeekFrom::Start(*offset))?;
-                tar_bytes(io::BufReader::new(f.take(*len)))?
+                let mut r = io::BufReader::new(f.take(*len));
+                // A plain tar is its length: not read.
+                if io::BufRead::fill_buf(&mut r)?.starts_with(&[0x1f, 0x8b]) {
+                    tar_bytes(r)?
+                } else {
+                    *len
+                }
             }
         };
     }
