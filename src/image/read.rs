@@ -448,7 +448,7 @@ impl MergedImage {
 
     /// Every regular file of the merged image at or below the in-image directory `dir` (made
     /// on disk or not yet), as in-image paths with their sizes, in path order. Symlinks are not
-    /// followed.
+    /// followed; hard links to one content count its size once (the first), as `du` does.
     pub fn regular_files(&self, dir: &str) -> Vec<(String, u64)> {
         let root = self.root();
         let rel = dir.trim_matches('/');
@@ -458,13 +458,16 @@ impl MergedImage {
             root.join(rel)
         };
         let mut found = std::collections::BTreeMap::new();
+        let mut seen_ghosts = std::collections::HashSet::new();
         if let Some(d) = &self.deferred {
             for p in d.files.ghosts.at_or_below(&host, |_| true) {
                 if let Some(g) = d.files.ghosts.get(&p) {
-                    found.insert(p, g.size);
+                    let first = g.size == 0 || seen_ghosts.insert((g.layer, g.offset));
+                    found.insert(p, if first { g.size } else { 0 });
                 }
             }
         }
+        let mut seen_inodes = std::collections::HashSet::new();
         let mut stack = vec![host];
         while let Some(p) = stack.pop() {
             let Ok(m) = std::fs::symlink_metadata(&p) else {
@@ -475,7 +478,9 @@ impl MergedImage {
                     stack.extend(rd.flatten().map(|e| e.path()));
                 }
             } else if m.is_file() {
-                found.insert(p, m.len());
+                use std::os::unix::fs::MetadataExt;
+                let first = m.nlink() < 2 || seen_inodes.insert((m.dev(), m.ino()));
+                found.insert(p, if first { m.len() } else { 0 });
             }
         }
         found
