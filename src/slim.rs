@@ -350,6 +350,8 @@ pub fn program(img: &MergedImage, path: Option<&str>) -> Result<Program, SlimErr
         error,
     };
     let (in_image, host) = img.locate(&name).map_err(read_err)?;
+    // `./server` against WorkingDir /app is `/app/./server`: the image names it `/app/server`.
+    let in_image = normalize(&in_image);
     let Some(host) = host else {
         return Err(SlimError::NoProgram { path: name });
     };
@@ -403,6 +405,10 @@ pub fn program(img: &MergedImage, path: Option<&str>) -> Result<Program, SlimErr
         .join(if base.is_empty() { "program" } else { base });
     File::create(&file)
         .and_then(|mut f| f.write_all(&bytes))
+        .and_then(|()| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755))
+        })
         .map_err(io_err(format!("cannot write {}", file.display())))?;
     Ok(Program {
         path: in_image,
@@ -412,6 +418,21 @@ pub fn program(img: &MergedImage, path: Option<&str>) -> Result<Program, SlimErr
         needs,
         _copy: Some(dir),
     })
+}
+
+/// An absolute in-image path with `.`, `..` and repeated slashes resolved lexically.
+fn normalize(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
 }
 
 /// What the user gave on the command line that the source's config would otherwise decide.
@@ -828,5 +849,7 @@ mod tests {
         assert!(!glob_path("/app/x*", "/app/templates/a.html"));
         assert!(glob(b"a?c", b"abc"));
         assert!(!glob(b"a?c", b"ac"));
+        assert_eq!(normalize("/srv/app/./server"), "/srv/app/server");
+        assert_eq!(normalize("/a//b/../c"), "/a/c");
     }
 }

@@ -412,6 +412,23 @@ fn a_relative_entrypoint_is_found_in_the_working_directory() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(same_run(&src, &slim, &[]), "hello from go\n");
     assert!(has(&r, "/srv/app/server", "program"), "{r}");
+    assert_eq!(r["left_out"], serde_json::json!([]));
+    // --upx packs the program (checked unpacked before writing); it still runs the same.
+    if have_tool("upx") {
+        let (code, packed, err, slim) = src.slim("rel-upx", &["--upx"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(same_run(&src, &slim, &[]), "hello from go\n");
+        let size = |r: &Value| {
+            r["image"]["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["path"] == "/srv/app/server")
+                .map(|f| f["size"].as_u64().unwrap())
+                .unwrap()
+        };
+        assert!(size(&packed) < size(&r) / 2, "{packed}");
+    }
 }
 
 #[test]
