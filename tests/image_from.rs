@@ -544,6 +544,32 @@ int main(void) {
         ])
     );
     assert_eq!(podman_run(&slim, &[]).2, 1, "without its template");
+    // The text report says the same, with the hint.
+    let out = binslim()
+        .args(["image", "--from"])
+        .arg(&src.archive)
+        .arg("-o")
+        .arg(src.dir.path().join("text.tar"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(
+            [
+                "left out beside the program (3 files; --keep PATH to keep one):",
+                "      1000 B  /app/config.yml",
+                "        22 B  /app/templates/hello.txt",
+                "      1000 B  /app/templates/other.txt",
+                "largest directories of the source (left out):",
+            ]
+            .join("\n")
+            .as_str()
+        ),
+        "{text}"
+    );
+    let from_line = format!("from {}: ", src.archive.display());
+    assert!(text.contains(&from_line), "{text}");
     let (code, r, err, slim) = src.slim("tmpl-keep", &["--keep", "/app/templates/*"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(same_run(&src, &slim, &[]), "hello from a template\n");
@@ -688,4 +714,89 @@ fn a_source_in_a_registry() {
     assert_eq!(r["source"]["unpacked_size"].as_u64(), Some(tars));
     assert!(stored < tars);
     assert_eq!(podman_run(&slim, &[]).0, "hello from go\n");
+}
+
+/// Entrypoint, Cmd, Env, WorkingDir, User, ExposedPorts and Labels carry over; the options
+/// override them.
+#[test]
+fn the_config_carries_over_and_options_override_it() {
+    if !tools() {
+        return;
+    }
+    let mut src = Source::build(
+        "cfg",
+        &[(&fixture("go-static"), "/app/server")],
+        &[
+            "ENV GREETING=hi MODE=fat",
+            "LABEL team=infra tier=web",
+            "EXPOSE 8080 53/udp",
+            "WORKDIR /app",
+            "USER 1000:1000",
+            "ENTRYPOINT [\"/app/server\", \"--flag\"]",
+            "CMD [\"serve\"]",
+        ],
+    );
+    let config = |t: &str| -> Value {
+        let out = ok(
+            podman().args(["inspect", t]).output().unwrap(),
+            "podman inspect",
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v[0]["Config"].clone()
+    };
+    let (code, _, err, slim) = src.slim("cfg", &[]);
+    assert_eq!(code, 0, "{err}");
+    let (a, b) = (config(src.source_tag()), config(&slim));
+    for k in [
+        "Entrypoint",
+        "Cmd",
+        "WorkingDir",
+        "User",
+        "ExposedPorts",
+        "Labels",
+    ] {
+        assert_eq!(b[k], a[k], "{k}");
+    }
+    let env: Vec<&str> = b["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        env.contains(&"GREETING=hi") && env.contains(&"MODE=fat"),
+        "{env:?}"
+    );
+    let (code, _, err, slim) = src.slim(
+        "cfg-over",
+        &[
+            "--user",
+            "root",
+            "--env",
+            "MODE=slim",
+            "--workdir",
+            "/data",
+            "--cmd",
+            "run",
+            "--label",
+            "tier=api",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let b = config(&slim);
+    assert_eq!(b["User"], "0:0");
+    assert_eq!(b["WorkingDir"], "/data");
+    assert_eq!(b["Cmd"], serde_json::json!(["run"]));
+    assert_eq!(b["Labels"]["tier"], "api");
+    assert_eq!(b["Labels"]["team"], "infra");
+    let env: Vec<&str> = b["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        env.contains(&"MODE=slim") && !env.contains(&"MODE=fat"),
+        "{env:?}"
+    );
 }
