@@ -329,12 +329,22 @@ fn dynamic_rust_and_git_take_their_libraries_from_the_source() {
     }
     let mut src = Source::build(
         "rust",
-        &[(&fixture("rust-dynamic"), "/app/rust")],
+        &[
+            (&fixture("rust-dynamic"), "/app/rust"),
+            (&fixture("go-static"), "/app/go"),
+        ],
         &["ENTRYPOINT [\"/app/rust\"]"],
     );
     let (code, r, err, slim) = src.slim("rust", &[]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(same_run(&src, &slim, &[]), "hello from rust-dynamic\n");
+    assert_eq!(r["left_out"][0]["path"], "/app/go");
+    // PATH names another program of the source.
+    let (code, g, err, slim_go) = src.slim("rust-path", &["/app/go"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(podman_run(&slim_go, &[]).0, "hello from go\n");
+    assert!(has(&g, "/app/go", "program"), "{g}");
+    assert_eq!(g["left_out"][0]["path"], "/app/rust");
     assert!(
         has(&r, "/lib64/ld-linux-x86-64.so.2", "loader of /app/rust"),
         "{r}"
