@@ -350,6 +350,8 @@ Examples:
   SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) binslim image ./server -o server.tar
   binslim image ./server -o oci --format oci-dir --sbom cyclonedx
                                                         attach a CycloneDX SBOM (default: SPDX)
+  binslim image --from fat.tar -o slim.tar            the entrypoint of a fat image, FROM scratch
+  binslim image --from fat.tar /app/server -o slim.tar --keep '/app/templates/*'
 
 SBOM: by default the image carries an SPDX SBOM of what it holds (the programs' Go modules or \
 cargo-auditable crates, and with --with-libs the loader and libraries with their dpkg \
@@ -438,11 +440,30 @@ pub enum SbomFormat {
 
 /// `binslim image`.
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("push_or_from").args(["push", "from"]).multiple(true))]
 pub struct ImageArgs {
     /// The program (an ELF executable). Several, one per platform (e.g. an amd64 and an arm64
     /// build), make one multi-platform image: an OCI image index (--format oci or oci-dir).
-    #[arg(value_name = "PROGRAM", required = true, num_args = 1..)]
+    /// With --from: at most one, the program's PATH inside the source image (default: its
+    /// entrypoint).
+    #[arg(value_name = "PROGRAM", required_unless_present = "from", num_args = 1..)]
     pub programs: Vec<PathBuf>,
+
+    /// Slim a fat image: take the program, and only what it needs, from this image
+    /// (docker-archive, oci-archive, OCI layout directory, or - for a tar on stdin) into a
+    /// FROM scratch image. Its config (Entrypoint, Cmd, Env, WorkingDir, User, ExposedPorts,
+    /// Labels) carries over; the options here override it.
+    #[arg(long, value_name = "SOURCE")]
+    pub from: Option<String>,
+
+    /// With --from: also keep this file, directory or glob of the source (repeatable), for
+    /// data the program reads at run time.
+    #[arg(long, value_name = "PATH", requires = "from")]
+    pub keep: Vec<String>,
+
+    /// With --from and --shrink: strip the bundled libraries too (default: untouched).
+    #[arg(long, requires = "from")]
+    pub shrink_libs: bool,
 
     /// Where to write the image (a tar, or a directory for --format oci-dir). Optional with
     /// --push; both may be given.
@@ -467,8 +488,9 @@ pub struct ImageArgs {
     #[arg(long, value_name = "REF")]
     pub push: Option<String>,
 
-    /// With --push: allow plain HTTP and TLS without a trusted certificate (a local registry).
-    #[arg(long, requires = "push")]
+    /// With --push (or --from docker://REF): allow plain HTTP and TLS without a trusted
+    /// certificate (a local registry).
+    #[arg(long, requires = "push_or_from")]
     pub insecure: bool,
 
     /// With --push: another repository of the same registry to mount missing blobs from
@@ -518,9 +540,10 @@ pub struct ImageArgs {
     #[arg(long, value_name = "PORT[/PROTO]")]
     pub expose: Vec<String>,
 
-    /// Who the program runs as: root, nonroot (65532:65532), UID or UID:GID.
-    #[arg(long, value_name = "USER", default_value = "nonroot")]
-    pub user: String,
+    /// Who the program runs as: root, nonroot (65532:65532), UID or UID:GID (default:
+    /// nonroot; with --from, the source's User).
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
 
     /// Add a file or directory (recursively) from SRC at DEST in the image (repeatable). Files
     /// keep their mode. An --add onto the program or a file --with-libs bundles is refused.

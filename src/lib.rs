@@ -26,6 +26,7 @@ pub mod resolve;
 pub mod sbom;
 pub mod scratch;
 pub mod shrink;
+pub mod slim;
 pub mod smoke;
 pub mod strip;
 pub mod tempfiles;

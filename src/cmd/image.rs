@@ -28,18 +28,21 @@ struct JsonReport<'a> {
     steps: Vec<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     push: Option<&'a PushReport>,
+    /// With --from: "source", "left_out", "left_out_dirs".
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    from: Option<&'a binslim::slim::FromReport>,
 }
 
 /// Where the image is written: `-o OUT`, or (`--push` alone) an OCI layout in a private
 /// temporary directory that lives until the push is over.
-struct Target {
+pub(super) struct Target {
     out: PathBuf,
     format: OutputFormat,
     _dir: Option<PrivateDir>,
 }
 
 impl Target {
-    fn of(args: &ImageArgs) -> Result<Target, Status> {
+    pub(super) fn of(args: &ImageArgs) -> Result<Target, Status> {
         let format = match args.format.unwrap_or(ImageFormat::Docker) {
             ImageFormat::Docker => OutputFormat::Docker,
             ImageFormat::Oci => OutputFormat::Oci,
@@ -66,6 +69,9 @@ impl Target {
 
 /// Runs `image`.
 pub fn run(args: &ImageArgs, style: Style) -> Status {
+    if args.from.is_some() {
+        return super::image_from::run(args, style);
+    }
     // The reference first: a typo costs no build.
     let push_to = match args.push.as_deref().map(Reference::parse).transpose() {
         Ok(r) => r,
@@ -82,10 +88,23 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
         Ok(o) => o,
         Err(status) => return status,
     };
+    build(args, &opts, &target, push_to.as_ref(), style, |_| None, &[])
+}
 
+/// Builds (shrinking copies first with --shrink/--upx), pushes, and prints the report; `from`
+/// gives the --from part of the report once the image is written.
+pub(super) fn build(
+    args: &ImageArgs,
+    opts: &ImageOptions,
+    target: &Target,
+    push_to: Option<&Reference>,
+    style: Style,
+    from: impl FnOnce(&mut ImageReport) -> Option<binslim::slim::FromReport>,
+    names: &[(String, String)],
+) -> Status {
     // Options, analysis and the gate first: a refusal costs no shrinking.
     let mut shrink_status = Status::Ok;
-    let result = scratch::prepare(&opts).and_then(|prepared| {
+    let result = scratch::prepare(opts).and_then(|prepared| {
         if !(args.shrink || args.upx) {
             return prepared.write(None).map(|r| Some((r, Vec::new())));
         }
@@ -120,7 +139,8 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
     match result {
         Ok(None) => shrink_status,
         Ok(Some((mut report, steps))) => {
-            let pushed = match &push_to {
+            let from = from(&mut report);
+            let pushed = match push_to {
                 Some(to) => match push_image(&target.out, to, &push_options(args)) {
                     Ok(r) => Some(r),
                     Err(status) => {
@@ -148,9 +168,14 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
                     image: &report,
                     steps,
                     push: pushed.as_ref(),
+                    from: from.as_ref(),
                 })
             } else {
                 let mut t = report::image::render(&report, &shown, style);
+                if let Some(f) = &from {
+                    t.push('\n');
+                    t.push_str(&report::slim::render(f, &report, style));
+                }
                 if let Some(p) = &pushed {
                     t.push('\n');
                     t.push_str(&report::push::render(p, style));
@@ -161,24 +186,39 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
             Status::Ok
         }
         Err(BuildError::Refused { program, findings }) => {
-            eprint!("{}", report::image::refusal(&program, &findings));
+            eprint!(
+                "{}",
+                renamed(report::image::refusal(&program, &findings), names)
+            );
             Status::Fail
         }
         Err(BuildError::ImageWouldNotStart { program, findings }) => {
             let program = format!("{program}: the image would not start");
-            eprint!("{}", report::image::refusal(&program, &findings));
+            eprint!(
+                "{}",
+                renamed(report::image::refusal(&program, &findings), names)
+            );
             Status::Fail
         }
         Err(e) => {
-            eprintln!("binslim: {e}");
+            eprintln!("{}", renamed(format!("binslim: {e}"), names));
             Status::Error
         }
     }
 }
 
+/// `text` with each host path of `names` replaced by what the user knows it as (with --from:
+/// the program's private copy → its path in the source, the merged root → "the source image").
+fn renamed(mut text: String, names: &[(String, String)]) -> String {
+    for (host, shown) in names {
+        text = text.replace(host.as_str(), shown);
+    }
+    text
+}
+
 /// The library's options from the arguments (SOURCE_DATE_EPOCH read here). Without --tag, an
 /// image pushed to `HOST/REPO:TAG` is named so (what `docker load` of OUT then calls it).
-fn options(
+pub(super) fn options(
     args: &ImageArgs,
     target: &Target,
     push_to: Option<&Reference>,
@@ -193,7 +233,10 @@ fn options(
         },
         _ => None,
     };
-    let mut opts = ImageOptions::new(args.programs[0].clone(), target.out.clone());
+    let mut opts = ImageOptions::new(
+        args.programs.first().cloned().unwrap_or_default(),
+        target.out.clone(),
+    );
     opts.programs = args.programs.clone();
     opts.format = target.format;
     opts.tag = args.tag.clone().or_else(|| {
@@ -204,7 +247,7 @@ fn options(
     opts.path = args.path.clone();
     opts.args = args.args.clone();
     opts.env = args.env.clone();
-    opts.user = Some(args.user.clone());
+    opts.user = Some(args.user.clone().unwrap_or_else(|| "nonroot".into()));
     opts.add = args.add.clone();
     opts.force = args.force;
     opts.replace = args.replace;

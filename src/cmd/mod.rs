@@ -3,6 +3,7 @@
 pub mod completions;
 pub mod diff;
 pub mod image;
+mod image_from;
 pub mod inspect;
 pub mod push;
 pub mod sbom;

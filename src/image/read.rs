@@ -446,6 +446,58 @@ impl MergedImage {
         d.placeholders().get(host).cloned()
     }
 
+    /// Every regular file of the merged image at or below the in-image directory `dir` (made
+    /// on disk or not yet), as in-image paths with their sizes, in path order. Symlinks are not
+    /// followed; hard links to one content count its size once (the first), as `du` does.
+    pub fn regular_files(&self, dir: &str) -> Vec<(String, u64)> {
+        let root = self.root();
+        let rel = dir.trim_matches('/');
+        let host = if rel.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(rel)
+        };
+        let mut found = std::collections::BTreeMap::new();
+        let mut seen_ghosts = std::collections::HashSet::new();
+        if let Some(d) = &self.deferred {
+            for p in d.files.ghosts.at_or_below(&host, |_| true) {
+                if let Some(g) = d.files.ghosts.get(&p) {
+                    let first = g.size == 0 || seen_ghosts.insert((g.layer, g.offset));
+                    found.insert(p, if first { g.size } else { 0 });
+                }
+            }
+        }
+        let mut seen_inodes = std::collections::HashSet::new();
+        let mut stack = vec![host];
+        while let Some(p) = stack.pop() {
+            let Ok(m) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
+            if m.is_dir() {
+                if let Ok(rd) = std::fs::read_dir(&p) {
+                    stack.extend(rd.flatten().map(|e| e.path()));
+                }
+            } else if m.is_file() {
+                use std::os::unix::fs::MetadataExt;
+                let first = m.nlink() < 2 || seen_inodes.insert((m.dev(), m.ino()));
+                found.insert(p, if first { m.len() } else { 0 });
+            }
+        }
+        found
+            .into_iter()
+            .map(|(p, size)| {
+                let rel = p.strip_prefix(root).unwrap_or(&p).to_string_lossy();
+                (format!("/{rel}"), size)
+            })
+            .collect()
+    }
+
+    /// Makes the file at the in-image `path` on disk with its bytes (symlinks followed inside
+    /// the root) and returns where it is on the host; `None` when nothing is there.
+    pub fn materialize(&self, path: &str) -> Result<Option<PathBuf>, ReadError> {
+        self.resolve(path)
+    }
+
     /// Writes the bytes of the placeholder at `host`, if it is one, for what reads it by path.
     fn fill_placeholder(&self, host: &Path) -> Result<(), ReadError> {
         use std::os::unix::fs::{FileExt, OpenOptionsExt};

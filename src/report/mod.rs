@@ -8,6 +8,7 @@ pub mod json;
 pub mod packages;
 pub mod push;
 pub mod shrink;
+pub mod slim;
 pub mod style;
 pub mod text;
 pub mod treemap;
