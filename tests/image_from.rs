@@ -294,13 +294,14 @@ fn static_go_from_a_fat_image() {
     let out = binslim()
         .args(["image", "--from"])
         .arg(&src.archive)
-        .args(["--format", "oci-dir", "--json", "-o"])
+        .args(["--format", "oci-dir", "--tag", "slim:1", "--json", "-o"])
         .arg(&dir)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let written = skopeo_layers(&format!("oci:{}", dir.display()));
+    // Named: the layout also lists the SBOM artifact, without a name.
+    let written = skopeo_layers(&format!("oci:{}:slim:1", dir.display()));
     assert_eq!(r["image"]["layers"][0]["size"].as_u64(), Some(written));
 }
 
