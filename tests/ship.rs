@@ -171,13 +171,14 @@ fn crates_io_metadata_is_complete() {
 }
 
 /// The declared MSRV is no newer than the compiler building this test, and no older than
-/// edition 2024 (1.85) and let chains (1.88) allow. CI also builds with exactly that toolchain
+/// edition 2024 (1.85), let chains (1.88) and libzstd-rs-sys's `[0; _]` (1.89) allow. CI also
+/// builds with exactly that toolchain
 /// (`cargo +$MSRV check --locked --all-targets`).
 #[test]
 fn rust_version_is_declared_and_satisfied() {
     let p = metadata();
     let msrv = p["rust_version"].as_str().expect("rust-version is set");
-    assert_eq!(msrv, "1.88");
+    assert_eq!(msrv, "1.89");
     let out = Std::new("rustc").arg("--version").output().unwrap();
     let v = String::from_utf8(out.stdout).unwrap();
     let rustc = v.split_whitespace().nth(1).unwrap();
