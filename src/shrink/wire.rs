@@ -232,22 +232,36 @@ pub const ZSTD_LEVEL: i32 = 3;
 /// The `zstd -3 -c FILE` size of each stream, in order: each stream compressed whole as one
 /// frame (content size and checksum, as the CLI writes them), the streams on all cores.
 pub fn zstd_sizes<S: Source + Sync + ?Sized>(streams: &[Stream<'_, S>]) -> io::Result<Vec<u64>> {
+    let lens = streams.iter().map(|s| s.len).collect();
+    on_all_cores(
+        lens,
+        || Ok(Vec::new()),
+        |buf, i| zstd_size(&streams[i], buf),
+    )
+}
+
+/// Runs `job(state, i)` for every `i` of `lens` on all cores, longest first (so the workers
+/// finish together), each worker with its own `init()` state; the results in order.
+fn on_all_cores<T>(
+    lens: Vec<u64>,
+    init: impl Fn() -> io::Result<T> + Sync,
+    job: impl Fn(&mut T, usize) -> io::Result<u64> + Sync,
+) -> io::Result<Vec<u64>> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(streams.len())
+        .min(lens.len())
         .max(1);
-    // Longest first, so the workers finish together.
-    let mut order: Vec<usize> = (0..streams.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(streams[i].len));
+    let mut order: Vec<usize> = (0..lens.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(lens[i]));
     let next = AtomicUsize::new(0);
-    let sizes = Mutex::new(vec![0u64; streams.len()]);
+    let sizes = Mutex::new(vec![0u64; lens.len()]);
     let work = || -> io::Result<()> {
-        let mut buf = Vec::new();
+        let mut state = init()?;
         loop {
             let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
                 return Ok(());
             };
-            let n = zstd_size(&streams[i], &mut buf)?;
+            let n = job(&mut state, i)?;
             sizes.lock().unwrap_or_else(PoisonError::into_inner)[i] = n;
         }
     };
@@ -338,44 +352,20 @@ fn plan<'a, S: Source + Sync + ?Sized>(
 }
 
 fn run_jobs<S: Source + Sync + ?Sized>(jobs: &[(&S, Key<'_>)]) -> io::Result<Vec<u64>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(jobs.len())
-        .max(1);
-    // Longest first, so the workers finish together.
-    let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by_key(|&j| {
-        let (_, k) = &jobs[j];
-        std::cmp::Reverse(k.pieces.iter().map(piece_len).sum::<u64>() - k.dict)
-    });
-    let next = AtomicUsize::new(0);
-    let sizes = Mutex::new(vec![0u64; jobs.len()]);
-    let work = || -> io::Result<()> {
-        let mut deflater = Deflater::new()?;
-        let mut buf = Vec::new();
-        loop {
-            let Some(&j) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                return Ok(());
-            };
+    let lens = jobs
+        .iter()
+        .map(|(_, k)| k.pieces.iter().map(piece_len).sum::<u64>() - k.dict)
+        .collect();
+    on_all_cores(
+        lens,
+        || Ok((Deflater::new()?, Vec::new())),
+        |(deflater, buf), j| {
             let (src, key) = &jobs[j];
-            fill(*src, &key.pieces, &mut buf)?;
+            fill(*src, &key.pieces, buf)?;
             let (dict, data) = buf.split_at(key.dict as usize);
-            let n = deflater.size(dict, data)?;
-            sizes.lock().unwrap_or_else(PoisonError::into_inner)[j] = n;
-        }
-    };
-    std::thread::scope(|sc| {
-        let others: Vec<_> = (1..workers).map(|_| sc.spawn(work)).collect();
-        let mut r = work();
-        for h in others {
-            let o = h
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("a wire-size worker panicked")));
-            r = r.and(o);
-        }
-        r
-    })?;
-    Ok(sizes.into_inner().unwrap_or_else(PoisonError::into_inner))
+            deflater.size(dict, data)
+        },
+    )
 }
 
 /// Reads `pieces` from `src` into `buf` (resized to their length).
