@@ -300,19 +300,29 @@ fn zstd3_len(file: &Path) -> u64 {
 }
 
 /// The zstd wire figure is libzstd's level 3 as `zstd -3 -c FILE` runs it (one frame, content
-/// size and checksum): byte for byte the CLI's size when the CLI has binslim's libzstd (1.6.0,
-/// bundled by zstd-sys). An older CLI compresses some inputs less: Debian bookworm's 1.5.4
-/// gives 0.02-0.4 % more on the inputs below and up to 1.2 % more on some 1-2 MB Go programs
-/// (go-cgo), so the bound of 0.5 % is checked on these.
+/// size and checksum), by libzstd 1.5.8 as libzstd-rs-sys ports it. Another libzstd differs by
+/// a few hundredths of a percent: Debian bookworm's 1.5.4 gives -0.035 % to +0.027 % on the fixtures below and +0.12 % on the docker
+/// CLI; the bound of 0.5 % is checked on every one, the original and the stripped result.
 #[test]
 fn zstd_wire_sizes_are_what_zstd_3_gives() {
     if !have_tool("zstd") {
         return;
     }
     let version = stdout_of(Command::new("zstd").arg("-V"));
-    let same_lib = version.contains("v1.6.0");
     let dir = tempdir();
-    let mut inputs = vec![fixture("go-tls"), fixture("rust-static")];
+    let mut inputs: Vec<PathBuf> = [
+        "go-cgo",
+        "go-pie",
+        "go-static",
+        "go-tls",
+        "rust-static",
+        "rust-dynamic",
+        "c-static",
+        "musl-static",
+    ]
+    .into_iter()
+    .map(fixture)
+    .collect();
     let docker = Path::new("/usr/local/bin/docker");
     if docker.is_file() {
         inputs.push(docker.to_path_buf());
@@ -340,11 +350,7 @@ fn zstd_wire_sizes_are_what_zstd_3_gives() {
                 version.trim(),
                 100.0 * off
             );
-            if same_lib {
-                assert_eq!(ours, cli, "{} {what}", input.display());
-            } else {
-                assert!(off.abs() <= 0.005, "{} {what}: {off}", input.display());
-            }
+            assert!(off.abs() <= 0.005, "{} {what}: {off}", input.display());
         }
         // The gzip figures are still there, and the last strip step carries the result's.
         assert!(j["gzip_size"].as_u64().is_some());
