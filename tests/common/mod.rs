@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 pub mod registry;
+pub mod validators;
 
 /// The repository root.
 pub fn root() -> &'static Path {
