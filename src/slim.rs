@@ -302,6 +302,9 @@ pub struct Program {
     pub args: Vec<String>,
     /// The config's Cmd for the new image (without the program, when the Cmd named it).
     pub cmd: Vec<String>,
+    /// True when the source's Cmd names the program (no Entrypoint): the new image keeps that
+    /// shape, so `docker run IMAGE ARGS` replaces the whole command as with the source.
+    pub in_cmd: bool,
     /// What the analysis says it reads at run time.
     pub needs: needs::RuntimeNeeds,
     _copy: Option<PrivateDir>,
@@ -415,6 +418,7 @@ pub fn program(img: &MergedImage, path: Option<&str>) -> Result<Program, SlimErr
         host: file,
         args,
         cmd,
+        in_cmd: from_cmd && path.is_none(),
         needs,
         _copy: Some(dir),
     })
@@ -446,6 +450,8 @@ pub struct Overrides {
     pub cmd: Vec<String>,
     /// `--workdir`.
     pub workdir: Option<String>,
+    /// `--stop-signal`.
+    pub stop_signal: Option<String>,
     /// `--keep` patterns.
     pub keep: Vec<String>,
 }
@@ -492,6 +498,11 @@ pub fn fill_options(
         .collect();
     expose.append(&mut opts.expose);
     opts.expose = expose;
+    opts.program_in_cmd = prog.in_cmd;
+    opts.stop_signal = over
+        .stop_signal
+        .clone()
+        .or_else(|| c.stop_signal.clone().filter(|s| !s.is_empty()));
     opts.workdir = over
         .workdir
         .clone()

@@ -811,3 +811,93 @@ fn the_config_carries_over_and_options_override_it() {
         "{env:?}"
     );
 }
+
+/// `skopeo inspect --config REF`: the config's `config` object.
+fn skopeo_config(reference: &str) -> Value {
+    let out = ok(
+        std::process::Command::new("skopeo")
+            .args(["inspect", "--config", reference])
+            .output()
+            .unwrap(),
+        "skopeo inspect --config",
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["config"].clone()
+}
+
+/// A source whose Cmd names its program (no Entrypoint) keeps that shape, so arguments given
+/// to `podman run` replace the whole command in both; its StopSignal carries over, and
+/// `--stop-signal` overrides it.
+#[test]
+fn the_cmd_shape_and_the_stop_signal_carry_over() {
+    if !tools() {
+        return;
+    }
+    let mut src = Source::build(
+        "shape",
+        &[(&fixture("go-tls"), "/app/tls")],
+        &["STOPSIGNAL SIGINT", "CMD [\"/app/tls\", \"localhost\"]"],
+    );
+    let (code, _, err, slim) = src.slim("shape", &[]);
+    assert_eq!(code, 0, "{err}");
+    let a = skopeo_config(&format!("docker-archive:{}", src.archive.display()));
+    let b = skopeo_config(&format!(
+        "docker-archive:{}",
+        src.dir.path().join("shape.tar").display()
+    ));
+    assert_eq!(a["Entrypoint"], Value::Null, "{a}");
+    assert_eq!(b["Entrypoint"], Value::Null, "{b}");
+    assert_eq!(b["Cmd"], serde_json::json!(["/app/tls", "localhost"]));
+    assert_eq!(b["Cmd"], a["Cmd"]);
+    assert_eq!(b["StopSignal"], "SIGINT");
+    assert_eq!(b["StopSignal"], a["StopSignal"]);
+    // Arguments replace the whole command: here the program alone, without "localhost".
+    assert_eq!(same_run(&src, &slim, &["/app/tls"]), "hello from go-tls\n");
+    assert_eq!(
+        same_run(&src, &slim, &[]),
+        "Europe/Berlin <nil> &{0 0 root root /root} <nil>\nhello from go-tls\n"
+    );
+    let (code, _, err, _) = src.slim("shape-over", &["--stop-signal", "SIGQUIT"]);
+    assert_eq!(code, 0, "{err}");
+    let c = skopeo_config(&format!(
+        "docker-archive:{}",
+        src.dir.path().join("shape-over.tar").display()
+    ));
+    assert_eq!(c["StopSignal"], "SIGQUIT");
+    assert_eq!(c["Cmd"], a["Cmd"]);
+}
+
+/// `image PROGRAM --stop-signal`: the config's StopSignal; none without it (the digests of
+/// images built before the option are unchanged); a bad signal is a bad option (exit 2).
+#[test]
+fn stop_signal_of_a_plain_image() {
+    if !have_tool("skopeo") {
+        return;
+    }
+    let dir = common::tempdir();
+    let build = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        let o = binslim()
+            .arg("image")
+            .arg(fixture("go-static"))
+            .arg("-o")
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        (o, format!("docker-archive:{}", out.display()))
+    };
+    let (o, r) = build("a.tar", &["--stop-signal", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(skopeo_config(&r)["StopSignal"], "2");
+    let (o, r) = build("b.tar", &[]);
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(skopeo_config(&r).get("StopSignal"), None);
+    let (o, _) = build("c.tar", &["--stop-signal", "SIG TERM"]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        "binslim: --stop-signal 'SIG TERM': use a signal name or number, e.g. SIGINT or 2\n"
+    );
+    assert!(!dir.path().join("c.tar").exists());
+}

@@ -262,6 +262,7 @@ pub(super) fn options(
     opts.workdir = args.workdir.clone();
     opts.expose = args.expose.clone();
     opts.cmd = args.cmd.clone();
+    opts.stop_signal = args.stop_signal.clone();
     opts.sbom = match args.sbom {
         ImageSbom::Spdx => Some(binslim::sbom::Format::Spdx),
         ImageSbom::Cyclonedx => Some(binslim::sbom::Format::CycloneDx),
