@@ -901,3 +901,187 @@ fn stop_signal_of_a_plain_image() {
     );
     assert!(!dir.path().join("c.tar").exists());
 }
+
+/// The Go program of [`https_to_a_local_server_whose_ca_is_in_the_source_bundle`]: an HTTPS
+/// server on 127.0.0.1 (the run line has no network) with the certificate and key of
+/// /srv/tls, and a GET to it with Go's default client, so with the system roots.
+const HTTPS_GET: &str = r#"package main
+
+import (
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+)
+
+func main() {
+	cert, err := tls.LoadX509KeyPair("/srv/tls/cert.pem", "/srv/tls/key.pem")
+	if err != nil {
+		fmt.Println("no key pair")
+		os.Exit(3)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println("no listener")
+		os.Exit(3)
+	}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "hello over https\n")
+		}),
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}},
+	}
+	go srv.ServeTLS(ln, "", "")
+	resp, err := http.Get("https://" + ln.Addr().String() + "/")
+	if err != nil {
+		fmt.Println("request failed")
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	fmt.Print(string(body))
+}
+"#;
+
+/// Runs `openssl ARGS` in `dir`.
+fn openssl(dir: &Path, args: &[&str]) {
+    ok(
+        std::process::Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .unwrap(),
+        "openssl",
+    );
+}
+
+/// A Go program makes an HTTPS request to a local TLS server whose certificate is signed by a
+/// test CA that the source's CA bundle holds: the slim image keeps the source's bundle (why:
+/// it loads system root certificates) and gets the same answer. The control: from a source
+/// whose bundle lacks the test CA, the request fails, in the source and in the slim image.
+#[test]
+fn https_to_a_local_server_whose_ca_is_in_the_source_bundle() {
+    if !tools() || !have_tool("openssl") {
+        return;
+    }
+    let Some(go) = common::go_tool() else {
+        return;
+    };
+    let dir = common::tempdir();
+    let d = dir.path();
+    let src_dir = d.join("src");
+    fs::create_dir(&src_dir).unwrap();
+    fs::write(src_dir.join("go.mod"), "module httpsget\n\ngo 1.23\n").unwrap();
+    fs::write(src_dir.join("main.go"), HTTPS_GET).unwrap();
+    let exe = d.join("httpsget");
+    common::go_build_at(
+        &go,
+        src_dir.to_str().unwrap(),
+        &exe,
+        &[("CGO_ENABLED", "0")],
+        &["-trimpath"],
+        &d.join("gocache"),
+    );
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let ca = [
+        &["req", "-x509", "-days", "2", "-subj", "/CN=binslim test CA"][..],
+        &ec,
+        &["-keyout", "ca.key", "-out", "ca.pem"],
+        &["-addext", "basicConstraints=critical,CA:TRUE"],
+        &["-addext", "keyUsage=critical,keyCertSign"],
+    ]
+    .concat();
+    openssl(d, &ca);
+    let csr = [
+        &["req", "-subj", "/CN=127.0.0.1"][..],
+        &ec,
+        &["-keyout", "key.pem", "-out", "leaf.csr"],
+    ]
+    .concat();
+    openssl(d, &csr);
+    fs::write(
+        d.join("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-days",
+            "2",
+            "-set_serial",
+            "2",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "cert.pem",
+        ],
+    );
+    let system = fs::read("/etc/ssl/certs/ca-certificates.crt").unwrap();
+    let bundle = d.join("bundle.crt");
+    fs::write(
+        &bundle,
+        [system, fs::read(d.join("ca.pem")).unwrap()].concat(),
+    )
+    .unwrap();
+    let (cert, key) = (d.join("cert.pem"), d.join("key.pem"));
+    let entry = "ENTRYPOINT [\"/srv/httpsget\"]";
+    let keep = ["--keep", "/srv/tls"];
+    let mut src = Source::build(
+        "https",
+        &[
+            (&exe, "/srv/httpsget"),
+            (&cert, "/srv/tls/cert.pem"),
+            (&key, "/srv/tls/key.pem"),
+            (&bundle, "/etc/ssl/certs/ca-certificates.crt"),
+        ],
+        &[entry],
+    );
+    let (code, r, err, slim) = src.slim("https", &keep);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(same_run(&src, &slim, &[]), "hello over https\n");
+    assert!(
+        has(
+            &r,
+            "/etc/ssl/certs/ca-certificates.crt",
+            "loads system root certificates"
+        ),
+        "{r}"
+    );
+    assert!(has(&r, "/srv/tls/cert.pem", "--keep /srv/tls"), "{r}");
+    // The control: the base's bundle, without the test CA.
+    let mut bare = Source::build(
+        "https-bare",
+        &[
+            (&exe, "/srv/httpsget"),
+            (&cert, "/srv/tls/cert.pem"),
+            (&key, "/srv/tls/key.pem"),
+        ],
+        &[entry],
+    );
+    let (code, _, err, slim) = bare.slim("https-bare", &keep);
+    assert_eq!(code, 0, "{err}");
+    let (out, stderr, code) = podman_run(&slim, &[]);
+    assert_eq!((out.as_str(), code), ("request failed\n", 1), "{stderr}");
+    assert!(
+        stderr.contains("certificate signed by unknown authority"),
+        "{stderr}"
+    );
+    assert_eq!(same_run(&bare, &slim, &[]), "request failed\n");
+}
