@@ -1085,3 +1085,42 @@ fn https_to_a_local_server_whose_ca_is_in_the_source_bundle() {
     );
     assert_eq!(same_run(&bare, &slim, &[]), "request failed\n");
 }
+
+/// `--shrink`'s ledger names the program by its path in the source image, never by binslim's
+/// private copy of it.
+#[test]
+fn the_shrink_ledger_names_the_program_by_its_path_in_the_source() {
+    if !tools() {
+        return;
+    }
+    let src = Source::build(
+        "ledger",
+        &[(&fixture("go-static"), "/app/server")],
+        &["ENTRYPOINT [\"/app/server\"]"],
+    );
+    let out = binslim()
+        .args(["image", "--shrink", "--from"])
+        .arg(&src.archive)
+        .arg("-o")
+        .arg(src.dir.path().join("ledger.tar"))
+        .args(["--tag", "ledger:1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().take(6).collect();
+    assert_eq!(
+        lines,
+        [
+            "/app/server → the copy in the image",
+            "  step                 size      saved      total               gzip",
+            "  original          1.1 MiB          -          -          510.8 KiB",
+            "  strip-debug       1.1 MiB    1.4 KiB    1.4 KiB    0.1%  511.0 KiB",
+            "  strip-symbols unchanged",
+            "  strip-other   unchanged",
+        ],
+        "{text}"
+    );
+    // The private copy is in a directory named binslim-from-*.
+    assert!(!text.contains("binslim-from-"), "{text}");
+}
