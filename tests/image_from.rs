@@ -39,8 +39,8 @@ fn ok(out: Output, what: &str) -> Output {
 }
 
 /// The base: a tar of the host's root (a subset: what the test programs and git load, the CA
-/// bundle, zoneinfo, users, dash, git, /usr/share/doc) imported with `podman import`. Older
-/// bases of earlier runs are removed.
+/// bundle, zoneinfo, users, dash, git, /usr/share/doc) imported with `podman import`, and
+/// removed when the test process exits. Older bases of earlier (killed) runs are removed.
 fn base() -> &'static str {
     BASE.get_or_init(|| {
         let list = ok(
@@ -109,10 +109,24 @@ fn base() -> &'static str {
             podman().arg("import").arg(&tar).arg(&t).output().unwrap(),
             "podman import",
         );
+        // Removed when the test process exits, after every test thread is done with it (a
+        // killed run leaves it to the next run, which removes it above).
+        // SAFETY: `remove_base` is an `extern "C" fn()` that never unwinds (it ignores every
+        // error) and reads only `BASE`, which is initialized by then.
+        unsafe {
+            libc::atexit(remove_base);
+        }
         Some(t)
     })
     .as_deref()
     .unwrap()
+}
+
+/// Removes the base image at exit (registered by [`base`]).
+extern "C" fn remove_base() {
+    if let Some(Some(t)) = BASE.get() {
+        let _ = std::panic::catch_unwind(|| podman().args(["rmi", "-f", t]).output());
+    }
 }
 
 /// A source image: `FROM base`, the `files` copied in (host path, path in the image), then
