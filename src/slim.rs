@@ -814,13 +814,19 @@ pub fn left_out(
 /// The largest directories of the source (of its regular files, at most three levels deep),
 /// biggest first, at most `n`.
 pub fn largest_dirs(img: &MergedImage, n: usize) -> Vec<LeftOut> {
-    let mut sizes: BTreeMap<String, u64> = BTreeMap::new();
+    // Keyed by slices of each path (a new key allocated once): 100,000 files cost no
+    // 300,000 strings.
+    let mut sizes: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     for (p, size) in img.regular_files("/") {
-        let parts: Vec<&str> = p.trim_start_matches('/').split('/').collect();
-        for depth in 1..parts.len().min(4) {
-            *sizes
-                .entry(format!("/{}", parts[..depth].join("/")))
-                .or_default() += size;
+        // The ends of `/a`, `/a/b`, `/a/b/c` in `/a/b/c/...`: directories holding the file.
+        let ends = p.match_indices('/').skip(1).map(|(i, _)| i).take(3);
+        for end in ends {
+            match sizes.get_mut(&p[..end]) {
+                Some(s) => *s += size,
+                None => {
+                    sizes.insert(p[..end].to_string(), size);
+                }
+            }
         }
     }
     let mut v: Vec<LeftOut> = sizes

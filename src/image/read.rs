@@ -457,16 +457,19 @@ impl MergedImage {
         } else {
             root.join(rel)
         };
-        let mut found = std::collections::BTreeMap::new();
+        // The ghosts come in path order (most files of a large image); the few files on disk
+        // are sorted and merged in: no ordered map of 100,000 paths compared component-wise.
+        let mut ghosts = Vec::new();
         let mut seen_ghosts = std::collections::HashSet::new();
         if let Some(d) = &self.deferred {
             for p in d.files.ghosts.at_or_below(&host, |_| true) {
                 if let Some(g) = d.files.ghosts.get(&p) {
                     let first = g.size == 0 || seen_ghosts.insert((g.layer, g.offset));
-                    found.insert(p, if first { g.size } else { 0 });
+                    ghosts.push((p, if first { g.size } else { 0 }));
                 }
             }
         }
+        let mut found = std::collections::BTreeMap::new();
         let mut seen_inodes = std::collections::HashSet::new();
         let mut stack = vec![host];
         while let Some(p) = stack.pop() {
@@ -483,7 +486,19 @@ impl MergedImage {
                 found.insert(p, if first { m.len() } else { 0 });
             }
         }
-        found
+        // A path both made on disk and a ghost is the one on disk.
+        let mut disk = found.into_iter().peekable();
+        let mut merged = Vec::with_capacity(ghosts.len() + disk.len());
+        for (p, size) in ghosts {
+            while let Some(d) = disk.next_if(|(d, _)| d <= &p) {
+                merged.push(d);
+            }
+            if merged.last().is_none_or(|(l, _)| l != &p) {
+                merged.push((p, size));
+            }
+        }
+        merged.extend(disk);
+        merged
             .into_iter()
             .map(|(p, size)| {
                 let rel = p.strip_prefix(root).unwrap_or(&p).to_string_lossy();
