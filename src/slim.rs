@@ -817,7 +817,7 @@ pub fn largest_dirs(img: &MergedImage, n: usize) -> Vec<LeftOut> {
     // Keyed by slices of each path (a new key allocated once): 100,000 files cost no
     // 300,000 strings.
     let mut sizes: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
-    for (p, size) in img.regular_files("/") {
+    img.for_each_regular_file("/", |p, size| {
         // The ends of `/a`, `/a/b`, `/a/b/c` in `/a/b/c/...`: directories holding the file.
         let ends = p.match_indices('/').skip(1).map(|(i, _)| i).take(3);
         for end in ends {
@@ -828,7 +828,7 @@ pub fn largest_dirs(img: &MergedImage, n: usize) -> Vec<LeftOut> {
                 }
             }
         }
-    }
+    });
     let mut v: Vec<LeftOut> = sizes
         .into_iter()
         .map(|(path, size)| LeftOut { path, size })

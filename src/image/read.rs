@@ -507,6 +507,57 @@ impl MergedImage {
             .collect()
     }
 
+    /// Calls `f` with every regular file of the merged image at or below the in-image
+    /// directory `dir` (its in-image path and size; hard links to one content count once), in
+    /// no particular order and without collecting them: for totals over a whole image, whose
+    /// 100,000 paths [`MergedImage::regular_files`] would hold at once.
+    pub fn for_each_regular_file(&self, dir: &str, mut f: impl FnMut(&str, u64)) {
+        let root = self.root();
+        let rel = dir.trim_matches('/');
+        let host = if rel.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(rel)
+        };
+        let in_image = |p: &Path| {
+            let rel = p.strip_prefix(root).unwrap_or(p).to_string_lossy();
+            format!("/{rel}")
+        };
+        if let Some(d) = &self.deferred {
+            let seen = std::cell::RefCell::new(std::collections::HashSet::new());
+            let f = std::cell::RefCell::new(&mut f);
+            // `pick` visits each path of the range; none is picked, so nothing is collected.
+            d.files.ghosts.at_or_below(&host, |p| {
+                if let Some(g) = d.files.ghosts.get(p) {
+                    let first = g.size == 0 || seen.borrow_mut().insert((g.layer, g.offset));
+                    (f.borrow_mut())(&in_image(p), if first { g.size } else { 0 });
+                }
+                false
+            });
+        }
+        let ghost = |p: &Path| {
+            self.deferred
+                .as_ref()
+                .is_some_and(|d| d.files.ghosts.contains_key(p))
+        };
+        let mut seen_inodes = std::collections::HashSet::new();
+        let mut stack = vec![host];
+        while let Some(p) = stack.pop() {
+            let Ok(m) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
+            if m.is_dir() {
+                if let Ok(rd) = std::fs::read_dir(&p) {
+                    stack.extend(rd.flatten().map(|e| e.path()));
+                }
+            } else if m.is_file() && !ghost(&p) {
+                use std::os::unix::fs::MetadataExt;
+                let first = m.nlink() < 2 || seen_inodes.insert((m.dev(), m.ino()));
+                f(&in_image(&p), if first { m.len() } else { 0 });
+            }
+        }
+    }
+
     /// Makes the file at the in-image `path` on disk with its bytes (symlinks followed inside
     /// the root) and returns where it is on the host; `None` when nothing is there.
     pub fn materialize(&self, path: &str) -> Result<Option<PathBuf>, ReadError> {
