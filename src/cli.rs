@@ -341,6 +341,7 @@ Examples:
   binslim image amd64/server arm64/server -o server.tar --format oci
                                                         one multi-platform image (an OCI index)
   binslim image ./server -o s.tar --expose 8080 --workdir /data --cmd --port=8080
+  binslim image ./server -o s.tar --stop-signal SIGINT  what `docker stop` sends (default SIGTERM)
   binslim image ./server -o s.tar --label team=infra --annotation com.example.ticket=42
   binslim image ./server -o server.tar --shrink --upx   shrink a copy first, ledger included
   binslim image ./server --push registry.example.com/team/server:1.2
@@ -452,7 +453,7 @@ pub struct ImageArgs {
     /// Slim a fat image: take the program, and only what it needs, from this image
     /// (docker-archive, oci-archive, OCI layout directory, or - for a tar on stdin) into a
     /// FROM scratch image. Its config (Entrypoint, Cmd, Env, WorkingDir, User, ExposedPorts,
-    /// Labels) carries over; the options here override it.
+    /// Labels, StopSignal) carries over; the options here override it.
     #[arg(long, value_name = "SOURCE")]
     pub from: Option<String>,
 
@@ -539,6 +540,11 @@ pub struct ImageArgs {
     /// A port the program listens on, PORT[/tcp|/udp] (repeatable; default tcp).
     #[arg(long, value_name = "PORT[/PROTO]")]
     pub expose: Vec<String>,
+
+    /// The signal that stops the program, the config's StopSignal: a name or number, e.g.
+    /// SIGINT or 2 (default: none, the engine sends SIGTERM; with --from, the source's).
+    #[arg(long, value_name = "SIGNAL")]
+    pub stop_signal: Option<String>,
 
     /// Who the program runs as: root, nonroot (65532:65532), UID or UID:GID (default:
     /// nonroot; with --from, the source's User).

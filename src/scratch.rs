@@ -111,6 +111,12 @@ pub struct ImageOptions {
     pub expose: Vec<String>,
     /// The config's `Cmd`: default arguments after the entrypoint (`--cmd`).
     pub cmd: Vec<String>,
+    /// The program goes first in `Cmd` and the config has no `Entrypoint`: the shape of a
+    /// source image whose Cmd names its program (`image --from`), so that arguments given to
+    /// `docker run IMAGE ARGS` replace the whole command as they do with the source.
+    pub program_in_cmd: bool,
+    /// The config's `StopSignal` (`--stop-signal`; none: the engine's default, SIGTERM).
+    pub stop_signal: Option<String>,
     /// The SBOM attached to the image as an OCI artifact (`--sbom`), or none.
     pub sbom: Option<crate::sbom::Format>,
     /// How the layer is compressed (`--compression`; zstd only in OCI forms).
@@ -143,6 +149,8 @@ impl ImageOptions {
             workdir: None,
             expose: Vec::new(),
             cmd: Vec::new(),
+            program_in_cmd: false,
+            stop_signal: None,
             sbom: Some(crate::sbom::Format::Spdx),
             compression: layer::Compression::Gzip,
         }
@@ -186,6 +194,12 @@ pub enum BuildError {
     BadExpose {
         /// The spec as given.
         spec: String,
+    },
+    /// `--stop-signal` is not a signal name or number.
+    #[error("--stop-signal '{signal}': use a signal name or number, e.g. SIGINT or 2")]
+    BadStopSignal {
+        /// The signal as given.
+        signal: String,
     },
     /// Several programs with `--format docker`.
     #[error(
@@ -714,6 +728,11 @@ impl ImageOptions {
         if self.root.is_some() && !self.with_libs {
             return Err(BuildError::RootWithoutLibs);
         }
+        if let Some(s) = &self.stop_signal
+            && !is_signal(s)
+        {
+            return Err(BuildError::BadStopSignal { signal: s.clone() });
+        }
         Ok(CheckedOptions {
             name,
             path,
@@ -792,6 +811,19 @@ fn parse_port(s: &str) -> Result<String, BuildError> {
             spec: s.to_string(),
         }),
     }
+}
+
+/// A signal as engines take it: a number from 1 to 64, or a name with or without `SIG`
+/// (`SIGTERM`, `INT`, `SIGRTMIN+3`).
+fn is_signal(s: &str) -> bool {
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse::<u8>().is_ok_and(|n| (1..=64).contains(&n));
+    }
+    let name = s.trim_start_matches("SIG");
+    name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-')
 }
 
 /// `NAME[:TAG]` → `name:tag`, checked the way Docker checks references.
@@ -1647,6 +1679,15 @@ fn build_platform(
     let path = &checked.path;
     let mut entrypoint = vec![path.clone()];
     entrypoint.extend(opts.args.iter().cloned());
+    let (entrypoint, cmd) = if opts.program_in_cmd {
+        entrypoint.extend(opts.cmd.iter().cloned());
+        (None, Some(entrypoint))
+    } else {
+        (
+            Some(entrypoint),
+            Some(opts.cmd.clone()).filter(|c| !c.is_empty()),
+        )
+    };
     let config = ImageConfig {
         architecture: target.arch.into(),
         os: "linux".into(),
@@ -1655,10 +1696,11 @@ fn build_platform(
             user: Some(checked.user.clone()),
             exposed_ports: some_map(&checked.ports),
             env: Some(env),
-            entrypoint: Some(entrypoint),
-            cmd: Some(opts.cmd.clone()).filter(|c| !c.is_empty()),
+            entrypoint,
+            cmd,
             working_dir: Some(checked.workdir.clone()),
             labels: some_map(&checked.labels),
+            stop_signal: opts.stop_signal.clone(),
         },
         ..ImageConfig::default()
     };
@@ -1936,6 +1978,16 @@ fn write_output(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stop_signals() {
+        for ok in ["SIGTERM", "INT", "SIGRTMIN+3", "9", "64"] {
+            assert!(is_signal(ok), "{ok}");
+        }
+        for bad in ["", "SIG", "0", "65", "SIG TERM", "-9", "SIG;"] {
+            assert!(!is_signal(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn users_and_references() {

@@ -116,7 +116,12 @@ pub(super) fn build(
         let mut copies = Vec::new();
         let mut all_steps = Vec::new();
         for program in prepared.programs() {
-            match shrink_copy(args, &target.out, program, style) {
+            // With --from, the program by its path in the source, not its private copy.
+            let shown = names
+                .iter()
+                .find(|(host, _)| Path::new(host) == program)
+                .map(|(_, shown)| shown.as_str());
+            match shrink_copy(args, &target.out, program, shown, style) {
                 Ok((dir, copy, steps)) => {
                     dirs.push(dir);
                     copies.push(copy);
@@ -262,6 +267,7 @@ pub(super) fn options(
     opts.workdir = args.workdir.clone();
     opts.expose = args.expose.clone();
     opts.cmd = args.cmd.clone();
+    opts.stop_signal = args.stop_signal.clone();
     opts.sbom = match args.sbom {
         ImageSbom::Spdx => Some(binslim::sbom::Format::Spdx),
         ImageSbom::Cyclonedx => Some(binslim::sbom::Format::CycloneDx),
@@ -300,13 +306,16 @@ fn push_image(out: &Path, to: &Reference, opts: &Options) -> Result<PushReport, 
 
 /// Shrinks a copy of the program with the library's shrink pipeline (the same steps and ledger
 /// as `binslim shrink -o`, printed as it goes unless `--json`), into a temporary directory beside
-/// the output. The input is only read. Returns the directory, the copy and the ledger's steps.
+/// the output. The input is only read; `shown` names it in the ledger and in errors (else its
+/// path). Returns the directory, the copy and the ledger's steps.
 fn shrink_copy(
     args: &ImageArgs,
     out: &Path,
     program: &Path,
+    shown: Option<&str>,
     style: Style,
 ) -> Result<(TempDir, PathBuf, Vec<Value>), Status> {
+    let name = shown.map_or_else(|| program.display().to_string(), str::to_string);
     let dir = binslim::tempfiles::dir_of(out);
     let mut opts = PipelineOptions::default();
     if args.upx {
@@ -339,12 +348,13 @@ fn shrink_copy(
         program,
         Some(&copy),
         Some("the copy in the image"),
+        shown,
         args.json,
         &opts,
         style,
     )
     .map_err(|e| {
-        eprintln!("binslim: {}: {e}", program.display());
+        eprintln!("binslim: {name}: {e}");
         eprintln!("binslim: no image written");
         Status::Error
     })?;

@@ -57,6 +57,7 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
         args: args.args.clone(),
         cmd: args.cmd.clone(),
         workdir: args.workdir.clone(),
+        stop_signal: args.stop_signal.clone(),
         keep: args.keep.clone(),
     };
     let why = match slim::fill_options(&source.image, &prog, &over, &mut opts) {

@@ -36,7 +36,15 @@ pub fn run(args: &ShrinkArgs, style: Style) -> Status {
         if !args.json && k > 0 && !emit("\n") {
             break;
         }
-        match shrink_file(file, args.output.as_deref(), None, args.json, &opts, style) {
+        match shrink_file(
+            file,
+            args.output.as_deref(),
+            None,
+            None,
+            args.json,
+            &opts,
+            style,
+        ) {
             Ok(report) => {
                 status = status.max(status_of(&report));
                 reports.push(report);
@@ -160,6 +168,8 @@ struct Renderer<'a> {
     text: bool,
     style: Style,
     input_name: &'a str,
+    /// Shown instead of the input path in the header.
+    input_label: Option<&'a str>,
     /// Shown instead of the output path in the header.
     output_label: Option<&'a str>,
     /// The wire-size columns (`--wire`).
@@ -173,6 +183,7 @@ impl Renderer<'_> {
         match e {
             Event::Planned { input, output, .. } if self.text => {
                 let output = self.output_label.unwrap_or(output);
+                let input = self.input_label.unwrap_or(input);
                 emit(&render::header(input, output, self.columns, self.style));
             }
             Event::Step(step) => {
@@ -210,21 +221,24 @@ impl Renderer<'_> {
 }
 
 /// Shrinks `file` into `output` (in place without it), printing the ledger as text unless
-/// `json`, with `label` as the output's name in its header when given; `binslim image
-/// --shrink` uses it for the copy that goes into the image.
+/// `json`, with `label` as the output's name in its header when given, and `input_label` as
+/// the input's (in the header and in warnings); `binslim image --shrink` uses them for the
+/// copy that goes into the image (and `--from` for the program's path in the source).
 pub(crate) fn shrink_file(
     file: &Path,
     output: Option<&Path>,
     label: Option<&str>,
+    input_label: Option<&str>,
     json: bool,
     opts: &PipelineOptions,
     style: Style,
 ) -> Result<Report, binslim::Error> {
-    let input_name = file.display().to_string();
+    let input_name = input_label.map_or_else(|| file.display().to_string(), str::to_string);
     let mut r = Renderer {
         text: !json,
         style,
         input_name: &input_name,
+        input_label,
         output_label: label,
         columns: render::Columns {
             gzip: !(opts.zstd && opts.no_gzip),

@@ -457,16 +457,19 @@ impl MergedImage {
         } else {
             root.join(rel)
         };
-        let mut found = std::collections::BTreeMap::new();
+        // The ghosts come in path order (most files of a large image); the few files on disk
+        // are sorted and merged in: no ordered map of 100,000 paths compared component-wise.
+        let mut ghosts = Vec::new();
         let mut seen_ghosts = std::collections::HashSet::new();
         if let Some(d) = &self.deferred {
             for p in d.files.ghosts.at_or_below(&host, |_| true) {
                 if let Some(g) = d.files.ghosts.get(&p) {
                     let first = g.size == 0 || seen_ghosts.insert((g.layer, g.offset));
-                    found.insert(p, if first { g.size } else { 0 });
+                    ghosts.push((p, if first { g.size } else { 0 }));
                 }
             }
         }
+        let mut found = std::collections::BTreeMap::new();
         let mut seen_inodes = std::collections::HashSet::new();
         let mut stack = vec![host];
         while let Some(p) = stack.pop() {
@@ -483,13 +486,76 @@ impl MergedImage {
                 found.insert(p, if first { m.len() } else { 0 });
             }
         }
-        found
+        // A path both made on disk and a ghost is the one on disk.
+        let mut disk = found.into_iter().peekable();
+        let mut merged = Vec::with_capacity(ghosts.len() + disk.len());
+        for (p, size) in ghosts {
+            while let Some(d) = disk.next_if(|(d, _)| d <= &p) {
+                merged.push(d);
+            }
+            if merged.last().is_none_or(|(l, _)| l != &p) {
+                merged.push((p, size));
+            }
+        }
+        merged.extend(disk);
+        merged
             .into_iter()
             .map(|(p, size)| {
                 let rel = p.strip_prefix(root).unwrap_or(&p).to_string_lossy();
                 (format!("/{rel}"), size)
             })
             .collect()
+    }
+
+    /// Calls `f` with every regular file of the merged image at or below the in-image
+    /// directory `dir` (its in-image path and size; hard links to one content count once), in
+    /// no particular order and without collecting them: for totals over a whole image, whose
+    /// 100,000 paths [`MergedImage::regular_files`] would hold at once.
+    pub fn for_each_regular_file(&self, dir: &str, mut f: impl FnMut(&str, u64)) {
+        let root = self.root();
+        let rel = dir.trim_matches('/');
+        let host = if rel.is_empty() {
+            root.to_path_buf()
+        } else {
+            root.join(rel)
+        };
+        let in_image = |p: &Path| {
+            let rel = p.strip_prefix(root).unwrap_or(p).to_string_lossy();
+            format!("/{rel}")
+        };
+        if let Some(d) = &self.deferred {
+            let seen = std::cell::RefCell::new(std::collections::HashSet::new());
+            let f = std::cell::RefCell::new(&mut f);
+            // `pick` visits each path of the range; none is picked, so nothing is collected.
+            d.files.ghosts.at_or_below(&host, |p| {
+                if let Some(g) = d.files.ghosts.get(p) {
+                    let first = g.size == 0 || seen.borrow_mut().insert((g.layer, g.offset));
+                    (f.borrow_mut())(&in_image(p), if first { g.size } else { 0 });
+                }
+                false
+            });
+        }
+        let ghost = |p: &Path| {
+            self.deferred
+                .as_ref()
+                .is_some_and(|d| d.files.ghosts.contains_key(p))
+        };
+        let mut seen_inodes = std::collections::HashSet::new();
+        let mut stack = vec![host];
+        while let Some(p) = stack.pop() {
+            let Ok(m) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
+            if m.is_dir() {
+                if let Ok(rd) = std::fs::read_dir(&p) {
+                    stack.extend(rd.flatten().map(|e| e.path()));
+                }
+            } else if m.is_file() && !ghost(&p) {
+                use std::os::unix::fs::MetadataExt;
+                let first = m.nlink() < 2 || seen_inodes.insert((m.dev(), m.ino()));
+                f(&in_image(&p), if first { m.len() } else { 0 });
+            }
+        }
     }
 
     /// Makes the file at the in-image `path` on disk with its bytes (symlinks followed inside

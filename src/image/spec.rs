@@ -172,6 +172,10 @@ pub struct RunConfig {
     /// Labels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<BTreeMap<String, String>>,
+    /// The signal an engine sends to stop a container (`SIGTERM`, `SIGINT`, `15`); left out
+    /// when unset (the engine's default, SIGTERM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
 }
 
 /// The empty JSON object `{}` (the value of each `ExposedPorts` entry).
