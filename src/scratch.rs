@@ -711,7 +711,12 @@ impl ImageOptions {
             ports.insert(parse_port(p)?, spec::Empty {});
         }
         let out = &self.output;
-        if let Ok(meta) = fs::symlink_metadata(out) {
+        // A device, FIFO or /dev/stdout is written into, not replaced: no --force needed.
+        let stream =
+            self.format != OutputFormat::OciDir && crate::tempfiles::Output::of(out).is_stream();
+        if let Ok(meta) = fs::symlink_metadata(out)
+            && !stream
+        {
             if !self.force {
                 return Err(BuildError::OutputExists {
                     output: out.clone(),

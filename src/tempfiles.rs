@@ -142,16 +142,81 @@ impl TempFile {
     }
 }
 
+/// Where an output the user named goes, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// A regular file (or nothing yet) at this path: written beside it and renamed over it. A
+    /// symbolic link to a regular file resolves to the file it names, so the link stays, as
+    /// `shrink` in place and GNU strip treat links.
+    Replace(PathBuf),
+    /// A character or block device, a FIFO or a socket (`-o /dev/null`), or a link into
+    /// `/proc` (`-o /dev/stdout`): written into, never renamed over — a rename would put a
+    /// regular file in the device's place.
+    Stream(PathBuf),
+}
+
+impl Output {
+    /// The output named `dest`.
+    pub fn of(dest: &Path) -> Output {
+        let Ok(link) = fs::symlink_metadata(dest) else {
+            return Output::Replace(dest.to_path_buf());
+        };
+        let special = |m: &fs::Metadata| {
+            use std::os::unix::fs::FileTypeExt;
+            let t = m.file_type();
+            t.is_char_device() || t.is_block_device() || t.is_fifo() || t.is_socket()
+        };
+        if !link.file_type().is_symlink() {
+            return if special(&link) {
+                Output::Stream(dest.to_path_buf())
+            } else {
+                Output::Replace(dest.to_path_buf())
+            };
+        }
+        let into_proc = fs::read_link(dest).is_ok_and(|t| t.starts_with("/proc/"));
+        match fs::metadata(dest) {
+            Ok(m) if into_proc || special(&m) => Output::Stream(dest.to_path_buf()),
+            // A link to a file or a directory: the file or directory it names (a directory
+            // then refuses the rename, as a directory named directly does).
+            Ok(_) => Output::Replace(fs::canonicalize(dest).unwrap_or_else(|_| dest.to_path_buf())),
+            // A dangling link is replaced, as a missing file is created.
+            Err(_) => Output::Replace(dest.to_path_buf()),
+        }
+    }
+
+    /// Whether the output is written into rather than replaced.
+    pub fn is_stream(&self) -> bool {
+        matches!(self, Output::Stream(_))
+    }
+
+    /// The path the output is written to (or renamed over).
+    pub fn path(&self) -> &Path {
+        match self {
+            Output::Replace(p) | Output::Stream(p) => p,
+        }
+    }
+}
+
+/// Opens a [`Output::Stream`] for writing (truncated where it is a file, as a shell's `>`).
+pub fn open_stream(dest: &Path) -> io::Result<File> {
+    fs::OpenOptions::new().write(true).truncate(true).open(dest)
+}
+
 /// Writes a new file at `dest` (mode 0644, replacing what is there) through a locked temporary
 /// file beside it: `write` fills it, then it is committed ([`TempFile::commit`]), so a crash or
-/// an error leaves the old `dest` or the complete new one.
+/// an error leaves the old `dest` or the complete new one. A device, FIFO or `/dev/stdout`
+/// ([`Output::Stream`]) is written into directly; a link to a file replaces the file it names.
 pub fn write_replacing(dest: &Path, write: impl FnOnce(&File) -> io::Result<()>) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let tmp = TempFile::new_in(&dir_of(dest))?;
+    let dest = match Output::of(dest) {
+        Output::Stream(p) => return write(&open_stream(&p)?),
+        Output::Replace(p) => p,
+    };
+    let tmp = TempFile::new_in(&dir_of(&dest))?;
     write(tmp.file())?;
     tmp.file()
         .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    tmp.commit(dest, false)
+    tmp.commit(&dest, false)
 }
 
 /// The directory `dest` is (or will be) in: its parent, or `.` for a bare name.

@@ -673,3 +673,138 @@ fn a_crafted_section_alignment_does_not_pad_the_output_to_gigabytes() {
     assert_eq!(after.debug_size, 0);
     assert!(!after.stripped);
 }
+
+/// `binslim ARGS...` as a std command (stdin empty), for the output tests below.
+fn bin(args: &[&std::ffi::OsStr]) -> Std {
+    let mut c = Std::new(env!("CARGO_BIN_EXE_binslim"));
+    c.args(args).stdin(Stdio::null());
+    c
+}
+
+fn kind(p: &Path) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = fs::symlink_metadata(p).unwrap().file_type();
+    match () {
+        _ if t.is_char_device() => "char device",
+        _ if t.is_fifo() => "fifo",
+        _ if t.is_symlink() => "symlink",
+        _ if t.is_file() => "file",
+        _ => "other",
+    }
+}
+
+/// `-o /dev/null` once replaced the device node with a regular file (a rename over it), and
+/// `-o LINK` replaced the link: a device, FIFO or link into /proc is written into, a link to a
+/// file keeps its link and its file gets the bytes, for every verb that writes an -o file.
+#[test]
+fn outputs_onto_devices_fifos_and_links_are_written_into_never_replaced() {
+    let d = common::tempdir();
+    let d = d.path();
+    let prog = fixture("go-static");
+    let null = d.join("null");
+    let verbs: [&[&str]; 4] = [
+        &["sbom"],
+        &["shrink"],
+        &["image", "--sbom", "none"],
+        &["inspect", "--treemap"],
+    ];
+    for verb in verbs {
+        let _ = fs::remove_file(&null);
+        let made = Std::new("mknod").arg(&null).args(["c", "1", "3"]).status();
+        assert!(made.unwrap().success(), "mknod (tests run as root)");
+        let mut args: Vec<&std::ffi::OsStr> = verb.iter().map(|a| os(a)).collect();
+        let out = if verb[0] == "inspect" {
+            // --treemap takes the file by its extension.
+            let _ = fs::remove_file(d.join("null.svg"));
+            std::os::unix::fs::symlink("/dev/null", d.join("null.svg")).unwrap();
+            args.push(d.join("null.svg").into_os_string().leak());
+            args.push(prog.as_os_str());
+            d.join("null.svg")
+        } else {
+            args.extend([prog.as_os_str(), os("-o"), null.as_os_str()]);
+            null.clone()
+        };
+        let o = bin(&args).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{verb:?}: {o:?}");
+        assert_eq!(kind(&null), "char device", "{verb:?}");
+        if verb[0] == "inspect" {
+            assert_eq!(kind(&out), "symlink");
+        }
+        assert_eq!(fs::metadata("/dev/null").unwrap().len(), 0);
+    }
+
+    // A FIFO: the reader gets exactly the document; the FIFO stays.
+    let doc = bin(&[os("sbom"), prog.as_os_str()])
+        .output()
+        .unwrap()
+        .stdout;
+    assert!(!doc.is_empty());
+    let fifo = d.join("fifo");
+    assert!(Std::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read(fifo).unwrap())
+    };
+    let o = bin(&[os("sbom"), prog.as_os_str(), os("-o"), fifo.as_os_str()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(reader.join().unwrap(), doc);
+    assert_eq!(kind(&fifo), "fifo");
+
+    // A link into /proc (what /dev/stdout is): the bytes reach standard output.
+    let stdout = d.join("stdout");
+    std::os::unix::fs::symlink("/proc/self/fd/1", &stdout).unwrap();
+    let o = bin(&[os("sbom"), prog.as_os_str(), os("-o"), stdout.as_os_str()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(o.stdout, doc);
+    assert_eq!(kind(&stdout), "symlink");
+
+    // A link to a file: the link stays, the file it names is replaced by the output.
+    let real = d.join("real");
+    let link = d.join("link");
+    fs::write(&real, b"old").unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let o = bin(&[os("sbom"), prog.as_os_str(), os("-o"), link.as_os_str()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(kind(&link), "symlink");
+    assert_eq!(fs::read(&real).unwrap(), doc);
+    let plain = d.join("plain");
+    let o = bin(&[os("shrink"), prog.as_os_str(), os("-o"), plain.as_os_str()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    let o = bin(&[
+        os("shrink"),
+        os("--force"),
+        prog.as_os_str(),
+        os("-o"),
+        link.as_os_str(),
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{o:?}");
+    assert_eq!(kind(&link), "symlink");
+    assert_eq!(fs::read(&real).unwrap(), fs::read(&plain).unwrap());
+
+    // --push reads the image back from -o: a device cannot give it back.
+    let o = bin(&[
+        os("image"),
+        prog.as_os_str(),
+        os("-o"),
+        null.as_os_str(),
+        os("--push"),
+        os("127.0.0.1:9/binslim/x:1"),
+        os("--insecure"),
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("a device or FIFO"), "{err}");
+    assert_eq!(kind(&null), "char device");
+}

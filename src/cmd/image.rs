@@ -49,6 +49,15 @@ impl Target {
             ImageFormat::OciDir => OutputFormat::OciDir,
         };
         if let Some(out) = &args.output {
+            if args.push.is_some() && binslim::tempfiles::Output::of(out).is_stream() {
+                // The push reads the image back from OUT, which a device or FIFO cannot give.
+                eprintln!(
+                    "binslim: --push reads the image back from -o {}, a device or FIFO: \
+                     name a file, or drop -o",
+                    out.display()
+                );
+                return Err(Status::Error);
+            }
             return Ok(Target {
                 out: out.clone(),
                 format,

@@ -91,6 +91,7 @@ fn validate(args: &ShrinkArgs) -> Result<PipelineOptions, String> {
     if let Some(out) = &args.output
         && !args.force
         && fs::symlink_metadata(out).is_ok()
+        && !binslim::tempfiles::Output::of(out).is_stream()
     {
         return Err(format!(
             "{}: already exists; binslim does not replace an existing -o file unless --force is given",

@@ -173,6 +173,9 @@ pub enum WriteMethod {
     Renamed,
     /// Copied into the destination's inode, which has other hard links (not atomic).
     Overwritten,
+    /// Written into a device, a FIFO or `/dev/stdout` (`-o /dev/null`): nothing to rename over,
+    /// and the destination's owner and mode are left as they are.
+    Streamed,
 }
 
 /// Puts the complete file `from` (a temporary name in `dest`'s directory, attributes already
@@ -186,6 +189,11 @@ pub(crate) fn replace(
     attrs: &Attrs,
 ) -> io::Result<(WriteMethod, Vec<String>)> {
     let new = File::open(from)?;
+    if hard_links.is_none() && crate::tempfiles::Output::of(dest).is_stream() {
+        let mut out = crate::tempfiles::open_stream(dest)?;
+        io::copy(&mut &new, &mut out)?;
+        return Ok((WriteMethod::Streamed, Vec::new()));
+    }
     new.sync_all()?;
     let dir = dest.parent().unwrap_or(Path::new("."));
     let Some((dev, ino)) = hard_links else {

@@ -132,7 +132,10 @@ pub fn shrink_to(
     opts: &PipelineOptions,
     on_event: &mut dyn FnMut(&Event<'_>),
 ) -> Result<Report> {
-    let dest = absolute(output);
+    // A link to a file: the file it names (the link stays); a device or FIFO: written into.
+    let dest = crate::tempfiles::Output::of(&absolute(output))
+        .path()
+        .to_path_buf();
     run(input, Dest::To(&dest, output), opts, on_event)
 }
 
@@ -233,7 +236,12 @@ fn run(
         input_path: path,
         input_name,
         output_name,
-        dir: dir_of(&dest),
+        // A stream's directory (/dev) is no place for temporary files: they go to $TMPDIR.
+        dir: if crate::tempfiles::Output::of(&dest).is_stream() {
+            std::env::temp_dir()
+        } else {
+            dir_of(&dest)
+        },
         dest,
         in_place,
         attrs,
