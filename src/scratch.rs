@@ -1155,10 +1155,14 @@ fn add_runtime_files(
         ),
         &users,
     )?;
-    let mut home = LayerEntry::dir(0o700, Some("home of nonroot".into()));
-    home.uid = NONROOT;
-    home.gid = NONROOT;
-    files.put("/home/nonroot", home, &users)?;
+    // nonroot's home, only for an image that runs as nonroot: under another user (`--user`,
+    // or a source's User with `--from`) it is an empty directory nobody owns.
+    if user == format!("{NONROOT}:{NONROOT}") {
+        let mut home = LayerEntry::dir(0o700, Some("home of nonroot".into()));
+        home.uid = NONROOT;
+        home.gid = NONROOT;
+        files.put("/home/nonroot", home, &users)?;
+    }
     // Always: os.CreateTemp, mkstemp and tmpfile() write to /tmp; an empty directory is free.
     files.put(
         "/tmp",

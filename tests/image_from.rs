@@ -420,6 +420,40 @@ fn dynamic_rust_and_git_take_their_libraries_from_the_source() {
     }
 }
 
+/// A cgo Go program (dynamic: the loader and libc, found in the source as verify finds them).
+#[test]
+fn a_cgo_go_program_takes_the_loader_and_libc_from_the_source() {
+    if !tools() {
+        return;
+    }
+    let mut src = Source::build(
+        "cgo",
+        &[(&fixture("go-cgo"), "/app/cgo")],
+        &["ENTRYPOINT [\"/app/cgo\"]"],
+    );
+    let (code, r, err, slim) = src.slim("cgo", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(same_run(&src, &slim, &[]), "hello from go-cgo\n");
+    assert_eq!(
+        files(&r),
+        [
+            ("/app/cgo", "program"),
+            (
+                "/etc/group",
+                "the source's, reduced to root and the image's user (0:0)"
+            ),
+            (
+                "/etc/passwd",
+                "the source's, reduced to root and the image's user (0:0)"
+            ),
+            ("/lib/x86_64-linux-gnu/libc.so.6", "DT_NEEDED of /app/cgo"),
+            ("/lib64/ld-linux-x86-64.so.2", "loader of /app/cgo"),
+            ("/tmp", "temporary files"),
+        ]
+        .map(|(p, w)| (p.to_string(), w.to_string()))
+    );
+}
+
 /// go-tls loads system roots, a time zone and looks up its user; the source runs it as
 /// nobody. (Its HTTPS request goes to HOST:443, which the run line's --network=none cannot
 /// reach: the request fails the same way in both images.)
