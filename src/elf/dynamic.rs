@@ -85,7 +85,8 @@ pub fn dynamic_table<'a>(elf: &ElfFile<'a>) -> Option<DynamicTable<'a>> {
             .map(|sh| elf.section_data(sh))?,
     };
     let word = if elf.is_64() { 8 } else { 4 };
-    let mut entries = Vec::new();
+    // Room for a usual table up front (tens of entries), bounded for a hostile segment size.
+    let mut entries = Vec::with_capacity((table.len() / (2 * word)).min(128));
     for chunk in table.chunks_exact(2 * word) {
         let tag = elf.read_uint(chunk, 0, word).unwrap_or(DT_NULL);
         let val = elf.read_uint(chunk, word, word).unwrap_or(0);

@@ -73,25 +73,52 @@ impl Category {
 
 /// True for the names of debug sections, including their relocation sections in objects.
 pub fn is_debug_name(name: &str) -> bool {
+    is_debug_name_bytes(name.as_bytes())
+}
+
+/// [`is_debug_name`] on a name's raw bytes (the same answer for a name that is not UTF-8 as for
+/// its lossy text: every test is on an ASCII prefix or an ASCII name).
+fn is_debug_name_bytes(name: &[u8]) -> bool {
+    // Every debug name starts with '.': most names are settled by their second byte.
+    if name.first() != Some(&b'.') {
+        return false;
+    }
     let base = name
-        .strip_prefix(".rela")
-        .or_else(|| name.strip_prefix(".rel"))
+        .strip_prefix(b".rela")
+        .or_else(|| name.strip_prefix(b".rel"))
         .unwrap_or(name);
-    base.starts_with(".debug")
-        || base.starts_with(".zdebug")
-        || base.starts_with(".gnu.debuglto_")
-        || base.starts_with(".stab")
-        || base == ".line"
-        || base == ".gdb_index"
+    base.starts_with(b".debug")
+        || base.starts_with(b".zdebug")
+        || base.starts_with(b".gnu.debuglto_")
+        || base.starts_with(b".stab")
+        || base == b".line"
+        || base == b".gdb_index"
 }
 
 /// True for the names of the static symbol table sections.
 pub fn is_symbols(name: &str, sh_type: u32) -> bool {
+    is_symbols_bytes(name.as_bytes(), sh_type)
+}
+
+/// [`is_symbols`] on a name's raw bytes (as [`is_debug_name_bytes`]).
+fn is_symbols_bytes(name: &[u8], sh_type: u32) -> bool {
     sh_type == SHT_SYMTAB
         || sh_type == SHT_SYMTAB_SHNDX
-        || name == ".symtab"
-        || name == ".strtab"
-        || name == ".symtab_shndx"
+        || name == b".symtab"
+        || name == b".strtab"
+        || name == b".symtab_shndx"
+}
+
+/// [`categorize`]'s answer when it is [`Category::Debug`] or [`Category::Symbols`], else
+/// `None`, from a section's raw name bytes (for analyses that count only those two).
+pub fn debug_or_symbols(name: &[u8], sh_type: u32, alloc: bool) -> Option<Category> {
+    if is_debug_name_bytes(name) {
+        Some(Category::Debug)
+    } else if !alloc && is_symbols_bytes(name, sh_type) {
+        Some(Category::Symbols)
+    } else {
+        None
+    }
 }
 
 const GO_METADATA: &[&str] = &[
@@ -217,6 +244,45 @@ mod tests {
         ];
         for (name, ty, flags, want) in cases {
             assert_eq!(categorize(name, ty, flags), want, "{name}");
+            let both = matches!(want, Category::Debug | Category::Symbols).then_some(want);
+            let alloc = flags & A != 0;
+            assert_eq!(debug_or_symbols(name.as_bytes(), ty, alloc), both, "{name}");
+        }
+    }
+
+    /// The byte-level shortcut agrees with `categorize` on the names of every fixture's
+    /// sections, and on names that are not UTF-8 (compared with their lossy text).
+    #[test]
+    fn debug_or_symbols_agrees_with_categorize() {
+        let mut names: Vec<(Vec<u8>, u32, u64)> = Vec::new();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        for e in std::fs::read_dir(dir).unwrap() {
+            let Ok(data) = std::fs::read(e.unwrap().path()) else {
+                continue;
+            };
+            let Ok(elf) = crate::elf::ElfFile::parse(&data) else {
+                continue;
+            };
+            for sh in elf.shdrs.iter().skip(1) {
+                names.push((elf.name_bytes(sh).to_vec(), sh.sh_type, sh.sh_flags));
+            }
+        }
+        assert!(names.len() > 500, "{} sections", names.len());
+        for raw in [
+            &b".debug_\xff"[..],
+            b".\xffdebug",
+            b".rela.debug\xfe",
+            b".symtab\xff",
+            b"\xff",
+        ] {
+            names.push((raw.to_vec(), SHT_PROGBITS, 0));
+            names.push((raw.to_vec(), SHT_SYMTAB, 0));
+        }
+        for (raw, ty, flags) in names {
+            let want = categorize(&String::from_utf8_lossy(&raw), ty, flags);
+            let want = matches!(want, Category::Debug | Category::Symbols).then_some(want);
+            let alloc = flags & A != 0;
+            assert_eq!(debug_or_symbols(&raw, ty, alloc), want, "{raw:?}");
         }
     }
 }
