@@ -176,9 +176,14 @@ impl<'a> ElfFile<'a> {
         // Compare in place: no NUL search per section (this runs for every file of a walk).
         let table = self.section_data(&self.shdrs[self.shstrndx?]);
         let want = name.as_bytes();
+        // Its last byte first: names share their first bytes (`.` and a few prefixes), and a
+        // one-byte test settles most sections without a call to compare the rest.
+        let last = want.len().checked_sub(1).map(|i| (i, want[i]));
         self.shdrs.iter().skip(1).find(|sh| {
             table.get(sh.sh_name..).is_some_and(|rest| {
-                rest.starts_with(want) && rest.get(want.len()).is_none_or(|&b| b == 0)
+                last.is_none_or(|(i, b)| rest.get(i) == Some(&b))
+                    && rest.starts_with(want)
+                    && rest.get(want.len()).is_none_or(|&b| b == 0)
             })
         })
     }
@@ -315,12 +320,50 @@ fn decode_section_headers(
     let size = SectionHeader::size(ctx);
     let table = data.get(offset..offset.checked_add(size.checked_mul(count.max(1))?)?)?;
     let f = Fields::new(ctx);
+    if f.is_64 && f.little {
+        // Nearly every file: one fixed layout, decoded without a test per field.
+        return Some(
+            table
+                .chunks_exact(size)
+                .filter_map(|e| <&[u8; 64]>::try_from(e).ok().map(section_header_64_le))
+                .collect(),
+        );
+    }
     Some(
         table
             .chunks_exact(size)
             .map(|e| f.section_header(e))
             .collect(),
     )
+}
+
+/// One ELF64 little-endian section header (what [`Fields::section_header`] gives for it).
+fn section_header_64_le(e: &[u8; 64]) -> SectionHeader {
+    let u32_at = |o: usize| u32::from_le_bytes([e[o], e[o + 1], e[o + 2], e[o + 3]]);
+    let u64_at = |o: usize| {
+        u64::from_le_bytes([
+            e[o],
+            e[o + 1],
+            e[o + 2],
+            e[o + 3],
+            e[o + 4],
+            e[o + 5],
+            e[o + 6],
+            e[o + 7],
+        ])
+    };
+    SectionHeader {
+        sh_name: u32_at(0) as usize,
+        sh_type: u32_at(4),
+        sh_flags: u64_at(8),
+        sh_addr: u64_at(16),
+        sh_offset: u64_at(24),
+        sh_size: u64_at(32),
+        sh_link: u32_at(40),
+        sh_info: u32_at(44),
+        sh_addralign: u64_at(48),
+        sh_entsize: u64_at(56),
+    }
 }
 
 /// One section header at `at` (see [`decode_section_headers`]).
@@ -458,6 +501,15 @@ pub fn slice(bytes: &[u8], offset: u64, size: u64) -> Option<&[u8]> {
     let start = usize::try_from(offset).ok()?;
     let end = start.checked_add(usize::try_from(size).ok()?)?;
     bytes.get(start..end)
+}
+
+/// `bytes` as text, as `String::from_utf8_lossy` gives it, but checked by `str::from_utf8`
+/// first: valid UTF-8, the common case, then costs one fast check and a copy.
+pub fn lossy_string(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 /// The NUL-terminated string at `offset` in `table` (without the NUL). A string that runs to the
@@ -619,6 +671,19 @@ mod tests {
                     "{what}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn lossy_strings_are_what_from_utf8_lossy_gives() {
+        for b in [
+            &b""[..],
+            b"libc.so.6",
+            b"caf\xc3\xa9",
+            b"bad\xff\xfe!",
+            b"\xc3",
+        ] {
+            assert_eq!(lossy_string(b), String::from_utf8_lossy(b), "{b:?}");
         }
     }
 

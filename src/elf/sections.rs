@@ -79,8 +79,12 @@ pub fn is_debug_name(name: &str) -> bool {
 /// [`is_debug_name`] on a name's raw bytes (the same answer for a name that is not UTF-8 as for
 /// its lossy text: every test is on an ASCII prefix or an ASCII name).
 fn is_debug_name_bytes(name: &[u8]) -> bool {
-    // Every debug name starts with '.': most names are settled by their second byte.
-    if name.first() != Some(&b'.') {
+    // Every debug name starts with '.' and then one of `drzgsl` (`.rel`, `.debug`, `.zdebug`,
+    // `.gnu.debuglto_`, `.stab`, `.line`, `.gdb_index`): most names are settled by their first
+    // two bytes.
+    if name.first() != Some(&b'.')
+        || !matches!(name.get(1), Some(b'd' | b'r' | b'z' | b'g' | b's' | b'l'))
+    {
         return false;
     }
     let base = name

@@ -67,12 +67,13 @@ fn walk_into(dir: &Path, opts: &VerifyOptions, out: &mut Walk) {
         if let Some(err) = err {
             reports.push(unreadable(&d, err, "cannot read the directory"));
         }
-        listed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        // In name order (bytes), by the first eight bytes and then by the whole name.
+        listed.sort_unstable_by(|a, b| a.key.cmp(&b.key).then_with(|| a.name.cmp(&b.name)));
         let mut subdirs = Vec::new();
-        for (name, d_type) in listed {
+        for Entry { name, d_type, .. } in listed {
             match dir.kind(&name, d_type) {
                 Ok(Kind::Dir) => subdirs.push(d.join(&name)),
-                Ok(Kind::File) => match reader.check(Some(dir.fd()), &d.join(&name), &name, opts) {
+                Ok(Kind::File) => match reader.check(Some(dir.fd()), &d, &name, opts) {
                     Some(r) => checked.push(r),
                     None => *skipped += 1,
                 },
@@ -93,6 +94,29 @@ enum Kind {
     Dir,
     File,
     Other,
+}
+
+/// A directory entry as listed.
+struct Entry {
+    /// The first eight bytes of the name, big-endian, zeros after a shorter name: ordering
+    /// by it orders by those bytes (a name holds no NUL), and a sort compares mostly these.
+    key: u64,
+    name: std::ffi::OsString,
+    d_type: u8,
+}
+
+impl Entry {
+    fn new(name: &[u8], d_type: u8) -> Self {
+        use std::os::unix::ffi::OsStrExt;
+        let mut first = [0u8; 8];
+        let n = name.len().min(8);
+        first[..n].copy_from_slice(&name[..n]);
+        Entry {
+            key: u64::from_be_bytes(first),
+            name: std::ffi::OsStr::from_bytes(name).to_os_string(),
+            d_type,
+        }
+    }
 }
 
 /// An open directory (`opendir`): its entries, and its descriptor to open them by.
@@ -125,8 +149,7 @@ impl Dir {
     /// Every entry but `.` and `..`, with its `d_type`, in directory order; and the error that
     /// ended the listing early, if one did (as `std::fs::ReadDir`: the entries before it
     /// count).
-    fn entries(&mut self) -> (Vec<(std::ffi::OsString, u8)>, Option<std::io::Error>) {
-        use std::os::unix::ffi::OsStrExt;
+    fn entries(&mut self) -> (Vec<Entry>, Option<std::io::Error>) {
         let mut out = Vec::new();
         loop {
             // SAFETY: errno is this thread's; readdir64 reads the open DIR, and the entry it
@@ -149,7 +172,7 @@ impl Dir {
                 )
             };
             if name != b"." && name != b".." {
-                out.push((std::ffi::OsStr::from_bytes(name).to_os_string(), d_type));
+                out.push(Entry::new(name, d_type));
             }
         }
     }
@@ -209,23 +232,25 @@ struct Reader {
 }
 
 impl Reader {
-    /// Opens a file read-only: `name` relative to the directory `dir`, else `path`.
+    /// Opens a file read-only: `name` relative to the directory `dir`, else by its path (`name`
+    /// in `parent`).
     fn open(
         &mut self,
         dir: Option<std::os::fd::BorrowedFd<'_>>,
-        path: &Path,
+        parent: &Path,
         name: &std::ffi::OsStr,
     ) -> std::io::Result<fs::File> {
+        let path = || parent.join(name);
         use std::os::fd::{AsRawFd, FromRawFd};
         use std::os::unix::ffi::OsStrExt;
         let Some(dir) = dir else {
-            return fs::File::open(path);
+            return fs::File::open(path());
         };
         self.name.clear();
         self.name.extend_from_slice(name.as_bytes());
         self.name.push(0);
         let Ok(cname) = std::ffi::CStr::from_bytes_with_nul(&self.name) else {
-            return fs::File::open(path);
+            return fs::File::open(path());
         };
         loop {
             // SAFETY: `dir` is an open descriptor borrowed for the call and `cname` a
@@ -248,16 +273,18 @@ impl Reader {
         }
     }
 
-    /// [`check_walked`] on the file `name` of the directory `dir` (`None`: by `path`).
+    /// [`check_walked`] on the file `name` of the directory `parent`, opened through `dir`
+    /// (`None`: by path). Its path is made only for an ELF file or an error (most files of a
+    /// walk are neither).
     fn check(
         &mut self,
         dir: Option<std::os::fd::BorrowedFd<'_>>,
-        path: &Path,
+        parent: &Path,
         name: &std::ffi::OsStr,
         opts: &VerifyOptions,
     ) -> Option<FileReport> {
-        let file = self.open(dir, path, name);
-        check_walked(path, file, opts, &mut self.buf)
+        let file = self.open(dir, parent, name);
+        check_walked(&|| parent.join(name), file, opts, &mut self.buf)
     }
 }
 
@@ -275,7 +302,7 @@ const READ_WHOLE: usize = 64 << 10;
 /// file costs an open, one read and a close; an ELF file a `fstat` (its mode and length) and a
 /// second read or a map more.
 fn check_walked(
-    path: &Path,
+    path: &dyn Fn() -> PathBuf,
     file: std::io::Result<fs::File>,
     opts: &VerifyOptions,
     buf: &mut Vec<u8>,
@@ -284,7 +311,7 @@ fn check_walked(
     // Named only on an error or once ELF: most walked files are neither.
     let error = |e: std::io::Error, what: &str| {
         Some(FileReport::error(
-            &path.display().to_string(),
+            &path().display().to_string(),
             &Error::from_io(e, what),
         ))
     };
@@ -300,7 +327,12 @@ fn check_walked(
     if !buf[..n].starts_with(ELF_MAGIC) {
         return None;
     }
-    let display = path.display().to_string();
+    let path = &path();
+    // What `display()` gives, without its byte-by-byte pass when the path is UTF-8.
+    let display = match path.to_str() {
+        Some(s) => s.to_owned(),
+        None => path.display().to_string(),
+    };
     let meta = match file.metadata() {
         Ok(m) => m,
         Err(e) => return error(e, "cannot stat"),
@@ -459,7 +491,7 @@ mod tests {
         assert!(err.is_none());
         let mut got: Vec<(std::ffi::OsString, Kind)> = entries
             .iter()
-            .map(|(n, t)| (n.clone(), listing.kind(n, *t).unwrap()))
+            .map(|e| (e.name.clone(), listing.kind(&e.name, e.d_type).unwrap()))
             .collect();
         got.sort();
         assert_eq!(got, want);
@@ -484,6 +516,32 @@ mod tests {
         }
     }
 
+    /// Entries sort as their names do, byte by byte: the eight-byte key never disagrees.
+    #[test]
+    fn entries_sort_by_name_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        let names: [&[u8]; 12] = [
+            b"a",
+            b"ab",
+            b"abcdefgh",
+            b"abcdefghi",
+            b"abcdefgh0",
+            b"abcdefgg~",
+            b"b",
+            b"B",
+            b"\xffx",
+            b"\xff",
+            b"libz.so",
+            b"libz.so.1",
+        ];
+        let mut entries: Vec<Entry> = names.iter().map(|n| Entry::new(n, 0)).collect();
+        entries.sort_unstable_by(|a, b| a.key.cmp(&b.key).then_with(|| a.name.cmp(&b.name)));
+        let got: Vec<&[u8]> = entries.iter().map(|e| e.name.as_bytes()).collect();
+        let mut want = names.to_vec();
+        want.sort();
+        assert_eq!(got, want);
+    }
+
     #[test]
     fn files_are_opened_relative_to_the_directory_else_by_path() {
         let dir = tempfile::tempdir().unwrap();
@@ -502,7 +560,8 @@ mod tests {
             .check(None, &dir.path().join("gone"), name, &opts)
             .unwrap();
         assert_eq!(got.verdict, Verdict::Error);
-        let by_path = r.check(None, &dir.path().join("a"), name, &opts).unwrap();
+        assert_eq!(got.path, dir.path().join("gone/a").display().to_string());
+        let by_path = r.check(None, dir.path(), name, &opts).unwrap();
         assert_eq!(by_path.verdict, Verdict::Pass);
     }
 }
