@@ -322,12 +322,15 @@ fn decode_section_headers(
     let f = Fields::new(ctx);
     if f.is_64 && f.little {
         // Nearly every file: one fixed layout, decoded without a test per field.
-        return Some(
+        // Sized first: `filter_map` gives `collect` no length, and the vector would grow by
+        // doubling.
+        let mut out = Vec::with_capacity(count.max(1));
+        out.extend(
             table
                 .chunks_exact(size)
-                .filter_map(|e| <&[u8; 64]>::try_from(e).ok().map(section_header_64_le))
-                .collect(),
+                .filter_map(|e| <&[u8; 64]>::try_from(e).ok().map(section_header_64_le)),
         );
+        return Some(out);
     }
     Some(
         table

@@ -79,24 +79,22 @@ pub fn is_debug_name(name: &str) -> bool {
 /// [`is_debug_name`] on a name's raw bytes (the same answer for a name that is not UTF-8 as for
 /// its lossy text: every test is on an ASCII prefix or an ASCII name).
 fn is_debug_name_bytes(name: &[u8]) -> bool {
-    // Every debug name starts with '.' and then one of `drzgsl` (`.rel`, `.debug`, `.zdebug`,
-    // `.gnu.debuglto_`, `.stab`, `.line`, `.gdb_index`): most names are settled by their first
-    // two bytes.
-    if name.first() != Some(&b'.')
-        || !matches!(name.get(1), Some(b'd' | b'r' | b'z' | b'g' | b's' | b'l'))
-    {
-        return false;
-    }
     let base = name
         .strip_prefix(b".rela")
         .or_else(|| name.strip_prefix(b".rel"))
         .unwrap_or(name);
-    base.starts_with(b".debug")
-        || base.starts_with(b".zdebug")
-        || base.starts_with(b".gnu.debuglto_")
-        || base.starts_with(b".stab")
-        || base == b".line"
-        || base == b".gdb_index"
+    // Every debug name starts with '.': its second byte picks the one or two names to test.
+    if base.first() != Some(&b'.') {
+        return false;
+    }
+    match base.get(1) {
+        Some(b'd') => base.starts_with(b".debug"),
+        Some(b'z') => base.starts_with(b".zdebug"),
+        Some(b'g') => base.starts_with(b".gnu.debuglto_") || base == b".gdb_index",
+        Some(b's') => base.starts_with(b".stab"),
+        Some(b'l') => base == b".line",
+        _ => false,
+    }
 }
 
 /// True for the names of the static symbol table sections.
@@ -251,6 +249,75 @@ mod tests {
             let both = matches!(want, Category::Debug | Category::Symbols).then_some(want);
             let alloc = flags & A != 0;
             assert_eq!(debug_or_symbols(name.as_bytes(), ty, alloc), both, "{name}");
+        }
+    }
+
+    /// `is_debug_name` as it was first written (prefix tests on text), the reference for the
+    /// byte-level one.
+    fn is_debug_name_reference(name: &str) -> bool {
+        let base = name
+            .strip_prefix(".rela")
+            .or_else(|| name.strip_prefix(".rel"))
+            .unwrap_or(name);
+        base.starts_with(".debug")
+            || base.starts_with(".zdebug")
+            || base.starts_with(".gnu.debuglto_")
+            || base.starts_with(".stab")
+            || base == ".line"
+            || base == ".gdb_index"
+    }
+
+    #[test]
+    fn debug_names_are_what_the_prefix_tests_say() {
+        let mut names: Vec<String> = [
+            "",
+            ".",
+            ".d",
+            "debug",
+            ".debug",
+            ".debug_info",
+            ".zdebug_line",
+            ".rela.debug_info",
+            ".rel.debug_line",
+            ".rela",
+            ".rel",
+            ".relro_padding",
+            ".rela.dyn",
+            ".line",
+            ".lineX",
+            ".gdb_index",
+            ".gdb_indexX",
+            ".stab",
+            ".stabstr",
+            ".gnu.debuglto_.debug_info",
+            ".gnu.debugaltlink",
+            ".gnu_debuglink",
+            ".rela.stab",
+            ".rel.line",
+            ".rodata",
+            ".dynsym",
+            ".data",
+            ".got",
+            ".symtab",
+            ".strtab",
+            ".zdebu",
+            ".debu",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        for e in std::fs::read_dir(dir).unwrap() {
+            let Ok(data) = std::fs::read(e.unwrap().path()) else {
+                continue;
+            };
+            let Ok(elf) = crate::elf::ElfFile::parse(&data) else {
+                continue;
+            };
+            names.extend(elf.shdrs.iter().map(|sh| elf.name(sh).into_owned()));
+        }
+        for n in &names {
+            assert_eq!(is_debug_name(n), is_debug_name_reference(n), "{n:?}");
         }
     }
 
