@@ -96,6 +96,16 @@ enum Kind {
     Other,
 }
 
+/// The directory calls as std makes them: the 64-bit-offset ones on glibc (a 32-bit glibc's
+/// plain `readdir` fails on large inode numbers), the plain ones elsewhere (musl has only
+/// those, already 64-bit).
+mod sys {
+    #[cfg(not(target_env = "gnu"))]
+    pub use libc::{fstatat, readdir, stat};
+    #[cfg(target_env = "gnu")]
+    pub use libc::{fstatat64 as fstatat, readdir64 as readdir, stat64 as stat};
+}
+
 /// A directory entry as listed.
 struct Entry {
     /// The first eight bytes of the name, big-endian, zeros after a shorter name: ordering
@@ -152,12 +162,12 @@ impl Dir {
     fn entries(&mut self) -> (Vec<Entry>, Option<std::io::Error>) {
         let mut out = Vec::new();
         loop {
-            // SAFETY: errno is this thread's; readdir64 reads the open DIR, and the entry it
-            // returns stays valid until the next readdir64 or closedir on it, both after the
+            // SAFETY: errno is this thread's; readdir reads the open DIR, and the entry it
+            // returns stays valid until the next readdir or closedir on it, both after the
             // name is copied out.
             let entry = unsafe {
                 *libc::__errno_location() = 0;
-                libc::readdir64(self.0.as_ptr())
+                sys::readdir(self.0.as_ptr())
             };
             if entry.is_null() {
                 let err = std::io::Error::last_os_error();
@@ -187,12 +197,12 @@ impl Dir {
             libc::DT_UNKNOWN => {
                 let c = std::ffi::CString::new(name.as_bytes())
                     .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
-                let mut st = std::mem::MaybeUninit::<libc::stat64>::uninit();
+                let mut st = std::mem::MaybeUninit::<sys::stat>::uninit();
                 use std::os::fd::AsRawFd;
                 // SAFETY: the descriptor is open, `c` a NUL-terminated name and `st` room for
-                // one stat64, written by fstatat64 before it is read (only on success).
+                // one stat, written by fstatat before it is read (only on success).
                 let rc = unsafe {
-                    libc::fstatat64(
+                    sys::fstatat(
                         self.fd().as_raw_fd(),
                         c.as_ptr(),
                         st.as_mut_ptr(),
@@ -202,7 +212,7 @@ impl Dir {
                 if rc != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
-                // SAFETY: fstatat64 succeeded, so it filled `st`.
+                // SAFETY: fstatat succeeded, so it filled `st`.
                 unsafe { st.assume_init() }.st_mode & libc::S_IFMT
             }
             _ => return Ok(Kind::Other),
