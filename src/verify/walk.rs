@@ -187,14 +187,19 @@ impl Dir {
         }
     }
 
-    /// What the entry `name` is: from its `d_type`, or where the file system records none,
-    /// from `fstatat` without following a symlink (as `std::fs::DirEntry::file_type`).
+    /// What the entry `name` is: from its `d_type`, or where the file system records none (or a
+    /// type std does not name), from `fstatat` without following a symlink (as
+    /// `std::fs::DirEntry::file_type`).
     fn kind(&self, name: &std::ffi::OsStr, d_type: u8) -> std::io::Result<Kind> {
         use std::os::unix::ffi::OsStrExt;
         let mode = match d_type {
             libc::DT_DIR => return Ok(Kind::Dir),
             libc::DT_REG => return Ok(Kind::File),
-            libc::DT_UNKNOWN => {
+            libc::DT_LNK | libc::DT_FIFO | libc::DT_SOCK | libc::DT_CHR | libc::DT_BLK => {
+                return Ok(Kind::Other);
+            }
+            // DT_UNKNOWN, or a value std does not know either.
+            _ => {
                 let c = std::ffi::CString::new(name.as_bytes())
                     .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
                 let mut st = std::mem::MaybeUninit::<sys::stat>::uninit();
@@ -215,7 +220,6 @@ impl Dir {
                 // SAFETY: fstatat succeeded, so it filled `st`.
                 unsafe { st.assume_init() }.st_mode & libc::S_IFMT
             }
-            _ => return Ok(Kind::Other),
         };
         Ok(match mode {
             libc::S_IFDIR => Kind::Dir,
