@@ -10,7 +10,7 @@ use goblin::elf::dynamic::{
 use goblin::elf::program_header::{PT_DYNAMIC, PT_INTERP};
 use goblin::elf::section_header::{SHF_ALLOC, SHT_DYNAMIC, SectionHeader};
 
-use super::file::{ElfFile, cstr_at, slice};
+use super::file::{ElfFile, cstr_at, lossy_string, slice};
 
 /// What the dynamic section says about run-time dependencies.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,7 +50,7 @@ impl DynamicTable<'_> {
     /// The string at `off` in the dynamic string table.
     pub fn string(&self, off: u64) -> Option<String> {
         let s = cstr_at(self.strtab, usize::try_from(off).ok()?)?;
-        Some(String::from_utf8_lossy(s).into_owned())
+        Some(lossy_string(s))
     }
 }
 
@@ -63,7 +63,7 @@ pub fn interpreter(elf: &ElfFile<'_>) -> Option<String> {
     let ph = elf.phdrs.iter().find(|ph| ph.p_type == PT_INTERP)?;
     let bytes = elf.segment_data(ph);
     let path = cstr_at(bytes, 0).unwrap_or_default();
-    Some(String::from_utf8_lossy(path).into_owned())
+    Some(lossy_string(path))
 }
 
 /// True when the file has a PT_INTERP segment (even an unreadable one).
@@ -85,7 +85,8 @@ pub fn dynamic_table<'a>(elf: &ElfFile<'a>) -> Option<DynamicTable<'a>> {
             .map(|sh| elf.section_data(sh))?,
     };
     let word = if elf.is_64() { 8 } else { 4 };
-    let mut entries = Vec::new();
+    // Room for a usual table up front (tens of entries), bounded for a hostile segment size.
+    let mut entries = Vec::with_capacity((table.len() / (2 * word)).min(128));
     for chunk in table.chunks_exact(2 * word) {
         let tag = elf.read_uint(chunk, 0, word).unwrap_or(DT_NULL);
         let val = elf.read_uint(chunk, word, word).unwrap_or(0);

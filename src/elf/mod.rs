@@ -233,20 +233,23 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
         if sh.sh_type == SHT_NULL {
             continue;
         }
-        // Valid UTF-8 (the common case) is borrowed; only odd names pay for a lossy copy.
         let raw = elf.name_bytes(sh);
-        let name = match std::str::from_utf8(raw) {
-            Ok(n) => std::borrow::Cow::Borrowed(n),
-            Err(_) => String::from_utf8_lossy(raw),
-        };
         let alloc = sh.sh_flags & u64::from(SHF_ALLOC) != 0;
-        let category = sections::categorize(&name, sh.sh_type, sh.sh_flags);
+        has_symtab |= sh.sh_type == goblin::elf::section_header::SHT_SYMTAB;
+        // A summary needs only the debug and symbol sections, which the name bytes tell
+        // (`categorize` takes them first): no UTF-8 check and no full sort for the others.
+        let category = match detail {
+            Detail::Summary => match sections::debug_or_symbols(raw, sh.sh_type, alloc) {
+                Some(c) => c,
+                None => continue,
+            },
+            Detail::Full => sections::categorize(&section_name(raw), sh.sh_type, sh.sh_flags),
+        };
         let file_bytes = if file::has_file_bytes(sh) {
             sh.sh_size
         } else {
             0
         };
-        has_symtab |= sh.sh_type == goblin::elf::section_header::SHT_SYMTAB;
         match category {
             Category::Debug => debug_size = debug_size.saturating_add(file_bytes),
             Category::Symbols => symbols_size = symbols_size.saturating_add(file_bytes),
@@ -254,12 +257,13 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
         }
         if !alloc && matches!(category, Category::Debug | Category::Symbols) {
             // The section's bytes, its header entry and its name in `.shstrtab`.
-            let entry = u64::from(h.e_shentsize) + name.len() as u64 + 1;
+            let entry = u64::from(h.e_shentsize) + section_name(raw).len() as u64 + 1;
             strippable_size = strippable_size.saturating_add(file_bytes.saturating_add(entry));
         }
         if detail == Detail::Summary {
             continue;
         }
+        let name = section_name(raw);
         // NOBITS sizes are not bounded by the file: saturate rather than overflow.
         let total = categories.entry(category.as_str()).or_default();
         *total = total.saturating_add(sh.sh_size);
@@ -323,6 +327,15 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
         comment: comment_strings,
         warnings: elf.warnings.clone(),
         go_metadata,
+    }
+}
+
+/// A section's name as text: valid UTF-8 (the common case) is borrowed; only odd names pay for
+/// a lossy copy.
+fn section_name(raw: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(raw) {
+        Ok(n) => std::borrow::Cow::Borrowed(n),
+        Err(_) => String::from_utf8_lossy(raw),
     }
 }
 

@@ -98,7 +98,10 @@ pub fn comment(elf: &ElfFile<'_>) -> Vec<String> {
     };
     let mut out: Vec<String> = Vec::new();
     for s in elf.section_data(sh).split(|&b| b == 0) {
-        let s = String::from_utf8_lossy(s).trim().to_string();
+        let s = match std::str::from_utf8(s) {
+            Ok(text) => text.trim().to_string(),
+            Err(_) => String::from_utf8_lossy(s).trim().to_string(),
+        };
         if !s.is_empty() && !out.contains(&s) {
             out.push(s);
         }

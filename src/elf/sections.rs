@@ -73,25 +73,54 @@ impl Category {
 
 /// True for the names of debug sections, including their relocation sections in objects.
 pub fn is_debug_name(name: &str) -> bool {
+    is_debug_name_bytes(name.as_bytes())
+}
+
+/// [`is_debug_name`] on a name's raw bytes (the same answer for a name that is not UTF-8 as for
+/// its lossy text: every test is on an ASCII prefix or an ASCII name).
+fn is_debug_name_bytes(name: &[u8]) -> bool {
     let base = name
-        .strip_prefix(".rela")
-        .or_else(|| name.strip_prefix(".rel"))
+        .strip_prefix(b".rela")
+        .or_else(|| name.strip_prefix(b".rel"))
         .unwrap_or(name);
-    base.starts_with(".debug")
-        || base.starts_with(".zdebug")
-        || base.starts_with(".gnu.debuglto_")
-        || base.starts_with(".stab")
-        || base == ".line"
-        || base == ".gdb_index"
+    // Every debug name starts with '.': its second byte picks the one or two names to test.
+    if base.first() != Some(&b'.') {
+        return false;
+    }
+    match base.get(1) {
+        Some(b'd') => base.starts_with(b".debug"),
+        Some(b'z') => base.starts_with(b".zdebug"),
+        Some(b'g') => base.starts_with(b".gnu.debuglto_") || base == b".gdb_index",
+        Some(b's') => base.starts_with(b".stab"),
+        Some(b'l') => base == b".line",
+        _ => false,
+    }
 }
 
 /// True for the names of the static symbol table sections.
 pub fn is_symbols(name: &str, sh_type: u32) -> bool {
+    is_symbols_bytes(name.as_bytes(), sh_type)
+}
+
+/// [`is_symbols`] on a name's raw bytes (as [`is_debug_name_bytes`]).
+fn is_symbols_bytes(name: &[u8], sh_type: u32) -> bool {
     sh_type == SHT_SYMTAB
         || sh_type == SHT_SYMTAB_SHNDX
-        || name == ".symtab"
-        || name == ".strtab"
-        || name == ".symtab_shndx"
+        || name == b".symtab"
+        || name == b".strtab"
+        || name == b".symtab_shndx"
+}
+
+/// [`categorize`]'s answer when it is [`Category::Debug`] or [`Category::Symbols`], else
+/// `None`, from a section's raw name bytes (for analyses that count only those two).
+pub fn debug_or_symbols(name: &[u8], sh_type: u32, alloc: bool) -> Option<Category> {
+    if is_debug_name_bytes(name) {
+        Some(Category::Debug)
+    } else if !alloc && is_symbols_bytes(name, sh_type) {
+        Some(Category::Symbols)
+    } else {
+        None
+    }
 }
 
 const GO_METADATA: &[&str] = &[
@@ -217,6 +246,114 @@ mod tests {
         ];
         for (name, ty, flags, want) in cases {
             assert_eq!(categorize(name, ty, flags), want, "{name}");
+            let both = matches!(want, Category::Debug | Category::Symbols).then_some(want);
+            let alloc = flags & A != 0;
+            assert_eq!(debug_or_symbols(name.as_bytes(), ty, alloc), both, "{name}");
+        }
+    }
+
+    /// `is_debug_name` as it was first written (prefix tests on text), the reference for the
+    /// byte-level one.
+    fn is_debug_name_reference(name: &str) -> bool {
+        let base = name
+            .strip_prefix(".rela")
+            .or_else(|| name.strip_prefix(".rel"))
+            .unwrap_or(name);
+        base.starts_with(".debug")
+            || base.starts_with(".zdebug")
+            || base.starts_with(".gnu.debuglto_")
+            || base.starts_with(".stab")
+            || base == ".line"
+            || base == ".gdb_index"
+    }
+
+    #[test]
+    fn debug_names_are_what_the_prefix_tests_say() {
+        let mut names: Vec<String> = [
+            "",
+            ".",
+            ".d",
+            "debug",
+            ".debug",
+            ".debug_info",
+            ".zdebug_line",
+            ".rela.debug_info",
+            ".rel.debug_line",
+            ".rela",
+            ".rel",
+            ".relro_padding",
+            ".rela.dyn",
+            ".line",
+            ".lineX",
+            ".gdb_index",
+            ".gdb_indexX",
+            ".stab",
+            ".stabstr",
+            ".gnu.debuglto_.debug_info",
+            ".gnu.debugaltlink",
+            ".gnu_debuglink",
+            ".rela.stab",
+            ".rel.line",
+            ".rodata",
+            ".dynsym",
+            ".data",
+            ".got",
+            ".symtab",
+            ".strtab",
+            ".zdebu",
+            ".debu",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        for e in std::fs::read_dir(dir).unwrap() {
+            let Ok(data) = std::fs::read(e.unwrap().path()) else {
+                continue;
+            };
+            let Ok(elf) = crate::elf::ElfFile::parse(&data) else {
+                continue;
+            };
+            names.extend(elf.shdrs.iter().map(|sh| elf.name(sh).into_owned()));
+        }
+        for n in &names {
+            assert_eq!(is_debug_name(n), is_debug_name_reference(n), "{n:?}");
+        }
+    }
+
+    /// The byte-level shortcut agrees with `categorize` on the names of every fixture's
+    /// sections, and on names that are not UTF-8 (compared with their lossy text).
+    #[test]
+    fn debug_or_symbols_agrees_with_categorize() {
+        let mut names: Vec<(Vec<u8>, u32, u64)> = Vec::new();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        for e in std::fs::read_dir(dir).unwrap() {
+            let Ok(data) = std::fs::read(e.unwrap().path()) else {
+                continue;
+            };
+            let Ok(elf) = crate::elf::ElfFile::parse(&data) else {
+                continue;
+            };
+            for sh in elf.shdrs.iter().skip(1) {
+                names.push((elf.name_bytes(sh).to_vec(), sh.sh_type, sh.sh_flags));
+            }
+        }
+        assert!(names.len() > 500, "{} sections", names.len());
+        for raw in [
+            &b".debug_\xff"[..],
+            b".\xffdebug",
+            b".rela.debug\xfe",
+            b".symtab\xff",
+            b"\xff",
+        ] {
+            names.push((raw.to_vec(), SHT_PROGBITS, 0));
+            names.push((raw.to_vec(), SHT_SYMTAB, 0));
+        }
+        for (raw, ty, flags) in names {
+            let want = categorize(&String::from_utf8_lossy(&raw), ty, flags);
+            let want = matches!(want, Category::Debug | Category::Symbols).then_some(want);
+            let alloc = flags & A != 0;
+            assert_eq!(debug_or_symbols(&raw, ty, alloc), want, "{raw:?}");
         }
     }
 }

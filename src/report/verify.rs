@@ -23,7 +23,7 @@ pub fn text(reports: &[FileReport], skipped: usize, opts: TextOptions, style: St
         if opts.quiet && r.verdict != Verdict::Fail {
             continue;
         }
-        out.push_str(&render(r, style));
+        render_into(&mut out, r, style);
         if opts.verbose {
             out.push_str(&render_libraries(r));
         }
@@ -48,6 +48,15 @@ pub fn errors(reports: &[FileReport]) -> String {
 /// lines, then its warnings. Nothing for an error (its reason goes to stderr: [`errors`]).
 pub fn render(r: &FileReport, st: Style) -> String {
     let mut s = String::new();
+    render_into(&mut s, r, st);
+    s
+}
+
+/// [`render`], appended to `s` (a walk renders hundreds of reports into one text, with no
+/// string of its own per line).
+fn render_into(s: &mut String, r: &FileReport, st: Style) {
+    use std::fmt::Write as _;
+    // Writing to a String cannot fail.
     match r.verdict {
         Verdict::Pass => {
             let linkage = r.linkage.map(|l| l.as_str()).unwrap_or("?");
@@ -67,23 +76,18 @@ pub fn render(r: &FileReport, st: Style) -> String {
             if let Some(i) = &r.script_interpreter {
                 what = format!("script for {i}, {}", human(r.file_size.unwrap_or(0)));
             }
-            s.push_str(&format!("{} {}: {what}\n", st.good("PASS"), r.path));
+            let _ = writeln!(s, "{} {}: {what}", st.good("PASS"), r.path);
         }
         Verdict::Fail => {
             let first = &r.problems[0];
-            s.push_str(&format!(
-                "{} {}: {}\n",
-                st.bad("FAIL"),
-                r.path,
-                first.message
-            ));
+            let _ = writeln!(s, "{} {}: {}", st.bad("FAIL"), r.path, first.message);
             if let Some(h) = &first.hint {
-                s.push_str(&format!("  fix: {h}\n"));
+                let _ = writeln!(s, "  fix: {h}");
             }
             for p in &r.problems[1..] {
-                s.push_str(&format!("  also: {}\n", p.message));
+                let _ = writeln!(s, "  also: {}", p.message);
                 if let Some(h) = &p.hint {
-                    s.push_str(&format!("  fix: {h}\n"));
+                    let _ = writeln!(s, "  fix: {h}");
                 }
             }
         }
@@ -91,12 +95,11 @@ pub fn render(r: &FileReport, st: Style) -> String {
         Verdict::Error => {}
     }
     for w in &r.warnings {
-        s.push_str(&format!("  {}: {}\n", st.warn("warning"), w.message));
+        let _ = writeln!(s, "  {}: {}", st.warn("warning"), w.message);
         if let Some(h) = &w.hint {
-            s.push_str(&format!("  fix: {h}\n"));
+            let _ = writeln!(s, "  fix: {h}");
         }
     }
-    s
 }
 
 /// `--verbose`: the loader and every library, where the loader finds it and how.

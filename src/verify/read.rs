@@ -98,7 +98,12 @@ pub fn verify_bytes(
     // Verdicts never show per-section detail: skip building it (directory walks are hot).
     let mut a = elf::analyze_with(&parsed, elf::Detail::Summary);
     super::policy::use_as(&mut a, origin);
-    let path_in_root = location_in_root(path, opts.root.as_deref());
+    // Only a resolution in `--root` reads it (`policy::check`): a walk without a root makes
+    // no string per file for it.
+    let path_in_root = match opts.root {
+        Some(_) => location_in_root(path, opts.root.as_deref()),
+        None => String::new(),
+    };
     let mut report = FileReport::of(display, &a);
     let checked = if a.upx.is_some() {
         if opts.forbid_upx {

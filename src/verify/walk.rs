@@ -53,49 +53,192 @@ fn walk_into(dir: &Path, opts: &VerifyOptions, out: &mut Walk) {
     };
     let mut reader = Reader::default();
     while let Some(d) = stack.pop() {
-        let entries = match fs::read_dir(&d) {
-            Ok(e) => e,
+        // One open per directory: its descriptor lists the entries and then opens the files,
+        // relative to it (the kernel then looks up one name per file, not every component of
+        // its path).
+        let mut dir = match Dir::open(&d) {
+            Ok(dir) => dir,
             Err(e) => {
                 reports.push(unreadable(&d, e, "cannot read the directory"));
                 continue;
             }
         };
-        // Name each entry once: `file_name()` allocates, and a sort calls its key O(n log n)
-        // times.
-        let mut listed = Vec::new();
-        for e in entries {
-            match e {
-                Ok(e) => listed.push((e.file_name(), e)),
-                Err(err) => reports.push(unreadable(&d, err, "cannot read the directory")),
-            }
+        let (mut listed, err) = dir.entries();
+        if let Some(err) = err {
+            reports.push(unreadable(&d, err, "cannot read the directory"));
         }
-        listed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        // Files are opened relative to the directory: the kernel then looks up one name per
-        // file, not every component of its path. Without the handle (a race), by path.
-        reader.dir = fs::File::open(&d).ok();
+        // In name order (bytes), by the first eight bytes and then by the whole name.
+        listed.sort_unstable_by(|a, b| a.key.cmp(&b.key).then_with(|| a.name.cmp(&b.name)));
         let mut subdirs = Vec::new();
-        for (name, e) in listed {
-            match e.file_type() {
-                Ok(ft) if ft.is_dir() => subdirs.push(e.path()),
-                Ok(ft) if ft.is_file() => match reader.check(&e.path(), &name, opts) {
+        for Entry { name, d_type, .. } in listed {
+            match dir.kind(&name, d_type) {
+                Ok(Kind::Dir) => subdirs.push(d.join(&name)),
+                Ok(Kind::File) => match reader.check(Some(dir.fd()), &d, &name, opts) {
                     Some(r) => checked.push(r),
                     None => *skipped += 1,
                 },
-                Ok(_) => *skipped += 1,
-                Err(err) => reports.push(unreadable(&e.path(), err, "cannot stat")),
+                Ok(Kind::Other) => *skipped += 1,
+                Err(err) => reports.push(unreadable(&d.join(&name), err, "cannot stat")),
             }
         }
+        drop(dir);
         // Depth-first, in name order.
         stack.extend(subdirs.into_iter().rev());
     }
     reports.append(&mut checked);
 }
 
-/// What a walk reuses from file to file: the directory being read and the buffers.
+/// What a directory entry is, as a walk sorts it (symlinks are `Other`: never followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Dir,
+    File,
+    Other,
+}
+
+/// The directory calls as std makes them: the 64-bit-offset ones on glibc (a 32-bit glibc's
+/// plain `readdir` fails on large inode numbers), the plain ones elsewhere (musl has only
+/// those, already 64-bit).
+mod sys {
+    #[cfg(not(target_env = "gnu"))]
+    pub use libc::{fstatat, readdir, stat};
+    #[cfg(target_env = "gnu")]
+    pub use libc::{fstatat64 as fstatat, readdir64 as readdir, stat64 as stat};
+}
+
+/// A directory entry as listed.
+struct Entry {
+    /// The first eight bytes of the name, big-endian, zeros after a shorter name: ordering
+    /// by it orders by those bytes (a name holds no NUL), and a sort compares mostly these.
+    key: u64,
+    name: std::ffi::OsString,
+    d_type: u8,
+}
+
+impl Entry {
+    fn new(name: &[u8], d_type: u8) -> Self {
+        use std::os::unix::ffi::OsStrExt;
+        let mut first = [0u8; 8];
+        let n = name.len().min(8);
+        first[..n].copy_from_slice(&name[..n]);
+        Entry {
+            key: u64::from_be_bytes(first),
+            name: std::ffi::OsStr::from_bytes(name).to_os_string(),
+            d_type,
+        }
+    }
+}
+
+/// An open directory (`opendir`): its entries, and its descriptor to open them by.
+struct Dir(std::ptr::NonNull<libc::DIR>);
+
+impl Dir {
+    /// Opens `path` as `std::fs::read_dir` does (the same errors).
+    fn open(path: &Path) -> std::io::Result<Dir> {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "file name contained an unexpected NUL byte",
+            )
+        })?;
+        // SAFETY: `c` is a NUL-terminated path that outlives the call; opendir only reads it.
+        let dirp = unsafe { libc::opendir(c.as_ptr()) };
+        std::ptr::NonNull::new(dirp)
+            .map(Dir)
+            .ok_or_else(std::io::Error::last_os_error)
+    }
+
+    /// The directory's descriptor, for `openat` and `fstatat`.
+    fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        // SAFETY: the DIR is open until `self` drops, and so is the descriptor dirfd returns;
+        // the borrow cannot outlive `self`.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(libc::dirfd(self.0.as_ptr())) }
+    }
+
+    /// Every entry but `.` and `..`, with its `d_type`, in directory order; and the error that
+    /// ended the listing early, if one did (as `std::fs::ReadDir`: the entries before it
+    /// count).
+    fn entries(&mut self) -> (Vec<Entry>, Option<std::io::Error>) {
+        let mut out = Vec::new();
+        loop {
+            // SAFETY: errno is this thread's; readdir reads the open DIR, and the entry it
+            // returns stays valid until the next readdir or closedir on it, both after the
+            // name is copied out.
+            let entry = unsafe {
+                *libc::__errno_location() = 0;
+                sys::readdir(self.0.as_ptr())
+            };
+            if entry.is_null() {
+                let err = std::io::Error::last_os_error();
+                return (out, (err.raw_os_error() != Some(0)).then_some(err));
+            }
+            // SAFETY: as above; d_name is NUL-terminated within the entry.
+            let (name, d_type) = unsafe {
+                let e = &*entry;
+                (
+                    std::ffi::CStr::from_ptr(e.d_name.as_ptr()).to_bytes(),
+                    e.d_type,
+                )
+            };
+            if name != b"." && name != b".." {
+                out.push(Entry::new(name, d_type));
+            }
+        }
+    }
+
+    /// What the entry `name` is: from its `d_type`, or where the file system records none (or a
+    /// type std does not name), from `fstatat` without following a symlink (as
+    /// `std::fs::DirEntry::file_type`).
+    fn kind(&self, name: &std::ffi::OsStr, d_type: u8) -> std::io::Result<Kind> {
+        use std::os::unix::ffi::OsStrExt;
+        let mode = match d_type {
+            libc::DT_DIR => return Ok(Kind::Dir),
+            libc::DT_REG => return Ok(Kind::File),
+            libc::DT_LNK | libc::DT_FIFO | libc::DT_SOCK | libc::DT_CHR | libc::DT_BLK => {
+                return Ok(Kind::Other);
+            }
+            // DT_UNKNOWN, or a value std does not know either.
+            _ => {
+                let c = std::ffi::CString::new(name.as_bytes())
+                    .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+                let mut st = std::mem::MaybeUninit::<sys::stat>::uninit();
+                use std::os::fd::AsRawFd;
+                // SAFETY: the descriptor is open, `c` a NUL-terminated name and `st` room for
+                // one stat, written by fstatat before it is read (only on success).
+                let rc = unsafe {
+                    sys::fstatat(
+                        self.fd().as_raw_fd(),
+                        c.as_ptr(),
+                        st.as_mut_ptr(),
+                        libc::AT_SYMLINK_NOFOLLOW,
+                    )
+                };
+                if rc != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // SAFETY: fstatat succeeded, so it filled `st`.
+                unsafe { st.assume_init() }.st_mode & libc::S_IFMT
+            }
+        };
+        Ok(match mode {
+            libc::S_IFDIR => Kind::Dir,
+            libc::S_IFREG => Kind::File,
+            _ => Kind::Other,
+        })
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        // SAFETY: the DIR was opened by opendir and is closed once, here.
+        unsafe { libc::closedir(self.0.as_ptr()) };
+    }
+}
+
+/// What a walk reuses from file to file: the buffers.
 #[derive(Default)]
 struct Reader {
-    /// The directory the files are in, open (`None`: open them by path).
-    dir: Option<fs::File>,
     /// The file's name and a NUL, for `openat`.
     name: Vec<u8>,
     /// The file's first bytes, or all of a small file.
@@ -103,18 +246,25 @@ struct Reader {
 }
 
 impl Reader {
-    /// Opens a file of the current directory read-only: `name` relative to it, else `path`.
-    fn open(&mut self, path: &Path, name: &std::ffi::OsStr) -> std::io::Result<fs::File> {
+    /// Opens a file read-only: `name` relative to the directory `dir`, else by its path (`name`
+    /// in `parent`).
+    fn open(
+        &mut self,
+        dir: Option<std::os::fd::BorrowedFd<'_>>,
+        parent: &Path,
+        name: &std::ffi::OsStr,
+    ) -> std::io::Result<fs::File> {
+        let path = || parent.join(name);
         use std::os::fd::{AsRawFd, FromRawFd};
         use std::os::unix::ffi::OsStrExt;
-        let Some(dir) = &self.dir else {
-            return fs::File::open(path);
+        let Some(dir) = dir else {
+            return fs::File::open(path());
         };
         self.name.clear();
         self.name.extend_from_slice(name.as_bytes());
         self.name.push(0);
         let Ok(cname) = std::ffi::CStr::from_bytes_with_nul(&self.name) else {
-            return fs::File::open(path);
+            return fs::File::open(path());
         };
         loop {
             // SAFETY: `dir` is an open descriptor borrowed for the call and `cname` a
@@ -137,15 +287,18 @@ impl Reader {
         }
     }
 
-    /// [`check_walked`] on a file of the current directory.
+    /// [`check_walked`] on the file `name` of the directory `parent`, opened through `dir`
+    /// (`None`: by path). Its path is made only for an ELF file or an error (most files of a
+    /// walk are neither).
     fn check(
         &mut self,
-        path: &Path,
+        dir: Option<std::os::fd::BorrowedFd<'_>>,
+        parent: &Path,
         name: &std::ffi::OsStr,
         opts: &VerifyOptions,
     ) -> Option<FileReport> {
-        let file = self.open(path, name);
-        check_walked(path, file, opts, &mut self.buf)
+        let file = self.open(dir, parent, name);
+        check_walked(&|| parent.join(name), file, opts, &mut self.buf)
     }
 }
 
@@ -163,7 +316,7 @@ const READ_WHOLE: usize = 64 << 10;
 /// file costs an open, one read and a close; an ELF file a `fstat` (its mode and length) and a
 /// second read or a map more.
 fn check_walked(
-    path: &Path,
+    path: &dyn Fn() -> PathBuf,
     file: std::io::Result<fs::File>,
     opts: &VerifyOptions,
     buf: &mut Vec<u8>,
@@ -172,7 +325,7 @@ fn check_walked(
     // Named only on an error or once ELF: most walked files are neither.
     let error = |e: std::io::Error, what: &str| {
         Some(FileReport::error(
-            &path.display().to_string(),
+            &path().display().to_string(),
             &Error::from_io(e, what),
         ))
     };
@@ -188,7 +341,12 @@ fn check_walked(
     if !buf[..n].starts_with(ELF_MAGIC) {
         return None;
     }
-    let display = path.display().to_string();
+    let path = &path();
+    // What `display()` gives, without its byte-by-byte pass when the path is UTF-8.
+    let display = match path.to_str() {
+        Some(s) => s.to_owned(),
+        None => path.display().to_string(),
+    };
     let meta = match file.metadata() {
         Ok(m) => m,
         Err(e) => return error(e, "cannot stat"),
@@ -254,6 +412,8 @@ fn read_at_least(
 mod tests {
     use std::fs;
 
+    use std::os::fd::AsFd;
+
     use super::*;
     use crate::verify::fixtures::path;
     use crate::verify::{Code, Verdict};
@@ -315,6 +475,87 @@ mod tests {
         assert_eq!(read_at_least(&f, &mut buf[..4], 0, 4).unwrap(), 4);
     }
 
+    /// The directory reader sees what `std::fs::read_dir` sees: the same entries and types,
+    /// with the types also right where the file system records none (`DT_UNKNOWN`), and the
+    /// same errors.
+    #[test]
+    fn directories_list_as_std_lists_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::create_dir(d.join("sub")).unwrap();
+        fs::write(d.join("file"), b"x").unwrap();
+        std::os::unix::fs::symlink("file", d.join("link")).unwrap();
+        std::os::unix::fs::symlink("sub", d.join("dirlink")).unwrap();
+        let mut want: Vec<(std::ffi::OsString, Kind)> = fs::read_dir(d)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let ft = e.file_type().unwrap();
+                let kind = match (ft.is_dir(), ft.is_file()) {
+                    (true, _) => Kind::Dir,
+                    (_, true) => Kind::File,
+                    _ => Kind::Other,
+                };
+                (e.file_name(), kind)
+            })
+            .collect();
+        want.sort();
+        let mut listing = Dir::open(d).unwrap();
+        let (entries, err) = listing.entries();
+        assert!(err.is_none());
+        let mut got: Vec<(std::ffi::OsString, Kind)> = entries
+            .iter()
+            .map(|e| (e.name.clone(), listing.kind(&e.name, e.d_type).unwrap()))
+            .collect();
+        got.sort();
+        assert_eq!(got, want);
+        // Without d_type: fstatat, symlinks not followed.
+        let unknown: Vec<Kind> = want
+            .iter()
+            .map(|(n, _)| listing.kind(n, libc::DT_UNKNOWN).unwrap())
+            .collect();
+        assert_eq!(unknown, want.iter().map(|w| w.1).collect::<Vec<_>>());
+        let gone = listing.kind(std::ffi::OsStr::new("gone"), libc::DT_UNKNOWN);
+        assert_eq!(gone.unwrap_err().kind(), std::io::ErrorKind::NotFound);
+        // Opening: the same errors as read_dir.
+        for bad in [d.join("missing"), d.join("file")] {
+            let std_err = fs::read_dir(&bad).unwrap_err();
+            let err = Dir::open(&bad).err().unwrap();
+            assert_eq!(
+                err.raw_os_error(),
+                std_err.raw_os_error(),
+                "{}",
+                bad.display()
+            );
+        }
+    }
+
+    /// Entries sort as their names do, byte by byte: the eight-byte key never disagrees.
+    #[test]
+    fn entries_sort_by_name_bytes() {
+        use std::os::unix::ffi::OsStrExt;
+        let names: [&[u8]; 12] = [
+            b"a",
+            b"ab",
+            b"abcdefgh",
+            b"abcdefghi",
+            b"abcdefgh0",
+            b"abcdefgg~",
+            b"b",
+            b"B",
+            b"\xffx",
+            b"\xff",
+            b"libz.so",
+            b"libz.so.1",
+        ];
+        let mut entries: Vec<Entry> = names.iter().map(|n| Entry::new(n, 0)).collect();
+        entries.sort_unstable_by(|a, b| a.key.cmp(&b.key).then_with(|| a.name.cmp(&b.name)));
+        let got: Vec<&[u8]> = entries.iter().map(|e| e.name.as_bytes()).collect();
+        let mut want = names.to_vec();
+        want.sort();
+        assert_eq!(got, want);
+    }
+
     #[test]
     fn files_are_opened_relative_to_the_directory_else_by_path() {
         let dir = tempfile::tempdir().unwrap();
@@ -322,17 +563,19 @@ mod tests {
         let opts = VerifyOptions::default();
         let name = std::ffi::OsStr::new("a");
         // The path names no file: only the directory handle can find it.
-        let mut r = Reader {
-            dir: Some(fs::File::open(dir.path()).unwrap()),
-            ..Reader::default()
-        };
-        let got = r.check(&dir.path().join("gone"), name, &opts).unwrap();
+        let handle = fs::File::open(dir.path()).unwrap();
+        let mut r = Reader::default();
+        let got = r
+            .check(Some(handle.as_fd()), &dir.path().join("gone"), name, &opts)
+            .unwrap();
         assert_eq!(got.verdict, Verdict::Pass);
         // No handle: by path, and a missing file is an error naming it.
-        let mut r = Reader::default();
-        let got = r.check(&dir.path().join("gone"), name, &opts).unwrap();
+        let got = r
+            .check(None, &dir.path().join("gone"), name, &opts)
+            .unwrap();
         assert_eq!(got.verdict, Verdict::Error);
-        let by_path = r.check(&dir.path().join("a"), name, &opts).unwrap();
+        assert_eq!(got.path, dir.path().join("gone/a").display().to_string());
+        let by_path = r.check(None, dir.path(), name, &opts).unwrap();
         assert_eq!(by_path.verdict, Verdict::Pass);
     }
 }
