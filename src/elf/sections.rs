@@ -186,6 +186,19 @@ pub fn categorize(name: &str, sh_type: u32, sh_flags: u64) -> Category {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Calls `f` with every ELF fixture of testdata/ that parses.
+    fn each_fixture_elf(mut f: impl FnMut(&crate::elf::ElfFile<'_>)) {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        for e in std::fs::read_dir(dir).unwrap() {
+            let Ok(data) = std::fs::read(e.unwrap().path()) else {
+                continue;
+            };
+            if let Ok(elf) = crate::elf::ElfFile::parse(&data) {
+                f(&elf);
+            }
+        }
+    }
     use goblin::elf::section_header::{SHT_PROGBITS, SHT_STRTAB};
 
     const A: u64 = SHF_ALLOC as u64;
@@ -306,16 +319,9 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
-        for e in std::fs::read_dir(dir).unwrap() {
-            let Ok(data) = std::fs::read(e.unwrap().path()) else {
-                continue;
-            };
-            let Ok(elf) = crate::elf::ElfFile::parse(&data) else {
-                continue;
-            };
+        each_fixture_elf(|elf| {
             names.extend(elf.shdrs.iter().map(|sh| elf.name(sh).into_owned()));
-        }
+        });
         for n in &names {
             assert_eq!(is_debug_name(n), is_debug_name_reference(n), "{n:?}");
         }
@@ -326,18 +332,11 @@ mod tests {
     #[test]
     fn debug_or_symbols_agrees_with_categorize() {
         let mut names: Vec<(Vec<u8>, u32, u64)> = Vec::new();
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
-        for e in std::fs::read_dir(dir).unwrap() {
-            let Ok(data) = std::fs::read(e.unwrap().path()) else {
-                continue;
-            };
-            let Ok(elf) = crate::elf::ElfFile::parse(&data) else {
-                continue;
-            };
+        each_fixture_elf(|elf| {
             for sh in elf.shdrs.iter().skip(1) {
                 names.push((elf.name_bytes(sh).to_vec(), sh.sh_type, sh.sh_flags));
             }
-        }
+        });
         assert!(names.len() > 500, "{} sections", names.len());
         for raw in [
             &b".debug_\xff"[..],

@@ -451,12 +451,7 @@ impl MergedImage {
     /// followed; hard links to one content count its size once (the first), as `du` does.
     pub fn regular_files(&self, dir: &str) -> Vec<(String, u64)> {
         let root = self.root();
-        let rel = dir.trim_matches('/');
-        let host = if rel.is_empty() {
-            root.to_path_buf()
-        } else {
-            root.join(rel)
-        };
+        let host = self.host_dir(dir);
         // The ghosts come in path order (most files of a large image); the few files on disk
         // are sorted and merged in: no ordered map of 100,000 paths compared component-wise.
         let mut ghosts = Vec::new();
@@ -470,22 +465,9 @@ impl MergedImage {
             }
         }
         let mut found = std::collections::BTreeMap::new();
-        let mut seen_inodes = std::collections::HashSet::new();
-        let mut stack = vec![host];
-        while let Some(p) = stack.pop() {
-            let Ok(m) = std::fs::symlink_metadata(&p) else {
-                continue;
-            };
-            if m.is_dir() {
-                if let Ok(rd) = std::fs::read_dir(&p) {
-                    stack.extend(rd.flatten().map(|e| e.path()));
-                }
-            } else if m.is_file() {
-                use std::os::unix::fs::MetadataExt;
-                let first = m.nlink() < 2 || seen_inodes.insert((m.dev(), m.ino()));
-                found.insert(p, if first { m.len() } else { 0 });
-            }
-        }
+        files_on_disk(host, |p, size| {
+            found.insert(p, size);
+        });
         // A path both made on disk and a ghost is the one on disk.
         let mut disk = found.into_iter().peekable();
         let mut merged = Vec::with_capacity(ghosts.len() + disk.len());
@@ -513,12 +495,7 @@ impl MergedImage {
     /// 100,000 paths [`MergedImage::regular_files`] would hold at once.
     pub fn for_each_regular_file(&self, dir: &str, mut f: impl FnMut(&str, u64)) {
         let root = self.root();
-        let rel = dir.trim_matches('/');
-        let host = if rel.is_empty() {
-            root.to_path_buf()
-        } else {
-            root.join(rel)
-        };
+        let host = self.host_dir(dir);
         let in_image = |p: &Path| {
             let rel = p.strip_prefix(root).unwrap_or(p).to_string_lossy();
             format!("/{rel}")
@@ -540,21 +517,20 @@ impl MergedImage {
                 .as_ref()
                 .is_some_and(|d| d.files.ghosts.contains_key(p))
         };
-        let mut seen_inodes = std::collections::HashSet::new();
-        let mut stack = vec![host];
-        while let Some(p) = stack.pop() {
-            let Ok(m) = std::fs::symlink_metadata(&p) else {
-                continue;
-            };
-            if m.is_dir() {
-                if let Ok(rd) = std::fs::read_dir(&p) {
-                    stack.extend(rd.flatten().map(|e| e.path()));
-                }
-            } else if m.is_file() && !ghost(&p) {
-                use std::os::unix::fs::MetadataExt;
-                let first = m.nlink() < 2 || seen_inodes.insert((m.dev(), m.ino()));
-                f(&in_image(&p), if first { m.len() } else { 0 });
+        files_on_disk(host, |p, size| {
+            if !ghost(&p) {
+                f(&in_image(&p), size);
             }
+        });
+    }
+
+    /// The host directory of the in-image directory `dir` (not resolved: a plain join).
+    fn host_dir(&self, dir: &str) -> PathBuf {
+        let rel = dir.trim_matches('/');
+        if rel.is_empty() {
+            self.root().to_path_buf()
+        } else {
+            self.root().join(rel)
         }
     }
 
@@ -1453,6 +1429,28 @@ impl<R: Read> Read for Hashing<R> {
 }
 
 impl<R: Read> Source for Hashing<R> {}
+
+/// Calls `f` with each regular file on disk at or below `host` (symlinks not followed) and
+/// its size; of several hard links to one inode only the first gets the size, the others 0,
+/// as `du` counts.
+fn files_on_disk(host: PathBuf, mut f: impl FnMut(PathBuf, u64)) {
+    use std::os::unix::fs::MetadataExt;
+    let mut seen_inodes = std::collections::HashSet::new();
+    let mut stack = vec![host];
+    while let Some(p) = stack.pop() {
+        let Ok(m) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if m.is_dir() {
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                stack.extend(rd.flatten().map(|e| e.path()));
+            }
+        } else if m.is_file() {
+            let first = m.nlink() < 2 || seen_inodes.insert((m.dev(), m.ino()));
+            f(p, if first { m.len() } else { 0 });
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests;
