@@ -36,6 +36,8 @@ pub struct DynamicTable<'a> {
     pub entries: Vec<(u64, u64)>,
     /// The DT_STRTAB bytes, bounded by DT_STRSZ and the file.
     pub strtab: &'a [u8],
+    /// Where [`DynamicTable::strtab`] starts in the file (`None` when it is empty).
+    pub strtab_offset: Option<u64>,
 }
 
 impl DynamicTable<'_> {
@@ -97,7 +99,7 @@ pub fn dynamic_table<'a>(elf: &ElfFile<'a>) -> Option<DynamicTable<'a>> {
     }
     let find = |t: u64| entries.iter().find(|(tag, _)| *tag == t).map(|&(_, v)| v);
     let strsz = find(DT_STRSZ);
-    let strtab: &[u8] = find(DT_STRTAB)
+    let found = find(DT_STRTAB)
         .and_then(|addr| elf.vaddr_to_offset(addr))
         .or_else(|| {
             elf.section_by_name(".dynstr")
@@ -106,10 +108,17 @@ pub fn dynamic_table<'a>(elf: &ElfFile<'a>) -> Option<DynamicTable<'a>> {
         })
         .and_then(|off| {
             let max = elf.data.len() as u64 - off.min(elf.data.len() as u64);
-            slice(elf.data, off, strsz.unwrap_or(max).min(max))
-        })
-        .unwrap_or_default();
-    Some(DynamicTable { entries, strtab })
+            slice(elf.data, off, strsz.unwrap_or(max).min(max)).map(|s| (off, s))
+        });
+    let (strtab_offset, strtab) = match found {
+        Some((off, s)) if !s.is_empty() => (Some(off), s),
+        _ => (None, &[][..]),
+    };
+    Some(DynamicTable {
+        entries,
+        strtab,
+        strtab_offset,
+    })
 }
 
 /// Reads the dynamic section.

@@ -48,7 +48,20 @@ fn headers_end(input: &Input<'_, '_>) -> Result<u64> {
         .into());
     }
     let phend = elf.header.e_phoff + elf.phdrs.len() as u64 * u64::from(elf.header.e_phentsize);
-    Ok(ehsize.max(if elf.phdrs.is_empty() { 0 } else { phend }))
+    let end = ehsize.max(if elf.phdrs.is_empty() { 0 } else { phend });
+    // The loader reads the interpreter path and the DT_NEEDED names from the file's bytes: in
+    // a crafted file they can lie inside the headers strip rewrites (e_shoff, p_offset...),
+    // and the rewrite would change them.
+    let interp = elf
+        .phdrs
+        .iter()
+        .filter(|ph| ph.p_type == goblin::elf::program_header::PT_INTERP && ph.p_filesz > 0)
+        .map(|ph| ph.p_offset);
+    let strtab = crate::elf::dynamic::dynamic_table(elf).and_then(|t| t.strtab_offset);
+    if let Some(at) = interp.chain(strtab).find(|&off| off < end) {
+        return Err(StripRefusal::OverlappingTables { at }.into());
+    }
+    Ok(end)
 }
 
 /// Kept sections with file bytes that are not copied with the prefix by construction, in input
