@@ -76,20 +76,26 @@ impl Target {
     }
 }
 
+/// The `--push` reference, parsed first (a typo costs no build), and where the image is written.
+pub(super) fn push_and_target(args: &ImageArgs) -> Result<(Option<Reference>, Target), Status> {
+    let push_to = args
+        .push
+        .as_deref()
+        .map(Reference::parse)
+        .transpose()
+        .map_err(|e| {
+            eprintln!("binslim: --push: {e}");
+            Status::Error
+        })?;
+    Ok((push_to, Target::of(args)?))
+}
+
 /// Runs `image`.
 pub fn run(args: &ImageArgs, style: Style) -> Status {
     if args.from.is_some() {
         return super::image_from::run(args, style);
     }
-    // The reference first: a typo costs no build.
-    let push_to = match args.push.as_deref().map(Reference::parse).transpose() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("binslim: --push: {e}");
-            return Status::Error;
-        }
-    };
-    let target = match Target::of(args) {
+    let (push_to, target) = match push_and_target(args) {
         Ok(t) => t,
         Err(status) => return status,
     };

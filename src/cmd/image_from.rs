@@ -3,12 +3,11 @@
 //! does, with the source's sizes and what was left out.
 
 use binslim::image::read::Limits;
-use binslim::registry::reference::Reference;
 use binslim::report::Style;
 use binslim::slim::{self, FromReport, LARGEST_DIRS, Overrides, SlimError};
 
 use super::Status;
-use super::image::{Target, build, options};
+use super::image::{build, options};
 use crate::cli::ImageArgs;
 
 /// Runs `image --from`.
@@ -20,14 +19,7 @@ pub fn run(args: &ImageArgs, style: Style) -> Status {
         eprintln!("binslim: --from takes at most one PATH, the program inside the source image");
         return Status::Error;
     }
-    let push_to = match args.push.as_deref().map(Reference::parse).transpose() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("binslim: --push: {e}");
-            return Status::Error;
-        }
-    };
-    let target = match Target::of(args) {
+    let (push_to, target) = match super::image::push_and_target(args) {
         Ok(t) => t,
         Err(status) => return status,
     };

@@ -283,11 +283,7 @@ pub fn gzip_size<S: Source + Sync + ?Sized>(
     len: u64,
     layout: Option<&Layout>,
 ) -> io::Result<u64> {
-    let stream = match layout {
-        Some(l) => wire::Stream::layout(src, l),
-        None => wire::Stream::whole(src, len),
-    };
-    Ok(wire::gzip_sizes(&[stream])?[0])
+    Ok(wire::gzip_sizes(&[stream_of(src, len, layout)])?[0])
 }
 
 /// The zstd level-3 size of `layout`'s output (or of the whole of `src`): what
@@ -297,11 +293,19 @@ pub fn zstd_size<S: Source + Sync + ?Sized>(
     len: u64,
     layout: Option<&Layout>,
 ) -> io::Result<u64> {
-    let stream = match layout {
+    Ok(wire::zstd_sizes(&[stream_of(src, len, layout)])?[0])
+}
+
+/// The bytes one wire size is measured of: `layout`'s output read from `src`, or all of `src`.
+fn stream_of<'a, S: Source + Sync + ?Sized>(
+    src: &'a S,
+    len: u64,
+    layout: Option<&'a Layout>,
+) -> wire::Stream<'a, S> {
+    match layout {
         Some(l) => wire::Stream::layout(src, l),
         None => wire::Stream::whole(src, len),
-    };
-    Ok(wire::zstd_sizes(&[stream])?[0])
+    }
 }
 
 /// The result's size as a factor of the original: `3.6` means 3.6× smaller.
