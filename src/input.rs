@@ -10,6 +10,9 @@ use memmap2::Mmap;
 
 use crate::error::{Error, Result};
 
+mod lazy;
+pub use lazy::LazyFile;
+
 /// The bytes of a file, mapped read-only (or held in memory for empty and special files), with
 /// the open handle they came from: one open per input serves planning, copying (see
 /// [`Input::file`]) and the file's metadata.

@@ -10,7 +10,7 @@ use goblin::elf::dynamic::{
 use goblin::elf::program_header::{PT_DYNAMIC, PT_INTERP};
 use goblin::elf::section_header::{SHF_ALLOC, SHT_DYNAMIC, SectionHeader};
 
-use super::file::{ElfFile, cstr_at, lossy_string, slice};
+use super::file::{ElfFile, cstr_at, lossy_string};
 
 /// What the dynamic section says about run-time dependencies.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -107,8 +107,10 @@ pub fn dynamic_table<'a>(elf: &ElfFile<'a>) -> Option<DynamicTable<'a>> {
                 .map(|sh| sh.sh_offset)
         })
         .and_then(|off| {
-            let max = elf.data.len() as u64 - off.min(elf.data.len() as u64);
-            slice(elf.data, off, strsz.unwrap_or(max).min(max)).map(|s| (off, s))
+            let len = elf.file_len();
+            let max = len - off.min(len);
+            elf.bytes_at(off, strsz.unwrap_or(max).min(max))
+                .map(|s| (off, s))
         });
     let (strtab_offset, strtab) = match found {
         Some((off, s)) if !s.is_empty() => (Some(off), s),

@@ -20,11 +20,58 @@ const PN_XNUM: u16 = 0xffff;
 /// `e_shstrndx` value that means "the real index is in section 0's `sh_link`".
 const SHN_XINDEX: u16 = 0xffff;
 
+/// Bytes of a file that are read as they are asked for (see [`ElfFile::parse_lazy`]).
+pub trait Source {
+    /// The file's length.
+    fn len(&self) -> u64;
+    /// True for an empty file.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// `size` bytes from `offset`: `None` when the range runs past the end or cannot be read
+    /// (the source keeps the error for its owner).
+    fn get(&self, offset: u64, size: u64) -> Option<&[u8]>;
+}
+
+/// Where an [`ElfFile`]'s bytes come from.
+#[derive(Clone, Copy)]
+enum Bytes<'a> {
+    /// All of them, read or mapped.
+    Whole(&'a [u8]),
+    /// Read as the analysis asks for them.
+    Lazy(&'a dyn Source),
+}
+
+impl<'a> Bytes<'a> {
+    fn len(self) -> u64 {
+        match self {
+            Bytes::Whole(d) => d.len() as u64,
+            Bytes::Lazy(s) => s.len(),
+        }
+    }
+
+    fn get(self, offset: u64, size: u64) -> Option<&'a [u8]> {
+        match self {
+            Bytes::Whole(d) => slice(d, offset, size),
+            Bytes::Lazy(s) => s.get(offset, size),
+        }
+    }
+}
+
+impl std::fmt::Debug for Bytes<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Bytes::Whole(d) => write!(f, "Whole({} bytes)", d.len()),
+            Bytes::Lazy(s) => write!(f, "Lazy({} bytes)", s.len()),
+        }
+    }
+}
+
 /// A parsed, bounds-checked ELF image borrowed from its bytes.
 #[derive(Debug)]
 pub struct ElfFile<'a> {
-    /// The whole file.
-    pub data: &'a [u8],
+    /// The file's bytes.
+    bytes: Bytes<'a>,
     /// The ELF header.
     pub header: Header,
     /// Class and byte order, for decoding further structures.
@@ -43,20 +90,36 @@ impl<'a> ElfFile<'a> {
     /// Parses the headers of `data`, checking every table against the file length.
     pub fn parse(data: &'a [u8]) -> Result<Self> {
         sniff(data)?;
-        let len = data.len() as u64;
-        if data.len() < header::SIZEOF_IDENT {
+        Self::parse_from(Bytes::Whole(data), data)
+    }
+
+    /// Parses a file whose bytes `source` reads as they are asked for: this and every analysis
+    /// of the result then read only the headers and sections they look at. A range the source
+    /// cannot read looks like one past the end, so its owner must check it for a read error
+    /// before trusting what was drawn from it.
+    pub fn parse_lazy(source: &'a dyn Source) -> Result<Self> {
+        let head = source.get(0, source.len().min(512)).unwrap_or_default();
+        sniff(head)?;
+        Self::parse_from(Bytes::Lazy(source), head)
+    }
+
+    /// [`ElfFile::parse`] after the sniff: `head` is the file's first bytes (all of them, or
+    /// at least the ELF header's size).
+    fn parse_from(bytes: Bytes<'a>, head: &[u8]) -> Result<Self> {
+        let len = bytes.len();
+        if head.len() < header::SIZEOF_IDENT {
             return Err(truncated(
                 "the ELF header",
                 header::SIZEOF_IDENT as u64,
                 len,
             ));
         }
-        let container = match data[header::EI_CLASS] {
+        let container = match head[header::EI_CLASS] {
             header::ELFCLASS32 => Container::Little,
             header::ELFCLASS64 => Container::Big,
             c => return Err(Error::malformed(format!("unknown ELF class {c}"))),
         };
-        let endian = match data[header::EI_DATA] {
+        let endian = match head[header::EI_DATA] {
             header::ELFDATA2LSB => Endian::Little,
             header::ELFDATA2MSB => Endian::Big,
             d => return Err(Error::malformed(format!("unknown ELF byte order {d}"))),
@@ -67,19 +130,19 @@ impl<'a> ElfFile<'a> {
         } else {
             header::header32::SIZEOF_EHDR
         };
-        if data.len() < ehsize {
+        if head.len() < ehsize {
             return Err(truncated("the ELF header", ehsize as u64, len));
         }
         let header =
-            goblin::elf::Elf::parse_header(data).map_err(|e| Error::malformed(e.to_string()))?;
+            goblin::elf::Elf::parse_header(head).map_err(|e| Error::malformed(e.to_string()))?;
         let mut warnings = Vec::new();
 
         // Section headers first: section 0 may carry the real program header count.
-        let (shdrs, shstrndx) = parse_sections(data, &header, ctx, &mut warnings)?;
-        let phdrs = parse_segments(data, &header, ctx, shdrs.first())?;
+        let (shdrs, shstrndx) = parse_sections(bytes, &header, ctx, &mut warnings)?;
+        let phdrs = parse_segments(bytes, &header, ctx, shdrs.first())?;
 
         let file = ElfFile {
-            data,
+            bytes,
             header,
             ctx,
             phdrs,
@@ -89,6 +152,29 @@ impl<'a> ElfFile<'a> {
         };
         file.check_contents()?;
         Ok(file)
+    }
+
+    /// The file's length in bytes.
+    pub fn file_len(&self) -> u64 {
+        self.bytes.len()
+    }
+
+    /// `size` bytes of the file from `offset`, or `None` past its end.
+    pub fn bytes_at(&self, offset: u64, size: u64) -> Option<&'a [u8]> {
+        self.bytes.get(offset, size)
+    }
+
+    /// The whole file. For a file parsed with [`ElfFile::parse_lazy`] this reads all of it:
+    /// for the steps that rewrite or hash a file, which parse it whole anyway.
+    pub fn data(&self) -> &'a [u8] {
+        self.bytes_at(0, self.file_len()).unwrap_or_default()
+    }
+
+    /// Reads an unsigned integer of `size` bytes (1, 2, 4 or 8) at file offset `offset`, in the
+    /// file's byte order.
+    pub fn uint_at(&self, offset: u64, size: usize) -> Option<u64> {
+        let bytes = self.bytes_at(offset, size as u64)?;
+        self.read_uint(bytes, 0, size)
     }
 
     /// True for 64-bit files.
@@ -103,7 +189,7 @@ impl<'a> ElfFile<'a> {
 
     /// Every section's data must lie inside the file, and so must every loaded segment.
     fn check_contents(&self) -> Result<()> {
-        let len = self.data.len() as u64;
+        let len = self.file_len();
         for (i, ph) in self.phdrs.iter().enumerate() {
             // A segment with no file bytes (a .bss-only LOAD) may name any offset: the kernel
             // reads nothing from the file for it, and strip tools leave such offsets past EOF.
@@ -168,7 +254,7 @@ impl<'a> ElfFile<'a> {
         if !has_file_bytes(sh) {
             return &[];
         }
-        slice(self.data, sh.sh_offset, sh.sh_size).unwrap_or_default()
+        self.bytes_at(sh.sh_offset, sh.sh_size).unwrap_or_default()
     }
 
     /// The first section called `name`.
@@ -191,9 +277,10 @@ impl<'a> ElfFile<'a> {
     /// The file bytes of a segment. Bounds were checked at parse time for loaded segments;
     /// other segments that run past the end are cut at the end of the file.
     pub fn segment_data(&self, ph: &ProgramHeader) -> &'a [u8] {
-        let start = (ph.p_offset as usize).min(self.data.len());
-        let end = (ph.p_offset.saturating_add(ph.p_filesz) as usize).min(self.data.len());
-        &self.data[start..end]
+        let len = self.file_len();
+        let start = ph.p_offset.min(len);
+        let end = ph.p_offset.saturating_add(ph.p_filesz).min(len);
+        self.bytes_at(start, end - start).unwrap_or_default()
     }
 
     /// Translates a virtual address into a file offset through the loaded segments.
@@ -217,12 +304,12 @@ impl<'a> ElfFile<'a> {
 }
 
 fn parse_sections(
-    data: &[u8],
+    bytes: Bytes<'_>,
     header: &Header,
     ctx: Ctx,
     warnings: &mut Vec<String>,
 ) -> Result<(Vec<SectionHeader>, Option<usize>)> {
-    let len = data.len() as u64;
+    let len = bytes.len();
     if header.e_shoff == 0 {
         return Ok((Vec::new(), None));
     }
@@ -245,7 +332,9 @@ fn parse_sections(
     if first_end > len {
         return Err(truncated("section headers", first_end, len));
     }
-    let first = decode_section_header(data, header.e_shoff as usize, ctx)
+    let first = bytes
+        .get(header.e_shoff, entsize)
+        .and_then(|e| decode_section_header(e, 0, ctx))
         .ok_or_else(|| truncated("section headers", first_end, len))?;
     let count = match header.e_shnum {
         0 => first.sh_size,
@@ -255,7 +344,10 @@ fn parse_sections(
     if end > len {
         return Err(truncated("section headers", end, len));
     }
-    let shdrs = decode_section_headers(data, header.e_shoff as usize, count as usize, ctx)
+    // A count of 0 still decodes section 0 (see `decode_section_headers`).
+    let shdrs = bytes
+        .get(header.e_shoff, table_end(count.max(1)) - header.e_shoff)
+        .and_then(|table| decode_section_headers(table, 0, count as usize, ctx))
         .ok_or_else(|| truncated("section headers", end, len))?;
     let strndx = match header.e_shstrndx {
         SHN_XINDEX => first.sh_link as usize,
@@ -276,12 +368,12 @@ fn parse_sections(
 }
 
 fn parse_segments(
-    data: &[u8],
+    bytes: Bytes<'_>,
     header: &Header,
     ctx: Ctx,
     section0: Option<&SectionHeader>,
 ) -> Result<Vec<ProgramHeader>> {
-    let len = data.len() as u64;
+    let len = bytes.len();
     let count = match (header.e_phnum, section0) {
         (PN_XNUM, Some(s0)) => u64::from(s0.sh_info),
         (n, _) => u64::from(n),
@@ -303,7 +395,9 @@ fn parse_segments(
     if end > len {
         return Err(truncated("program headers", end, len));
     }
-    decode_program_headers(data, header.e_phoff as usize, count as usize, ctx)
+    bytes
+        .get(header.e_phoff, end - header.e_phoff)
+        .and_then(|table| decode_program_headers(table, 0, count as usize, ctx))
         .ok_or_else(|| truncated("program headers", end, len))
 }
 

@@ -108,12 +108,12 @@ fn parse_blob(elf: &ElfFile<'_>, blob: &[u8]) -> Option<(String, String)> {
 
 /// Reads a Go string header (pointer, length) at virtual address `addr` and returns its bytes.
 fn read_go_string(elf: &ElfFile<'_>, addr: u64, ptr_size: usize, little: bool) -> Option<Vec<u8>> {
-    let at = usize::try_from(elf.vaddr_to_offset(addr)?).ok()?;
-    let data_ptr = read_uint(elf.data, at, ptr_size, little)?;
-    let len = read_uint(elf.data, at + ptr_size, ptr_size, little)?;
-    let off = usize::try_from(elf.vaddr_to_offset(data_ptr)?).ok()?;
-    let end = off.checked_add(usize::try_from(len).ok()?)?;
-    elf.data.get(off..end).map(<[u8]>::to_vec)
+    let at = elf.vaddr_to_offset(addr)?;
+    let header = elf.bytes_at(at, 2 * ptr_size as u64)?;
+    let data_ptr = read_uint(header, 0, ptr_size, little)?;
+    let len = read_uint(header, ptr_size, ptr_size, little)?;
+    let off = elf.vaddr_to_offset(data_ptr)?;
+    elf.bytes_at(off, len).map(<[u8]>::to_vec)
 }
 
 /// Reads a uvarint length followed by that many bytes.

@@ -511,7 +511,7 @@ fn find_moduledata(elf: &ElfFile<'_>, tab: &Pclntab<'_>, pclntab_addr: u64) -> O
         .find(|&&(_, addend)| addend == pclntab_addr)
         .map(|&(at, _)| at)?;
     let at = usize::try_from(elf.vaddr_to_offset(md_addr)?).ok()?;
-    let bytes = elf.data.get(at..at.checked_add(words * ptr)?)?;
+    let bytes = elf.bytes_at(at as u64, words.checked_mul(ptr)? as u64)?;
     let read = |i: usize| {
         let addr = md_addr + (i * ptr) as u64;
         match relocs.binary_search_by_key(&addr, |&(a, _)| a) {

@@ -293,7 +293,7 @@ pub fn analyze_with(elf: &ElfFile<'_>, detail: Detail) -> Analysis {
     });
 
     Analysis {
-        file_size: elf.data.len() as u64,
+        file_size: elf.file_len(),
         class: if elf.is_64() { "elf64" } else { "elf32" },
         endian: if elf.is_little_endian() {
             "little"

@@ -41,17 +41,14 @@ pub fn method_name(m: u8) -> Option<&'static str> {
 
 /// Detects UPX packing from the `l_info` block and the trailing `PackHeader`.
 pub fn detect(elf: &ElfFile<'_>) -> Option<UpxInfo> {
-    let data = elf.data;
     let little = elf.is_little_endian();
     // Program headers were bounds-checked at parse time, so this sum cannot overflow.
     let phend = if elf.phdrs.is_empty() {
         None
     } else {
-        usize::try_from(elf.header.e_phoff)
-            .ok()
-            .and_then(|off| off.checked_add(elf.phdrs.len() * usize::from(elf.header.e_phentsize)))
+        Some(elf.header.e_phoff + elf.phdrs.len() as u64 * u64::from(elf.header.e_phentsize))
     };
-    let l_info = phend.and_then(|p| Some((p, data.get(p..p.checked_add(12)?)?)));
+    let l_info = phend.and_then(|p| Some((p, elf.bytes_at(p, 12)?)));
     let l_info = l_info.filter(|(_, b)| &b[4..8] == MAGIC);
     // The trailer alone is a weak sign (any file may hold `UPX!` in its last bytes, and
     // stripping moves different bytes there): it counts only for files without section headers,
@@ -59,7 +56,9 @@ pub fn detect(elf: &ElfFile<'_>) -> Option<UpxInfo> {
     if l_info.is_none() && !elf.shdrs.is_empty() {
         return None;
     }
-    let trailer = find_pack_header(data);
+    let tail_len = elf.file_len().min(1024);
+    let tail = elf.bytes_at(elf.file_len() - tail_len, tail_len);
+    let trailer = tail.and_then(find_pack_header);
     if l_info.is_none() && trailer.is_none() {
         return None;
     }
@@ -72,12 +71,12 @@ pub fn detect(elf: &ElfFile<'_>) -> Option<UpxInfo> {
     if let Some((phend, l)) = l_info {
         info.version = Some(l[10]);
         // p_info: p_progid, p_filesize, p_blocksize, in the target's byte order.
-        let p_filesize = read_uint(data, phend + 12 + 4, 4, little);
+        let p_filesize = elf.uint_at(phend + 12 + 4, 4);
         info.original_size = p_filesize.filter(|&n| n > 0);
         // First b_info: sz_unc, sz_cpr, b_method.
-        info.method = data
-            .get(phend + 24 + 8)
-            .and_then(|&m| method_name(m))
+        info.method = elf
+            .bytes_at(phend + 24 + 8, 1)
+            .and_then(|m| method_name(m[0]))
             .map(str::to_string);
     }
     if let Some(ph) = trailer {
@@ -91,10 +90,9 @@ pub fn detect(elf: &ElfFile<'_>) -> Option<UpxInfo> {
     Some(info)
 }
 
-/// The trailing PackHeader: UPX puts it within the last few hundred bytes.
-fn find_pack_header(data: &[u8]) -> Option<&[u8]> {
-    let tail_start = data.len().saturating_sub(1024);
-    let tail = &data[tail_start..];
+/// The trailing PackHeader in the file's last 1 KiB, `tail`: UPX puts it within the last few
+/// hundred bytes.
+fn find_pack_header(tail: &[u8]) -> Option<&[u8]> {
     let pos = tail.windows(4).rposition(|w| w[0] == b'U' && w == MAGIC)?;
     let ph = &tail[pos..];
     (ph.len() >= 32).then_some(ph)

@@ -54,10 +54,10 @@ pub fn symbol_versions(elf: &ElfFile<'_>, table: &DynamicTable<'_>) -> SymbolVer
     };
     // Offsets come from the file: add with saturation (a read past the end then fails).
     let u16_at = |off: usize, add: usize| {
-        elf.read_uint(elf.data, off.saturating_add(add), 2)
+        elf.uint_at(off.saturating_add(add) as u64, 2)
             .map(|v| v as u16)
     };
-    let u32_at = |off: usize, add: usize| elf.read_uint(elf.data, off.saturating_add(add), 4);
+    let u32_at = |off: usize, add: usize| elf.uint_at(off.saturating_add(add) as u64, 4);
     // Every Vernaux read counts against one budget, so crafted `vna_next` loops stay cheap.
     let mut budget = MAX_ENTRIES * 16;
 

@@ -131,7 +131,7 @@ fn place_sections(
             offset[i] = shdrs[i].sh_offset;
         }
     }
-    let len = input.elf.data.len() as u64;
+    let len = input.elf.data().len() as u64;
     for &i in &prefix.appended {
         let sh = &shdrs[i];
         // Non-loaded sections need no more than a page of alignment; a crafted `sh_addralign`
@@ -285,7 +285,7 @@ fn section_header_table(input: &Input<'_, '_>, plan: &Plan<'_>, place: &Placemen
 fn elf_header(input: &Input<'_, '_>, plan: &Plan<'_>, shoff: u64) -> Vec<u8> {
     let enc = input.enc;
     let (count, new_shstrndx) = counts(plan, input);
-    let mut ehdr = input.elf.data[..enc.ehdr_size()].to_vec();
+    let mut ehdr = input.elf.data()[..enc.ehdr_size()].to_vec();
     enc.set(&mut ehdr, 0, E_SHOFF, shoff);
     let shnum = if count >= u64::from(SHN_LORESERVE) {
         0

@@ -96,7 +96,7 @@ pub(super) fn for_strip(input: &Input<'_, '_>, fate: &[Fate]) -> Result<Prefix> 
             end = end.max(sh.sh_offset.saturating_add(sh.sh_size));
         }
     }
-    end = end.min(elf.data.len() as u64);
+    end = end.min(elf.data().len() as u64);
 
     // Kept non-allocated sections: in place when they start inside the prefix (extending it),
     // else appended in input order.
@@ -144,7 +144,7 @@ fn trim_zero_tail(input: &Input<'_, '_>, fate: &[Fate], headers_end: u64, prefix
         has_segment_bytes(ph) && ph.p_offset.saturating_add(ph.p_filesz) > content_end
     };
     let tail_is_zero = content_end < prefix.end
-        && slice(elf.data, content_end, prefix.end - content_end)
+        && slice(elf.data(), content_end, prefix.end - content_end)
             .is_some_and(|t| t.iter().all(|&b| b == 0));
     let trimmable = (0..elf.phdrs.len())
         .filter(|&k| crossing(k))
@@ -166,7 +166,7 @@ fn trim_zero_tail(input: &Input<'_, '_>, fate: &[Fate], headers_end: u64, prefix
 /// segments beyond the headers emptied (`p_offset` and `p_filesz` 0): a debug file holds no
 /// segment contents.
 pub(super) fn for_debug_file(input: &Input<'_, '_>, fate: &[Fate]) -> Result<Prefix> {
-    let end = headers_end(input)?.min(input.elf.data.len() as u64);
+    let end = headers_end(input)?.min(input.elf.data().len() as u64);
     let appended = movable(input, fate, true);
     let mut is_appended = vec![false; input.n];
     for &i in &appended {
@@ -199,7 +199,7 @@ fn patch_program_headers(
     let elf = input.elf;
     let entsize = usize::from(elf.header.e_phentsize);
     let table = slice(
-        elf.data,
+        elf.data(),
         elf.header.e_phoff,
         (elf.phdrs.len() * entsize) as u64,
     )?;

@@ -35,7 +35,9 @@ use crate::resolve;
 pub use codes::Code;
 pub use platform::{Platform, PlatformError, PlatformLevel, platform_from_env};
 pub use policy::check;
-pub use read::{UnpackError, verify_bytes, verify_input, verify_path, verify_with_mode};
+pub use read::{
+    UnpackError, verify_bytes, verify_input, verify_lazy, verify_path, verify_with_mode,
+};
 pub use root::{root_findings, root_findings_named};
 
 /// What to check.

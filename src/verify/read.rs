@@ -7,7 +7,7 @@ use thiserror::Error;
 
 use crate::elf::{self, Analysis, ElfFile, Linkage};
 use crate::error::Error;
-use crate::input::{Input, sniff};
+use crate::input::{Input, LazyFile, sniff};
 
 use super::codes::Code;
 use super::policy::check;
@@ -43,7 +43,38 @@ pub fn verify_with_mode(
     opts: &VerifyOptions,
     origin: Origin,
 ) -> FileReport {
-    let mut report = verify_bytes(path, display, data, opts, origin);
+    let report = verify_bytes(path, display, data, opts, origin);
+    with_mode(report, mode, opts, origin)
+}
+
+/// Verifies an ELF file that a directory walk opened, reading only the bytes the verdict is
+/// drawn from (see [`LazyFile`]), and its permission bits (`st_mode`). A read error on the
+/// way is the file's report (as for a file that cannot be read at all).
+pub fn verify_lazy(
+    path: &Path,
+    display: &str,
+    file: &LazyFile,
+    mode: u32,
+    opts: &VerifyOptions,
+    origin: Origin,
+) -> FileReport {
+    let report = match ElfFile::parse_lazy(file) {
+        Ok(parsed) => verify_parsed(path, display, &parsed, opts, origin),
+        Err(e) => FileReport::error(display, &e),
+    };
+    match file.take_error() {
+        Some(e) => FileReport::error(display, &Error::from_io(e, "cannot read")),
+        None => with_mode(report, mode, opts, origin),
+    }
+}
+
+/// `report` with the finding of a program that lacks an execute bit in `mode`.
+fn with_mode(
+    mut report: FileReport,
+    mode: u32,
+    opts: &VerifyOptions,
+    origin: Origin,
+) -> FileReport {
     // `COPY` keeps the mode, and execve needs an execute bit even for root.
     let is_program = report.linkage.is_some_and(Linkage::is_program);
     if is_program && mode & 0o111 == 0 {
@@ -91,12 +122,22 @@ pub fn verify_bytes(
         report.file_size = Some(data.len() as u64);
         return report;
     }
-    let parsed = match ElfFile::parse(data) {
-        Ok(p) => p,
-        Err(e) => return FileReport::error(display, &e),
-    };
+    match ElfFile::parse(data) {
+        Ok(parsed) => verify_parsed(path, display, &parsed, opts, origin),
+        Err(e) => FileReport::error(display, &e),
+    }
+}
+
+/// [`verify_bytes`] of a parsed ELF file.
+fn verify_parsed(
+    path: &Path,
+    display: &str,
+    parsed: &ElfFile<'_>,
+    opts: &VerifyOptions,
+    origin: Origin,
+) -> FileReport {
     // Verdicts never show per-section detail: skip building it (directory walks are hot).
-    let mut a = elf::analyze_with(&parsed, elf::Detail::Summary);
+    let mut a = elf::analyze_with(parsed, elf::Detail::Summary);
     super::policy::use_as(&mut a, origin);
     // Only a resolution in `--root` reads it (`policy::check`): a walk without a root makes
     // no string per file for it.
@@ -129,7 +170,7 @@ pub fn verify_bytes(
             },
         }
     } else {
-        check(&parsed, &a, opts, origin, &path_in_root)
+        check(parsed, &a, opts, origin, &path_in_root)
     };
     report.problems.extend(checked.problems);
     report.warnings = checked.warnings;
