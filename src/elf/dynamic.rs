@@ -10,7 +10,7 @@ use goblin::elf::dynamic::{
 use goblin::elf::program_header::{PT_DYNAMIC, PT_INTERP};
 use goblin::elf::section_header::{SHF_ALLOC, SHT_DYNAMIC, SectionHeader};
 
-use super::file::{ElfFile, cstr_at, lossy_string};
+use super::file::{ElfFile, FileBytes, cstr_at, lossy_string};
 
 /// What the dynamic section says about run-time dependencies.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,10 +34,13 @@ pub struct DynamicInfo {
 pub struct DynamicTable<'a> {
     /// Entries in file order, up to (not including) DT_NULL.
     pub entries: Vec<(u64, u64)>,
-    /// The DT_STRTAB bytes, bounded by DT_STRSZ and the file.
-    pub strtab: &'a [u8],
-    /// Where [`DynamicTable::strtab`] starts in the file (`None` when it is empty).
+    /// Where the dynamic string table (DT_STRTAB, bounded by DT_STRSZ and the file) starts
+    /// in the file (`None` when it is empty).
     pub strtab_offset: Option<u64>,
+    /// The file, the string table's offset and its size: strings are read one at a time, as
+    /// [`DynamicTable::string`] is asked for them (a large library's table holds megabytes of
+    /// symbol names, and a verdict needs a few library names).
+    strtab: Option<(FileBytes<'a>, u64, u64)>,
 }
 
 impl DynamicTable<'_> {
@@ -49,10 +52,27 @@ impl DynamicTable<'_> {
             .map(|&(_, v)| v)
     }
 
-    /// The string at `off` in the dynamic string table.
+    /// The string at `off` in the dynamic string table: up to its NUL, or to the table's end
+    /// when it has none (`""` at the end, `None` past it).
     pub fn string(&self, off: u64) -> Option<String> {
-        let s = cstr_at(self.strtab, usize::try_from(off).ok()?)?;
-        Some(lossy_string(s))
+        let Some((bytes, start, size)) = self.strtab else {
+            return (off == 0).then(String::new);
+        };
+        let rest = size.checked_sub(off)?;
+        // The table lies inside the file, so this cannot overflow.
+        let at = start + off;
+        // Names are short: read a little, and more only for a longer one.
+        let mut want = rest.min(256);
+        loop {
+            let b = bytes.get(at, want)?;
+            if let Some(n) = memchr::memchr(0, b) {
+                return Some(lossy_string(&b[..n]));
+            }
+            if want == rest {
+                return Some(lossy_string(b));
+            }
+            want = rest.min(want.saturating_mul(16));
+        }
     }
 }
 
@@ -106,20 +126,16 @@ pub fn dynamic_table<'a>(elf: &ElfFile<'a>) -> Option<DynamicTable<'a>> {
                 .filter(|sh| is_alloc(sh))
                 .map(|sh| sh.sh_offset)
         })
-        .and_then(|off| {
+        .map(|off| {
             let len = elf.file_len();
             let max = len - off.min(len);
-            elf.bytes_at(off, strsz.unwrap_or(max).min(max))
-                .map(|s| (off, s))
-        });
-    let (strtab_offset, strtab) = match found {
-        Some((off, s)) if !s.is_empty() => (Some(off), s),
-        _ => (None, &[][..]),
-    };
+            (off, strsz.unwrap_or(max).min(max))
+        })
+        .filter(|&(_, size)| size > 0);
     Some(DynamicTable {
         entries,
-        strtab,
-        strtab_offset,
+        strtab_offset: found.map(|(off, _)| off),
+        strtab: found.map(|(off, size)| (elf.file_bytes(), off, size)),
     })
 }
 

@@ -33,7 +33,24 @@ pub trait Source {
     fn get(&self, offset: u64, size: u64) -> Option<&[u8]>;
 }
 
-/// Where an [`ElfFile`]'s bytes come from.
+/// Where an [`ElfFile`]'s bytes come from: a handle that outlives the borrow of the file
+/// (see [`ElfFile::file_bytes`]).
+#[derive(Clone, Copy)]
+pub struct FileBytes<'a>(Bytes<'a>);
+
+impl<'a> FileBytes<'a> {
+    /// `size` bytes from `offset`, or `None` past the end (as [`ElfFile::bytes_at`]).
+    pub fn get(self, offset: u64, size: u64) -> Option<&'a [u8]> {
+        self.0.get(offset, size)
+    }
+}
+
+impl std::fmt::Debug for FileBytes<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Bytes<'a> {
     /// All of them, read or mapped.
@@ -157,6 +174,11 @@ impl<'a> ElfFile<'a> {
     /// The file's length in bytes.
     pub fn file_len(&self) -> u64 {
         self.bytes.len()
+    }
+
+    /// The file's bytes, for readers that keep reading after this borrow of it ends.
+    pub fn file_bytes(&self) -> FileBytes<'a> {
+        FileBytes(self.bytes)
     }
 
     /// `size` bytes of the file from `offset`, or `None` past its end.

@@ -53,6 +53,27 @@ impl FuncNames<'_> {
         self.find(prefix.as_bytes(), false)
     }
 
+    /// Calls `f` with the rest of every name that starts with `prefix` (the bytes after it, up
+    /// to the name's end), in table order, until `f` returns true.
+    pub fn each_with_prefix(&self, prefix: &str, mut f: impl FnMut(&[u8]) -> bool) {
+        let blob = self.0;
+        let rest_at = |at: usize| {
+            let rest = &blob[at..];
+            &rest[..memchr::memchr(0, rest).unwrap_or(rest.len())]
+        };
+        if blob.starts_with(prefix.as_bytes()) && f(rest_at(prefix.len())) {
+            return;
+        }
+        let mut pat = Vec::with_capacity(prefix.len() + 1);
+        pat.push(0);
+        pat.extend_from_slice(prefix.as_bytes());
+        for at in memchr::memmem::find_iter(blob, &pat) {
+            if f(rest_at(at + pat.len())) {
+                return;
+            }
+        }
+    }
+
     /// Names are NUL-separated: `needle` starts a name when it is at the start of the blob or
     /// after a NUL, and is the whole name when a NUL or the end follows it.
     fn find(&self, needle: &[u8], whole: bool) -> bool {
@@ -100,5 +121,23 @@ mod tests {
         let g = FuncNames(b"xos/user.x\0");
         assert!(!g.any_starts_with("os/user."));
         assert!(g.contains("xos/user.x"));
+    }
+
+    #[test]
+    fn names_under_a_prefix_are_given_without_it_until_the_callback_stops() {
+        let f = FuncNames(b"time.Now\0xtime.x\0time/tzdata.init\0time.loadLocation\0time.");
+        let mut seen = Vec::new();
+        f.each_with_prefix("time", |rest| {
+            seen.push(String::from_utf8_lossy(rest).into_owned());
+            false
+        });
+        assert_eq!(seen, [".Now", "/tzdata.init", ".loadLocation", "."]);
+        seen.clear();
+        f.each_with_prefix("time", |rest| {
+            seen.push(String::from_utf8_lossy(rest).into_owned());
+            rest.starts_with(b"/")
+        });
+        assert_eq!(seen, [".Now", "/tzdata.init"]);
+        f.each_with_prefix("os/", |_| panic!("no name starts with os/"));
     }
 }

@@ -31,15 +31,30 @@ pub struct RuntimeNeeds {
 /// it has none: not Go, or no function table to read).
 pub fn go_needs(elf: &ElfFile<'_>) -> Option<RuntimeNeeds> {
     let funcs = gofuncs::function_name_blob(elf)?;
-    let has = |n: &str| funcs.contains(n);
-    let has_prefix = |p: &str| funcs.any_starts_with(p);
+    // One search per package prefix, each name under it matched on the rest (a Go program
+    // has up to a few MB of names, and most of these are absent: each search reads them all).
+    let (mut loads_roots, mut fallback_roots) = (false, false);
+    funcs.each_with_prefix("crypto/x509.", |rest| {
+        loads_roots |= rest == b"loadSystemRoots" || rest == b"initSystemRoots";
+        fallback_roots |= rest == b"SetFallbackRoots";
+        loads_roots && fallback_roots
+    });
+    let (mut loads_zones, mut embeds_zones) = (false, false);
+    funcs.each_with_prefix("time", |rest| {
+        loads_zones |= rest == b".loadLocation" || rest == b".LoadLocation";
+        embeds_zones |= rest.starts_with(b"/tzdata.");
+        loads_zones && embeds_zones
+    });
+    let mut go_resolver = false;
+    funcs.each_with_prefix("net.", |rest| {
+        go_resolver = rest.starts_with(b"(*Resolver)") || rest.starts_with(b"Lookup");
+        go_resolver
+    });
     Some(RuntimeNeeds {
-        certs: (has("crypto/x509.loadSystemRoots") || has("crypto/x509.initSystemRoots"))
-            && !has("crypto/x509.SetFallbackRoots"),
-        zoneinfo: (has("time.loadLocation") || has("time.LoadLocation"))
-            && !has_prefix("time/tzdata."),
-        users: has_prefix("os/user."),
-        go_resolver: has_prefix("net.(*Resolver)") || has_prefix("net.Lookup"),
+        certs: loads_roots && !fallback_roots,
+        zoneinfo: loads_zones && !embeds_zones,
+        users: funcs.any_starts_with("os/user."),
+        go_resolver,
     })
 }
 
