@@ -45,59 +45,38 @@ pub struct FuncNames<'a>(&'a [u8]);
 impl FuncNames<'_> {
     /// True when a function is named exactly `name`.
     pub fn contains(&self, name: &str) -> bool {
-        self.find(name.as_bytes(), true)
+        self.find(name, true)
     }
 
     /// True when a function's name starts with `prefix`.
     pub fn any_starts_with(&self, prefix: &str) -> bool {
-        self.find(prefix.as_bytes(), false)
+        self.find(prefix, false)
     }
 
-    /// Calls `f` with the rest of every name that starts with `prefix` (the bytes after it, up
-    /// to the name's end), in table order, until `f` returns true.
-    pub fn each_with_prefix(&self, prefix: &str, mut f: impl FnMut(&[u8]) -> bool) {
-        let blob = self.0;
-        let rest_at = |at: usize| {
-            let rest = &blob[at..];
-            &rest[..memchr::memchr(0, rest).unwrap_or(rest.len())]
-        };
-        if blob.starts_with(prefix.as_bytes()) && f(rest_at(prefix.len())) {
-            return;
-        }
-        let mut pat = Vec::with_capacity(prefix.len() + 1);
-        pat.push(0);
-        pat.extend_from_slice(prefix.as_bytes());
-        for at in memchr::memmem::find_iter(blob, &pat) {
-            if f(rest_at(at + pat.len())) {
-                return;
+    /// Calls `f` with every name, in table order (empty names, between two NULs, left out).
+    pub fn each_name(&self, mut f: impl FnMut(&[u8])) {
+        let mut start = 0;
+        for end in memchr::memchr_iter(0, self.0).chain([self.0.len()]) {
+            if end > start {
+                f(&self.0[start..end]);
             }
+            start = end + 1;
         }
     }
 
     /// Names are NUL-separated: `needle` starts a name when it is at the start of the blob or
     /// after a NUL, and is the whole name when a NUL or the end follows it.
-    fn find(&self, needle: &[u8], whole: bool) -> bool {
+    fn find(&self, needle: &str, whole: bool) -> bool {
         if needle.is_empty() {
             return self.0.iter().any(|&b| b != 0);
         }
+        let needle = needle.as_bytes();
         let blob = self.0;
         let ends_name = |end: usize| !whole || blob.get(end).is_none_or(|&b| b == 0);
-        if blob.starts_with(needle) && ends_name(needle.len()) {
-            return true;
-        }
-        let mut pat = Vec::with_capacity(needle.len() + 2);
-        pat.push(0);
-        pat.extend_from_slice(needle);
-        if whole {
-            // A name followed by another: both NULs in the pattern; the last name: at the end.
-            pat.push(0);
-            if memchr::memmem::find(blob, &pat).is_some() {
-                return true;
-            }
-            pat.pop();
-            return blob.ends_with(&pat);
-        }
-        memchr::memmem::find(blob, &pat).is_some()
+        // Searched without the NUL before it (NUL ends every name: a needle that starts with
+        // it would make nearly every name a candidate), then checked at a name's start.
+        memchr::memmem::find_iter(blob, needle)
+            .any(|at| (at == 0 || blob[at - 1] == 0) && ends_name(at + needle.len()))
     }
 }
 
@@ -124,20 +103,12 @@ mod tests {
     }
 
     #[test]
-    fn names_under_a_prefix_are_given_without_it_until_the_callback_stops() {
-        let f = FuncNames(b"time.Now\0xtime.x\0time/tzdata.init\0time.loadLocation\0time.");
+    fn every_name_is_given_once_in_order() {
         let mut seen = Vec::new();
-        f.each_with_prefix("time", |rest| {
-            seen.push(String::from_utf8_lossy(rest).into_owned());
-            false
-        });
-        assert_eq!(seen, [".Now", "/tzdata.init", ".loadLocation", "."]);
+        FuncNames(b"time.Now\0\0os/user.x\0net.Lookup").each_name(|n| seen.push(n.to_vec()));
+        assert_eq!(seen, [&b"time.Now"[..], b"os/user.x", b"net.Lookup"]);
         seen.clear();
-        f.each_with_prefix("time", |rest| {
-            seen.push(String::from_utf8_lossy(rest).into_owned());
-            rest.starts_with(b"/")
-        });
-        assert_eq!(seen, [".Now", "/tzdata.init"]);
-        f.each_with_prefix("os/", |_| panic!("no name starts with os/"));
+        FuncNames(b"\0a\0").each_name(|n| seen.push(n.to_vec()));
+        assert_eq!(seen, [&b"a"[..]]);
     }
 }

@@ -31,29 +31,37 @@ pub struct RuntimeNeeds {
 /// it has none: not Go, or no function table to read).
 pub fn go_needs(elf: &ElfFile<'_>) -> Option<RuntimeNeeds> {
     let funcs = gofuncs::function_name_blob(elf)?;
-    // One search per package prefix, each name under it matched on the rest (a Go program
-    // has up to a few MB of names, and most of these are absent: each search reads them all).
+    // One pass over the names (a Go program has up to a few MB of them, and most of what is
+    // looked for is absent, which a search per name would read them all to tell).
     let (mut loads_roots, mut fallback_roots) = (false, false);
-    funcs.each_with_prefix("crypto/x509.", |rest| {
-        loads_roots |= rest == b"loadSystemRoots" || rest == b"initSystemRoots";
-        fallback_roots |= rest == b"SetFallbackRoots";
-        loads_roots && fallback_roots
-    });
     let (mut loads_zones, mut embeds_zones) = (false, false);
-    funcs.each_with_prefix("time", |rest| {
-        loads_zones |= rest == b".loadLocation" || rest == b".LoadLocation";
-        embeds_zones |= rest.starts_with(b"/tzdata.");
-        loads_zones && embeds_zones
-    });
-    let mut go_resolver = false;
-    funcs.each_with_prefix("net.", |rest| {
-        go_resolver = rest.starts_with(b"(*Resolver)") || rest.starts_with(b"Lookup");
-        go_resolver
+    let (mut users, mut go_resolver) = (false, false);
+    funcs.each_name(|name| {
+        let under = |prefix: &[u8]| name.strip_prefix(prefix);
+        match name.first() {
+            Some(b'c') => {
+                if let Some(rest) = under(b"crypto/x509.") {
+                    loads_roots |= rest == b"loadSystemRoots" || rest == b"initSystemRoots";
+                    fallback_roots |= rest == b"SetFallbackRoots";
+                }
+            }
+            Some(b't') => {
+                loads_zones |= name == b"time.loadLocation" || name == b"time.LoadLocation";
+                embeds_zones |= name.starts_with(b"time/tzdata.");
+            }
+            Some(b'o') => users |= name.starts_with(b"os/user."),
+            Some(b'n') => {
+                if let Some(rest) = under(b"net.") {
+                    go_resolver |= rest.starts_with(b"(*Resolver)") || rest.starts_with(b"Lookup");
+                }
+            }
+            _ => {}
+        }
     });
     Some(RuntimeNeeds {
         certs: loads_roots && !fallback_roots,
         zoneinfo: loads_zones && !embeds_zones,
-        users: funcs.any_starts_with("os/user."),
+        users,
         go_resolver,
     })
 }
