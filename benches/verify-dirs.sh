@@ -13,7 +13,7 @@
 #                                       programs (35 static-pie glibc programs of 12 MB whose
 #                                       .rodata verify searches for NSS module names)
 #
-# On a shared machine, `perf stat -e task-clock -r 30 CMD` (CPU time, not wall time) and
+# On a shared machine, CPU time (printed last, from `perf stat -e task-clock`) and
 # `valgrind --tool=callgrind` (instructions) are steadier than wall time.
 # Needs hyperfine, scanelf and jq (apt-get install hyperfine pax-utils jq; taskset: util-linux).
 set -euo pipefail
@@ -48,4 +48,20 @@ hyperfine --warmup 3 --runs "${RUNS:-30}" -N -i \
 jq -r '.results as $r | "ratio (binslim verify / scanelf -RBn): mean \(($r[0].mean / $r[1].mean) * 1000 | round / 1000), median \(($r[0].median / $r[1].median) * 1000 | round / 1000)"' "$W/h.json"
 if [ -n "${BINSLIM_BASE:-}" ]; then
   jq -r '.results as $r | "ratio (binslim verify / base verify): mean \(($r[0].mean / $r[2].mean) * 1000 | round / 1000), median \(($r[0].median / $r[2].median) * 1000 | round / 1000)"' "$W/h.json"
+fi
+# CPU time (task-clock), which other load on the machine disturbs less than wall time: with
+# perf installed (apt-get install linux-perf), each command 40 times, and the ratio.
+if command -v perf >/dev/null 2>&1; then
+  cpu_ms() {
+    # binslim exits 1 when a walked program fails (several in /usr/bin do).
+    # shellcheck disable=SC2086
+    { perf stat -x, -e task-clock -r "${CPU_RUNS:-40}" $pin "$@" 2>&1 >/dev/null || true; } |
+      awk -F, '$3 == "task-clock" { printf "%.2f", $1 }'
+  }
+  b=$(cpu_ms "$bin" verify --quiet "${dirs[@]}")
+  s=$(cpu_ms scanelf -RBn "${dirs[@]}")
+  echo "CPU time: binslim verify ${b} ms, scanelf -RBn ${s} ms, ratio $(awk -v b="$b" -v s="$s" 'BEGIN { printf "%.3f", b / s }')"
+  if [ -n "${BINSLIM_BASE:-}" ]; then
+    echo "CPU time: base verify $(cpu_ms "$BINSLIM_BASE" verify --quiet "${dirs[@]}") ms"
+  fi
 fi
