@@ -11,7 +11,7 @@ use memmap2::Mmap;
 use crate::error::{Error, Result};
 
 mod lazy;
-pub use lazy::LazyFile;
+pub use lazy::{LazyFile, Source};
 
 /// The bytes of a file, mapped read-only (or held in memory for empty and special files), with
 /// the open handle they came from: one open per input serves planning, copying (see

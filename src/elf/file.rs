@@ -13,25 +13,12 @@ use goblin::elf::program_header::{PT_LOAD, PT_NULL, ProgramHeader};
 use goblin::elf::section_header::{SHT_NOBITS, SHT_NULL, SectionHeader};
 
 use crate::error::{Error, Result};
-use crate::input::sniff;
+use crate::input::{Source, sniff};
 
 /// `e_phnum` value that means "the real count is in section 0's `sh_info`".
 const PN_XNUM: u16 = 0xffff;
 /// `e_shstrndx` value that means "the real index is in section 0's `sh_link`".
 const SHN_XINDEX: u16 = 0xffff;
-
-/// Bytes of a file that are read as they are asked for (see [`ElfFile::parse_lazy`]).
-pub trait Source {
-    /// The file's length.
-    fn len(&self) -> u64;
-    /// True for an empty file.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    /// `size` bytes from `offset`: `None` when the range runs past the end or cannot be read
-    /// (the source keeps the error for its owner).
-    fn get(&self, offset: u64, size: u64) -> Option<&[u8]>;
-}
 
 /// Where an [`ElfFile`]'s bytes come from: a handle that outlives the borrow of the file
 /// (see [`ElfFile::file_bytes`]).

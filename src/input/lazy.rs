@@ -15,7 +15,18 @@ use std::os::unix::fs::FileExt;
 
 use memmap2::{Mmap, MmapOptions};
 
-use crate::elf::file::Source;
+/// Bytes of a file that are read as they are asked for (see [`crate::elf::ElfFile::parse_lazy`]).
+pub trait Source {
+    /// The file's length.
+    fn len(&self) -> u64;
+    /// True for an empty file.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// `size` bytes from `offset`: `None` when the range runs past the end or cannot be read
+    /// (the source keeps the error for its owner).
+    fn get(&self, offset: u64, size: u64) -> Option<&[u8]>;
+}
 
 /// Requests this large or larger are mapped rather than read: copying them costs more than a
 /// mapping, and their readers (searches, string tables) rarely touch every page.
