@@ -535,9 +535,32 @@ impl MergedImage {
     }
 
     /// Makes the file at the in-image `path` on disk with its bytes (symlinks followed inside
-    /// the root) and returns where it is on the host; `None` when nothing is there.
+    /// the root) and returns where it is on the host; `None` when nothing is there. For a
+    /// directory, every symlink below it is made too (with the directories on its way), so a
+    /// copy of the tree has them: files not made yet are not, see
+    /// [`MergedImage::regular_files`].
     pub fn materialize(&self, path: &str) -> Result<Option<PathBuf>, ReadError> {
-        self.resolve(path)
+        let host = self.resolve(path)?;
+        if let (Some(h), Some(d)) = (&host, &self.deferred)
+            && h.is_dir()
+        {
+            for link in d.files.links.at_or_below(h, |l| l != h) {
+                let Some(parent) = link.parent() else {
+                    continue;
+                };
+                let mut chain: Vec<&Path> = parent
+                    .ancestors()
+                    .take_while(|a| a.starts_with(h) && a != h)
+                    .collect();
+                chain.reverse();
+                for c in chain {
+                    if d.files.dirs.contains(c) {
+                        d.files.make_unmade_dir(c)?;
+                    }
+                }
+            }
+        }
+        Ok(host)
     }
 
     /// Writes the bytes of the placeholder at `host`, if it is one, for what reads it by path.
@@ -565,7 +588,8 @@ impl MergedImage {
             return Ok(false);
         };
         if d.files.dirs.contains(host) {
-            merge::make_dir(host)?;
+            // With the links the layers put in it.
+            d.files.make_unmade_dir(host)?;
             return Ok(true);
         }
         if !last {

@@ -22,7 +22,7 @@ use std::collections::{HashMap, VecDeque};
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -34,6 +34,10 @@ use super::{Limits, ReadError};
 const ETC_FILE_MAX: u64 = 4 << 20;
 /// Bytes kept of a file whose content is not needed (enough to tell its format).
 const PREFIX: usize = 512;
+/// Most bytes of paths and targets of links held in memory, not made yet
+/// ([`Deferred::links`]); past it, they are made on disk (a layer of a million links of 4 KiB
+/// targets costs disk, as it did before links were deferred, not gigabytes of memory).
+const LINKS_BUDGET: usize = 4 << 20;
 
 /// Files whose content was not copied while the layers streamed by: every file of an
 /// uncompressed layer (it can be read again at its offset) but small `/etc` files, and the ELF
@@ -58,6 +62,14 @@ pub(super) struct Deferred {
     /// check reaches), so an image of 100,000 directories costs no 100,000 `mkdir`s. Each
     /// one's parent is on disk or here too; nothing on disk is below one.
     pub dirs: PathSet,
+    /// Symlinks not made on disk yet (host path → target): those whose directory is not made
+    /// yet ([`Deferred::dirs`]). Each is made with its directory, so a directory on disk holds
+    /// every link the layers put there, and a 1 GiB layer of 600 library links costs no 600
+    /// `symlink`s (nor the `mkdir`s of their directories) when no check goes there. The merge
+    /// reads a link here as it would read one on disk.
+    pub links: PathMap<Box<[u8]>>,
+    /// Bytes of the paths and targets put in [`Deferred::links`] since it was last emptied.
+    links_bytes: usize,
 }
 
 /// What an entry of the merged image is, as its layer header said.
@@ -149,11 +161,62 @@ impl Deferred {
         self.ghosts.remove(path);
         self.meta.remove(path);
         self.dirs.remove(path);
+        self.links.remove(path);
         if was_dir {
             self.forget_below(path, keep);
-            // As `remove_dir_all` does on disk: every directory below goes.
+            // As `remove_dir_all` does on disk: every directory and link below goes.
             self.forget_dirs_below(path, |_| false);
+            self.forget_links_below(path, |_| false);
         }
+    }
+
+    /// Forgets the links not made yet below `dir`, but those `keep` accepts.
+    fn forget_links_below(&mut self, dir: &Path, keep: impl Fn(&Path) -> bool) {
+        for l in self.links.at_or_below(dir, |l| l != dir && !keep(l)) {
+            self.links.remove(&l);
+        }
+    }
+
+    /// The links not made yet directly in `dir`.
+    fn links_in(&self, dir: &Path) -> Vec<PathBuf> {
+        self.links.children(dir)
+    }
+
+    /// Makes every link not made yet, with its directory: when they hold more than
+    /// [`LINKS_BUDGET`] bytes of memory.
+    fn flush_links(&mut self) -> Result<(), ReadError> {
+        let mut dirs: Vec<PathBuf> = self
+            .links
+            .paths()
+            .filter_map(|l| l.parent().map(Path::to_path_buf))
+            .collect();
+        dirs.dedup();
+        for d in dirs {
+            self.materialize(&d)?;
+        }
+        self.links_bytes = 0;
+        Ok(())
+    }
+
+    /// Makes the directory `host` not made yet (its parent is on disk) and the links not made
+    /// yet in it, once: after the merge, when a check reaches it (one already there was made
+    /// with its links).
+    pub fn make_unmade_dir(&self, host: &Path) -> Result<(), ReadError> {
+        if make_dir(host)? {
+            self.make_links_in(host)?;
+        }
+        Ok(())
+    }
+
+    /// Makes the links not made yet in `dir` (on disk); returns their paths.
+    fn make_links_in(&self, dir: &Path) -> Result<Vec<PathBuf>, ReadError> {
+        let links = self.links_in(dir);
+        for l in &links {
+            if let Some(target) = self.links.get(l) {
+                make_symlink(target, l)?;
+            }
+        }
+        Ok(links)
     }
 
     /// Forgets the directories not made yet strictly below `dir`, but those `keep` accepts.
@@ -177,6 +240,10 @@ impl Deferred {
         for c in chain.iter().rev() {
             make_dir(c)?;
             self.dirs.remove(c);
+            // Each link not made yet is in a directory not made yet: these are not on disk.
+            for l in self.make_links_in(c)? {
+                self.links.remove(&l);
+            }
         }
         Ok(())
     }
@@ -282,8 +349,12 @@ impl<'a> Merger<'a> {
             if !self.added.contains(&victim) {
                 let old = fs::symlink_metadata(&victim);
                 let unmade = old.is_err() && self.deferred.dirs.contains(&victim);
+                let unmade_link = old.is_err() && self.deferred.links.contains_key(&victim);
                 let was_dir = unmade || old.as_ref().is_ok_and(|m| m.is_dir());
-                if unmade || old.is_ok_and(|m| m.is_dir() || m.file_type().is_symlink()) {
+                if unmade
+                    || unmade_link
+                    || old.is_ok_and(|m| m.is_dir() || m.file_type().is_symlink())
+                {
                     self.dirs.clear();
                 }
                 remove_any(&victim)?;
@@ -297,7 +368,8 @@ impl<'a> Merger<'a> {
         let mut present = true;
         // Nothing is on disk below a directory not made yet: no `lstat` to learn that (most
         // entries of a large layer are in such directories, and each miss cost a syscall).
-        let on_disk = if self.deferred.dirs.contains(&dir) {
+        let dir_unmade = self.deferred.dirs.contains(&dir);
+        let on_disk = if dir_unmade {
             None
         } else {
             fs::symlink_metadata(&host).ok()
@@ -313,6 +385,9 @@ impl<'a> Merger<'a> {
                 self.dirs.clear();
             }
             remove_any(&host)?;
+        } else if dir_unmade && self.deferred.links.remove(&host).is_some() {
+            // A link not made yet: replaced as one on disk is (it may have led elsewhere).
+            self.dirs.clear();
         } else if self.deferred.dirs.contains(&host) {
             if h.kind == Kind::Dir {
                 // A directory not made on disk yet, listed again: its new header is what the
@@ -344,12 +419,10 @@ impl<'a> Merger<'a> {
                 self.deferred.dirs.add(&host);
             }
             Kind::Symlink => {
-                self.deferred.materialize(&dir)?;
                 if h.link.is_empty() || h.link.contains(&0) {
                     return Err(ReadError::Unsafe("a symlink with an empty target".into()));
                 }
-                std::os::unix::fs::symlink(OsStr::from_bytes(&h.link), &host)
-                    .map_err(|e| io_err("cannot create a symlink", e))?;
+                self.symlink(&h.link, &host, dir_unmade)?;
             }
             Kind::HardLink => self.hard_link(&h.link, &host)?,
             Kind::File => {
@@ -397,6 +470,19 @@ impl<'a> Merger<'a> {
         Ok(())
     }
 
+    /// A symlink at `host`: made now when its directory is on disk, else with its directory.
+    fn symlink(&mut self, target: &[u8], host: &Path, dir_unmade: bool) -> Result<(), ReadError> {
+        if dir_unmade {
+            self.deferred.links.insert(host, target.into());
+            self.deferred.links_bytes += host.as_os_str().len() + target.len();
+            if self.deferred.links_bytes > LINKS_BUDGET {
+                self.deferred.flush_links()?;
+            }
+            return Ok(());
+        }
+        make_symlink(target, host)
+    }
+
     fn hard_link(&mut self, link: &[u8], host: &Path) -> Result<(), ReadError> {
         let comps = entry_components(link)
             .map_err(|_| ReadError::Unsafe("a hard link that leaves the image root".into()))?;
@@ -409,6 +495,15 @@ impl<'a> Merger<'a> {
             let g = *g;
             self.deferred.ghosts.insert(host, g);
             return Ok(());
+        }
+        if let Some(l) = target.as_ref().and_then(|t| self.deferred.links.get(t)) {
+            // A hard link to a link not made yet: another link with its target, as
+            // `link(2)` to a symlink on disk makes.
+            let l = l.clone();
+            let dir_unmade = host
+                .parent()
+                .is_some_and(|p| self.deferred.dirs.contains(p));
+            return self.symlink(&l, host, dir_unmade);
         }
         let target = target.filter(|t| fs::symlink_metadata(t).is_ok_and(|m| !m.is_dir()));
         let Some(target) = target else {
@@ -431,11 +526,14 @@ impl<'a> Merger<'a> {
         // A directory not made yet goes as it would on disk: unless it and every directory
         // between it and `dir` come from this layer.
         let added = &self.added;
-        self.deferred.forget_dirs_below(dir, |d| {
-            d.ancestors()
+        let from_this_layer = |p: &Path| {
+            p.ancestors()
                 .take_while(|a| *a != dir)
                 .all(|a| added.contains(a))
-        });
+        };
+        self.deferred.forget_dirs_below(dir, from_this_layer);
+        // So does a link not made yet (on disk, it would be in a directory that goes).
+        self.deferred.forget_links_below(dir, from_this_layer);
         self.opaque_disk(dir)
     }
 
@@ -490,21 +588,34 @@ impl<'a> Merger<'a> {
             let unmade_parent = host
                 .parent()
                 .is_some_and(|p| self.deferred.dirs.contains(p));
+            // Nothing is on disk in a directory not made yet, but perhaps a link not made yet.
             let found = if unmade_parent {
-                Err(io::ErrorKind::NotFound.into())
+                match self.deferred.links.get(&host) {
+                    Some(t) => Found::Link(t.to_vec()),
+                    None => Found::Missing,
+                }
+            } else if self.deferred.dirs.contains(&host) {
+                Found::Missing // not made yet: no `lstat` to learn it is not on disk
             } else {
-                fs::symlink_metadata(&host)
+                match fs::symlink_metadata(&host) {
+                    Ok(m) if m.is_dir() => Found::Dir,
+                    Ok(m) if m.file_type().is_symlink() => Found::Link(
+                        fs::read_link(&host)
+                            .map_err(|e| io_err("cannot read a link", e))?
+                            .into_os_string()
+                            .into_vec(),
+                    ),
+                    Ok(_) => Found::Other,
+                    Err(_) => Found::Missing,
+                }
             };
             match found {
-                Ok(m) if m.is_dir() => {}
-                Ok(m) if m.file_type().is_symlink() => {
+                Found::Dir => {}
+                Found::Link(t) => {
                     hops += 1;
                     if hops > 40 {
                         return Err(ReadError::Unsafe("its directory is a symlink loop".into()));
                     }
-                    let target =
-                        fs::read_link(&host).map_err(|e| io_err("cannot read a link", e))?;
-                    let t = target.as_os_str().as_bytes();
                     cur.pop();
                     if t.starts_with(b"/") {
                         cur.clear();
@@ -516,21 +627,39 @@ impl<'a> Merger<'a> {
                     new.extend(queue.drain(..));
                     queue = new;
                 }
-                Ok(_) => {
+                Found::Other => {
                     return Err(ReadError::Invalid(format!(
                         "'/{}' is a file, not a directory",
                         host.strip_prefix(self.root).unwrap_or(&host).display()
                     )));
                 }
-                Err(_) if self.deferred.dirs.contains(&host) => {}
-                Err(_) if create => {
+                Found::Missing if self.deferred.dirs.contains(&host) => {}
+                Found::Missing if create => {
                     self.deferred.dirs.add(&host);
                 }
-                Err(_) => return Ok(None),
+                Found::Missing => return Ok(None),
             }
         }
         Ok(Some(host_path(self.root, &cur)))
     }
+}
+
+/// What [`Merger::walk_dir`] finds at a path.
+enum Found {
+    /// A directory (on disk).
+    Dir,
+    /// A symlink (on disk or not made yet), with its target.
+    Link(Vec<u8>),
+    /// Something else on disk.
+    Other,
+    /// Nothing on disk (perhaps a directory not made yet).
+    Missing,
+}
+
+/// Makes the symlink `host` → `target` (its directory is on disk).
+fn make_symlink(target: &[u8], host: &Path) -> Result<(), ReadError> {
+    std::os::unix::fs::symlink(OsStr::from_bytes(target), host)
+        .map_err(|e| io_err("cannot create a symlink", e))
 }
 
 fn host_path(root: &Path, parts: &[OsString]) -> PathBuf {
@@ -557,13 +686,12 @@ fn entry_components(path: &[u8]) -> Result<Vec<OsString>, ReadError> {
     Ok(out)
 }
 
-/// Makes one directory (its parent exists); one already there is fine.
-pub(super) fn make_dir(host: &Path) -> Result<(), ReadError> {
+/// Makes one directory (its parent exists); one already there is fine. True when it was made.
+fn make_dir(host: &Path) -> Result<bool, ReadError> {
     match fs::create_dir(host) {
-        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
-            Err(io_err("cannot create a directory", e))
-        }
-        _ => Ok(()),
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(io_err("cannot create a directory", e)),
     }
 }
 

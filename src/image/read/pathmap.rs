@@ -76,6 +76,40 @@ impl<V> PathMap<V> {
             .collect()
     }
 
+    /// The paths directly in `dir` (not deeper), in order: the range of `dir`'s descendants,
+    /// each child's own descendants passed over by a seek, not visited one by one.
+    pub fn children(&self, dir: &Path) -> Vec<PathBuf> {
+        let mut from = key(dir).into_vec();
+        from.push(SEP);
+        let prefix = from.len();
+        let mut out = Vec::new();
+        loop {
+            let next = self
+                .map
+                .range::<[u8], _>((
+                    std::ops::Bound::Included(&*from),
+                    std::ops::Bound::Unbounded,
+                ))
+                .next()
+                .map(|(k, _)| k);
+            let Some(k) = next.filter(|k| k.starts_with(&from[..prefix])) else {
+                return out;
+            };
+            // The child's name ends at the next separator (a deeper path) or at the key's end.
+            let end = k[prefix..]
+                .iter()
+                .position(|&b| b == SEP)
+                .map_or(k.len(), |i| prefix + i);
+            if end == k.len() {
+                out.push(path_of(k));
+            }
+            // Past the child and everything below it: its name, then a byte above the separator.
+            from.truncate(prefix);
+            from.extend_from_slice(&k[prefix..end]);
+            from.push(SEP + 1);
+        }
+    }
+
     /// Forgets every path.
     pub fn clear(&mut self) {
         self.map.clear();
@@ -160,5 +194,38 @@ mod tests {
         assert_eq!(m.remove(Path::new("/r/a/b-x")), Some(3));
         assert!(!m.contains_key(Path::new("/r/a/b-x")));
         assert_eq!(m.len(), 5);
+    }
+
+    /// The children of a directory, not its grandchildren (skipped by seeking past them), and
+    /// not a sibling whose name extends the directory's.
+    #[test]
+    fn children_are_one_level_below() {
+        let mut m = PathSet::default();
+        for p in [
+            "/r/a",
+            "/r/a/b",
+            "/r/a/b/c",
+            "/r/a/b/d/e",
+            "/r/a/b-x",
+            "/r/a/bc",
+            "/r/a/c/d",
+            "/r/a/z",
+            "/r/a-b/q",
+            "/r/b",
+        ] {
+            m.add(Path::new(p));
+        }
+        assert_eq!(
+            m.children(Path::new("/r/a")),
+            ["/r/a/b", "/r/a/b-x", "/r/a/bc", "/r/a/z"].map(PathBuf::from)
+        );
+        assert_eq!(m.children(Path::new("/r/a/b")), [PathBuf::from("/r/a/b/c")]);
+        assert_eq!(m.children(Path::new("/r/a/c")), [PathBuf::from("/r/a/c/d")]);
+        assert!(m.children(Path::new("/r/a/b/c")).is_empty());
+        assert!(m.children(Path::new("/nope")).is_empty());
+        assert_eq!(
+            m.children(Path::new("/r")),
+            ["/r/a", "/r/b"].map(PathBuf::from)
+        );
     }
 }
