@@ -26,7 +26,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::pathmap::{PathMap, PathSet};
+use super::pathmap::{KeySet, PathMap, PathSet, key};
 use super::tarstream::{EntryData, Header, Kind, Source, TarReader};
 use super::{Limits, ReadError};
 
@@ -157,7 +157,7 @@ pub(super) struct Ghost {
 
 impl Deferred {
     /// Forgets what lay at `path` and, when it was a directory, below it.
-    fn forget(&mut self, path: &Path, was_dir: bool, keep: &PathSet) {
+    fn forget(&mut self, path: &Path, was_dir: bool, keep: &KeySet) {
         self.ghosts.remove(path);
         self.meta.remove(path);
         self.dirs.remove(path);
@@ -250,7 +250,7 @@ impl Deferred {
 
     /// Forgets the ghosts below `dir` but those in `keep`: one range of the ordered map (a
     /// path sorts right before its descendants), so a hostile run of whiteouts stays linear.
-    fn forget_below(&mut self, dir: &Path, keep: &PathSet) {
+    fn forget_below(&mut self, dir: &Path, keep: &KeySet) {
         for g in self.ghosts.at_or_below(dir, |g| !keep.contains(g)) {
             self.ghosts.remove(&g);
         }
@@ -269,16 +269,22 @@ pub(super) struct Merger<'a> {
     limits: &'a Limits,
     entries: u64,
     /// Host paths created by the layer being applied (whiteouts only hide lower layers).
-    added: PathSet,
+    added: KeySet,
     /// The layer being applied, and whether its ELF content may be deferred.
     layer: usize,
     defer: bool,
     /// What was deferred.
     pub deferred: Deferred,
-    /// Parent directories already resolved (in-image components → host directory): most
+    /// Parent directories already resolved (in-image components → host directory, and the
+    /// links followed to reach it, which count towards the limit of its subdirectories): most
     /// entries share a parent, and each component would cost an `lstat`. Cleared whenever a
     /// directory or symlink is removed or replaced, which could change what a path resolves to.
-    dirs: HashMap<Vec<OsString>, PathBuf>,
+    dirs: HashMap<Vec<OsString>, (PathBuf, usize)>,
+    /// The parent of the last entry resolved through [`Merger::dirs`]: its bytes in the entry's
+    /// path, and its host directory (cleared with [`Merger::dirs`]).
+    last_parent: Option<(Vec<u8>, PathBuf)>,
+    /// The bytes of the host path of `/etc`, whose small files are written whole.
+    etc: Vec<u8>,
 }
 
 impl<'a> Merger<'a> {
@@ -287,7 +293,9 @@ impl<'a> Merger<'a> {
             root,
             limits,
             entries: 0,
-            added: PathSet::default(),
+            added: KeySet::default(),
+            etc: root.join("etc").into_os_string().into_vec(),
+            last_parent: None,
             layer: 0,
             defer: false,
             deferred: Deferred::default(),
@@ -309,7 +317,7 @@ impl<'a> Merger<'a> {
         defer: bool,
     ) -> Result<(), ReadError> {
         self.added.clear();
-        self.dirs.clear();
+        self.forget_resolved();
         self.layer = layer;
         self.defer = defer;
         while let Some(h) = tar
@@ -330,150 +338,207 @@ impl<'a> Merger<'a> {
     }
 
     fn entry<S: Source>(&mut self, h: &Header, tar: &mut TarReader<S>) -> Result<(), ReadError> {
-        let comps = entry_components(&h.path)?;
-        let Some((name, parent)) = comps.split_last() else {
-            return Ok(()); // the root directory itself
+        // Most entries are in the directory of the one before: its path bytes, compared, give
+        // the host directory without splitting the path or resolving it again.
+        let split = split_entry(&h.path);
+        let cached = match (&split, &self.last_parent) {
+            (Some((parent, _)), Some((p, d))) if p[..] == parent[..] => Some(d.clone()),
+            _ => None,
         };
-        let dir = self
-            .resolve_dir(parent, true)?
-            .ok_or_else(|| ReadError::Invalid("its parent directory cannot be created".into()))?;
-        let name_b = name.as_bytes();
-        if name_b == b".wh..wh..opq" {
+        let comps;
+        let (dir, name): (PathBuf, &[u8]) = match (cached, split) {
+            (Some(d), Some((_, name))) => (d, name),
+            _ => {
+                comps = entry_components(&h.path)?;
+                let Some((name, parent)) = comps.split_last() else {
+                    return Ok(()); // the root directory itself
+                };
+                let dir = self.resolve_dir(parent, true)?.ok_or_else(|| {
+                    ReadError::Invalid("its parent directory cannot be created".into())
+                })?;
+                if let Some((p, _)) = split {
+                    self.last_parent = Some((p.to_vec(), dir.clone()));
+                }
+                (dir, name.as_bytes())
+            }
+        };
+        if name == b".wh..wh..opq" {
             return self.opaque(&dir);
         }
-        if let Some(hidden) = name_b.strip_prefix(b".wh.") {
-            if hidden.is_empty() || hidden == b"." || hidden == b".." {
-                return Err(ReadError::Unsafe("a whiteout that names no file".into()));
-            }
-            let victim = dir.join(OsStr::from_bytes(hidden));
-            if !self.added.contains(&victim) {
-                let old = fs::symlink_metadata(&victim);
-                let unmade = old.is_err() && self.deferred.dirs.contains(&victim);
-                let unmade_link = old.is_err() && self.deferred.links.contains_key(&victim);
-                let was_dir = unmade || old.as_ref().is_ok_and(|m| m.is_dir());
-                if unmade
-                    || unmade_link
-                    || old.is_ok_and(|m| m.is_dir() || m.file_type().is_symlink())
-                {
-                    self.dirs.clear();
-                }
-                remove_any(&victim)?;
-                self.deferred.forget(&victim, was_dir, &self.added);
-            }
-            return Ok(());
+        if let Some(hidden) = name.strip_prefix(b".wh.") {
+            return self.whiteout(&dir, hidden);
         }
-        let host = dir.join(name);
+        let host = dir.join(OsStr::from_bytes(name));
+        let hk = key(&host);
+        // The directory's key is the start of the entry's (no allocation for it).
+        let dir_len = dir.as_os_str().len();
+        let dir_unmade = if hk.len() == dir_len + 1 + name.len() {
+            self.deferred.dirs.contains_k(&hk[..dir_len])
+        } else {
+            self.deferred.dirs.contains(&dir)
+        };
+        if !self.replace(h, &host, &hk, dir_unmade)? {
+            return Ok(()); // a directory listed again
+        }
+        match h.kind {
+            Kind::Dir => {
+                self.deferred.dirs.insert_k(hk.clone(), ());
+            }
+            Kind::Symlink => {
+                if h.link.is_empty() || h.link.contains(&0) {
+                    return Err(ReadError::Unsafe("a symlink with an empty target".into()));
+                }
+                self.symlink(&h.link, &host, &hk, dir_unmade)?;
+            }
+            Kind::HardLink => self.hard_link(&h.link, &host)?,
+            Kind::File => self.file(h, tar, &dir, &host, &hk)?,
+            Kind::Special => {
+                self.deferred.materialize(&dir)?;
+                create(&host, h.mode)?;
+            }
+        }
+        self.deferred.meta.insert_k(hk.clone(), EntryMeta::of(h));
+        self.added.add_k(hk);
+        if h.kind != Kind::Dir {
+            let name = OsStr::from_bytes(name);
+            match self.deferred.names.get_mut(name) {
+                Some(paths) => paths.push(host),
+                None => {
+                    self.deferred.names.insert(name.to_os_string(), vec![host]);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets the directories resolved so far: a directory or symlink was removed or replaced,
+    /// which could change what a path resolves to.
+    fn forget_resolved(&mut self) {
+        self.dirs.clear();
+        self.last_parent = None;
+    }
+
+    /// `.wh.NAME` in `dir`: NAME of lower layers goes.
+    fn whiteout(&mut self, dir: &Path, hidden: &[u8]) -> Result<(), ReadError> {
+        if hidden.is_empty() || hidden == b"." || hidden == b".." {
+            return Err(ReadError::Unsafe("a whiteout that names no file".into()));
+        }
+        let victim = dir.join(OsStr::from_bytes(hidden));
+        if !self.added.contains(&victim) {
+            let old = fs::symlink_metadata(&victim);
+            let unmade = old.is_err() && self.deferred.dirs.contains(&victim);
+            let unmade_link = old.is_err() && self.deferred.links.contains_key(&victim);
+            let was_dir = unmade || old.as_ref().is_ok_and(|m| m.is_dir());
+            if unmade || unmade_link || old.is_ok_and(|m| m.is_dir() || m.file_type().is_symlink())
+            {
+                self.forget_resolved();
+            }
+            remove_any(&victim)?;
+            self.deferred.forget(&victim, was_dir, &self.added);
+        }
+        Ok(())
+    }
+
+    /// Removes what lies at `host` (key `hk`) for the entry `h`, as a later entry replaces an
+    /// earlier one; false when there is nothing more to do (a directory listed again: its new
+    /// header is what the runtime sees).
+    fn replace(
+        &mut self,
+        h: &Header,
+        host: &Path,
+        hk: &[u8],
+        dir_unmade: bool,
+    ) -> Result<bool, ReadError> {
         let mut was_dir = false;
         // Something lies at `host` (on disk, or a directory not made yet; else perhaps a ghost).
         let mut present = true;
         // Nothing is on disk below a directory not made yet: no `lstat` to learn that (most
         // entries of a large layer are in such directories, and each miss cost a syscall).
-        let dir_unmade = self.deferred.dirs.contains(&dir);
         let on_disk = if dir_unmade {
             None
         } else {
-            fs::symlink_metadata(&host).ok()
+            fs::symlink_metadata(host).ok()
         };
         if let Some(old) = on_disk {
             if h.kind == Kind::Dir && old.is_dir() {
-                self.deferred.meta.insert(&host, EntryMeta::of(h));
-                self.added.add(&host);
-                return Ok(());
+                self.deferred.meta.insert_k(hk.into(), EntryMeta::of(h));
+                self.added.add_k(hk.into());
+                return Ok(false);
             }
             was_dir = old.is_dir();
             if was_dir || old.file_type().is_symlink() {
-                self.dirs.clear();
+                self.forget_resolved();
             }
-            remove_any(&host)?;
-        } else if dir_unmade && self.deferred.links.remove(&host).is_some() {
+            remove_any(host)?;
+        } else if dir_unmade && self.deferred.links.remove_k(hk).is_some() {
             // A link not made yet: replaced as one on disk is (it may have led elsewhere).
-            self.dirs.clear();
-        } else if self.deferred.dirs.contains(&host) {
+            self.forget_resolved();
+        } else if self.deferred.dirs.contains_k(hk) {
             if h.kind == Kind::Dir {
-                // A directory not made on disk yet, listed again: its new header is what the
-                // runtime sees, as for one on disk above.
-                self.deferred.meta.insert(&host, EntryMeta::of(h));
-                self.added.add(&host);
-                return Ok(());
+                // A directory not made on disk yet, listed again, as for one on disk above.
+                self.deferred.meta.insert_k(hk.into(), EntryMeta::of(h));
+                self.added.add_k(hk.into());
+                return Ok(false);
             }
             was_dir = true;
-            self.dirs.clear();
+            self.forget_resolved();
         } else {
             present = false;
         }
         // A new path (most of them) has nothing to forget: [`Deferred::meta`] holds only what is
         // on disk, a directory not made yet or a ghost. Three ordered-map removals of a path
         // that is not there were a third of the cost of a large layer.
-        if present || self.deferred.ghosts.contains_key(&host) {
-            self.deferred.forget(&host, was_dir, &self.added);
+        if present || self.deferred.ghosts.contains_k(hk) {
+            self.deferred.forget(host, was_dir, &self.added);
         }
-        if h.kind != Kind::Dir {
-            self.deferred
-                .names
-                .entry(name.clone())
-                .or_default()
-                .push(host.clone());
+        Ok(true)
+    }
+
+    /// A regular file at `host` (key `hk`) in `dir`: written, or noted as a ghost.
+    fn file<S: Source>(
+        &mut self,
+        h: &Header,
+        tar: &mut TarReader<S>,
+        dir: &Path,
+        host: &Path,
+        hk: &[u8],
+    ) -> Result<(), ReadError> {
+        let hb = host.as_os_str().as_bytes();
+        let rel_etc =
+            hb.starts_with(&self.etc) && hb.get(self.etc.len()).is_none_or(|&b| b == b'/');
+        if !self.defer || (rel_etc && h.size <= ETC_FILE_MAX) {
+            self.deferred.materialize(dir)?; // the file may be made now
         }
-        match h.kind {
-            Kind::Dir => {
-                self.deferred.dirs.add(&host);
-            }
-            Kind::Symlink => {
-                if h.link.is_empty() || h.link.contains(&0) {
-                    return Err(ReadError::Unsafe("a symlink with an empty target".into()));
-                }
-                self.symlink(&h.link, &host, dir_unmade)?;
-            }
-            Kind::HardLink => self.hard_link(&h.link, &host)?,
-            Kind::File => {
-                let rel_etc = host
-                    .strip_prefix(self.root)
-                    .is_ok_and(|r| r.starts_with("etc"));
-                if !self.defer || (rel_etc && h.size <= ETC_FILE_MAX) {
-                    self.deferred.materialize(&dir)?; // the file may be made now
-                }
-                let spool = if self.defer {
-                    None
-                } else {
-                    Some(&mut self.deferred)
-                };
-                match write_file(&host, h, tar.data(), rel_etc, spool)? {
-                    Written::Whole => {}
-                    Written::Spooled(offset) => {
-                        let g = Ghost {
-                            mode: h.mode,
-                            layer: SPOOLED,
-                            offset,
-                            size: h.size,
-                        };
-                        self.deferred.ghosts.insert(&host, g);
-                    }
-                    Written::Placeholder => {}
-                    Written::Ghost => {
-                        let g = Ghost {
-                            mode: h.mode,
-                            layer: self.layer,
-                            offset: h.data_offset,
-                            size: h.size,
-                        };
-                        self.deferred.ghosts.insert(&host, g);
-                    }
-                }
-            }
-            Kind::Special => {
-                self.deferred.materialize(&dir)?;
-                create(&host, h.mode)?;
-            }
-        }
-        self.deferred.meta.insert(&host, EntryMeta::of(h));
-        self.added.add(&host);
+        let spool = if self.defer {
+            None
+        } else {
+            Some(&mut self.deferred)
+        };
+        let (layer, offset) = match write_file(host, h, tar.data(), rel_etc, spool)? {
+            Written::Whole | Written::Placeholder => return Ok(()),
+            Written::Spooled(offset) => (SPOOLED, offset),
+            Written::Ghost => (self.layer, h.data_offset),
+        };
+        let g = Ghost {
+            mode: h.mode,
+            layer,
+            offset,
+            size: h.size,
+        };
+        self.deferred.ghosts.insert_k(hk.into(), g);
         Ok(())
     }
 
     /// A symlink at `host`: made now when its directory is on disk, else with its directory.
-    fn symlink(&mut self, target: &[u8], host: &Path, dir_unmade: bool) -> Result<(), ReadError> {
+    fn symlink(
+        &mut self,
+        target: &[u8],
+        host: &Path,
+        hk: &[u8],
+        dir_unmade: bool,
+    ) -> Result<(), ReadError> {
         if dir_unmade {
-            self.deferred.links.insert(host, target.into());
+            self.deferred.links.insert_k(hk.into(), target.into());
             self.deferred.links_bytes += host.as_os_str().len() + target.len();
             if self.deferred.links_bytes > LINKS_BUDGET {
                 self.deferred.flush_links()?;
@@ -503,7 +568,7 @@ impl<'a> Merger<'a> {
             let dir_unmade = host
                 .parent()
                 .is_some_and(|p| self.deferred.dirs.contains(p));
-            return self.symlink(&l, host, dir_unmade);
+            return self.symlink(&l, host, &key(host), dir_unmade);
         }
         let target = target.filter(|t| fs::symlink_metadata(t).is_ok_and(|m| !m.is_dir()));
         let Some(target) = target else {
@@ -521,7 +586,7 @@ impl<'a> Merger<'a> {
 
     /// `.wh..wh..opq`: everything in `dir` from lower layers goes; this layer's entries stay.
     fn opaque(&mut self, dir: &Path) -> Result<(), ReadError> {
-        self.dirs.clear();
+        self.forget_resolved();
         self.deferred.forget_below(dir, &self.added);
         // A directory not made yet goes as it would on disk: unless it and every directory
         // between it and `dir` come from this layer.
@@ -560,41 +625,63 @@ impl<'a> Merger<'a> {
         comps: &[OsString],
         create: bool,
     ) -> Result<Option<PathBuf>, ReadError> {
-        if let Some(dir) = self.dirs.get(comps) {
+        if let Some((dir, _)) = self.dirs.get(comps) {
             return Ok(Some(dir.clone()));
         }
-        let found = self.walk_dir(comps, create)?;
-        if let Some(dir) = &found {
-            self.dirs.insert(comps.to_vec(), dir.clone());
-        }
-        Ok(found)
+        // A directory's first entry: its parent is resolved already, and the walk goes on from
+        // there (one component, not every one from the root again), with the links followed
+        // on the way counted.
+        let start = comps
+            .split_last()
+            .and_then(|(_, parent)| Some((self.dirs.get(parent)?.clone(), parent.len())));
+        let found = match start {
+            Some((from, n)) => self.walk_dir(from, &comps[n..], create)?,
+            None => self.walk_dir((self.root.to_path_buf(), 0), comps, create)?,
+        };
+        let Some((dir, hops)) = found else {
+            return Ok(None);
+        };
+        self.dirs.insert(comps.to_vec(), (dir.clone(), hops));
+        Ok(Some(dir))
     }
 
-    fn walk_dir(&mut self, comps: &[OsString], create: bool) -> Result<Option<PathBuf>, ReadError> {
+    /// Resolves `comps` from the host directory `from` (the root, or a directory a walk reached
+    /// before following that many links): the directory and the links followed in all.
+    fn walk_dir(
+        &mut self,
+        (from, mut hops): (PathBuf, usize),
+        comps: &[OsString],
+        create: bool,
+    ) -> Result<Option<(PathBuf, usize)>, ReadError> {
         let mut queue: VecDeque<OsString> = comps.iter().cloned().collect();
-        let mut cur: Vec<OsString> = Vec::new();
-        let mut hops = 0;
+        // `host` is the root and `depth` components below it.
+        let mut depth = from.strip_prefix(self.root).map_or(0, |r| r.iter().count());
+        let mut host = from;
         while let Some(c) = queue.pop_front() {
             match c.as_bytes() {
                 b"" | b"." => continue,
                 b".." => {
-                    cur.pop();
+                    if depth > 0 {
+                        host.pop();
+                        depth -= 1;
+                    }
                     continue;
                 }
                 _ => {}
             }
-            cur.push(c);
-            let host = host_path(self.root, &cur);
-            let unmade_parent = host
-                .parent()
-                .is_some_and(|p| self.deferred.dirs.contains(p));
+            let parent_len = host.as_os_str().len();
+            host.push(&c);
+            depth += 1;
+            let hk = key(&host);
+            let unmade_parent = self.deferred.dirs.contains_k(&hk[..parent_len]);
+            let unmade = self.deferred.dirs.contains_k(&hk);
             // Nothing is on disk in a directory not made yet, but perhaps a link not made yet.
             let found = if unmade_parent {
                 match self.deferred.links.get(&host) {
                     Some(t) => Found::Link(t.to_vec()),
                     None => Found::Missing,
                 }
-            } else if self.deferred.dirs.contains(&host) {
+            } else if unmade {
                 Found::Missing // not made yet: no `lstat` to learn it is not on disk
             } else {
                 match fs::symlink_metadata(&host) {
@@ -616,9 +703,11 @@ impl<'a> Merger<'a> {
                     if hops > 40 {
                         return Err(ReadError::Unsafe("its directory is a symlink loop".into()));
                     }
-                    cur.pop();
+                    host.pop();
+                    depth -= 1;
                     if t.starts_with(b"/") {
-                        cur.clear();
+                        host = self.root.to_path_buf();
+                        depth = 0;
                     }
                     let mut new: VecDeque<OsString> = t
                         .split(|&b| b == b'/')
@@ -633,14 +722,14 @@ impl<'a> Merger<'a> {
                         host.strip_prefix(self.root).unwrap_or(&host).display()
                     )));
                 }
-                Found::Missing if self.deferred.dirs.contains(&host) => {}
+                Found::Missing if unmade => {}
                 Found::Missing if create => {
-                    self.deferred.dirs.add(&host);
+                    self.deferred.dirs.insert_k(hk, ());
                 }
                 Found::Missing => return Ok(None),
             }
         }
-        Ok(Some(host_path(self.root, &cur)))
+        Ok(Some((host, hops)))
     }
 }
 
@@ -662,10 +751,18 @@ fn make_symlink(target: &[u8], host: &Path) -> Result<(), ReadError> {
         .map_err(|e| io_err("cannot create a symlink", e))
 }
 
-fn host_path(root: &Path, parts: &[OsString]) -> PathBuf {
-    let mut p = root.to_path_buf();
-    p.extend(parts);
-    p
+/// An entry's path split into its parent's bytes and its name, when the name is a plain one
+/// (not empty, `.` or `..`: those take [`entry_components`]'s way, which refuses `..`). The
+/// parent's bytes are not checked here: equal to those of an earlier entry's parent, they
+/// resolve as those did.
+fn split_entry(path: &[u8]) -> Option<(&[u8], &[u8])> {
+    let end = path.iter().rposition(|&b| b != b'/')? + 1;
+    let path = &path[..end];
+    let (parent, name) = match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => (&b""[..], path),
+    };
+    (name != b"." && name != b"..").then_some((parent, name))
 }
 
 /// An entry's path as components below the root: a leading `/` or `./` is dropped (engines

@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 /// The separator's byte in a key: below every byte a file name can hold.
 const SEP: u8 = 0;
 
-fn key(p: &Path) -> Box<[u8]> {
+/// The key of `p`: computed once when one path goes to several maps (each conversion is an
+/// allocation).
+pub fn key(p: &Path) -> Box<[u8]> {
     p.as_os_str()
         .as_bytes()
         .iter()
@@ -52,6 +54,21 @@ impl<V> PathMap<V> {
     /// Whether `p` has a value.
     pub fn contains_key(&self, p: &Path) -> bool {
         self.map.contains_key(&*key(p))
+    }
+
+    /// Whether the path of key `k` ([`key`]) has a value.
+    pub fn contains_k(&self, k: &[u8]) -> bool {
+        self.map.contains_key(k)
+    }
+
+    /// Sets the value at the path of key `k`, returning the old one.
+    pub fn insert_k(&mut self, k: Box<[u8]>, v: V) -> Option<V> {
+        self.map.insert(k, v)
+    }
+
+    /// Removes the value at the path of key `k`.
+    pub fn remove_k(&mut self, k: &[u8]) -> Option<V> {
+        self.map.remove(k)
     }
 
     /// Sets the value at `p`, returning the old one.
@@ -110,11 +127,6 @@ impl<V> PathMap<V> {
         }
     }
 
-    /// Forgets every path.
-    pub fn clear(&mut self) {
-        self.map.clear();
-    }
-
     /// Every path, in order.
     pub fn paths(&self) -> impl Iterator<Item = PathBuf> + '_ {
         self.map.keys().map(|k| path_of(k))
@@ -130,8 +142,34 @@ impl<V> PathMap<V> {
 /// A set of host paths, ordered as paths.
 pub type PathSet = PathMap<()>;
 
+/// An unordered set of host paths (by [`key`]): for what is only asked whether it holds a path
+/// (a hash set, cheaper to fill than an ordered one; std's keyed hash, so that paths an image
+/// chooses cannot be made to collide).
+#[derive(Debug, Default)]
+pub struct KeySet {
+    set: std::collections::HashSet<Box<[u8]>>,
+}
+
+impl KeySet {
+    /// Adds the path of key `k`.
+    pub fn add_k(&mut self, k: Box<[u8]>) {
+        self.set.insert(k);
+    }
+
+    /// Whether `p` is in the set.
+    pub fn contains(&self, p: &Path) -> bool {
+        self.set.contains(&*key(p))
+    }
+
+    /// Forgets every path.
+    pub fn clear(&mut self) {
+        self.set.clear();
+    }
+}
+
 impl PathSet {
     /// Adds `p`; true when it was not there.
+    #[cfg(test)]
     pub fn add(&mut self, p: &Path) -> bool {
         self.insert(p, ()).is_none()
     }

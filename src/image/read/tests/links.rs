@@ -297,3 +297,40 @@ fn links_past_the_budget_are_made_on_disk() {
     assert_eq!(host, None); // a dangling link, made on the way
     assert!(is_link(&r.join("d14/l1499")) && is_link(&r.join("d14/short")));
 }
+
+/// The kernel follows at most 40 links in one path: counted over the whole path also when its
+/// parent was resolved for an earlier entry (the walk goes on from there).
+#[test]
+fn links_are_counted_over_the_whole_path() {
+    let image = |m_links: usize| {
+        let mut entries = vec![dir("real/"), dir("real/sub/")];
+        for i in 0..30 {
+            let next = if i == 29 {
+                "real".to_string()
+            } else {
+                format!("l{}", i + 1)
+            };
+            entries.push(link(&format!("l{i}"), &next));
+        }
+        for i in 0..m_links {
+            let next = if i + 1 == m_links {
+                "sub".to_string()
+            } else {
+                format!("m{}", i + 1)
+            };
+            entries.push(link(&format!("real/m{i}"), &next));
+        }
+        entries.push(file("l0/x", b"x"));
+        entries.push(file("l0/m0/y", b"y"));
+        entries.push(file("app", ELF));
+        one_layer(&entries)
+    };
+    let img = read(&image(10)).unwrap();
+    assert_eq!(img.content("/real/x").unwrap(), b"x");
+    assert_eq!(img.content("/real/sub/y").unwrap(), b"y");
+    let e = err_of(&image(11));
+    assert!(
+        e.ends_with("entry 'l0/m0/y': its directory is a symlink loop"),
+        "{e}"
+    );
+}
