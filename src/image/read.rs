@@ -298,7 +298,7 @@ impl MergedImage {
     /// [`MergedImage::root`], as [`MergedImage::locate`] returns); `None` for a directory no
     /// entry named (engines make those 0755 root:root) or an image merged without records.
     pub fn meta(&self, host: &Path) -> Option<EntryMeta> {
-        self.deferred.as_ref()?.files.meta.get(host).copied()
+        self.deferred.as_ref()?.files.meta.get(host).map(|r| r.meta)
     }
 
     /// The directories the kernel searches to reach `path` (root-absolute, in the image) and

@@ -26,7 +26,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::pathmap::{KeySet, PathMap, PathSet, key};
+use super::pathmap::{PathMap, PathSet, key};
 use super::tarstream::{EntryData, Header, Kind, Source, TarReader};
 use super::{Limits, ReadError};
 
@@ -54,9 +54,9 @@ pub(super) struct Deferred {
     /// offset), one after another in one unnamed temporary file.
     pub spool: Option<File>,
     spool_len: u64,
-    /// Host path → the header of the entry that made it (directories made only as the parent
-    /// of an entry have none: engines make those 0755 root:root).
-    pub meta: PathMap<EntryMeta>,
+    /// Host path → the header of the entry that made it, and its layer (directories made only
+    /// as the parent of an entry have none: engines make those 0755 root:root).
+    pub meta: PathMap<Recorded>,
     /// Directories of the merged image not made on disk yet (host paths): a directory is made
     /// only on the way to something that must be on disk (a link, a written file, or what a
     /// check reaches), so an image of 100,000 directories costs no 100,000 `mkdir`s. Each
@@ -139,6 +139,16 @@ impl EntryMeta {
     }
 }
 
+/// What [`Deferred::meta`] holds of an entry.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Recorded {
+    /// Its header's owner, mode and kind.
+    pub meta: EntryMeta,
+    /// The layer whose entry made it last: whiteouts and opaque directories of that layer keep
+    /// it (they hide lower layers only).
+    pub layer: usize,
+}
+
 /// [`Ghost::layer`] of a file whose bytes are in [`Deferred::spool`].
 pub(super) const SPOOLED: usize = usize::MAX;
 
@@ -156,8 +166,21 @@ pub(super) struct Ghost {
 }
 
 impl Deferred {
-    /// Forgets what lay at `path` and, when it was a directory, below it.
-    fn forget(&mut self, path: &Path, was_dir: bool, keep: &KeySet) {
+    /// Whether the entry at `path` was made by layer `layer`.
+    fn made_by(&self, path: &Path, layer: usize) -> bool {
+        self.meta.get(path).is_some_and(|r| r.layer == layer)
+    }
+
+    /// Whether `path` and every directory above it up to `dir` were made by layer `layer`.
+    fn made_below_by(&self, dir: &Path, path: &Path, layer: usize) -> bool {
+        path.ancestors()
+            .take_while(|a| *a != dir)
+            .all(|a| self.made_by(a, layer))
+    }
+
+    /// Forgets what lay at `path` and, when it was a directory, below it (but what layer
+    /// `keep` made, for the ghosts and records).
+    fn forget(&mut self, path: &Path, was_dir: bool, keep: usize) {
         self.ghosts.remove(path);
         self.meta.remove(path);
         self.dirs.remove(path);
@@ -165,14 +188,18 @@ impl Deferred {
         if was_dir {
             self.forget_below(path, keep);
             // As `remove_dir_all` does on disk: every directory and link below goes.
-            self.forget_dirs_below(path, |_| false);
-            self.forget_links_below(path, |_| false);
+            self.forget_dirs_below(path, None);
+            self.forget_links_below(path, None);
         }
     }
 
-    /// Forgets the links not made yet below `dir`, but those `keep` accepts.
-    fn forget_links_below(&mut self, dir: &Path, keep: impl Fn(&Path) -> bool) {
-        for l in self.links.at_or_below(dir, |l| l != dir && !keep(l)) {
+    /// Forgets the links not made yet below `dir`, but those that layer `keep` made in
+    /// directories it made (up to `dir`).
+    fn forget_links_below(&mut self, dir: &Path, keep: Option<usize>) {
+        let gone = self.links.at_or_below(dir, |l| {
+            l != dir && !keep.is_some_and(|k| self.made_below_by(dir, l, k))
+        });
+        for l in gone {
             self.links.remove(&l);
         }
     }
@@ -219,9 +246,13 @@ impl Deferred {
         Ok(links)
     }
 
-    /// Forgets the directories not made yet strictly below `dir`, but those `keep` accepts.
-    fn forget_dirs_below(&mut self, dir: &Path, keep: impl Fn(&Path) -> bool) {
-        for d in self.dirs.at_or_below(dir, |d| d != dir && !keep(d)) {
+    /// Forgets the directories not made yet strictly below `dir`, but those that layer `keep`
+    /// made, with every directory between them and `dir`.
+    fn forget_dirs_below(&mut self, dir: &Path, keep: Option<usize>) {
+        let gone = self.dirs.at_or_below(dir, |d| {
+            d != dir && !keep.is_some_and(|k| self.made_below_by(dir, d, k))
+        });
+        for d in gone {
             self.dirs.remove(&d);
         }
     }
@@ -248,16 +279,17 @@ impl Deferred {
         Ok(())
     }
 
-    /// Forgets the ghosts below `dir` but those in `keep`: one range of the ordered map (a
-    /// path sorts right before its descendants), so a hostile run of whiteouts stays linear.
-    fn forget_below(&mut self, dir: &Path, keep: &KeySet) {
-        for g in self.ghosts.at_or_below(dir, |g| !keep.contains(g)) {
+    /// Forgets the ghosts and records below `dir` but those layer `keep` made: one range of
+    /// each ordered map (a path sorts right before its descendants), so a hostile run of
+    /// whiteouts stays linear.
+    fn forget_below(&mut self, dir: &Path, keep: usize) {
+        for g in self.ghosts.at_or_below(dir, |g| !self.made_by(g, keep)) {
             self.ghosts.remove(&g);
         }
-        for g in self
+        let gone = self
             .meta
-            .at_or_below(dir, |g| g != dir && !keep.contains(g))
-        {
+            .at_or_below(dir, |g| g != dir && !self.made_by(g, keep));
+        for g in gone {
             self.meta.remove(&g);
         }
     }
@@ -268,8 +300,6 @@ pub(super) struct Merger<'a> {
     root: &'a Path,
     limits: &'a Limits,
     entries: u64,
-    /// Host paths created by the layer being applied (whiteouts only hide lower layers).
-    added: KeySet,
     /// The layer being applied, and whether its ELF content may be deferred.
     layer: usize,
     defer: bool,
@@ -293,7 +323,6 @@ impl<'a> Merger<'a> {
             root,
             limits,
             entries: 0,
-            added: KeySet::default(),
             etc: root.join("etc").into_os_string().into_vec(),
             last_parent: None,
             layer: 0,
@@ -316,7 +345,6 @@ impl<'a> Merger<'a> {
         layer: usize,
         defer: bool,
     ) -> Result<(), ReadError> {
-        self.added.clear();
         self.forget_resolved();
         self.layer = layer;
         self.defer = defer;
@@ -397,8 +425,7 @@ impl<'a> Merger<'a> {
                 create(&host, h.mode)?;
             }
         }
-        self.deferred.meta.insert_k(hk.clone(), EntryMeta::of(h));
-        self.added.add_k(hk);
+        self.record(hk, h);
         if h.kind != Kind::Dir {
             let name = OsStr::from_bytes(name);
             match self.deferred.names.get_mut(name) {
@@ -409,6 +436,21 @@ impl<'a> Merger<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Records the header of the entry at the path of key `hk`, made by the layer being applied.
+    fn record(&mut self, hk: Box<[u8]>, h: &Header) {
+        let r = Recorded {
+            meta: EntryMeta::of(h),
+            layer: self.layer,
+        };
+        self.deferred.meta.insert_k(hk, r);
+    }
+
+    /// Whether the layer being applied made the entry at `path` (its whiteouts and opaque
+    /// directories hide lower layers only).
+    fn added(&self, path: &Path) -> bool {
+        self.deferred.made_by(path, self.layer)
     }
 
     /// Forgets the directories resolved so far: a directory or symlink was removed or replaced,
@@ -424,7 +466,7 @@ impl<'a> Merger<'a> {
             return Err(ReadError::Unsafe("a whiteout that names no file".into()));
         }
         let victim = dir.join(OsStr::from_bytes(hidden));
-        if !self.added.contains(&victim) {
+        if !self.added(&victim) {
             let old = fs::symlink_metadata(&victim);
             let unmade = old.is_err() && self.deferred.dirs.contains(&victim);
             let unmade_link = old.is_err() && self.deferred.links.contains_key(&victim);
@@ -434,7 +476,7 @@ impl<'a> Merger<'a> {
                 self.forget_resolved();
             }
             remove_any(&victim)?;
-            self.deferred.forget(&victim, was_dir, &self.added);
+            self.deferred.forget(&victim, was_dir, self.layer);
         }
         Ok(())
     }
@@ -461,8 +503,7 @@ impl<'a> Merger<'a> {
         };
         if let Some(old) = on_disk {
             if h.kind == Kind::Dir && old.is_dir() {
-                self.deferred.meta.insert_k(hk.into(), EntryMeta::of(h));
-                self.added.add_k(hk.into());
+                self.record(hk.into(), h);
                 return Ok(false);
             }
             was_dir = old.is_dir();
@@ -476,8 +517,7 @@ impl<'a> Merger<'a> {
         } else if self.deferred.dirs.contains_k(hk) {
             if h.kind == Kind::Dir {
                 // A directory not made on disk yet, listed again, as for one on disk above.
-                self.deferred.meta.insert_k(hk.into(), EntryMeta::of(h));
-                self.added.add_k(hk.into());
+                self.record(hk.into(), h);
                 return Ok(false);
             }
             was_dir = true;
@@ -489,7 +529,7 @@ impl<'a> Merger<'a> {
         // on disk, a directory not made yet or a ghost. Three ordered-map removals of a path
         // that is not there were a third of the cost of a large layer.
         if present || self.deferred.ghosts.contains_k(hk) {
-            self.deferred.forget(host, was_dir, &self.added);
+            self.deferred.forget(host, was_dir, self.layer);
         }
         Ok(true)
     }
@@ -587,18 +627,12 @@ impl<'a> Merger<'a> {
     /// `.wh..wh..opq`: everything in `dir` from lower layers goes; this layer's entries stay.
     fn opaque(&mut self, dir: &Path) -> Result<(), ReadError> {
         self.forget_resolved();
-        self.deferred.forget_below(dir, &self.added);
         // A directory not made yet goes as it would on disk: unless it and every directory
-        // between it and `dir` come from this layer.
-        let added = &self.added;
-        let from_this_layer = |p: &Path| {
-            p.ancestors()
-                .take_while(|a| *a != dir)
-                .all(|a| added.contains(a))
-        };
-        self.deferred.forget_dirs_below(dir, from_this_layer);
-        // So does a link not made yet (on disk, it would be in a directory that goes).
-        self.deferred.forget_links_below(dir, from_this_layer);
+        // between it and `dir` come from this layer. So does a link not made yet (on disk, it
+        // would be in a directory that goes). First, while their records are still there.
+        self.deferred.forget_dirs_below(dir, Some(self.layer));
+        self.deferred.forget_links_below(dir, Some(self.layer));
+        self.deferred.forget_below(dir, self.layer);
         self.opaque_disk(dir)
     }
 
@@ -609,7 +643,7 @@ impl<'a> Merger<'a> {
         let entries = fs::read_dir(dir).map_err(|e| io_err("cannot list a directory", e))?;
         for e in entries {
             let p = e.map_err(|e| io_err("cannot list a directory", e))?.path();
-            if !self.added.contains(&p) {
+            if !self.added(&p) {
                 remove_any(&p)?;
             } else if fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()) {
                 self.opaque_disk(&p)?;

@@ -142,31 +142,6 @@ impl<V> PathMap<V> {
 /// A set of host paths, ordered as paths.
 pub type PathSet = PathMap<()>;
 
-/// An unordered set of host paths (by [`key`]): for what is only asked whether it holds a path
-/// (a hash set, cheaper to fill than an ordered one; std's keyed hash, so that paths an image
-/// chooses cannot be made to collide).
-#[derive(Debug, Default)]
-pub struct KeySet {
-    set: std::collections::HashSet<Box<[u8]>>,
-}
-
-impl KeySet {
-    /// Adds the path of key `k`.
-    pub fn add_k(&mut self, k: Box<[u8]>) {
-        self.set.insert(k);
-    }
-
-    /// Whether `p` is in the set.
-    pub fn contains(&self, p: &Path) -> bool {
-        self.set.contains(&*key(p))
-    }
-
-    /// Forgets every path.
-    pub fn clear(&mut self) {
-        self.set.clear();
-    }
-}
-
 impl PathSet {
     /// Adds `p`; true when it was not there.
     #[cfg(test)]

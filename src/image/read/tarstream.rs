@@ -412,10 +412,12 @@ fn number(f: &[u8]) -> Option<u64> {
         .unwrap_or(f.len() - start);
     let mut v: u64 = 0;
     for &x in &f[start..start + len] {
-        if !(b'0'..=b'7').contains(&x) {
+        let d = x.wrapping_sub(b'0');
+        // Not an octal digit, or a value past 64 bits (v * 8 + d overflows iff v >= 2^61).
+        if d > 7 || v >> 61 != 0 {
             return None;
         }
-        v = v.checked_mul(8)?.checked_add(u64::from(x - b'0'))?;
+        v = (v << 3) | u64::from(d);
     }
     Some(v)
 }
@@ -538,6 +540,10 @@ mod tests {
         assert_eq!(number(b"   12 \0"), Some(0o12));
         assert_eq!(number(&[0x80, 0, 0, 0, 0, 0, 1, 0]), Some(256));
         assert_eq!(number(b"9"), None);
+        // 64 bits at most: the largest octal value, then one past it.
+        assert_eq!(number(b"1777777777777777777777"), Some(u64::MAX));
+        assert_eq!(number(b"2000000000000000000000"), None);
+        assert_eq!(number(b"0001777777777777777777777"), Some(u64::MAX));
         assert_eq!(
             pax_records(b"16 path=abc/def\n").unwrap(),
             vec![(&b"path"[..], &b"abc/def"[..])]
