@@ -222,6 +222,8 @@ struct DeferredContent {
     /// Programs read in place ([`MergedImage::in_place`]): made in the root with their size
     /// and mode but none of their bytes, which are read from the archive where they lie.
     placeholders: Mutex<HashMap<PathBuf, InPlace>>,
+    /// [`merge::Deferred::by_name`], made when a check first looks for a library.
+    names: std::sync::OnceLock<HashMap<std::ffi::OsString, Vec<PathBuf>>>,
 }
 
 /// The bytes of a file of the image read where the archive stores them (a range of the mapped
@@ -646,7 +648,10 @@ impl MergedImage {
             if let Some(i) = &a.interpreter {
                 wanted.push(i.rsplit('/').next().unwrap_or(i).to_string());
             }
-            for (name, paths) in &d.files.names {
+            if wanted.is_empty() {
+                continue;
+            }
+            for (name, paths) in d.names.get_or_init(|| d.files.by_name()) {
                 let name = name.to_string_lossy();
                 let hit = wanted.iter().any(|w| {
                     !w.is_empty()
@@ -883,6 +888,7 @@ fn read_store(
                 layers: c.layers.iter().map(|l| l.name.clone()).collect(),
                 files: deferred,
                 placeholders: Mutex::default(),
+                names: std::sync::OnceLock::new(),
             }),
         });
     }

@@ -44,8 +44,10 @@ const LINKS_BUDGET: usize = 4 << 20;
 /// files of compressed layers (spooled).
 #[derive(Debug, Default)]
 pub(super) struct Deferred {
-    /// File name → host paths of the files and links of that name (for finding libraries).
-    pub names: HashMap<OsString, Vec<PathBuf>>,
+    /// Host paths of the files and links, in the order of their entries: grouped by file name
+    /// only when a check looks for libraries by name ([`Deferred::by_name`]), which a static
+    /// program never does.
+    pub named: Vec<PathBuf>,
     /// Files not made at all yet: host path → where their bytes are. Most of a large image is
     /// files no check will read; each costs no file until a check reaches it. Ordered, so the
     /// ghosts below a removed directory are one range.
@@ -166,6 +168,18 @@ pub(super) struct Ghost {
 }
 
 impl Deferred {
+    /// File name → host paths of the files and links of that name, in the order of their
+    /// entries (for finding libraries).
+    pub fn by_name(&self) -> HashMap<OsString, Vec<PathBuf>> {
+        let mut names: HashMap<OsString, Vec<PathBuf>> = HashMap::new();
+        for p in &self.named {
+            if let Some(n) = p.file_name() {
+                names.entry(n.to_os_string()).or_default().push(p.clone());
+            }
+        }
+        names
+    }
+
     /// Whether the entry at `path` was made by layer `layer`.
     fn made_by(&self, path: &Path, layer: usize) -> bool {
         self.meta.get(path).is_some_and(|r| r.layer == layer)
@@ -427,13 +441,7 @@ impl<'a> Merger<'a> {
         }
         self.record(hk, h);
         if h.kind != Kind::Dir {
-            let name = OsStr::from_bytes(name);
-            match self.deferred.names.get_mut(name) {
-                Some(paths) => paths.push(host),
-                None => {
-                    self.deferred.names.insert(name.to_os_string(), vec![host]);
-                }
-            }
+            self.deferred.named.push(host);
         }
         Ok(())
     }
@@ -511,6 +519,10 @@ impl<'a> Merger<'a> {
                 self.forget_resolved();
             }
             remove_any(host)?;
+        } else if !self.deferred.meta.contains_k(hk) && !self.deferred.dirs.contains_k(hk) {
+            // Nothing there (most entries): every link not made yet and every ghost has a
+            // record, and a directory not made yet is in `dirs` (two lookups, not three).
+            return Ok(true);
         } else if dir_unmade && self.deferred.links.remove_k(hk).is_some() {
             // A link not made yet: replaced as one on disk is (it may have led elsewhere).
             self.forget_resolved();
