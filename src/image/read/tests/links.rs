@@ -13,7 +13,8 @@ fn dir(name: &str) -> Vec<u8> {
     entry(name, b'5', "", b"", 0o755)
 }
 
-/// The links not made yet, as in-image paths.
+/// The links not made while the layers streamed by, as in-image paths (what a check makes
+/// after the merge is not taken out).
 fn pending(img: &MergedImage) -> Vec<String> {
     let d = img.deferred.as_ref().unwrap();
     d.files
@@ -333,4 +334,39 @@ fn links_are_counted_over_the_whole_path() {
         e.ends_with("entry 'l0/m0/y': its directory is a symlink loop"),
         "{e}"
     );
+}
+
+/// `image --from` copies /usr/share/zoneinfo from the root: made as a directory
+/// ([`MergedImage::materialize`]), it gets every link below it, in directories that hold only
+/// links too, as when links were made while the layer streamed by.
+#[test]
+fn a_materialized_directory_gets_every_link_below_it() {
+    let img = read(&one_layer(&[
+        dir("usr/"),
+        dir("usr/share/"),
+        dir("usr/share/zoneinfo/"),
+        dir("usr/share/zoneinfo/America/"),
+        file("usr/share/zoneinfo/America/New_York", b"TZif"),
+        dir("usr/share/zoneinfo/US/"),
+        link("usr/share/zoneinfo/US/Eastern", "../America/New_York"),
+        link("usr/share/zoneinfo/posix", "."),
+        link("usr/share/zoneinfo/localtime", "/etc/localtime"),
+        dir("usr/share/doc/"),
+        link("usr/share/doc/elsewhere", "x"),
+        file("app", ELF),
+    ]))
+    .unwrap();
+    let r = img.root().to_path_buf();
+    let z = img.materialize("/usr/share/zoneinfo").unwrap().unwrap();
+    assert_eq!(z, r.join("usr/share/zoneinfo"));
+    for (f, _) in img.regular_files("/usr/share/zoneinfo") {
+        img.materialize(&f).unwrap();
+    }
+    for l in ["US/Eastern", "posix", "localtime"] {
+        assert!(is_link(&z.join(l)), "{l}");
+    }
+    assert_eq!(fs::read(z.join("US/Eastern")).unwrap(), b"TZif");
+    assert_eq!(fs::read(z.join("posix/posix/US/Eastern")).unwrap(), b"TZif");
+    // Outside the directory, nothing more was made.
+    assert!(!r.join("usr/share/doc").exists());
 }
