@@ -222,6 +222,8 @@ struct DeferredContent {
     /// Programs read in place ([`MergedImage::in_place`]): made in the root with their size
     /// and mode but none of their bytes, which are read from the archive where they lie.
     placeholders: Mutex<HashMap<PathBuf, InPlace>>,
+    /// [`merge::Deferred::by_name`], made when a check first looks for a library.
+    names: std::sync::OnceLock<HashMap<std::ffi::OsString, Vec<PathBuf>>>,
 }
 
 /// The bytes of a file of the image read where the archive stores them (a range of the mapped
@@ -298,7 +300,7 @@ impl MergedImage {
     /// [`MergedImage::root`], as [`MergedImage::locate`] returns); `None` for a directory no
     /// entry named (engines make those 0755 root:root) or an image merged without records.
     pub fn meta(&self, host: &Path) -> Option<EntryMeta> {
-        self.deferred.as_ref()?.files.meta.get(host).copied()
+        self.deferred.as_ref()?.files.meta.get(host).map(|r| r.meta)
     }
 
     /// The directories the kernel searches to reach `path` (root-absolute, in the image) and
@@ -535,9 +537,32 @@ impl MergedImage {
     }
 
     /// Makes the file at the in-image `path` on disk with its bytes (symlinks followed inside
-    /// the root) and returns where it is on the host; `None` when nothing is there.
+    /// the root) and returns where it is on the host; `None` when nothing is there. For a
+    /// directory, every symlink below it is made too (with the directories on its way), so a
+    /// copy of the tree has them: files not made yet are not, see
+    /// [`MergedImage::regular_files`].
     pub fn materialize(&self, path: &str) -> Result<Option<PathBuf>, ReadError> {
-        self.resolve(path)
+        let host = self.resolve(path)?;
+        if let (Some(h), Some(d)) = (&host, &self.deferred)
+            && h.is_dir()
+        {
+            for link in d.files.links.at_or_below(h, |l| l != h) {
+                let Some(parent) = link.parent() else {
+                    continue;
+                };
+                let mut chain: Vec<&Path> = parent
+                    .ancestors()
+                    .take_while(|a| a.starts_with(h) && a != h)
+                    .collect();
+                chain.reverse();
+                for c in chain {
+                    if d.files.dirs.contains(c) {
+                        d.files.make_unmade_dir(c)?;
+                    }
+                }
+            }
+        }
+        Ok(host)
     }
 
     /// Writes the bytes of the placeholder at `host`, if it is one, for what reads it by path.
@@ -565,7 +590,8 @@ impl MergedImage {
             return Ok(false);
         };
         if d.files.dirs.contains(host) {
-            merge::make_dir(host)?;
+            // With the links the layers put in it.
+            d.files.make_unmade_dir(host)?;
             return Ok(true);
         }
         if !last {
@@ -622,7 +648,10 @@ impl MergedImage {
             if let Some(i) = &a.interpreter {
                 wanted.push(i.rsplit('/').next().unwrap_or(i).to_string());
             }
-            for (name, paths) in &d.files.names {
+            if wanted.is_empty() {
+                continue;
+            }
+            for (name, paths) in d.names.get_or_init(|| d.files.by_name()) {
                 let name = name.to_string_lossy();
                 let hit = wanted.iter().any(|w| {
                     !w.is_empty()
@@ -859,6 +888,7 @@ fn read_store(
                 layers: c.layers.iter().map(|l| l.name.clone()).collect(),
                 files: deferred,
                 placeholders: Mutex::default(),
+                names: std::sync::OnceLock::new(),
             }),
         });
     }

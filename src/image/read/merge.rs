@@ -22,11 +22,11 @@ use std::collections::{HashMap, VecDeque};
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::pathmap::{PathMap, PathSet};
+use super::pathmap::{PathMap, PathSet, key};
 use super::tarstream::{EntryData, Header, Kind, Source, TarReader};
 use super::{Limits, ReadError};
 
@@ -34,14 +34,20 @@ use super::{Limits, ReadError};
 const ETC_FILE_MAX: u64 = 4 << 20;
 /// Bytes kept of a file whose content is not needed (enough to tell its format).
 const PREFIX: usize = 512;
+/// Most bytes of paths and targets of links held in memory, not made yet
+/// ([`Deferred::links`]); past it, they are made on disk (a layer of a million links of 4 KiB
+/// targets costs disk, as it did before links were deferred, not gigabytes of memory).
+const LINKS_BUDGET: usize = 4 << 20;
 
 /// Files whose content was not copied while the layers streamed by: every file of an
 /// uncompressed layer (it can be read again at its offset) but small `/etc` files, and the ELF
 /// files of compressed layers (spooled).
 #[derive(Debug, Default)]
 pub(super) struct Deferred {
-    /// File name → host paths of the files and links of that name (for finding libraries).
-    pub names: HashMap<OsString, Vec<PathBuf>>,
+    /// Host paths of the files and links, in the order of their entries: grouped by file name
+    /// only when a check looks for libraries by name ([`Deferred::by_name`]), which a static
+    /// program never does.
+    pub named: Vec<PathBuf>,
     /// Files not made at all yet: host path → where their bytes are. Most of a large image is
     /// files no check will read; each costs no file until a check reaches it. Ordered, so the
     /// ghosts below a removed directory are one range.
@@ -50,14 +56,22 @@ pub(super) struct Deferred {
     /// offset), one after another in one unnamed temporary file.
     pub spool: Option<File>,
     spool_len: u64,
-    /// Host path → the header of the entry that made it (directories made only as the parent
-    /// of an entry have none: engines make those 0755 root:root).
-    pub meta: PathMap<EntryMeta>,
+    /// Host path → the header of the entry that made it, and its layer (directories made only
+    /// as the parent of an entry have none: engines make those 0755 root:root).
+    pub meta: PathMap<Recorded>,
     /// Directories of the merged image not made on disk yet (host paths): a directory is made
     /// only on the way to something that must be on disk (a link, a written file, or what a
     /// check reaches), so an image of 100,000 directories costs no 100,000 `mkdir`s. Each
     /// one's parent is on disk or here too; nothing on disk is below one.
     pub dirs: PathSet,
+    /// Symlinks not made on disk yet (host path → target): those whose directory is not made
+    /// yet ([`Deferred::dirs`]). Each is made with its directory, so a directory on disk holds
+    /// every link the layers put there, and a 1 GiB layer of 600 library links costs no 600
+    /// `symlink`s (nor the `mkdir`s of their directories) when no check goes there. The merge
+    /// reads a link here as it would read one on disk.
+    pub links: PathMap<Box<[u8]>>,
+    /// Bytes of the paths and targets put in [`Deferred::links`] since it was last emptied.
+    links_bytes: usize,
 }
 
 /// What an entry of the merged image is, as its layer header said.
@@ -127,6 +141,16 @@ impl EntryMeta {
     }
 }
 
+/// What [`Deferred::meta`] holds of an entry.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Recorded {
+    /// Its header's owner, mode and kind.
+    pub meta: EntryMeta,
+    /// The layer whose entry made it last: whiteouts and opaque directories of that layer keep
+    /// it (they hide lower layers only).
+    pub layer: usize,
+}
+
 /// [`Ghost::layer`] of a file whose bytes are in [`Deferred::spool`].
 pub(super) const SPOOLED: usize = usize::MAX;
 
@@ -144,21 +168,105 @@ pub(super) struct Ghost {
 }
 
 impl Deferred {
-    /// Forgets what lay at `path` and, when it was a directory, below it.
-    fn forget(&mut self, path: &Path, was_dir: bool, keep: &PathSet) {
+    /// File name → host paths of the files and links of that name, in the order of their
+    /// entries (for finding libraries).
+    pub fn by_name(&self) -> HashMap<OsString, Vec<PathBuf>> {
+        let mut names: HashMap<OsString, Vec<PathBuf>> = HashMap::new();
+        for p in &self.named {
+            if let Some(n) = p.file_name() {
+                names.entry(n.to_os_string()).or_default().push(p.clone());
+            }
+        }
+        names
+    }
+
+    /// Whether the entry at `path` was made by layer `layer`.
+    fn made_by(&self, path: &Path, layer: usize) -> bool {
+        self.meta.get(path).is_some_and(|r| r.layer == layer)
+    }
+
+    /// Whether `path` and every directory above it up to `dir` were made by layer `layer`.
+    fn made_below_by(&self, dir: &Path, path: &Path, layer: usize) -> bool {
+        path.ancestors()
+            .take_while(|a| *a != dir)
+            .all(|a| self.made_by(a, layer))
+    }
+
+    /// Forgets what lay at `path` and, when it was a directory, below it (but what layer
+    /// `keep` made, for the ghosts and records).
+    fn forget(&mut self, path: &Path, was_dir: bool, keep: usize) {
         self.ghosts.remove(path);
         self.meta.remove(path);
         self.dirs.remove(path);
+        self.links.remove(path);
         if was_dir {
             self.forget_below(path, keep);
-            // As `remove_dir_all` does on disk: every directory below goes.
-            self.forget_dirs_below(path, |_| false);
+            // As `remove_dir_all` does on disk: every directory and link below goes.
+            self.forget_dirs_below(path, None);
+            self.forget_links_below(path, None);
         }
     }
 
-    /// Forgets the directories not made yet strictly below `dir`, but those `keep` accepts.
-    fn forget_dirs_below(&mut self, dir: &Path, keep: impl Fn(&Path) -> bool) {
-        for d in self.dirs.at_or_below(dir, |d| d != dir && !keep(d)) {
+    /// Forgets the links not made yet below `dir`, but those that layer `keep` made in
+    /// directories it made (up to `dir`).
+    fn forget_links_below(&mut self, dir: &Path, keep: Option<usize>) {
+        let gone = self.links.at_or_below(dir, |l| {
+            l != dir && !keep.is_some_and(|k| self.made_below_by(dir, l, k))
+        });
+        for l in gone {
+            self.links.remove(&l);
+        }
+    }
+
+    /// The links not made yet directly in `dir`.
+    fn links_in(&self, dir: &Path) -> Vec<PathBuf> {
+        self.links.children(dir)
+    }
+
+    /// Makes every link not made yet, with its directory: when they hold more than
+    /// [`LINKS_BUDGET`] bytes of memory.
+    fn flush_links(&mut self) -> Result<(), ReadError> {
+        let mut dirs: Vec<PathBuf> = self
+            .links
+            .paths()
+            .filter_map(|l| l.parent().map(Path::to_path_buf))
+            .collect();
+        dirs.dedup();
+        for d in dirs {
+            self.materialize(&d)?;
+        }
+        self.links_bytes = 0;
+        Ok(())
+    }
+
+    /// Makes the directory `host` not made yet (its parent is on disk) and the links not made
+    /// yet in it, once: after the merge, when a check reaches it (one already there was made
+    /// with its links).
+    pub fn make_unmade_dir(&self, host: &Path) -> Result<(), ReadError> {
+        if make_dir(host)? {
+            self.make_links_in(host)?;
+        }
+        Ok(())
+    }
+
+    /// Makes the links not made yet in `dir` (on disk); returns their paths.
+    fn make_links_in(&self, dir: &Path) -> Result<Vec<PathBuf>, ReadError> {
+        let links = self.links_in(dir);
+        for l in &links {
+            if let Some(target) = self.links.get(l) {
+                make_symlink(target, l)?;
+            }
+        }
+        Ok(links)
+    }
+
+    /// Forgets the directories not made yet strictly below `dir`, but those that layer `keep`
+    /// made, with every directory between them and `dir`.
+    fn forget_dirs_below(&mut self, dir: &Path, keep: Option<usize>) {
+        let gone = self.dirs.at_or_below(dir, |d| {
+            d != dir && !keep.is_some_and(|k| self.made_below_by(dir, d, k))
+        });
+        for d in gone {
             self.dirs.remove(&d);
         }
     }
@@ -177,20 +285,25 @@ impl Deferred {
         for c in chain.iter().rev() {
             make_dir(c)?;
             self.dirs.remove(c);
+            // Each link not made yet is in a directory not made yet: these are not on disk.
+            for l in self.make_links_in(c)? {
+                self.links.remove(&l);
+            }
         }
         Ok(())
     }
 
-    /// Forgets the ghosts below `dir` but those in `keep`: one range of the ordered map (a
-    /// path sorts right before its descendants), so a hostile run of whiteouts stays linear.
-    fn forget_below(&mut self, dir: &Path, keep: &PathSet) {
-        for g in self.ghosts.at_or_below(dir, |g| !keep.contains(g)) {
+    /// Forgets the ghosts and records below `dir` but those layer `keep` made: one range of
+    /// each ordered map (a path sorts right before its descendants), so a hostile run of
+    /// whiteouts stays linear.
+    fn forget_below(&mut self, dir: &Path, keep: usize) {
+        for g in self.ghosts.at_or_below(dir, |g| !self.made_by(g, keep)) {
             self.ghosts.remove(&g);
         }
-        for g in self
+        let gone = self
             .meta
-            .at_or_below(dir, |g| g != dir && !keep.contains(g))
-        {
+            .at_or_below(dir, |g| g != dir && !self.made_by(g, keep));
+        for g in gone {
             self.meta.remove(&g);
         }
     }
@@ -201,17 +314,21 @@ pub(super) struct Merger<'a> {
     root: &'a Path,
     limits: &'a Limits,
     entries: u64,
-    /// Host paths created by the layer being applied (whiteouts only hide lower layers).
-    added: PathSet,
     /// The layer being applied, and whether its ELF content may be deferred.
     layer: usize,
     defer: bool,
     /// What was deferred.
     pub deferred: Deferred,
-    /// Parent directories already resolved (in-image components → host directory): most
+    /// Parent directories already resolved (in-image components → host directory, and the
+    /// links followed to reach it, which count towards the limit of its subdirectories): most
     /// entries share a parent, and each component would cost an `lstat`. Cleared whenever a
     /// directory or symlink is removed or replaced, which could change what a path resolves to.
-    dirs: HashMap<Vec<OsString>, PathBuf>,
+    dirs: HashMap<Vec<OsString>, (PathBuf, usize)>,
+    /// The parent of the last entry resolved through [`Merger::dirs`]: its bytes in the entry's
+    /// path, and its host directory (cleared with [`Merger::dirs`]).
+    last_parent: Option<(Vec<u8>, PathBuf)>,
+    /// The bytes of the host path of `/etc`, whose small files are written whole.
+    etc: Vec<u8>,
 }
 
 impl<'a> Merger<'a> {
@@ -220,7 +337,8 @@ impl<'a> Merger<'a> {
             root,
             limits,
             entries: 0,
-            added: PathSet::default(),
+            etc: root.join("etc").into_os_string().into_vec(),
+            last_parent: None,
             layer: 0,
             defer: false,
             deferred: Deferred::default(),
@@ -241,8 +359,7 @@ impl<'a> Merger<'a> {
         layer: usize,
         defer: bool,
     ) -> Result<(), ReadError> {
-        self.added.clear();
-        self.dirs.clear();
+        self.forget_resolved();
         self.layer = layer;
         self.defer = defer;
         while let Some(h) = tar
@@ -263,138 +380,224 @@ impl<'a> Merger<'a> {
     }
 
     fn entry<S: Source>(&mut self, h: &Header, tar: &mut TarReader<S>) -> Result<(), ReadError> {
-        let comps = entry_components(&h.path)?;
-        let Some((name, parent)) = comps.split_last() else {
-            return Ok(()); // the root directory itself
+        // Most entries are in the directory of the one before: its path bytes, compared, give
+        // the host directory without splitting the path or resolving it again.
+        let split = split_entry(&h.path);
+        let cached = match (&split, &self.last_parent) {
+            (Some((parent, _)), Some((p, d))) if p[..] == parent[..] => Some(d.clone()),
+            _ => None,
         };
-        let dir = self
-            .resolve_dir(parent, true)?
-            .ok_or_else(|| ReadError::Invalid("its parent directory cannot be created".into()))?;
-        let name_b = name.as_bytes();
-        if name_b == b".wh..wh..opq" {
+        let comps;
+        let (dir, name): (PathBuf, &[u8]) = match (cached, split) {
+            (Some(d), Some((_, name))) => (d, name),
+            _ => {
+                comps = entry_components(&h.path)?;
+                let Some((name, parent)) = comps.split_last() else {
+                    return Ok(()); // the root directory itself
+                };
+                let dir = self.resolve_dir(parent, true)?.ok_or_else(|| {
+                    ReadError::Invalid("its parent directory cannot be created".into())
+                })?;
+                if let Some((p, _)) = split {
+                    self.last_parent = Some((p.to_vec(), dir.clone()));
+                }
+                (dir, name.as_bytes())
+            }
+        };
+        if name == b".wh..wh..opq" {
             return self.opaque(&dir);
         }
-        if let Some(hidden) = name_b.strip_prefix(b".wh.") {
-            if hidden.is_empty() || hidden == b"." || hidden == b".." {
-                return Err(ReadError::Unsafe("a whiteout that names no file".into()));
-            }
-            let victim = dir.join(OsStr::from_bytes(hidden));
-            if !self.added.contains(&victim) {
-                let old = fs::symlink_metadata(&victim);
-                let unmade = old.is_err() && self.deferred.dirs.contains(&victim);
-                let was_dir = unmade || old.as_ref().is_ok_and(|m| m.is_dir());
-                if unmade || old.is_ok_and(|m| m.is_dir() || m.file_type().is_symlink()) {
-                    self.dirs.clear();
-                }
-                remove_any(&victim)?;
-                self.deferred.forget(&victim, was_dir, &self.added);
-            }
-            return Ok(());
+        if let Some(hidden) = name.strip_prefix(b".wh.") {
+            return self.whiteout(&dir, hidden);
         }
-        let host = dir.join(name);
+        let host = dir.join(OsStr::from_bytes(name));
+        let hk = key(&host);
+        // The directory's key is the start of the entry's (no allocation for it).
+        let dir_len = dir.as_os_str().len();
+        let dir_unmade = if hk.len() == dir_len + 1 + name.len() {
+            self.deferred.dirs.contains_k(&hk[..dir_len])
+        } else {
+            self.deferred.dirs.contains(&dir)
+        };
+        if !self.replace(h, &host, &hk, dir_unmade)? {
+            return Ok(()); // a directory listed again
+        }
+        match h.kind {
+            Kind::Dir => {
+                self.deferred.dirs.insert_k(hk.clone(), ());
+            }
+            Kind::Symlink => {
+                if h.link.is_empty() || h.link.contains(&0) {
+                    return Err(ReadError::Unsafe("a symlink with an empty target".into()));
+                }
+                self.symlink(&h.link, &host, &hk, dir_unmade)?;
+            }
+            Kind::HardLink => self.hard_link(&h.link, &host)?,
+            Kind::File => self.file(h, tar, &dir, &host, &hk)?,
+            Kind::Special => {
+                self.deferred.materialize(&dir)?;
+                create(&host, h.mode)?;
+            }
+        }
+        self.record(hk, h);
+        if h.kind != Kind::Dir {
+            self.deferred.named.push(host);
+        }
+        Ok(())
+    }
+
+    /// Records the header of the entry at the path of key `hk`, made by the layer being applied.
+    fn record(&mut self, hk: Box<[u8]>, h: &Header) {
+        let r = Recorded {
+            meta: EntryMeta::of(h),
+            layer: self.layer,
+        };
+        self.deferred.meta.insert_k(hk, r);
+    }
+
+    /// Whether the layer being applied made the entry at `path` (its whiteouts and opaque
+    /// directories hide lower layers only).
+    fn added(&self, path: &Path) -> bool {
+        self.deferred.made_by(path, self.layer)
+    }
+
+    /// Forgets the directories resolved so far: a directory or symlink was removed or replaced,
+    /// which could change what a path resolves to.
+    fn forget_resolved(&mut self) {
+        self.dirs.clear();
+        self.last_parent = None;
+    }
+
+    /// `.wh.NAME` in `dir`: NAME of lower layers goes.
+    fn whiteout(&mut self, dir: &Path, hidden: &[u8]) -> Result<(), ReadError> {
+        if hidden.is_empty() || hidden == b"." || hidden == b".." {
+            return Err(ReadError::Unsafe("a whiteout that names no file".into()));
+        }
+        let victim = dir.join(OsStr::from_bytes(hidden));
+        if !self.added(&victim) {
+            let old = fs::symlink_metadata(&victim);
+            let unmade = old.is_err() && self.deferred.dirs.contains(&victim);
+            let unmade_link = old.is_err() && self.deferred.links.contains_key(&victim);
+            let was_dir = unmade || old.as_ref().is_ok_and(|m| m.is_dir());
+            if unmade || unmade_link || old.is_ok_and(|m| m.is_dir() || m.file_type().is_symlink())
+            {
+                self.forget_resolved();
+            }
+            remove_any(&victim)?;
+            self.deferred.forget(&victim, was_dir, self.layer);
+        }
+        Ok(())
+    }
+
+    /// Removes what lies at `host` (key `hk`) for the entry `h`, as a later entry replaces an
+    /// earlier one; false when there is nothing more to do (a directory listed again: its new
+    /// header is what the runtime sees).
+    fn replace(
+        &mut self,
+        h: &Header,
+        host: &Path,
+        hk: &[u8],
+        dir_unmade: bool,
+    ) -> Result<bool, ReadError> {
         let mut was_dir = false;
         // Something lies at `host` (on disk, or a directory not made yet; else perhaps a ghost).
         let mut present = true;
         // Nothing is on disk below a directory not made yet: no `lstat` to learn that (most
         // entries of a large layer are in such directories, and each miss cost a syscall).
-        let on_disk = if self.deferred.dirs.contains(&dir) {
+        let on_disk = if dir_unmade {
             None
         } else {
-            fs::symlink_metadata(&host).ok()
+            fs::symlink_metadata(host).ok()
         };
         if let Some(old) = on_disk {
             if h.kind == Kind::Dir && old.is_dir() {
-                self.deferred.meta.insert(&host, EntryMeta::of(h));
-                self.added.add(&host);
-                return Ok(());
+                self.record(hk.into(), h);
+                return Ok(false);
             }
             was_dir = old.is_dir();
             if was_dir || old.file_type().is_symlink() {
-                self.dirs.clear();
+                self.forget_resolved();
             }
-            remove_any(&host)?;
-        } else if self.deferred.dirs.contains(&host) {
+            remove_any(host)?;
+        } else if !self.deferred.meta.contains_k(hk) && !self.deferred.dirs.contains_k(hk) {
+            // Nothing there (most entries): every link not made yet and every ghost has a
+            // record, and a directory not made yet is in `dirs` (two lookups, not three).
+            return Ok(true);
+        } else if dir_unmade && self.deferred.links.remove_k(hk).is_some() {
+            // A link not made yet: replaced as one on disk is (it may have led elsewhere).
+            self.forget_resolved();
+        } else if self.deferred.dirs.contains_k(hk) {
             if h.kind == Kind::Dir {
-                // A directory not made on disk yet, listed again: its new header is what the
-                // runtime sees, as for one on disk above.
-                self.deferred.meta.insert(&host, EntryMeta::of(h));
-                self.added.add(&host);
-                return Ok(());
+                // A directory not made on disk yet, listed again, as for one on disk above.
+                self.record(hk.into(), h);
+                return Ok(false);
             }
             was_dir = true;
-            self.dirs.clear();
+            self.forget_resolved();
         } else {
             present = false;
         }
         // A new path (most of them) has nothing to forget: [`Deferred::meta`] holds only what is
         // on disk, a directory not made yet or a ghost. Three ordered-map removals of a path
         // that is not there were a third of the cost of a large layer.
-        if present || self.deferred.ghosts.contains_key(&host) {
-            self.deferred.forget(&host, was_dir, &self.added);
+        if present || self.deferred.ghosts.contains_k(hk) {
+            self.deferred.forget(host, was_dir, self.layer);
         }
-        if h.kind != Kind::Dir {
-            self.deferred
-                .names
-                .entry(name.clone())
-                .or_default()
-                .push(host.clone());
+        Ok(true)
+    }
+
+    /// A regular file at `host` (key `hk`) in `dir`: written, or noted as a ghost.
+    fn file<S: Source>(
+        &mut self,
+        h: &Header,
+        tar: &mut TarReader<S>,
+        dir: &Path,
+        host: &Path,
+        hk: &[u8],
+    ) -> Result<(), ReadError> {
+        let hb = host.as_os_str().as_bytes();
+        let rel_etc =
+            hb.starts_with(&self.etc) && hb.get(self.etc.len()).is_none_or(|&b| b == b'/');
+        if !self.defer || (rel_etc && h.size <= ETC_FILE_MAX) {
+            self.deferred.materialize(dir)?; // the file may be made now
         }
-        match h.kind {
-            Kind::Dir => {
-                self.deferred.dirs.add(&host);
-            }
-            Kind::Symlink => {
-                self.deferred.materialize(&dir)?;
-                if h.link.is_empty() || h.link.contains(&0) {
-                    return Err(ReadError::Unsafe("a symlink with an empty target".into()));
-                }
-                std::os::unix::fs::symlink(OsStr::from_bytes(&h.link), &host)
-                    .map_err(|e| io_err("cannot create a symlink", e))?;
-            }
-            Kind::HardLink => self.hard_link(&h.link, &host)?,
-            Kind::File => {
-                let rel_etc = host
-                    .strip_prefix(self.root)
-                    .is_ok_and(|r| r.starts_with("etc"));
-                if !self.defer || (rel_etc && h.size <= ETC_FILE_MAX) {
-                    self.deferred.materialize(&dir)?; // the file may be made now
-                }
-                let spool = if self.defer {
-                    None
-                } else {
-                    Some(&mut self.deferred)
-                };
-                match write_file(&host, h, tar.data(), rel_etc, spool)? {
-                    Written::Whole => {}
-                    Written::Spooled(offset) => {
-                        let g = Ghost {
-                            mode: h.mode,
-                            layer: SPOOLED,
-                            offset,
-                            size: h.size,
-                        };
-                        self.deferred.ghosts.insert(&host, g);
-                    }
-                    Written::Placeholder => {}
-                    Written::Ghost => {
-                        let g = Ghost {
-                            mode: h.mode,
-                            layer: self.layer,
-                            offset: h.data_offset,
-                            size: h.size,
-                        };
-                        self.deferred.ghosts.insert(&host, g);
-                    }
-                }
-            }
-            Kind::Special => {
-                self.deferred.materialize(&dir)?;
-                create(&host, h.mode)?;
-            }
-        }
-        self.deferred.meta.insert(&host, EntryMeta::of(h));
-        self.added.add(&host);
+        let spool = if self.defer {
+            None
+        } else {
+            Some(&mut self.deferred)
+        };
+        let (layer, offset) = match write_file(host, h, tar.data(), rel_etc, spool)? {
+            Written::Whole | Written::Placeholder => return Ok(()),
+            Written::Spooled(offset) => (SPOOLED, offset),
+            Written::Ghost => (self.layer, h.data_offset),
+        };
+        let g = Ghost {
+            mode: h.mode,
+            layer,
+            offset,
+            size: h.size,
+        };
+        self.deferred.ghosts.insert_k(hk.into(), g);
         Ok(())
+    }
+
+    /// A symlink at `host`: made now when its directory is on disk, else with its directory.
+    fn symlink(
+        &mut self,
+        target: &[u8],
+        host: &Path,
+        hk: &[u8],
+        dir_unmade: bool,
+    ) -> Result<(), ReadError> {
+        if dir_unmade {
+            self.deferred.links.insert_k(hk.into(), target.into());
+            self.deferred.links_bytes += host.as_os_str().len() + target.len();
+            if self.deferred.links_bytes > LINKS_BUDGET {
+                self.deferred.flush_links()?;
+            }
+            return Ok(());
+        }
+        make_symlink(target, host)
     }
 
     fn hard_link(&mut self, link: &[u8], host: &Path) -> Result<(), ReadError> {
@@ -409,6 +612,15 @@ impl<'a> Merger<'a> {
             let g = *g;
             self.deferred.ghosts.insert(host, g);
             return Ok(());
+        }
+        if let Some(l) = target.as_ref().and_then(|t| self.deferred.links.get(t)) {
+            // A hard link to a link not made yet: another link with its target, as
+            // `link(2)` to a symlink on disk makes.
+            let l = l.clone();
+            let dir_unmade = host
+                .parent()
+                .is_some_and(|p| self.deferred.dirs.contains(p));
+            return self.symlink(&l, host, &key(host), dir_unmade);
         }
         let target = target.filter(|t| fs::symlink_metadata(t).is_ok_and(|m| !m.is_dir()));
         let Some(target) = target else {
@@ -426,16 +638,13 @@ impl<'a> Merger<'a> {
 
     /// `.wh..wh..opq`: everything in `dir` from lower layers goes; this layer's entries stay.
     fn opaque(&mut self, dir: &Path) -> Result<(), ReadError> {
-        self.dirs.clear();
-        self.deferred.forget_below(dir, &self.added);
+        self.forget_resolved();
         // A directory not made yet goes as it would on disk: unless it and every directory
-        // between it and `dir` come from this layer.
-        let added = &self.added;
-        self.deferred.forget_dirs_below(dir, |d| {
-            d.ancestors()
-                .take_while(|a| *a != dir)
-                .all(|a| added.contains(a))
-        });
+        // between it and `dir` come from this layer. So does a link not made yet (on disk, it
+        // would be in a directory that goes). First, while their records are still there.
+        self.deferred.forget_dirs_below(dir, Some(self.layer));
+        self.deferred.forget_links_below(dir, Some(self.layer));
+        self.deferred.forget_below(dir, self.layer);
         self.opaque_disk(dir)
     }
 
@@ -446,7 +655,7 @@ impl<'a> Merger<'a> {
         let entries = fs::read_dir(dir).map_err(|e| io_err("cannot list a directory", e))?;
         for e in entries {
             let p = e.map_err(|e| io_err("cannot list a directory", e))?.path();
-            if !self.added.contains(&p) {
+            if !self.added(&p) {
                 remove_any(&p)?;
             } else if fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()) {
                 self.opaque_disk(&p)?;
@@ -462,52 +671,89 @@ impl<'a> Merger<'a> {
         comps: &[OsString],
         create: bool,
     ) -> Result<Option<PathBuf>, ReadError> {
-        if let Some(dir) = self.dirs.get(comps) {
+        if let Some((dir, _)) = self.dirs.get(comps) {
             return Ok(Some(dir.clone()));
         }
-        let found = self.walk_dir(comps, create)?;
-        if let Some(dir) = &found {
-            self.dirs.insert(comps.to_vec(), dir.clone());
-        }
-        Ok(found)
+        // A directory's first entry: its parent is resolved already, and the walk goes on from
+        // there (one component, not every one from the root again), with the links followed
+        // on the way counted.
+        let start = comps
+            .split_last()
+            .and_then(|(_, parent)| Some((self.dirs.get(parent)?.clone(), parent.len())));
+        let found = match start {
+            Some((from, n)) => self.walk_dir(from, &comps[n..], create)?,
+            None => self.walk_dir((self.root.to_path_buf(), 0), comps, create)?,
+        };
+        let Some((dir, hops)) = found else {
+            return Ok(None);
+        };
+        self.dirs.insert(comps.to_vec(), (dir.clone(), hops));
+        Ok(Some(dir))
     }
 
-    fn walk_dir(&mut self, comps: &[OsString], create: bool) -> Result<Option<PathBuf>, ReadError> {
+    /// Resolves `comps` from the host directory `from` (the root, or a directory a walk reached
+    /// before following that many links): the directory and the links followed in all.
+    fn walk_dir(
+        &mut self,
+        (from, mut hops): (PathBuf, usize),
+        comps: &[OsString],
+        create: bool,
+    ) -> Result<Option<(PathBuf, usize)>, ReadError> {
         let mut queue: VecDeque<OsString> = comps.iter().cloned().collect();
-        let mut cur: Vec<OsString> = Vec::new();
-        let mut hops = 0;
+        // `host` is the root and `depth` components below it.
+        let mut depth = from.strip_prefix(self.root).map_or(0, |r| r.iter().count());
+        let mut host = from;
         while let Some(c) = queue.pop_front() {
             match c.as_bytes() {
                 b"" | b"." => continue,
                 b".." => {
-                    cur.pop();
+                    if depth > 0 {
+                        host.pop();
+                        depth -= 1;
+                    }
                     continue;
                 }
                 _ => {}
             }
-            cur.push(c);
-            let host = host_path(self.root, &cur);
-            let unmade_parent = host
-                .parent()
-                .is_some_and(|p| self.deferred.dirs.contains(p));
+            let parent_len = host.as_os_str().len();
+            host.push(&c);
+            depth += 1;
+            let hk = key(&host);
+            let unmade_parent = self.deferred.dirs.contains_k(&hk[..parent_len]);
+            let unmade = self.deferred.dirs.contains_k(&hk);
+            // Nothing is on disk in a directory not made yet, but perhaps a link not made yet.
             let found = if unmade_parent {
-                Err(io::ErrorKind::NotFound.into())
+                match self.deferred.links.get(&host) {
+                    Some(t) => Found::Link(t.to_vec()),
+                    None => Found::Missing,
+                }
+            } else if unmade {
+                Found::Missing // not made yet: no `lstat` to learn it is not on disk
             } else {
-                fs::symlink_metadata(&host)
+                match fs::symlink_metadata(&host) {
+                    Ok(m) if m.is_dir() => Found::Dir,
+                    Ok(m) if m.file_type().is_symlink() => Found::Link(
+                        fs::read_link(&host)
+                            .map_err(|e| io_err("cannot read a link", e))?
+                            .into_os_string()
+                            .into_vec(),
+                    ),
+                    Ok(_) => Found::Other,
+                    Err(_) => Found::Missing,
+                }
             };
             match found {
-                Ok(m) if m.is_dir() => {}
-                Ok(m) if m.file_type().is_symlink() => {
+                Found::Dir => {}
+                Found::Link(t) => {
                     hops += 1;
                     if hops > 40 {
                         return Err(ReadError::Unsafe("its directory is a symlink loop".into()));
                     }
-                    let target =
-                        fs::read_link(&host).map_err(|e| io_err("cannot read a link", e))?;
-                    let t = target.as_os_str().as_bytes();
-                    cur.pop();
+                    host.pop();
+                    depth -= 1;
                     if t.starts_with(b"/") {
-                        cur.clear();
+                        host = self.root.to_path_buf();
+                        depth = 0;
                     }
                     let mut new: VecDeque<OsString> = t
                         .split(|&b| b == b'/')
@@ -516,27 +762,53 @@ impl<'a> Merger<'a> {
                     new.extend(queue.drain(..));
                     queue = new;
                 }
-                Ok(_) => {
+                Found::Other => {
                     return Err(ReadError::Invalid(format!(
                         "'/{}' is a file, not a directory",
                         host.strip_prefix(self.root).unwrap_or(&host).display()
                     )));
                 }
-                Err(_) if self.deferred.dirs.contains(&host) => {}
-                Err(_) if create => {
-                    self.deferred.dirs.add(&host);
+                Found::Missing if unmade => {}
+                Found::Missing if create => {
+                    self.deferred.dirs.insert_k(hk, ());
                 }
-                Err(_) => return Ok(None),
+                Found::Missing => return Ok(None),
             }
         }
-        Ok(Some(host_path(self.root, &cur)))
+        Ok(Some((host, hops)))
     }
 }
 
-fn host_path(root: &Path, parts: &[OsString]) -> PathBuf {
-    let mut p = root.to_path_buf();
-    p.extend(parts);
-    p
+/// What [`Merger::walk_dir`] finds at a path.
+enum Found {
+    /// A directory (on disk).
+    Dir,
+    /// A symlink (on disk or not made yet), with its target.
+    Link(Vec<u8>),
+    /// Something else on disk.
+    Other,
+    /// Nothing on disk (perhaps a directory not made yet).
+    Missing,
+}
+
+/// Makes the symlink `host` → `target` (its directory is on disk).
+fn make_symlink(target: &[u8], host: &Path) -> Result<(), ReadError> {
+    std::os::unix::fs::symlink(OsStr::from_bytes(target), host)
+        .map_err(|e| io_err("cannot create a symlink", e))
+}
+
+/// An entry's path split into its parent's bytes and its name, when the name is a plain one
+/// (not empty, `.` or `..`: those take [`entry_components`]'s way, which refuses `..`). The
+/// parent's bytes are not checked here: equal to those of an earlier entry's parent, they
+/// resolve as those did.
+fn split_entry(path: &[u8]) -> Option<(&[u8], &[u8])> {
+    let end = path.iter().rposition(|&b| b != b'/')? + 1;
+    let path = &path[..end];
+    let (parent, name) = match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => (&b""[..], path),
+    };
+    (name != b"." && name != b"..").then_some((parent, name))
 }
 
 /// An entry's path as components below the root: a leading `/` or `./` is dropped (engines
@@ -557,13 +829,12 @@ fn entry_components(path: &[u8]) -> Result<Vec<OsString>, ReadError> {
     Ok(out)
 }
 
-/// Makes one directory (its parent exists); one already there is fine.
-pub(super) fn make_dir(host: &Path) -> Result<(), ReadError> {
+/// Makes one directory (its parent exists); one already there is fine. True when it was made.
+fn make_dir(host: &Path) -> Result<bool, ReadError> {
     match fs::create_dir(host) {
-        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
-            Err(io_err("cannot create a directory", e))
-        }
-        _ => Ok(()),
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(io_err("cannot create a directory", e)),
     }
 }
 

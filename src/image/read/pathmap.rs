@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 /// The separator's byte in a key: below every byte a file name can hold.
 const SEP: u8 = 0;
 
-fn key(p: &Path) -> Box<[u8]> {
+/// The key of `p`: computed once when one path goes to several maps (each conversion is an
+/// allocation).
+pub fn key(p: &Path) -> Box<[u8]> {
     p.as_os_str()
         .as_bytes()
         .iter()
@@ -54,6 +56,21 @@ impl<V> PathMap<V> {
         self.map.contains_key(&*key(p))
     }
 
+    /// Whether the path of key `k` ([`key`]) has a value.
+    pub fn contains_k(&self, k: &[u8]) -> bool {
+        self.map.contains_key(k)
+    }
+
+    /// Sets the value at the path of key `k`, returning the old one.
+    pub fn insert_k(&mut self, k: Box<[u8]>, v: V) -> Option<V> {
+        self.map.insert(k, v)
+    }
+
+    /// Removes the value at the path of key `k`.
+    pub fn remove_k(&mut self, k: &[u8]) -> Option<V> {
+        self.map.remove(k)
+    }
+
     /// Sets the value at `p`, returning the old one.
     pub fn insert(&mut self, p: &Path, v: V) -> Option<V> {
         self.map.insert(key(p), v)
@@ -76,9 +93,38 @@ impl<V> PathMap<V> {
             .collect()
     }
 
-    /// Forgets every path.
-    pub fn clear(&mut self) {
-        self.map.clear();
+    /// The paths directly in `dir` (not deeper), in order: the range of `dir`'s descendants,
+    /// each child's own descendants passed over by a seek, not visited one by one.
+    pub fn children(&self, dir: &Path) -> Vec<PathBuf> {
+        let mut from = key(dir).into_vec();
+        from.push(SEP);
+        let prefix = from.len();
+        let mut out = Vec::new();
+        loop {
+            let next = self
+                .map
+                .range::<[u8], _>((
+                    std::ops::Bound::Included(&*from),
+                    std::ops::Bound::Unbounded,
+                ))
+                .next()
+                .map(|(k, _)| k);
+            let Some(k) = next.filter(|k| k.starts_with(&from[..prefix])) else {
+                return out;
+            };
+            // The child's name ends at the next separator (a deeper path) or at the key's end.
+            let end = k[prefix..]
+                .iter()
+                .position(|&b| b == SEP)
+                .map_or(k.len(), |i| prefix + i);
+            if end == k.len() {
+                out.push(path_of(k));
+            }
+            // Past the child and everything below it: its name, then a byte above the separator.
+            from.truncate(prefix);
+            from.extend_from_slice(&k[prefix..end]);
+            from.push(SEP + 1);
+        }
     }
 
     /// Every path, in order.
@@ -98,6 +144,7 @@ pub type PathSet = PathMap<()>;
 
 impl PathSet {
     /// Adds `p`; true when it was not there.
+    #[cfg(test)]
     pub fn add(&mut self, p: &Path) -> bool {
         self.insert(p, ()).is_none()
     }
@@ -160,5 +207,38 @@ mod tests {
         assert_eq!(m.remove(Path::new("/r/a/b-x")), Some(3));
         assert!(!m.contains_key(Path::new("/r/a/b-x")));
         assert_eq!(m.len(), 5);
+    }
+
+    /// The children of a directory, not its grandchildren (skipped by seeking past them), and
+    /// not a sibling whose name extends the directory's.
+    #[test]
+    fn children_are_one_level_below() {
+        let mut m = PathSet::default();
+        for p in [
+            "/r/a",
+            "/r/a/b",
+            "/r/a/b/c",
+            "/r/a/b/d/e",
+            "/r/a/b-x",
+            "/r/a/bc",
+            "/r/a/c/d",
+            "/r/a/z",
+            "/r/a-b/q",
+            "/r/b",
+        ] {
+            m.add(Path::new(p));
+        }
+        assert_eq!(
+            m.children(Path::new("/r/a")),
+            ["/r/a/b", "/r/a/b-x", "/r/a/bc", "/r/a/z"].map(PathBuf::from)
+        );
+        assert_eq!(m.children(Path::new("/r/a/b")), [PathBuf::from("/r/a/b/c")]);
+        assert_eq!(m.children(Path::new("/r/a/c")), [PathBuf::from("/r/a/c/d")]);
+        assert!(m.children(Path::new("/r/a/b/c")).is_empty());
+        assert!(m.children(Path::new("/nope")).is_empty());
+        assert_eq!(
+            m.children(Path::new("/r")),
+            ["/r/a", "/r/b"].map(PathBuf::from)
+        );
     }
 }

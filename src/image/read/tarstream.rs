@@ -371,15 +371,20 @@ fn header_path(b: &[u8; 512]) -> Vec<u8> {
 fn check_sum(b: &[u8; 512], offset: u64) -> Result<(), TarError> {
     let stored = number(&b[148..156]).ok_or_else(|| bad(offset, "bad checksum field"))?;
     // The sum of every byte, with the checksum field itself counted as eight spaces; plain
-    // loops over the block (which the compiler vectorizes), not one branch per byte.
+    // loops over the block (which the compiler vectorizes), not one branch per byte, in 32-bit
+    // lanes (512 bytes sum to at most 130,560), and the signed sum (old Sun tars) only when the
+    // unsigned one does not match.
     let field = 148..156;
-    let unsigned: u64 = b.iter().map(|&x| u64::from(x)).sum::<u64>()
-        - b[field.clone()].iter().map(|&x| u64::from(x)).sum::<u64>()
+    let unsigned = u64::from(b.iter().map(|&x| u32::from(x)).sum::<u32>())
+        - u64::from(b[field.clone()].iter().map(|&x| u32::from(x)).sum::<u32>())
         + 8 * 32;
-    let signed: i64 = b.iter().map(|&x| i64::from(x as i8)).sum::<i64>()
-        - b[field].iter().map(|&x| i64::from(x as i8)).sum::<i64>()
+    if stored == unsigned {
+        return Ok(());
+    }
+    let signed = i64::from(b.iter().map(|&x| i32::from(x as i8)).sum::<i32>())
+        - i64::from(b[field].iter().map(|&x| i32::from(x as i8)).sum::<i32>())
         + 8 * 32;
-    if stored != unsigned && stored as i64 != signed {
+    if stored as i64 != signed {
         return Err(bad(offset, "checksum mismatch (not a tar archive?)"));
     }
     Ok(())
@@ -407,10 +412,12 @@ fn number(f: &[u8]) -> Option<u64> {
         .unwrap_or(f.len() - start);
     let mut v: u64 = 0;
     for &x in &f[start..start + len] {
-        if !(b'0'..=b'7').contains(&x) {
+        let d = x.wrapping_sub(b'0');
+        // Not an octal digit, or a value past 64 bits (v * 8 + d overflows iff v >= 2^61).
+        if d > 7 || v >> 61 != 0 {
             return None;
         }
-        v = v.checked_mul(8)?.checked_add(u64::from(x - b'0'))?;
+        v = (v << 3) | u64::from(d);
     }
     Some(v)
 }
@@ -533,6 +540,10 @@ mod tests {
         assert_eq!(number(b"   12 \0"), Some(0o12));
         assert_eq!(number(&[0x80, 0, 0, 0, 0, 0, 1, 0]), Some(256));
         assert_eq!(number(b"9"), None);
+        // 64 bits at most: the largest octal value, then one past it.
+        assert_eq!(number(b"1777777777777777777777"), Some(u64::MAX));
+        assert_eq!(number(b"2000000000000000000000"), None);
+        assert_eq!(number(b"0001777777777777777777777"), Some(u64::MAX));
         assert_eq!(
             pax_records(b"16 path=abc/def\n").unwrap(),
             vec![(&b"path"[..], &b"abc/def"[..])]

@@ -1151,3 +1151,5 @@ fn truncated_and_hostile_zstd_layers_are_errors() {
         "{e}"
     );
 }
+
+mod links;
