@@ -131,7 +131,7 @@ fn place_sections(
             offset[i] = shdrs[i].sh_offset;
         }
     }
-    let len = input.elf.data().len() as u64;
+    let len = input.elf.file_len();
     for &i in &prefix.appended {
         let sh = &shdrs[i];
         // Non-loaded sections need no more than a page of alignment; a crafted `sh_addralign`

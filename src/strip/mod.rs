@@ -157,7 +157,7 @@ pub fn check_strippable(elf: &ElfFile<'_>) -> Result<()> {
 /// shrink leaves the file as it is because rewriting it would make it larger. `None` for the
 /// files binslim does not strip ([`check_strippable`]).
 pub fn strippable_size(elf: &ElfFile<'_>) -> Option<u64> {
-    let len = elf.data().len() as u64;
+    let len = elf.file_len();
     if plan_parsed(elf, &StripOptions::all()).ok()?.size() > len {
         return Some(0);
     }

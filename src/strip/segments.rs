@@ -96,7 +96,7 @@ pub(super) fn for_strip(input: &Input<'_, '_>, fate: &[Fate]) -> Result<Prefix> 
             end = end.max(sh.sh_offset.saturating_add(sh.sh_size));
         }
     }
-    end = end.min(elf.data().len() as u64);
+    end = end.min(elf.file_len());
 
     // Kept non-allocated sections: in place when they start inside the prefix (extending it),
     // else appended in input order.
@@ -166,7 +166,7 @@ fn trim_zero_tail(input: &Input<'_, '_>, fate: &[Fate], headers_end: u64, prefix
 /// segments beyond the headers emptied (`p_offset` and `p_filesz` 0): a debug file holds no
 /// segment contents.
 pub(super) fn for_debug_file(input: &Input<'_, '_>, fate: &[Fate]) -> Result<Prefix> {
-    let end = headers_end(input)?.min(input.elf.data().len() as u64);
+    let end = headers_end(input)?.min(input.elf.file_len());
     let appended = movable(input, fate, true);
     let mut is_appended = vec![false; input.n];
     for &i in &appended {
