@@ -8,7 +8,10 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{binslim, fixture, go_build, have_tool, podman, podman_run, stdout_of, tempdir};
+use common::{
+    binslim, fixture, go_build, have_tool, podman, podman_images_lock, podman_run, stdout_of,
+    tempdir,
+};
 use serde_json::Value;
 
 /// A name no other test (or run) uses.
@@ -19,6 +22,7 @@ fn unique(test: &str) -> String {
 /// `podman load -i TAR`, the run line of CONTAINERS.md, then `podman rmi`. Returns stdout,
 /// stderr and the exit code of the run.
 fn load_and_run(tar: &Path, image: &str) -> (String, String, i32) {
+    let _images = podman_images_lock();
     let loaded = stdout_of(podman().arg("load").arg("-i").arg(tar));
     assert!(loaded.contains(image), "podman load said: {loaded}");
     let run = podman_run(image, &[]);

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::registry::{Fault, Kind, Proxy, Registry};
-use common::{binslim, fixture, have_tool, podman, podman_run, sha256, stdout_of, tempdir};
+use common::{
+    binslim, fixture, have_tool, podman, podman_images_lock, podman_run, sha256, stdout_of, tempdir,
+};
 use serde_json::{Value, json};
 
 /// What `testdata/go-static` prints.
@@ -118,6 +120,7 @@ fn podman_saved(dir: &Path, test: &str, format: &str) -> PathBuf {
     let name = format!("{}:1", unique(test));
     let built = dir.join("built.tar");
     go_static_image(&built, "docker", &name);
+    let _images = podman_images_lock();
     stdout_of(podman().arg("load").arg("-i").arg(&built));
     let out = dir.join(format!("{format}.tar"));
     let saved = podman()
@@ -134,6 +137,7 @@ fn podman_saved(dir: &Path, test: &str, format: &str) -> PathBuf {
 /// `podman pull` of `reference` from the plain registry, then the run line of CONTAINERS.md:
 /// stdout, stderr, exit code. The pulled image is removed again.
 fn pull_and_run(reference: &str) -> (String, String, i32) {
+    let _images = podman_images_lock();
     let pulled = podman()
         .args(["pull", "-q", "--tls-verify=false", reference])
         .output()

@@ -195,6 +195,17 @@ pub fn podman() -> std::process::Command {
     c
 }
 
+/// Held while a test adds an image to podman's store, uses it and removes it again: tests of
+/// one binary run in parallel and often add the same image (the same ID) under their own names,
+/// and podman adding a name to an image that another test's `rmi` is deleting loses it (that
+/// test's `podman run` then finds no such image).
+pub fn podman_images_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // A test that failed while holding it left nothing half-done in podman that matters here.
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The run line of CONTAINERS.md: `podman run` of `image` with `args` after it (its Cmd),
 /// without network and with the ulimits runc needs here. Returns stdout, stderr, exit code.
 pub fn podman_run(image: &str, args: &[&str]) -> (String, String, i32) {
