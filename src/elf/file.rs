@@ -20,54 +20,41 @@ const PN_XNUM: u16 = 0xffff;
 /// `e_shstrndx` value that means "the real index is in section 0's `sh_link`".
 const SHN_XINDEX: u16 = 0xffff;
 
-/// Where an [`ElfFile`]'s bytes come from: a handle that outlives the borrow of the file
-/// (see [`ElfFile::file_bytes`]).
+/// Where an [`ElfFile`]'s bytes come from: all of them in memory, or a [`Source`] that reads
+/// them as they are asked for. A copy outlives the borrow of the file ([`ElfFile::file_bytes`]).
 #[derive(Clone, Copy)]
-pub struct FileBytes<'a>(Bytes<'a>);
+pub struct FileBytes<'a>(Repr<'a>);
+
+#[derive(Clone, Copy)]
+enum Repr<'a> {
+    Whole(&'a [u8]),
+    Lazy(&'a dyn Source),
+}
 
 impl<'a> FileBytes<'a> {
+    fn len(self) -> u64 {
+        match self.0 {
+            Repr::Whole(d) => d.len() as u64,
+            Repr::Lazy(s) => s.len(),
+        }
+    }
+
     /// `size` bytes from `offset`, or `None` past the end (as [`ElfFile::bytes_at`]).
     pub fn get(self, offset: u64, size: u64) -> Option<&'a [u8]> {
-        self.0.get(offset, size)
+        match self.0 {
+            Repr::Whole(d) => slice(d, offset, size),
+            Repr::Lazy(s) => s.get(offset, size),
+        }
     }
 }
 
 impl std::fmt::Debug for FileBytes<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Bytes<'a> {
-    /// All of them, read or mapped.
-    Whole(&'a [u8]),
-    /// Read as the analysis asks for them.
-    Lazy(&'a dyn Source),
-}
-
-impl<'a> Bytes<'a> {
-    fn len(self) -> u64 {
-        match self {
-            Bytes::Whole(d) => d.len() as u64,
-            Bytes::Lazy(s) => s.len(),
-        }
-    }
-
-    fn get(self, offset: u64, size: u64) -> Option<&'a [u8]> {
-        match self {
-            Bytes::Whole(d) => slice(d, offset, size),
-            Bytes::Lazy(s) => s.get(offset, size),
-        }
-    }
-}
-
-impl std::fmt::Debug for Bytes<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Bytes::Whole(d) => write!(f, "Whole({} bytes)", d.len()),
-            Bytes::Lazy(s) => write!(f, "Lazy({} bytes)", s.len()),
-        }
+        let kind = match self.0 {
+            Repr::Whole(_) => "Whole",
+            Repr::Lazy(_) => "Lazy",
+        };
+        write!(f, "{kind}({} bytes)", self.len())
     }
 }
 
@@ -75,7 +62,7 @@ impl std::fmt::Debug for Bytes<'_> {
 #[derive(Debug)]
 pub struct ElfFile<'a> {
     /// The file's bytes.
-    bytes: Bytes<'a>,
+    bytes: FileBytes<'a>,
     /// The ELF header.
     pub header: Header,
     /// Class and byte order, for decoding further structures.
@@ -94,7 +81,7 @@ impl<'a> ElfFile<'a> {
     /// Parses the headers of `data`, checking every table against the file length.
     pub fn parse(data: &'a [u8]) -> Result<Self> {
         sniff(data)?;
-        Self::parse_from(Bytes::Whole(data), data)
+        Self::parse_from(FileBytes(Repr::Whole(data)), data)
     }
 
     /// Parses a file whose bytes `source` reads as they are asked for: this and every analysis
@@ -104,12 +91,12 @@ impl<'a> ElfFile<'a> {
     pub fn parse_lazy(source: &'a dyn Source) -> Result<Self> {
         let head = source.get(0, source.len().min(512)).unwrap_or_default();
         sniff(head)?;
-        Self::parse_from(Bytes::Lazy(source), head)
+        Self::parse_from(FileBytes(Repr::Lazy(source)), head)
     }
 
     /// [`ElfFile::parse`] after the sniff: `head` is the file's first bytes (all of them, or
     /// at least the ELF header's size).
-    fn parse_from(bytes: Bytes<'a>, head: &[u8]) -> Result<Self> {
+    fn parse_from(bytes: FileBytes<'a>, head: &[u8]) -> Result<Self> {
         let len = bytes.len();
         if head.len() < header::SIZEOF_IDENT {
             return Err(truncated(
@@ -165,7 +152,7 @@ impl<'a> ElfFile<'a> {
 
     /// The file's bytes, for readers that keep reading after this borrow of it ends.
     pub fn file_bytes(&self) -> FileBytes<'a> {
-        FileBytes(self.bytes)
+        self.bytes
     }
 
     /// `size` bytes of the file from `offset`, or `None` past its end.
@@ -313,7 +300,7 @@ impl<'a> ElfFile<'a> {
 }
 
 fn parse_sections(
-    bytes: Bytes<'_>,
+    bytes: FileBytes<'_>,
     header: &Header,
     ctx: Ctx,
     warnings: &mut Vec<String>,
@@ -377,7 +364,7 @@ fn parse_sections(
 }
 
 fn parse_segments(
-    bytes: Bytes<'_>,
+    bytes: FileBytes<'_>,
     header: &Header,
     ctx: Ctx,
     section0: Option<&SectionHeader>,

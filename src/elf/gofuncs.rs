@@ -43,16 +43,6 @@ pub fn function_name_blob<'a>(elf: &ElfFile<'a>) -> Option<FuncNames<'a>> {
 pub struct FuncNames<'a>(&'a [u8]);
 
 impl FuncNames<'_> {
-    /// True when a function is named exactly `name`.
-    pub fn contains(&self, name: &str) -> bool {
-        self.find(name, true)
-    }
-
-    /// True when a function's name starts with `prefix`.
-    pub fn any_starts_with(&self, prefix: &str) -> bool {
-        self.find(prefix, false)
-    }
-
     /// Calls `f` with every name, in table order (empty names, between two NULs, left out).
     pub fn each_name(&self, mut f: impl FnMut(&[u8])) {
         let mut start = 0;
@@ -63,52 +53,45 @@ impl FuncNames<'_> {
             start = end + 1;
         }
     }
-
-    /// Names are NUL-separated: `needle` starts a name when it is at the start of the blob or
-    /// after a NUL, and is the whole name when a NUL or the end follows it.
-    fn find(&self, needle: &str, whole: bool) -> bool {
-        if needle.is_empty() {
-            return self.0.iter().any(|&b| b != 0);
-        }
-        let needle = needle.as_bytes();
-        let blob = self.0;
-        let ends_name = |end: usize| !whole || blob.get(end).is_none_or(|&b| b == 0);
-        // Searched without the NUL before it (NUL ends every name: a needle that starts with
-        // it would make nearly every name a candidate), then checked at a name's start.
-        memchr::memmem::find_iter(blob, needle)
-            .any(|at| (at == 0 || blob[at - 1] == 0) && ends_name(at + needle.len()))
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::FuncNames;
 
+    /// The names of `blob` as [`FuncNames::each_name`] gives them.
+    fn names(blob: &[u8]) -> Vec<String> {
+        let mut out = Vec::new();
+        FuncNames(blob).each_name(|n| out.push(String::from_utf8_lossy(n).into_owned()));
+        out
+    }
+
     #[test]
     fn names_are_matched_whole_or_by_prefix_at_name_starts_only() {
-        let f = FuncNames(b"main.main\0time.loadLocation\0xos/user.x\0os/user.Current");
-        assert!(f.contains("main.main"));
-        assert!(f.contains("time.loadLocation"));
-        assert!(f.contains("os/user.Current"));
-        assert!(!f.contains("main"));
-        assert!(!f.contains("time.load"));
-        assert!(!f.contains("user.Current"));
-        assert!(f.any_starts_with("time."));
-        assert!(f.any_starts_with("main."));
-        assert!(f.any_starts_with("os/user."));
-        assert!(!f.any_starts_with("user."));
-        let g = FuncNames(b"xos/user.x\0");
-        assert!(!g.any_starts_with("os/user."));
-        assert!(g.contains("xos/user.x"));
+        let f = names(b"main.main\0time.loadLocation\0xos/user.x\0os/user.Current");
+        let contains = |n: &str| f.iter().any(|f| f == n);
+        let any_starts_with = |p: &str| f.iter().any(|f| f.starts_with(p));
+        assert!(contains("main.main"));
+        assert!(contains("time.loadLocation"));
+        assert!(contains("os/user.Current"));
+        assert!(!contains("main"));
+        assert!(!contains("time.load"));
+        assert!(!contains("user.Current"));
+        assert!(any_starts_with("time."));
+        assert!(any_starts_with("main."));
+        assert!(any_starts_with("os/user."));
+        assert!(!any_starts_with("user."));
+        let g = names(b"xos/user.x\0");
+        assert!(!g.iter().any(|n| n.starts_with("os/user.")));
+        assert!(g.iter().any(|n| n == "xos/user.x"));
     }
 
     #[test]
     fn every_name_is_given_once_in_order() {
-        let mut seen = Vec::new();
-        FuncNames(b"time.Now\0\0os/user.x\0net.Lookup").each_name(|n| seen.push(n.to_vec()));
-        assert_eq!(seen, [&b"time.Now"[..], b"os/user.x", b"net.Lookup"]);
-        seen.clear();
-        FuncNames(b"\0a\0").each_name(|n| seen.push(n.to_vec()));
-        assert_eq!(seen, [&b"a"[..]]);
+        assert_eq!(
+            names(b"time.Now\0\0os/user.x\0net.Lookup"),
+            ["time.Now", "os/user.x", "net.Lookup"]
+        );
+        assert_eq!(names(b"\0a\0"), ["a"]);
     }
 }

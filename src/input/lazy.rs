@@ -104,9 +104,9 @@ impl LazyFile {
     /// Reads (or maps) a range that no chunk holds yet, and keeps it.
     fn fetch(&self, offset: u64, size: u64) -> std::io::Result<&[u8]> {
         let chunk = if size >= MAP_FROM {
-            // SAFETY: the map is read-only and private to this process; like every mapping of
-            // a file binslim reads, its bytes could change if another process rewrote the
-            // file, which is the same hazard `Input` accepts for named files.
+            // SAFETY: the map is read-only; like every mapping of a file binslim reads, its
+            // bytes could change if another process rewrote the file, the hazard `Input`
+            // accepts for named files.
             let map = unsafe {
                 MmapOptions::new()
                     .offset(offset)

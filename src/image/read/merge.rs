@@ -202,25 +202,8 @@ impl Deferred {
         if was_dir {
             self.forget_below(path, keep);
             // As `remove_dir_all` does on disk: every directory and link below goes.
-            self.forget_dirs_below(path, None);
-            self.forget_links_below(path, None);
+            self.forget_unmade_below(path, None);
         }
-    }
-
-    /// Forgets the links not made yet below `dir`, but those that layer `keep` made in
-    /// directories it made (up to `dir`).
-    fn forget_links_below(&mut self, dir: &Path, keep: Option<usize>) {
-        let gone = self.links.at_or_below(dir, |l| {
-            l != dir && !keep.is_some_and(|k| self.made_below_by(dir, l, k))
-        });
-        for l in gone {
-            self.links.remove(&l);
-        }
-    }
-
-    /// The links not made yet directly in `dir`.
-    fn links_in(&self, dir: &Path) -> Vec<PathBuf> {
-        self.links.children(dir)
     }
 
     /// Makes every link not made yet, with its directory: when they hold more than
@@ -251,7 +234,7 @@ impl Deferred {
 
     /// Makes the links not made yet in `dir` (on disk); returns their paths.
     fn make_links_in(&self, dir: &Path) -> Result<Vec<PathBuf>, ReadError> {
-        let links = self.links_in(dir);
+        let links = self.links.children(dir);
         for l in &links {
             if let Some(target) = self.links.get(l) {
                 make_symlink(target, l)?;
@@ -260,14 +243,17 @@ impl Deferred {
         Ok(links)
     }
 
-    /// Forgets the directories not made yet strictly below `dir`, but those that layer `keep`
-    /// made, with every directory between them and `dir`.
-    fn forget_dirs_below(&mut self, dir: &Path, keep: Option<usize>) {
-        let gone = self.dirs.at_or_below(dir, |d| {
-            d != dir && !keep.is_some_and(|k| self.made_below_by(dir, d, k))
-        });
-        for d in gone {
+    /// Forgets the directories and links not made yet strictly below `dir`, but those that
+    /// layer `keep` made, with every directory between them and `dir`.
+    fn forget_unmade_below(&mut self, dir: &Path, keep: Option<usize>) {
+        let kept = |p: &Path| p == dir || keep.is_some_and(|k| self.made_below_by(dir, p, k));
+        let dirs = self.dirs.at_or_below(dir, |d| !kept(d));
+        let links = self.links.at_or_below(dir, |l| !kept(l));
+        for d in dirs {
             self.dirs.remove(&d);
+        }
+        for l in links {
+            self.links.remove(&l);
         }
     }
 
@@ -642,8 +628,7 @@ impl<'a> Merger<'a> {
         // A directory not made yet goes as it would on disk: unless it and every directory
         // between it and `dir` come from this layer. So does a link not made yet (on disk, it
         // would be in a directory that goes). First, while their records are still there.
-        self.deferred.forget_dirs_below(dir, Some(self.layer));
-        self.deferred.forget_links_below(dir, Some(self.layer));
+        self.deferred.forget_unmade_below(dir, Some(self.layer));
         self.deferred.forget_below(dir, self.layer);
         self.opaque_disk(dir)
     }
