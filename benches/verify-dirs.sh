@@ -12,6 +12,12 @@
 #   benches/verify-dirs.sh /usr/bin     with qemu-user-static installed: the tree of large static
 #                                       programs (35 static-pie glibc programs of 12 MB whose
 #                                       .rodata verify searches for NSS module names)
+#   WITHOUT_GO=1 benches/verify-dirs.sh /usr/bin
+#                                       the same tree without its Go programs (podman, skopeo...),
+#                                       as hard links in a temporary directory: the work both
+#                                       tools do. verify reads a Go program's function names
+#                                       (6 MB for the five in /usr/bin) to tell exactly which
+#                                       run-time files it loads; scanelf reads nothing like it
 #
 # On a shared machine, CPU time (printed last, from `perf stat -e task-clock`) and
 # `valgrind --tool=callgrind` (instructions) are steadier than wall time.
@@ -24,6 +30,25 @@ cargo build --release --quiet
 bin=$PWD/target/release/binslim
 dirs=("$@")
 [ ${#dirs[@]} -gt 0 ] || dirs=(/usr/bin /usr/lib/x86_64-linux-gnu)
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+if [ "${WITHOUT_GO:-}" = 1 ]; then
+  require readelf:binutils
+  farm=()
+  for d in "${dirs[@]}"; do
+    mkdir -p "$W/tree$d"
+    # Hard links on the same file system (the same pages in the cache), else copies.
+    cp -al "$d/." "$W/tree$d/" 2>/dev/null || cp -a "$d/." "$W/tree$d/"
+    farm+=("$W/tree$d")
+  done
+  dirs=("${farm[@]}")
+  go=()
+  while IFS= read -r f; do
+    if readelf -SW "$f" 2>/dev/null | grep -q '\.go\.buildinfo'; then go+=("$f"); fi
+  done < <(scanelf -RBF '%F' "${dirs[@]}" 2>/dev/null)
+  echo "left out, Go programs: ${#go[@]}"
+  [ ${#go[@]} -eq 0 ] || rm -f "${go[@]}"
+fi
 echo "ELF files: $(scanelf -RBF '%F' "${dirs[@]}" 2>/dev/null | wc -l)"
 echo "of them over 1 MB without PT_INTERP (static programs, libraries):" \
   "$(scanelf -RBF '%F %i' "${dirs[@]}" 2>/dev/null | awk 'NF == 1 {print $1}' \
@@ -36,8 +61,6 @@ if [ "${TASKSET:-}" = 1 ]; then
 fi
 # Warm the page cache first; both tools then read from memory. Alternated in one run, so load
 # from elsewhere falls on both alike; the ratio is printed last (target, issue 14 §2: <= 0.8).
-W=$(mktemp -d)
-trap 'rm -rf "$W"' EXIT
 base=()
 [ -z "${BINSLIM_BASE:-}" ] || base=(-n "base verify" "$pin$BINSLIM_BASE verify --quiet ${dirs[*]}")
 hyperfine --warmup 3 --runs "${RUNS:-30}" -N -i \
