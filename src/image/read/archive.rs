@@ -125,18 +125,23 @@ pub(super) struct Seeking<'a> {
     buf: Box<[u8]>,
     start: usize,
     end: usize,
-    /// The last read passed over a payload: the next refill is one page ([`SEEK_FIRST`]), not
-    /// the whole buffer: after a skip, the bytes wanted are usually one header and the 512 that
-    /// tell a format, and copying 16 KiB per header was a fifth of reading a large layer.
+    /// The last read passed over a payload: the next refill is [`SEEK_FIRST`], not the whole
+    /// buffer: after a skip, the bytes wanted are usually one header and the 512 that tell a
+    /// format, and the copy of each read is most of what a header costs.
     skipped: bool,
 }
 
 /// Buffer of [`Seeking`]: a header and the 512 bytes that tell a file's format, with room for
-/// the small entries that often follow each other (directories, links, short files).
-const SEEK_BUF: usize = 16 << 10;
+/// the small entries that often follow each other (directories, links, short files). One page:
+/// on the 4,917-entry layer of `benches/verify-image.sh`, 16 KiB refills (and 4 KiB after a
+/// skip) copied 12.2 MB in 2,658 reads; 4 KiB (and 2 KiB after a skip) copy 7.1 MB in 3,152,
+/// and the run takes 9% less CPU time (`pread` costs less than copying the pages it would
+/// spare).
+const SEEK_BUF: usize = 4 << 10;
 
-/// The first refill after a skip.
-const SEEK_FIRST: usize = 4 << 10;
+/// The first refill after a skip: a header, and room for a long name's or a pax header's
+/// payload and the header after it.
+const SEEK_FIRST: usize = 2 << 10;
 
 impl<'a> Seeking<'a> {
     /// Reads `section` from its start.
