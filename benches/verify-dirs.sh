@@ -73,18 +73,12 @@ if [ -n "${BINSLIM_BASE:-}" ]; then
   jq -r '.results as $r | "ratio (binslim verify / base verify): mean \(($r[0].mean / $r[2].mean) * 1000 | round / 1000), median \(($r[0].median / $r[2].median) * 1000 | round / 1000)"' "$W/h.json"
 fi
 # CPU time (task-clock), which other load on the machine disturbs less than wall time: with
-# perf installed (apt-get install linux-perf), each command 40 times, and the ratio.
+# perf installed (apt-get install linux-perf), the commands taking turns CPU_RUNS times (60),
+# medians and their ratio.
 if command -v perf >/dev/null 2>&1; then
-  cpu_ms() {
-    # binslim exits 1 when a walked program fails (several in /usr/bin do).
-    # shellcheck disable=SC2086
-    { perf stat -x, -e task-clock -r "${CPU_RUNS:-40}" $pin "$@" 2>&1 >/dev/null || true; } |
-      awk -F, '$3 == "task-clock" { printf "%.2f", $1 }'
-  }
-  b=$(cpu_ms "$bin" verify --quiet "${dirs[@]}")
-  s=$(cpu_ms scanelf -RBn "${dirs[@]}")
-  echo "CPU time: binslim verify ${b} ms, scanelf -RBn ${s} ms, ratio $(awk -v b="$b" -v s="$s" 'BEGIN { printf "%.3f", b / s }')"
-  if [ -n "${BINSLIM_BASE:-}" ]; then
-    echo "CPU time: base verify $(cpu_ms "$BINSLIM_BASE" verify --quiet "${dirs[@]}") ms"
-  fi
+  args=("binslim verify" "$bin verify --quiet ${dirs[*]}" "scanelf -RBn" "scanelf -RBn ${dirs[*]}")
+  [ -z "${BINSLIM_BASE:-}" ] || args+=("base verify" "$BINSLIM_BASE verify --quiet ${dirs[*]}")
+  PIN=$pin cpu_turns "${CPU_RUNS:-60}" "${args[@]}" >"$W/cpu"
+  awk -F'\t' '{ print "CPU time, median: " $1 " " $2 " ms" } NR == 1 { b = $2 } NR == 2 { s = $2 }
+    END { printf "CPU time ratio (binslim verify / scanelf -RBn): %.3f\n", b / s }' "$W/cpu"
 fi

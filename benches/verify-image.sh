@@ -91,6 +91,17 @@ if [ -n "${BINSLIM_BASE:-}" ]; then
   jq -r '.results as $r | "ratio (base verify --image / skopeo inspect, docker.tar): mean \(($r[2].mean / $r[1].mean) * 1000 | round / 1000), median \(($r[2].median / $r[1].median) * 1000 | round / 1000)"' "$work/h.json"
   jq -r '.results as $r | "ratio (binslim verify --image / base verify --image, docker.tar): mean \(($r[0].mean / $r[2].mean) * 1000 | round / 1000), median \(($r[0].median / $r[2].median) * 1000 | round / 1000)"' "$work/h.json"
 fi
+# CPU time (task-clock), steadier than wall time on a shared machine: with perf installed
+# (apt-get install linux-perf), the commands taking turns CPU_RUNS times (60), medians and ratio.
+if command -v perf >/dev/null 2>&1; then
+  args=("binslim verify --image docker.tar" "$bin verify --image $work/docker.tar"
+    "skopeo inspect docker-archive:docker.tar" "skopeo inspect docker-archive:$work/docker.tar")
+  [ -z "${BINSLIM_BASE:-}" ] || args+=("base verify --image docker.tar"
+    "$BINSLIM_BASE verify --image $work/docker.tar")
+  cpu_turns "${CPU_RUNS:-60}" "${args[@]}" >"$work/cpu"
+  awk -F'\t' '{ print "CPU time, median: " $1 " " $2 " ms" } NR == 1 { b = $2 } NR == 2 { s = $2 }
+    END { printf "CPU time ratio (binslim verify --image / skopeo inspect): %.3f\n", b / s }' "$work/cpu"
+fi
 # Bytes written by binslim, but to standard output and error: what it copies into its
 # temporary root (and, for the gzip layer, its spool).
 written() {
