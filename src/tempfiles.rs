@@ -439,7 +439,7 @@ static REMOVE_ON_SIGNALS: std::sync::atomic::AtomicBool = std::sync::atomic::Ato
 /// dispositions, which end it by the signal as the handlers would, and stays one thread. A
 /// second thread costs more than its start: the kernel's fast paths for a process whose file
 /// table and memory no other thread shares (every `pread`, `fstat` and `munmap`) are lost, and a
-/// walk of /usr/bin took 3.5% more CPU time with it.
+/// walk of /usr/bin took 3.5-4.4% more CPU time with it.
 pub fn remove_on_signals() {
     REMOVE_ON_SIGNALS.store(true, std::sync::atomic::Ordering::SeqCst);
 }

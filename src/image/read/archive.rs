@@ -134,8 +134,8 @@ pub(super) struct Seeking<'a> {
 /// Buffer of [`Seeking`]: a header and the 512 bytes that tell a file's format, with room for
 /// the small entries that often follow each other (directories, links, short files). One page:
 /// on the 4,917-entry layer of `benches/verify-image.sh`, 16 KiB refills (and 4 KiB after a
-/// skip) copied 12.2 MB in 2,658 reads; 4 KiB (and 2 KiB after a skip) copy 7.1 MB in 3,152,
-/// and the run takes 9% less CPU time (`pread` costs less than copying the pages it would
+/// skip) copied 12.2 MB in 2,658 reads; 4 KiB (and 2 KiB after a skip) copy 7.1 MB in 3,158,
+/// and the run takes 4-9% less CPU time (a `pread` costs less than copying the pages it would
 /// spare).
 const SEEK_BUF: usize = 4 << 10;
 
