@@ -14,8 +14,9 @@ require() {
 # CPU time (task-clock, from perf: apt-get install linux-perf) of commands that take turns: N
 # rounds, each command once per round, so load from elsewhere on a shared machine falls on all
 # of them alike (blocks of runs of one command, then of the next, drift apart by 10-20% here).
-# Prints "LABEL<TAB>median ms" per command, in the order given; with PIN set (e.g.
-# "taskset -c 0 "), perf and so each command run pinned.
+# Prints "CPU time, median: LABEL MS ms" per command, in the order given, then the ratio of
+# the first command's median to the second's; with PIN set (e.g. "taskset -c 0 "), perf and
+# so each command run pinned.
 # Usage: cpu_turns N LABEL CMD [LABEL CMD...]   (CMD is split on spaces)
 cpu_turns() {
   local n=$1 i j out
@@ -35,9 +36,13 @@ cpu_turns() {
         awk -F, -v j="$j" '$3 == "task-clock" { print j, $1 }' >>"$out"
     done
   done
+  local medians=()
   for j in "${!cmds[@]}"; do
-    printf '%s\t%s\n' "${labels[$j]}" "$(awk -v j="$j" '$1 == j { print $2 }' "$out" | sort -n |
-      awk '{ a[NR] = $1 } END { printf "%.2f", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')"
+    medians+=("$(awk -v j="$j" '$1 == j { print $2 }' "$out" | sort -n |
+      awk '{ a[NR] = $1 } END { printf "%.2f", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')")
+    echo "CPU time, median: ${labels[$j]} ${medians[$j]} ms"
   done
   rm -f "$out"
+  [ ${#medians[@]} -lt 2 ] || awk -v a="${medians[0]}" -v b="${medians[1]}" -v l="${labels[0]} / ${labels[1]}" \
+    'BEGIN { printf "CPU time ratio (%s): %.3f\n", l, a / b }'
 }

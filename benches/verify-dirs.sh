@@ -78,7 +78,5 @@ fi
 if command -v perf >/dev/null 2>&1; then
   args=("binslim verify" "$bin verify --quiet ${dirs[*]}" "scanelf -RBn" "scanelf -RBn ${dirs[*]}")
   [ -z "${BINSLIM_BASE:-}" ] || args+=("base verify" "$BINSLIM_BASE verify --quiet ${dirs[*]}")
-  PIN=$pin cpu_turns "${CPU_RUNS:-60}" "${args[@]}" >"$W/cpu"
-  awk -F'\t' '{ print "CPU time, median: " $1 " " $2 " ms" } NR == 1 { b = $2 } NR == 2 { s = $2 }
-    END { printf "CPU time ratio (binslim verify / scanelf -RBn): %.3f\n", b / s }' "$W/cpu"
+  PIN=$pin cpu_turns "${CPU_RUNS:-60}" "${args[@]}"
 fi

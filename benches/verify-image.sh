@@ -98,9 +98,7 @@ if command -v perf >/dev/null 2>&1; then
     "skopeo inspect docker-archive:docker.tar" "skopeo inspect docker-archive:$work/docker.tar")
   [ -z "${BINSLIM_BASE:-}" ] || args+=("base verify --image docker.tar"
     "$BINSLIM_BASE verify --image $work/docker.tar")
-  cpu_turns "${CPU_RUNS:-60}" "${args[@]}" >"$work/cpu"
-  awk -F'\t' '{ print "CPU time, median: " $1 " " $2 " ms" } NR == 1 { b = $2 } NR == 2 { s = $2 }
-    END { printf "CPU time ratio (binslim verify --image / skopeo inspect): %.3f\n", b / s }' "$work/cpu"
+  cpu_turns "${CPU_RUNS:-60}" "${args[@]}"
 fi
 # Bytes written by binslim, but to standard output and error: what it copies into its
 # temporary root (and, for the gzip layer, its spool).
